@@ -1,0 +1,3 @@
+from mcp_anyreach.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""Typed async client of the Anyreach Telephony API (no MCP here; the server layer builds on it)."""
+
+from mcp_anyreach.api.client import DEFAULT_BASE_URL, AnyreachClient
+from mcp_anyreach.api.errors import (
+    AnyreachError,
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ReadOnlyError,
+    UnprocessableEntityError,
+)
+from mcp_anyreach.api.models import (
+    UNSET,
+    AvailableNumber,
+    InboundConfig,
+    InboundRoutingConfig,
+    NumberCapabilities,
+    OutboundConfig,
+    Page,
+    PhoneNumber,
+    Trunk,
+    Unset,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "UNSET",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AnyreachClient",
+    "AnyreachError",
+    "AuthenticationError",
+    "AvailableNumber",
+    "BadRequestError",
+    "ConflictError",
+    "InboundConfig",
+    "InboundRoutingConfig",
+    "InternalServerError",
+    "NotFoundError",
+    "NumberCapabilities",
+    "OutboundConfig",
+    "Page",
+    "PermissionDeniedError",
+    "PhoneNumber",
+    "RateLimitError",
+    "ReadOnlyError",
+    "Trunk",
+    "UnprocessableEntityError",
+    "Unset",
+]

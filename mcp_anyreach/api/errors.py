@@ -1,0 +1,232 @@
+"""Every error the Anyreach client raises, and the one function that maps failures onto them.
+
+    AnyreachError
+    ├── APIStatusError(status_code, detail, request_id, body)   the API answered with an error status
+    │   ├── BadRequestError            400  (business-rule refusals: managed trunk, number limit, ...)
+    │   ├── AuthenticationError        401
+    │   ├── PermissionDeniedError      403  (the token lacks the endpoint's scope)
+    │   ├── NotFoundError              404
+    │   ├── ConflictError              409
+    │   ├── UnprocessableEntityError   422  (detail joins the validation errors)
+    │   ├── RateLimitError             429
+    │   └── InternalServerError        >= 500
+    ├── APIConnectionError                                       no usable answer arrived
+    │   └── APITimeoutError
+    └── ReadOnlyError                  a write on a read_only client; raised before any I/O
+
+No message, attribute or repr of these errors carries the bearer token or a SIP password: the
+mapping function scrubs every secret the request carried out of the detail and the body.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NoReturn, cast
+
+import httpx2
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AnyreachError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ReadOnlyError",
+    "UnprocessableEntityError",
+    "raise_api_error",
+]
+
+REDACTED = "[redacted]"
+
+
+class AnyreachError(Exception):
+    """Base class of everything the Anyreach client raises."""
+
+
+class APIStatusError(AnyreachError):
+    """The API answered with a non-success status."""
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str,
+        request_id: str | None = None,
+        body: object = None,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.detail = detail
+        self.request_id = request_id
+        self.body = body
+        self.method = method
+        self.path = path
+        super().__init__(self._sentence())
+
+    def _sentence(self) -> str:
+        target = f"{self.method} {self.path}" if self.method and self.path else "the request"
+        sentence = f"{target} failed with HTTP {self.status_code}: {self.detail or 'no detail given'}"
+        if self.request_id:
+            sentence += f" (request id {self.request_id})"
+        return sentence
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status_code={self.status_code}, detail={self.detail!r})"
+
+
+class BadRequestError(APIStatusError):
+    """400: the request broke a business rule."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the token is missing, unknown, malformed, or a pat_ token came without an organization."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the token lacks the scope this endpoint needs."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the object does not exist in this organization."""
+
+
+class ConflictError(APIStatusError):
+    """409: the object already exists."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request body or query failed validation."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the service failed."""
+
+
+class APIConnectionError(AnyreachError):
+    """No usable answer arrived: the connection failed or dropped."""
+
+    def __init__(self, message: str, *, method: str | None = None, path: str | None = None) -> None:
+        self.method = method
+        self.path = path
+        super().__init__(message)
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out; whether the service acted on it is unknown."""
+
+
+class ReadOnlyError(AnyreachError):
+    """The client was built with read_only=True and a write was attempted; nothing was sent."""
+
+    def __init__(self, method: str, path: str) -> None:
+        self.method = method
+        self.path = path
+        super().__init__(
+            f"{method} {path} was not sent: this Anyreach client is read-only (read_only=True) and only allows reads"
+        )
+
+
+_STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def raise_api_error(
+    failure: httpx2.Response | httpx2.HTTPError,
+    *,
+    method: str,
+    path: str,
+    secrets: Iterable[str] = (),
+) -> NoReturn:
+    """Raise the AnyreachError for an error response or an httpx2 exception (the only mapping)."""
+    known = sorted((s for s in secrets if s), key=len, reverse=True)
+    if isinstance(failure, httpx2.Response):
+        status = failure.status_code
+        body = _scrub(_body_of(failure), known)
+        cls = _STATUS_CLASSES.get(status, InternalServerError if status >= 500 else APIStatusError)
+        raise cls(
+            status,
+            _scrub_text(_detail_of(body, failure.reason_phrase), known),
+            failure.headers.get("x-request-id"),
+            body,
+            method=method,
+            path=path,
+        )
+    reason = _scrub_text(str(failure) or type(failure).__name__, known)
+    if isinstance(failure, httpx2.TimeoutException):
+        raise APITimeoutError(f"{method} {path} timed out: {reason}", method=method, path=path) from failure
+    raise APIConnectionError(
+        f"{method} {path} got no usable answer from the Anyreach API: {reason}", method=method, path=path
+    ) from failure
+
+
+def _body_of(response: httpx2.Response) -> object:
+    try:
+        return cast(object, response.json())
+    except ValueError:
+        return response.text
+
+
+def _detail_of(body: object, reason_phrase: str) -> str:
+    if not isinstance(body, dict):
+        return body.strip() if isinstance(body, str) and body.strip() else reason_phrase
+    detail = cast(dict[str, object], body).get("detail")
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        return "; ".join(_validation_item(item) for item in cast(list[object], detail))
+    return json.dumps(detail) if detail is not None else reason_phrase
+
+
+def _validation_item(item: object) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    entry = cast(dict[str, object], item)
+    loc = entry.get("loc")
+    where = ".".join(str(part) for part in cast(list[object], loc)) if isinstance(loc, list) else ""
+    message = str(entry.get("msg", "invalid"))
+    return f"{where}: {message}" if where else message
+
+
+def _scrub(value: object, secrets: Sequence[str]) -> object:
+    """Copy a decoded JSON body with password fields and every known secret replaced."""
+    if isinstance(value, str):
+        return _scrub_text(value, secrets)
+    if isinstance(value, list):
+        return [_scrub(item, secrets) for item in cast(list[object], value)]
+    if isinstance(value, dict):
+        entries = cast(dict[object, object], value)
+        cleaned: dict[str, object] = {}
+        for key, item in entries.items():
+            name = str(key)
+            sensitive = "password" in name.lower() and isinstance(item, str)
+            cleaned[name] = REDACTED if sensitive else _scrub(item, secrets)
+        # A validation error echoes its input; when it concerns a password, the input is the password.
+        if "loc" in cleaned and "password" in str(cleaned["loc"]).lower() and "input" in cleaned:
+            cleaned["input"] = REDACTED
+        return cleaned
+    return value
+
+
+def _scrub_text(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text

@@ -1,0 +1,160 @@
+"""Typed objects of the Anyreach Telephony API.
+
+Every model accepts fields it does not know (the real service may add some). SIP passwords are
+`SecretStr`: hidden in repr and in ordinary dumps; only `to_request_json` reveals them, for the wire.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Final, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, SerializationInfo, field_serializer
+
+__all__ = [
+    "UNSET",
+    "AnyreachModel",
+    "AvailableNumber",
+    "InboundConfig",
+    "InboundRoutingConfig",
+    "NumberCapabilities",
+    "OutboundConfig",
+    "Page",
+    "PhoneNumber",
+    "Trunk",
+    "Unset",
+    "to_request_json",
+]
+
+REVEAL_SECRETS = "reveal_secrets"
+
+
+class Unset(enum.Enum):
+    """Marks an argument the caller did not pass, distinct from an explicit None (which sends null)."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+
+
+class AnyreachModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _HasPassword(AnyreachModel):
+    auth_password: SecretStr | None = Field(default=None, repr=False)
+    auth_password_set: bool | None = None
+
+    @field_serializer("auth_password")
+    def _serialize_password(self, value: SecretStr | None, info: SerializationInfo) -> str | None:
+        if value is None:
+            return None
+        context: object = info.context
+        reveal = isinstance(context, dict) and REVEAL_SECRETS in context
+        return value.get_secret_value() if reveal else str(value)
+
+
+class InboundConfig(_HasPassword):
+    """How calls reach Anyreach over a customer-owned trunk."""
+
+    enable_noise_cancellation: bool = False
+    media_encryption: str = "NONE"
+    allowed_addresses: list[str] = Field(default_factory=list[str])
+    allowed_numbers: list[str] = Field(default_factory=list[str])
+    auth_username: str | None = None
+
+
+class OutboundConfig(_HasPassword):
+    """Where Anyreach places outbound calls over a customer-owned trunk."""
+
+    address: str
+    auth_username: str | None = None
+    transport: str = "UDP"
+    media_encryption: str = "NONE"
+    headers: dict[str, str] = Field(default_factory=dict[str, str])
+
+
+class PhoneNumber(AnyreachModel):
+    phone_number: str
+    trunk_id: str
+    inbound_agent_version_id: str | None = None
+    outbound_agent_version_id: str | None = None
+    outbound_shareable: bool = False
+    organization_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class Trunk(AnyreachModel):
+    id: str
+    name: str
+    managed_account_id: str | None = None
+    inbound_config: InboundConfig | None = None
+    outbound_config: OutboundConfig | None = None
+    organization_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class NumberCapabilities(AnyreachModel):
+    voice: bool = False
+    sms: bool = False
+    mms: bool = False
+
+
+class AvailableNumber(AnyreachModel):
+    """A number the managed account offers for purchase."""
+
+    phone_number: str
+    friendly_name: str | None = None
+    locality: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    iso_country: str | None = None
+    rate_center: str | None = None
+    lata: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    phone_number_type: str | None = None
+    capabilities: NumberCapabilities | None = None
+    address_requirements: str | None = None
+
+
+class InboundRoutingConfig(AnyreachModel):
+    """The organization's one inbound-routing workflow."""
+
+    id: str
+    organization_id: str | None = None
+    enabled: bool = True
+    workflow_id: str | None = None
+    workflow_version: int | None = None
+    workflow_definition: dict[str, Any] | None = None
+    fallback_agent_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass `next_cursor` back as `cursor` to get the next (None on the last)."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def to_request_json(config: InboundConfig | OutboundConfig) -> dict[str, Any]:
+    """The wire form of a config: fields the caller set, with the real password value."""
+    return config.model_dump(
+        mode="json",
+        exclude_unset=True,
+        exclude_none=True,
+        exclude={"auth_password_set"},
+        context={REVEAL_SECRETS: True},
+    )

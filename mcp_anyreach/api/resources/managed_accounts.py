@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import logging
+
+from mcp_anyreach.api._http import (
+    HTTPCore,
+    as_list,
+    parse_json,
+    parse_model,
+    path_segment,
+    unexpected_response,
+    validate,
+)
+from mcp_anyreach.api.errors import AnyreachError, APIConnectionError, APIStatusError, NotFoundError
+from mcp_anyreach.api.models import AvailableNumber, PhoneNumber, Trunk
+from mcp_anyreach.api.resources.phone_numbers import number_path
+
+logger = logging.getLogger("mcp_anyreach.api")
+
+AMBIGUOUS_STATUSES = frozenset({502, 503, 504})
+
+
+def _is_ambiguous(error: AnyreachError) -> bool:
+    """Whether the service may have acted on a request that failed this way."""
+    if isinstance(error, APIConnectionError):
+        return True
+    return isinstance(error, APIStatusError) and error.status_code in AMBIGUOUS_STATUSES
+
+
+class ManagedAccounts:
+    """Buying numbers through a managed (shared Twilio) account."""
+
+    def __init__(self, core: HTTPCore) -> None:
+        self._core = core
+
+    async def search_numbers(
+        self,
+        managed_account_id: str,
+        *,
+        area_code: str | None = None,
+        country_code: str | None = None,
+        phone_number_type: str | None = None,
+        voice_enabled: bool | None = None,
+        sms_enabled: bool | None = None,
+        mms_enabled: bool | None = None,
+        in_region: str | None = None,
+        in_postal_code: str | None = None,
+        limit: int | None = None,
+    ) -> list[AvailableNumber]:
+        """Numbers the account offers for purchase right now."""
+        params = {
+            "area_code": area_code,
+            "country_code": country_code,
+            "phone_number_type": phone_number_type,
+            "voice_enabled": voice_enabled,
+            "sms_enabled": sms_enabled,
+            "mms_enabled": mms_enabled,
+            "in_region": in_region,
+            "in_postal_code": in_postal_code,
+            "limit": limit,
+        }
+        path = f"/core/managed-accounts/{path_segment(managed_account_id)}/search-numbers"
+        response = await self._core.request("GET", path, params=params)
+        rows = as_list(parse_json(response), "data", "available_phone_numbers")
+        if rows is None:
+            raise unexpected_response(response, "the body holds no list of available numbers")
+        return [validate(response, AvailableNumber, row) for row in rows]
+
+    async def purchase_number(self, managed_account_id: str, *, phone_number: str) -> PhoneNumber:
+        """Buy a number; the service creates its managed trunk and directory row.
+
+        Buying spends money, so the POST is never re-sent. When its outcome is unknown (connection
+        lost, timeout, 502/503/504) the directory is consulted: a number now on a managed trunk was
+        bought and its row is returned; otherwise the original error is raised.
+        """
+        path = f"/core/managed-accounts/{path_segment(managed_account_id)}/purchase-number"
+        try:
+            response = await self._core.request("POST", path, json={"phone_number": phone_number})
+        except (APIConnectionError, APIStatusError) as error:
+            if not _is_ambiguous(error):
+                raise
+            bought = await self._find_bought(phone_number)
+            if bought is None:
+                raise
+            logger.debug("purchase of %s had an unclear outcome; the directory shows it bought", phone_number)
+            return bought
+        return parse_model(response, PhoneNumber)
+
+    async def _find_bought(self, phone_number: str) -> PhoneNumber | None:
+        try:
+            row = parse_model(await self._core.request("GET", number_path(phone_number)), PhoneNumber)
+            trunk_path = f"/core/trunks/{path_segment(row.trunk_id)}"
+            trunk = parse_model(await self._core.request("GET", trunk_path), Trunk)
+        except NotFoundError:
+            return None
+        except AnyreachError as lookup_error:
+            logger.debug("could not confirm the purchase of %s: %s", phone_number, lookup_error)
+            return None
+        # A number already registered on a customer-owned trunk was not bought by this request.
+        return row if trunk.managed_account_id else None

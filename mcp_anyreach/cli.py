@@ -1,0 +1,113 @@
+"""Command line entry point: parses flags and wires the parts together, nothing more.
+
+Nothing here writes to stdout: on the stdio transport stdout belongs to the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+COMMANDS = ("serve", "sandbox")
+logger = logging.getLogger("mcp_anyreach")
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from mcp_anyreach.sandbox import serve
+
+    serve(host=args.host, port=args.port, db=args.db)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import anyio
+    from pydantic import ValidationError
+
+    from mcp_anyreach.settings import Settings
+
+    flags = {
+        key: value
+        for key, value in vars(args).items()
+        if key not in ("command", "run") and value is not None and value is not False
+    }
+    try:
+        settings = Settings(**flags)
+    except ValidationError as exc:
+        print(f"mcp-anyreach: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    from mcp_anyreach.server.http import check_exposure
+
+    try:
+        check_exposure(settings)
+        anyio.run(_run, settings)
+    except ValueError as exc:  # bad toolset/tool names, unsafe HTTP exposure: say so, no traceback
+        print(f"mcp-anyreach: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def _run(settings: Any) -> None:
+    import uvicorn
+
+    from mcp_anyreach.server import build_server
+    from mcp_anyreach.server.backend import connect
+    from mcp_anyreach.server.http import http_app
+
+    if settings.no_confirm:
+        logger.warning("--no-confirm: purchases, deletions and routing changes run WITHOUT any confirmation")
+    async with connect(settings) as client:
+        server = build_server(settings, client)
+        if settings.transport == "stdio":
+            await server.run_stdio_async()
+            return
+        app = http_app(server, settings)
+        logger.info("serving %s on http://%s:%d", settings.transport, settings.host, settings.port)
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+        await uvicorn.Server(config).serve()
+
+
+def _serve_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transport", choices=["stdio", "sse", "streamable-http"], help="default: stdio")
+    parser.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    parser.add_argument("--stateless", action="store_true", help="stateless streamable HTTP (for replicas)")
+    parser.add_argument("--read-only", action="store_true", help="register read tools only; refuse every write")
+    parser.add_argument("--toolsets", help="comma-separated: numbers,purchasing,trunks,routing,agents,audit")
+    parser.add_argument("--tools", help="comma-separated tool names (added to --toolsets)")
+    parser.add_argument("--no-confirm", action="store_true", help="skip confirmation gates (pipelines only)")
+    parser.add_argument("--max-purchases", type=int, help="purchase cap per server process (default 5)")
+    parser.add_argument("--audit-log", help="append every attempted write to this JSON-lines file")
+    parser.add_argument("--sandbox", action="store_true", help="use the embedded sandbox even with a token")
+    parser.add_argument("--db", help="the embedded sandbox's SQLite file (default under the user data dir)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mcp-anyreach",
+        description="MCP server for Anyreach telephony. Without ANYREACH_TOKEN it runs on the embedded sandbox.",
+    )
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="run the MCP server (the default command)")
+    _serve_flags(serve)
+    serve.set_defaults(run=_serve)
+    sandbox = commands.add_parser("sandbox", help="serve the embedded Anyreach-compatible API on loopback")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8787)
+    sandbox.add_argument("--db", default=None, help="SQLite file (default: under the user data dir; :memory:)")
+    sandbox.set_defaults(run=_sandbox)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "serve")
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    return args.run(args)

@@ -1,0 +1,35 @@
+"""An Anyreach-compatible telephony API on local SQLite: storage, FastAPI app, demo seed and runner."""
+
+from __future__ import annotations
+
+from mcp_anyreach.sandbox.app import create_app
+from mcp_anyreach.sandbox.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RuleViolation,
+    SandboxError,
+    Unauthorized,
+)
+from mcp_anyreach.sandbox.runner import Sandbox, default_db_path, open_sandbox, serve
+from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed
+from mcp_anyreach.sandbox.store import SandboxStore
+
+__all__ = [
+    "Conflict",
+    "DemoOrg",
+    "DemoSeed",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "RuleViolation",
+    "Sandbox",
+    "SandboxError",
+    "SandboxStore",
+    "Unauthorized",
+    "create_app",
+    "default_db_path",
+    "open_sandbox",
+    "serve",
+]

@@ -1,0 +1,77 @@
+"""create_app: the FastAPI application over a SandboxStore; domain errors become HTTP here, once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, cast
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcp_anyreach import __version__
+from mcp_anyreach.sandbox.errors import Invalid, SandboxError, Unauthorized
+from mcp_anyreach.sandbox.routes import agents, managed_accounts, phone_numbers, routing, trunks
+from mcp_anyreach.sandbox.store import SandboxStore
+
+_REDACTED = "**********"
+
+
+class RequestCounter:
+    """Counts HTTP methods served, so a test can prove a read-only client sent only GETs."""
+
+    def __init__(self, app: ASGIApp, counts: Counter[str]) -> None:
+        self.app = app
+        self.counts = counts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.counts[scope["method"]] += 1
+        await self.app(scope, receive, send)
+
+
+def _redact(value: object) -> object:
+    """Validation errors echo their input; a password must never come back."""
+    if isinstance(value, dict):
+        mapping = cast(dict[str, object], value)
+        return {key: _REDACTED if key == "auth_password" else _redact(item) for key, item in mapping.items()}
+    if isinstance(value, list):
+        return [_redact(item) for item in cast(list[object], value)]
+    return value
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SandboxError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    if isinstance(exc, Invalid):
+        error = {"type": "value_error", "loc": ["body", *exc.field], "msg": exc.detail, "input": None}
+        return JSONResponse({"detail": [error]}, status_code=exc.status)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = cast(list[dict[str, Any]], _redact(jsonable_encoder(exc.errors())))
+    for error in errors:
+        if error.get("loc", [])[-1:] == ["auth_password"]:
+            error["input"] = _REDACTED
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def create_app(store: SandboxStore, *, number_limit: int = 100) -> FastAPI:
+    app = FastAPI(
+        title="Anyreach Telephony API (sandbox)",
+        version=__version__,
+        description="An Anyreach-compatible telephony API on local SQLite, for development and tests.",
+    )
+    app.state.store = store
+    app.state.number_limit = number_limit
+    app.state.request_counts = Counter[str]()
+    app.add_middleware(RequestCounter, counts=app.state.request_counts)
+    app.add_exception_handler(SandboxError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for module in (phone_numbers, managed_accounts, trunks, routing, agents):
+        app.include_router(module.routes, prefix="/core")
+    return app

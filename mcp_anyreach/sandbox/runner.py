@@ -1,0 +1,64 @@
+"""Opening a sandbox in-process, and serving one on a port for the CLI."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+from fastapi import FastAPI
+
+from mcp_anyreach.sandbox.app import create_app
+from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed
+from mcp_anyreach.sandbox.store import SandboxStore
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    store: SandboxStore
+    app: FastAPI
+    seed: DemoSeed
+
+
+def default_db_path() -> Path:
+    path = platformdirs.user_data_path("mcp-anyreach") / "sandbox.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def open_sandbox(db: str | Path = ":memory:", *, number_limit: int = 100) -> Sandbox:
+    store = SandboxStore(db)
+    seed = store.seed_demo()
+    return Sandbox(store=store, app=create_app(store, number_limit=number_limit), seed=seed)
+
+
+def _org_banner(base_url: str, org: DemoOrg) -> list[str]:
+    return [
+        f"{org.name}",
+        f"  organization id       {org.org_id}",
+        f"  API key (all scopes)  {org.api_key}",
+        f"  read-only API key     {org.read_only_key}",
+        f"  personal token        {org.pat}   (send X-Anyreach-Org: {org.org_id})",
+        f"  managed account       {org.managed_account_id}",
+        f"  export ANYREACH_BASE_URL={base_url} ANYREACH_TOKEN={org.api_key} ANYREACH_ORG_ID={org.org_id}",
+    ]
+
+
+def banner(base_url: str, seed: DemoSeed) -> str:
+    curl = (
+        f'curl "{base_url}/core/phone-numbers?limit=50" \\\n'
+        '  -H "Authorization: Bearer $ANYREACH_TOKEN" \\\n'
+        '  -H "X-Anyreach-Org: $ANYREACH_ORG_ID"'
+    )
+    lines = [f"Anyreach sandbox listening on {base_url}", ""]
+    lines += [*_org_banner(base_url, seed.demo), "", *_org_banner(base_url, seed.other), "", curl, ""]
+    return "\n".join(lines)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8787, db: str | None = None) -> None:
+    import uvicorn
+
+    sandbox = open_sandbox(db if db is not None else default_db_path())
+    print(banner(f"http://{host}:{port}", sandbox.seed), file=sys.stderr, flush=True)
+    uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")

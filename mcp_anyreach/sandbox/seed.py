@@ -1,0 +1,139 @@
+"""The demo data: two organizations with credentials, trunks, numbers and agents, created once."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr, TypeAdapter
+
+from mcp_anyreach.sandbox.schemas import InboundConfig, OutboundConfig, TrunkCreate
+from mcp_anyreach.sandbox.store import phone_numbers, trunks
+from mcp_anyreach.sandbox.store.db import new_uuid
+from mcp_anyreach.sandbox.store.orgs import ALL_SCOPES, READ_SCOPES
+
+if TYPE_CHECKING:
+    from mcp_anyreach.sandbox.store import SandboxStore
+
+_SEED_KEY = "demo_seed"
+_AGENT_NAMES = ("Front Desk", "After-Hours Support", "Appointment Reminders")
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    org_id: str
+    name: str
+    api_key: str
+    pat: str
+    read_only_key: str
+    managed_account_id: str
+    managed_trunk_ids: tuple[str, ...]
+    byoc_trunk_id: str
+    agent_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    demo: DemoOrg
+    other: DemoOrg
+
+
+@dataclass(frozen=True)
+class _OrgPlan:
+    name: str
+    managed_numbers: tuple[str, str]
+    byoc_numbers: tuple[str, str, str]
+    sip_host: str
+
+
+_DEMO = _OrgPlan(
+    "Demo Telephony Co",
+    ("+14155550101", "+14155550102"),
+    ("+12125550131", "+12125550132", "+13125550143"),
+    "pbx.demo-telephony.example.com:5061",
+)
+_OTHER = _OrgPlan(
+    "Other Org",
+    ("+16175550111", "+16175550112"),
+    ("+12065550121", "+12065550122", "+13035550133"),
+    "sip.other-org.example.net",
+)
+
+
+_SEED_JSON = TypeAdapter(DemoSeed)
+
+
+def load_or_create_seed(store: SandboxStore) -> DemoSeed:
+    stored = store.db.meta(_SEED_KEY)
+    if stored is not None:
+        return _SEED_JSON.validate_json(stored)
+    with store.db.transaction():
+        seed = DemoSeed(demo=_seed_org(store, _DEMO), other=_seed_org(store, _OTHER))
+        store.db.set_meta(_SEED_KEY, _SEED_JSON.dump_json(seed).decode())
+    return seed
+
+
+def _token(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(24)}"
+
+
+def _seed_org(store: SandboxStore, plan: _OrgPlan) -> DemoOrg:
+    orgs = store.organizations
+    org_id = orgs.create(plan.name)
+    api_key, pat, read_only_key = _token("ak"), _token("pat"), _token("ak")
+    orgs.add_credential(org_id, api_key, ALL_SCOPES)
+    orgs.add_credential(org_id, pat, ALL_SCOPES)
+    orgs.add_credential(org_id, read_only_key, READ_SCOPES)
+    account_id = orgs.add_managed_account(org_id, "Anyreach managed (Twilio)")
+    managed_trunk_id = _managed_trunk(store, org_id, account_id, plan.managed_numbers)
+    byoc_trunk = store.trunks.create(org_id, _byoc_trunk(plan))
+    for index, number in enumerate(plan.byoc_numbers):
+        store.phone_numbers.add(org_id, number, byoc_trunk.id, index == 0, number_limit=sys.maxsize)
+    agent_ids = tuple(store.agents.create(org_id, name, versions=3) for name in _AGENT_NAMES)
+    store.agents.publish(org_id, agent_ids[0], 2, [plan.managed_numbers[0]], [], "inbound")
+    store.agents.publish(org_id, agent_ids[1], 1, [plan.byoc_numbers[1]], [], "both")
+    return DemoOrg(
+        org_id=org_id,
+        name=plan.name,
+        api_key=api_key,
+        pat=pat,
+        read_only_key=read_only_key,
+        managed_account_id=account_id,
+        managed_trunk_ids=(managed_trunk_id,),
+        byoc_trunk_id=byoc_trunk.id,
+        agent_ids=agent_ids,
+    )
+
+
+def _managed_trunk(store: SandboxStore, org_id: str, account_id: str, numbers: tuple[str, ...]) -> str:
+    trunk_id = new_uuid()
+    now = store.db.now()
+    with store.db.transaction() as tx:
+        trunks.insert(tx, trunk_id, org_id, "Anyreach managed numbers", account_id, now)
+        for number in numbers:
+            phone_numbers.insert(tx, number, org_id, trunk_id, False, now)
+    return trunk_id
+
+
+def _byoc_trunk(plan: _OrgPlan) -> TrunkCreate:
+    username = plan.name.lower().replace(" ", "-")
+    return TrunkCreate(
+        name=f"{plan.name} PBX (BYOC)",
+        inbound_config=InboundConfig(
+            enable_noise_cancellation=True,
+            media_encryption="ALLOW",
+            allowed_addresses=["203.0.113.10/32", "198.51.100.0/24"],
+            auth_username=f"{username}-in",
+            auth_password=SecretStr(secrets.token_urlsafe(16)),
+        ),
+        outbound_config=OutboundConfig(
+            address=plan.sip_host,
+            auth_username=f"{username}-out",
+            auth_password=SecretStr(secrets.token_urlsafe(16)),
+            transport="TLS",
+            media_encryption="REQUIRE",
+            headers={"X-Customer-Id": username},
+        ),
+    )

@@ -1,0 +1,134 @@
+"""The sqlite3 connection, its schema, the clock and transactions shared by every repository."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Generator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS organizations (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS credentials (
+    token TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organizations(id), scopes TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS managed_accounts (
+    id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organizations(id), name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trunks (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, org_id TEXT NOT NULL REFERENCES organizations(id),
+    name TEXT NOT NULL, managed_account_id TEXT REFERENCES managed_accounts(id),
+    inbound_config TEXT, outbound_config TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trunks_by_org_created ON trunks (org_id, created_at, seq);
+CREATE TABLE IF NOT EXISTS phone_numbers (
+    seq INTEGER PRIMARY KEY, phone_number TEXT NOT NULL UNIQUE,
+    org_id TEXT NOT NULL REFERENCES organizations(id), trunk_id TEXT NOT NULL REFERENCES trunks(id),
+    inbound_agent_version_id TEXT, outbound_agent_version_id TEXT, outbound_shareable INTEGER NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS phone_numbers_by_org_created ON phone_numbers (org_id, created_at, seq);
+CREATE INDEX IF NOT EXISTS phone_numbers_by_trunk_created ON phone_numbers (org_id, trunk_id, created_at, seq);
+CREATE TABLE IF NOT EXISTS agents (
+    id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organizations(id), name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agent_versions (
+    id TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES agents(id), version INTEGER NOT NULL,
+    created_at TEXT NOT NULL, UNIQUE (agent_id, version)
+);
+CREATE TABLE IF NOT EXISTS inbound_routing_configs (
+    org_id TEXT PRIMARY KEY REFERENCES organizations(id), id TEXT NOT NULL UNIQUE, enabled INTEGER NOT NULL,
+    workflow_id TEXT, workflow_version INTEGER, workflow_definition TEXT, fallback_agent_id TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+"""
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Fixed-width UTC text, so string order is time order inside SQLite."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Database:
+    def __init__(self, path: str | Path, clock: Callable[[], datetime] | None = None) -> None:
+        self._clock = clock or _utc_now
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.connection = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.connection.row_factory = sqlite3.Row
+        if str(path) != ":memory:":
+            self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA foreign_keys=ON")
+        self.connection.executescript(SCHEMA)
+
+    def now(self) -> str:
+        return format_timestamp(self._clock())
+
+    @contextmanager
+    def transaction(self) -> Generator[sqlite3.Connection]:
+        """All-or-nothing writes; nested calls join the outer transaction.
+
+        The lock keeps threads from interleaving statements on the one shared connection.
+        """
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.connection
+                finally:
+                    self._depth -= 1
+                return
+            self.connection.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.connection
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            else:
+                self.connection.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self.connection.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            row: sqlite3.Row | None = self.connection.execute(sql, params).fetchone()
+            return row
+
+    def meta(self, key: str) -> str | None:
+        row = self.query_one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else row["value"]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as tx:
+            tx.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        self.connection.close()

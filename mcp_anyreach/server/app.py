@@ -1,0 +1,92 @@
+"""`build_server`: the MCP server for one organization's telephony, assembled from its parts."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server import MCPServer
+
+from mcp_anyreach import __version__
+from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.server.audit_log import AuditLog
+from mcp_anyreach.server.confirm import Gatekeeper, TokenSigner
+from mcp_anyreach.server.prompts import register_prompts
+from mcp_anyreach.server.registry import select_tools
+from mcp_anyreach.server.resources import register_resources
+from mcp_anyreach.server.services import PurchaseGuard, Services
+from mcp_anyreach.server.tools.agents import agents_tools
+from mcp_anyreach.server.tools.audit import audit_tools
+from mcp_anyreach.server.tools.numbers import numbers_tools
+from mcp_anyreach.server.tools.purchasing import purchasing_tools
+from mcp_anyreach.server.tools.routing import routing_tools
+from mcp_anyreach.server.tools.trunks import trunks_tools
+from mcp_anyreach.settings import Settings
+
+logger = logging.getLogger("mcp_anyreach.server")
+TOOL_FACTORIES: tuple[Callable[[Services], dict[str, Any]], ...] = (
+    numbers_tools,
+    purchasing_tools,
+    trunks_tools,
+    routing_tools,
+    agents_tools,
+    audit_tools,
+)
+
+
+def build_server(
+    settings: Settings,
+    client: AnyreachClient,
+    *,
+    sandbox: bool | None = None,
+    clock: Callable[[], float] | None = None,
+) -> MCPServer:
+    """An MCP server over `client`. `sandbox` says whether `client` talks to the embedded sandbox."""
+    if settings.read_only and not client.read_only:
+        raise ValueError("read-only settings need a read-only API client, so that no write can reach the API")
+    in_sandbox = settings.uses_sandbox if sandbox is None else sandbox
+    secret = settings.confirm_secret.get_secret_value().encode() if settings.confirm_secret else secrets.token_bytes(32)
+    signer = TokenSigner(secret, ttl_seconds=settings.confirm_ttl_seconds, **({"clock": clock} if clock else {}))
+    services = Services(
+        client=client,
+        settings=settings,
+        gatekeeper=Gatekeeper(signer, no_confirm=settings.no_confirm),
+        audit=AuditLog(settings.audit_log),
+        sandbox=in_sandbox,
+        purchases=PurchaseGuard(limit=settings.max_purchases),
+    )
+    server = MCPServer(
+        "mcp-anyreach",
+        title="Anyreach telephony",
+        version=__version__,
+        instructions=_instructions(settings, in_sandbox),
+    )
+    implementations: dict[str, Any] = {}
+    for factory in TOOL_FACTORIES:
+        implementations.update(factory(services))
+    for spec in select_tools(read_only=settings.read_only, toolsets=settings.toolsets, tools=settings.tools):
+        server.add_tool(implementations[spec.name], name=spec.name, title=spec.title, annotations=spec.annotations)
+    register_resources(server, services)
+    register_prompts(server)
+    return server
+
+
+def _instructions(settings: Settings, sandbox: bool) -> str:
+    lines = [
+        "Manages Anyreach telephony: the phone-number directory, buying numbers, SIP trunks (BYOC), "
+        "agent assignment and the organization's inbound call routing.",
+        "Read the anyreach://inventory resource or call audit_inventory for an overview.",
+    ]
+    if sandbox:
+        lines.append("SANDBOX: this server runs on the embedded sandbox with demo data; nothing is real or billed.")
+    if settings.read_only:
+        lines.append("READ-ONLY: only read tools exist; nothing can be changed through this server.")
+    elif not settings.no_confirm:
+        lines.append(
+            "Buying, deleting, changing trunks, routing or agent assignment needs confirmation: the user is asked, "
+            "or the tool returns status confirmation_required with a summary and a confirmation_token. Show the "
+            "summary to the user and repeat the call with the token only after they agree."
+        )
+    return "\n".join(lines)

@@ -1,0 +1,274 @@
+"""The organization's telephony at a glance: counts, numbers per trunk, routing state and audit findings.
+
+`collect_inventory` reads every trunk and number page by page and keeps only counts plus a capped list
+of findings per code, so a 10,000-number account costs what a few pages cost, in memory and in tokens.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+from mcp_anyreach.api import AnyreachError, InboundRoutingConfig, Page, PhoneNumber, Trunk
+from mcp_anyreach.server.services import Services
+
+Severity = Literal["high", "medium", "low", "info"]
+SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low", "info")
+TrunkKind = Literal["managed", "byoc", "unknown"]
+Progress = Callable[[int, int | None, str], Awaitable[None]]
+"""`progress(done, total, message)`; `done` grows with every call, `total` is None (unknown up front)."""
+
+PAGE_SIZE = 100
+FINDINGS_PER_CODE = 20
+TRUNKS_LISTED = 50
+
+
+class Rule(BaseModel):
+    severity: Severity
+    fix: str | None
+
+
+RULES: dict[str, Rule] = {
+    "number_without_inbound_agent": Rule(severity="high", fix="assign_agent_to_numbers"),
+    "byoc_trunk_unprotected": Rule(severity="high", fix="update_trunk"),
+    "byoc_trunk_without_inbound_auth": Rule(severity="medium", fix="update_trunk"),
+    "byoc_trunk_open_to_any_address": Rule(severity="medium", fix="update_trunk"),
+    "routing_fallback_unset": Rule(severity="medium", fix="update_inbound_routing_config"),
+    "number_shareable_outbound": Rule(severity="low", fix="update_phone_number"),
+    "trunk_without_numbers": Rule(severity="low", fix="register_phone_number"),
+    "managed_trunk_without_numbers": Rule(severity="info", fix=None),
+    "routing_disabled": Rule(severity="info", fix="update_inbound_routing_config"),
+    "no_routing_config": Rule(severity="info", fix="create_inbound_routing_config"),
+}
+"""Every finding code, its severity and the tool that fixes it: declared once, read by the collector."""
+
+
+# No docstring or field descriptions: they would ride along in audit_inventory's output schema.
+class Finding(BaseModel):
+    code: str
+    severity: Severity
+    subject: str  # a phone number, a trunk id or "routing"
+    message: str
+    fix: str | None = None  # the tool that fixes it
+
+
+class OrganizationCounts(BaseModel):
+    numbers: int
+    trunks: int
+    managed_trunks: int
+    byoc_trunks: int
+
+
+class TrunkNumbers(BaseModel):
+    trunk_id: str
+    name: str | None
+    kind: TrunkKind
+    numbers: int
+
+
+class RoutingState(BaseModel):
+    state: Literal["none", "disabled", "enabled"]
+    workflow_id: str | None = None
+    fallback_agent_id: str | None = None
+
+
+class Inventory(BaseModel):
+    sandbox: bool
+    organization: OrganizationCounts
+    numbers_per_trunk: list[TrunkNumbers]
+    trunks_not_listed: int = 0
+    routing: RoutingState
+    findings: list[Finding] = Field(description="Most severe first; at most 20 per code")
+    findings_not_listed: dict[str, int] = Field(default_factory=dict[str, int], description="Per code")
+
+    def finding_counts(self) -> dict[Severity, int]:
+        """Findings per severity, listed or not."""
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for finding in self.findings:
+            counts[finding.severity] += 1
+        for code, more in self.findings_not_listed.items():
+            counts[RULES[code].severity] += more
+        return counts
+
+
+class _Findings:
+    """Keeps the first few findings of each code and counts the rest."""
+
+    def __init__(self) -> None:
+        self.listed: dict[str, list[Finding]] = {code: [] for code in RULES}
+        self.not_listed: Counter[str] = Counter()
+
+    def add(self, code: str, subject: str, message: str) -> None:
+        rule = RULES[code]
+        bucket = self.listed[code]
+        if len(bucket) < FINDINGS_PER_CODE:
+            bucket.append(Finding(code=code, severity=rule.severity, subject=subject, message=message, fix=rule.fix))
+        else:
+            self.not_listed[code] += 1
+
+    def ordered(self) -> list[Finding]:
+        rank = {severity: index for index, severity in enumerate(SEVERITIES)}
+        every = [finding for bucket in self.listed.values() for finding in bucket]
+        return sorted(every, key=lambda finding: rank[finding.severity])
+
+
+class _TrunkTally:
+    def __init__(self, trunk: Trunk | None) -> None:
+        self.trunk = trunk
+        self.numbers = 0
+
+    def row(self, trunk_id: str) -> TrunkNumbers:
+        kind: TrunkKind = "unknown" if self.trunk is None else "managed" if self.trunk.managed_account_id else "byoc"
+        return TrunkNumbers(
+            trunk_id=trunk_id, name=self.trunk.name if self.trunk else None, kind=kind, numbers=self.numbers
+        )
+
+
+async def collect_inventory(services: Services, *, progress: Progress | None = None) -> Inventory:
+    """Read routing, then every trunk and number page by page; raise AnyreachError when the API fails."""
+    client = services.client
+    findings = _Findings()
+    done = 0
+
+    async def step(rows: int, message: str) -> None:
+        nonlocal done
+        done += rows
+        if progress is not None and rows:
+            await progress(done, None, message)
+
+    routing = await client.inbound_routing.get()
+    _check_routing(routing, findings)
+    await step(1, "Read the inbound routing config")
+
+    tallies: dict[str, _TrunkTally] = {}
+    async for page in _pages(lambda cursor: client.trunks.list(limit=PAGE_SIZE, cursor=cursor)):
+        for trunk in page.items:
+            tallies[trunk.id] = _TrunkTally(trunk)
+            _check_trunk(trunk, findings)
+        await step(len(page.items), f"Read {len(tallies)} trunks")
+
+    routed = routing is not None and routing.enabled
+    numbers = 0
+    async for page in _pages(lambda cursor: client.phone_numbers.list(limit=PAGE_SIZE, cursor=cursor)):
+        for number in page.items:
+            tallies.setdefault(number.trunk_id, _TrunkTally(None)).numbers += 1
+            _check_number(number, findings, routed=routed)
+        numbers += len(page.items)
+        await step(len(page.items), f"Read {numbers} phone numbers")
+
+    for tally in tallies.values():
+        if tally.trunk is not None and tally.numbers == 0:
+            _trunk_without_numbers(tally.trunk, findings)
+    managed = sum(1 for tally in tallies.values() if tally.trunk is not None and tally.trunk.managed_account_id)
+    known = sum(1 for tally in tallies.values() if tally.trunk is not None)
+    rows = [tally.row(trunk_id) for trunk_id, tally in tallies.items()]
+    return Inventory(
+        sandbox=services.sandbox,
+        organization=OrganizationCounts(
+            numbers=numbers, trunks=known, managed_trunks=managed, byoc_trunks=known - managed
+        ),
+        numbers_per_trunk=rows[:TRUNKS_LISTED],
+        trunks_not_listed=max(0, len(rows) - TRUNKS_LISTED),
+        routing=_routing_state(routing),
+        findings=findings.ordered(),
+        findings_not_listed=dict(findings.not_listed),
+    )
+
+
+M = TypeVar("M", PhoneNumber, Trunk)
+
+
+async def _pages(fetch: Callable[[str | None], Awaitable[Page[M]]]) -> AsyncIterator[Page[M]]:
+    """Every page in turn; the next one is requested only after the previous one was used."""
+    cursor: str | None = None
+    while True:
+        page = await fetch(cursor)
+        yield page
+        if page.next_cursor is None:
+            return
+        if page.next_cursor == cursor:
+            raise AnyreachError(f"the API returned cursor {cursor!r} twice; stopping to avoid a loop")
+        cursor = page.next_cursor
+
+
+def _routing_state(routing: InboundRoutingConfig | None) -> RoutingState:
+    if routing is None:
+        return RoutingState(state="none")
+    return RoutingState(
+        state="enabled" if routing.enabled else "disabled",
+        workflow_id=routing.workflow_id,
+        fallback_agent_id=routing.fallback_agent_id,
+    )
+
+
+def _check_routing(routing: InboundRoutingConfig | None, findings: _Findings) -> None:
+    if routing is None:
+        findings.add(
+            "no_routing_config",
+            "routing",
+            "No inbound routing config: each call is answered by its number's own inbound agent, or dropped.",
+        )
+    elif not routing.enabled:
+        findings.add(
+            "routing_disabled",
+            "routing",
+            "The inbound routing config is disabled: each number's own inbound agent answers, or nobody.",
+        )
+    elif routing.fallback_agent_id is None:
+        findings.add(
+            "routing_fallback_unset",
+            "routing",
+            "Routing has no fallback_agent_id: calls are disconnected whenever the workflow fails or times out.",
+        )
+
+
+def _check_trunk(trunk: Trunk, findings: _Findings) -> None:
+    if trunk.managed_account_id:
+        return
+    inbound = trunk.inbound_config
+    has_auth = inbound is not None and bool(
+        inbound.auth_username and (inbound.auth_password_set or inbound.auth_password is not None)
+    )
+    restricted = inbound is not None and bool(inbound.allowed_addresses)
+    label = f"BYOC trunk {trunk.name!r} ({trunk.id})"
+    if not has_auth and not restricted:
+        findings.add(
+            "byoc_trunk_unprotected",
+            trunk.id,
+            f"{label} accepts inbound calls from any address without authentication.",
+        )
+    elif not has_auth:
+        findings.add("byoc_trunk_without_inbound_auth", trunk.id, f"{label} has no inbound digest authentication.")
+    elif not restricted:
+        findings.add(
+            "byoc_trunk_open_to_any_address",
+            trunk.id,
+            f"{label} accepts inbound calls from any address (allowed_addresses is empty).",
+        )
+
+
+def _trunk_without_numbers(trunk: Trunk, findings: _Findings) -> None:
+    if trunk.managed_account_id:
+        message = f"Managed trunk {trunk.name!r} ({trunk.id}) has no numbers left; the API cannot delete it."
+        findings.add("managed_trunk_without_numbers", trunk.id, message)
+    else:
+        message = f"BYOC trunk {trunk.name!r} ({trunk.id}) has no numbers; register some or delete it (delete_trunk)."
+        findings.add("trunk_without_numbers", trunk.id, message)
+
+
+def _check_number(number: PhoneNumber, findings: _Findings, *, routed: bool) -> None:
+    if number.inbound_agent_version_id is None and not routed:
+        findings.add(
+            "number_without_inbound_agent",
+            number.phone_number,
+            f"{number.phone_number} has no inbound agent and no enabled routing: its calls are disconnected.",
+        )
+    if number.outbound_shareable:
+        findings.add(
+            "number_shareable_outbound",
+            number.phone_number,
+            f"{number.phone_number} is shareable: other agents may place outbound calls from it.",
+        )

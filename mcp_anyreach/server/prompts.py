@@ -1,0 +1,62 @@
+"""Prompts a person picks from a menu: an audit walk-through and provisioning a new number."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver.prompts.base import AssistantMessage, Message, UserMessage
+from pydantic import Field
+
+from mcp_anyreach.server.services import INVENTORY_URI, ROUTING_URI
+
+AUDIT_STEPS = f"""Audit this organization's Anyreach telephony. Change nothing: use only reads.
+
+1. Read the {INVENTORY_URI} resource. Say whether it is the sandbox (demo data), and summarise the counts: \
+numbers, managed and BYOC trunks, numbers per trunk, and the routing state.
+2. Call audit_inventory with min_severity "info".
+3. Explain the findings grouped by severity (high, then medium, low, info). For each: what it means for \
+callers, the subject (number, trunk or routing), and the tool in its `fix` field that would fix it. \
+Mention any findings_not_listed counts.
+4. End with the three changes you would make first, and why. Do not call any tool that changes \
+something; the user decides."""
+
+
+def _provision_steps(area_code: str, agent_id: str | None) -> str:
+    agent = (
+        f"assign agent {agent_id} to it"
+        if agent_id
+        else "ask me which agent (and version) should answer it, then assign it"
+    )
+    return f"""Provision a new phone number in area code {area_code}.
+
+1. Call search_available_numbers for area code {area_code}. Show me up to five options (number, locality, \
+capabilities, address requirements) and let me choose. If there are none, say so and suggest nearby area codes.
+2. Buy only the number I chose with purchase_phone_number. It costs money and asks for confirmation: show me \
+its summary and wait for my yes; if it returns confirmation_required, repeat the call with the \
+confirmation_token only after I agree.
+3. Then {agent} with assign_agent_to_numbers (ask me which agent version if you do not know it; direction \
+inbound unless I say otherwise), again confirming with me.
+4. Finally read {ROUTING_URI} or call get_inbound_routing_config and tell me who will answer calls to the new \
+number: an enabled routing workflow decides before the number's own agent does."""
+
+
+def register_prompts(server: MCPServer) -> None:
+    """Register the audit_telephony and provision_number prompts."""
+
+    @server.prompt(title="Audit telephony")
+    def audit_telephony() -> list[Message]:
+        """Walk through the inventory and audit findings, by severity, with the fix for each; changes nothing."""
+        return [
+            UserMessage(AUDIT_STEPS),
+            AssistantMessage(f"I will start by reading {INVENTORY_URI}, and I will not change anything."),
+        ]
+
+    @server.prompt(title="Provision a number")
+    def provision_number(
+        area_code: Annotated[str, Field(description="Three-digit US/CA area code, like 415")],
+        agent_id: Annotated[str | None, Field(description="Agent to answer the new number")] = None,
+    ) -> list[Message]:
+        """Search an area code, buy the chosen number with confirmation, assign an agent and check routing."""
+        digits = "".join(ch for ch in area_code if ch.isdigit())[:3] or area_code.strip()[:8]
+        return [UserMessage(_provision_steps(digits, agent_id or None))]

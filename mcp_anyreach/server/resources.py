@@ -1,0 +1,128 @@
+"""Read-only JSON resources: the inventory, the directory, trunks and routing. Never a secret.
+
+Lists are read page by page and report progress while they do. MCPServer gives static resources no
+`Context`, so a small middleware keeps the current `resources/read` request's session in a context
+variable for them; when the client asked for no progress, reporting does nothing.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncIterator, Generator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from mcp.server import MCPServer
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from pydantic import BaseModel, TypeAdapter
+
+from mcp_anyreach.api import AnyreachError, NotFoundError
+from mcp_anyreach.server.args import to_e164
+from mcp_anyreach.server.errors import describe
+from mcp_anyreach.server.inventory import PAGE_SIZE, collect_inventory
+from mcp_anyreach.server.services import INVENTORY_URI, NUMBERS_URI, ROUTING_URI, TRUNKS_URI, Services
+from mcp_anyreach.server.views import NumberView, RoutingView, TrunkView
+
+JSON = "application/json"
+R = TypeVar("R")
+_reading: contextvars.ContextVar[ServerRequestContext[Any, Any] | None] = contextvars.ContextVar(
+    "anyreach_resource_read", default=None
+)
+_numbers_json = TypeAdapter(list[NumberView])
+_trunks_json = TypeAdapter(list[TrunkView])
+
+
+async def _keep_read_context(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    if ctx.method != "resources/read":
+        return await call_next(ctx)
+    token = _reading.set(ctx)
+    try:
+        return await call_next(ctx)
+    finally:
+        _reading.reset(token)
+
+
+async def _report(done: int, total: int | None, message: str) -> None:
+    ctx = _reading.get()
+    if ctx is not None:
+        await ctx.session.report_progress(done, total, message)
+
+
+@contextmanager
+def _resource_errors(not_found: str | None = None) -> Generator[None]:
+    """API failures as resource errors: a 404 with `not_found` becomes ResourceNotFoundError."""
+    try:
+        yield
+    except NotFoundError as exc:
+        if not_found is None:
+            raise ResourceError(describe(exc, retry_safe=True)) from exc
+        raise ResourceNotFoundError(not_found) from exc
+    except AnyreachError as exc:
+        raise ResourceError(describe(exc, retry_safe=True)) from exc
+
+
+def _json(model: BaseModel | None) -> str:
+    return "null" if model is None else model.model_dump_json()
+
+
+def register_resources(server: MCPServer, services: Services) -> None:
+    """Register the inventory, phone-number, trunk and routing resources (all read-only, JSON)."""
+    client = services.client
+    if _keep_read_context not in server.middleware:
+        server.middleware.append(_keep_read_context)
+
+    @server.resource(INVENTORY_URI, name="inventory", title="Telephony inventory", mime_type=JSON)
+    async def inventory() -> str:
+        """Counts, numbers per trunk, routing state and audit findings; `sandbox` says whether it is demo data."""
+        with _resource_errors():
+            return _json(await collect_inventory(services, progress=_report))
+
+    @server.resource(NUMBERS_URI, name="phone_numbers", title="Phone numbers", mime_type=JSON)
+    async def phone_numbers() -> str:
+        """Every number of the directory with its trunk and agent versions, oldest first."""
+        with _resource_errors():
+            views = [NumberView.of(number) async for number in _counted(client.phone_numbers.iter(page_size=PAGE_SIZE))]
+        return _numbers_json.dump_json(views).decode()
+
+    @server.resource(f"{NUMBERS_URI}/{{phone_number}}", name="phone_number", title="Phone number", mime_type=JSON)
+    async def phone_number(phone_number: str) -> str:
+        """One number of the directory (E.164; encode + as %2B)."""
+        try:
+            e164 = to_e164(phone_number)
+        except ValueError as exc:
+            raise ResourceNotFoundError(f"{exc}. Read {NUMBERS_URI} for the directory.") from exc
+        with _resource_errors(not_found=f"{e164} is not in the directory; read {NUMBERS_URI} for the list."):
+            return _json(NumberView.of(await client.phone_numbers.get(e164)))
+
+    @server.resource(TRUNKS_URI, name="trunks", title="SIP trunks", mime_type=JSON)
+    async def trunks() -> str:
+        """Every SIP trunk, managed and BYOC, with its inbound and outbound settings (passwords never shown)."""
+        with _resource_errors():
+            views = [TrunkView.of(trunk) async for trunk in _counted(client.trunks.iter(page_size=PAGE_SIZE))]
+        return _trunks_json.dump_json(views).decode()
+
+    @server.resource(f"{TRUNKS_URI}/{{trunk_id}}", name="trunk", title="SIP trunk", mime_type=JSON)
+    async def trunk(trunk_id: str) -> str:
+        """One SIP trunk by id (passwords never shown)."""
+        with _resource_errors(not_found=f"No trunk {trunk_id}; read {TRUNKS_URI} for the list."):
+            return _json(TrunkView.of(await client.trunks.get(trunk_id)))
+
+    @server.resource(ROUTING_URI, name="inbound_routing_config", title="Inbound routing", mime_type=JSON)
+    async def inbound_routing_config() -> str:
+        """The organization's inbound routing config, or null when it has none."""
+        with _resource_errors():
+            config = await client.inbound_routing.get()
+        return _json(None if config is None else RoutingView.of(config))
+
+
+async def _counted(rows: AsyncIterator[R]) -> AsyncIterator[R]:
+    """Pass rows through, reporting progress as each page is used up."""
+    count = 0
+    async for row in rows:
+        count += 1
+        yield row
+        if count % PAGE_SIZE == 0:
+            await _report(count, None, f"Read {count} rows")
+    if count % PAGE_SIZE:
+        await _report(count, None, f"Read all {count} rows")

@@ -1,0 +1,131 @@
+"""What tools and resources show a model: compact, typed, and never a secret."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from mcp_anyreach.api import (
+    AvailableNumber,
+    InboundConfig,
+    InboundRoutingConfig,
+    OutboundConfig,
+    PhoneNumber,
+    Trunk,
+)
+
+
+class View(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class NumberView(View):
+    phone_number: str
+    trunk_id: str
+    inbound_agent_version_id: str | None = None
+    outbound_agent_version_id: str | None = None
+    outbound_shareable: bool = False
+
+    @classmethod
+    def of(cls, number: PhoneNumber) -> NumberView:
+        return cls.model_validate(number.model_dump())
+
+
+class InboundView(View):
+    enable_noise_cancellation: bool = False
+    media_encryption: str = "NONE"
+    allowed_addresses: list[str] = []
+    allowed_numbers: list[str] = []
+    auth_username: str | None = None
+    password_set: bool = False
+
+
+class OutboundView(View):
+    address: str
+    transport: str = "UDP"
+    media_encryption: str = "NONE"
+    auth_username: str | None = None
+    password_set: bool = False
+    headers: dict[str, str] = {}
+
+
+class TrunkView(View):
+    id: str
+    name: str
+    kind: Literal["managed", "byoc"]
+    managed_account_id: str | None = None
+    inbound: InboundView | None = None
+    outbound: OutboundView | None = None
+
+    @classmethod
+    def of(cls, trunk: Trunk) -> TrunkView:
+        return cls(
+            id=trunk.id,
+            name=trunk.name,
+            kind="managed" if trunk.managed_account_id else "byoc",
+            managed_account_id=trunk.managed_account_id,
+            inbound=_config_view(InboundView, trunk.inbound_config),
+            outbound=_config_view(OutboundView, trunk.outbound_config),
+        )
+
+
+V = TypeVar("V", InboundView, OutboundView)
+
+
+def _config_view(view: type[V], config: InboundConfig | OutboundConfig | None) -> V | None:
+    if config is None:
+        return None
+    fields = config.model_dump(exclude={"auth_password", "auth_password_set"})
+    password_set = bool(config.auth_password_set) or config.auth_password is not None
+    return view.model_validate({**fields, "password_set": password_set})
+
+
+class AvailableNumberView(View):
+    phone_number: str
+    locality: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    phone_number_type: str | None = None
+    capabilities: list[str] = []
+    address_requirements: str | None = None
+
+    @classmethod
+    def of(cls, offer: AvailableNumber) -> AvailableNumberView:
+        caps = offer.capabilities
+        flags = {"voice": caps.voice, "sms": caps.sms, "mms": caps.mms} if caps else {}
+        return cls.model_validate(
+            {
+                **offer.model_dump(exclude={"capabilities"}),
+                "capabilities": [k for k, on in flags.items() if on],
+            }
+        )
+
+
+class RoutingView(View):
+    enabled: bool
+    workflow_id: str | None = None
+    workflow_version: int | None = None
+    workflow_definition: dict[str, Any] | None = None
+    fallback_agent_id: str | None = None
+
+    @classmethod
+    def of(cls, config: InboundRoutingConfig) -> RoutingView:
+        return cls.model_validate(config.model_dump())
+
+
+T = TypeVar("T")
+
+
+class Listing(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class Gated(BaseModel, Generic[T]):
+    """The outcome of a gated call. Only `done` changed anything."""
+
+    status: Literal["done", "confirmation_required", "declined", "cancelled"]
+    message: str
+    confirmation_token: str | None = None
+    result: T | None = None

@@ -1,0 +1,208 @@
+"""audit_inventory against the real sandbox: findings appear and disappear as the organization changes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import httpx2
+from mcp_types import TextResourceContents
+from pydantic import SecretStr
+
+from mcp_anyreach.api import AnyreachClient, InboundConfig
+from mcp_anyreach.sandbox import Sandbox
+from tests.server.conftest import ServerFactory, connect
+
+UNASSIGNED = {"+14155550102", "+12125550131", "+13125550143"}
+
+
+async def audit(make_server: ServerFactory, era: str = "auto", **arguments: Any) -> dict[str, Any]:
+    with anyio.fail_after(10):
+        async with connect(make_server(), era) as client:
+            result = await client.call_tool("audit_inventory", {"min_severity": "info", **arguments})
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def subjects(report: dict[str, Any], code: str) -> set[str]:
+    return {finding["subject"] for finding in report["findings"] if finding["code"] == code}
+
+
+def codes(report: dict[str, Any]) -> set[str]:
+    return {finding["code"] for finding in report["findings"]}
+
+
+async def test_the_audit_counts_the_seeded_organization_and_flags_what_an_admin_should_fix(
+    make_server: ServerFactory, era: str
+) -> None:
+    report = await audit(make_server, era)
+
+    assert report["sandbox"] is True
+    assert report["organization"] == {"numbers": 5, "trunks": 2, "managed_trunks": 1, "byoc_trunks": 1}
+    assert report["routing"]["state"] == "none"
+    assert subjects(report, "number_without_inbound_agent") == UNASSIGNED
+    assert subjects(report, "number_shareable_outbound") == {"+12125550131"}
+    assert subjects(report, "no_routing_config") == {"routing"}
+    assert codes(report) == {"number_without_inbound_agent", "number_shareable_outbound", "no_routing_config"}
+    assert report["counts"] == {"high": 3, "medium": 0, "low": 1, "info": 1}
+
+
+async def test_each_finding_names_its_severity_and_the_tool_that_fixes_it(make_server: ServerFactory) -> None:
+    report = await audit(make_server)
+
+    fixes = {finding["code"]: (finding["severity"], finding["fix"]) for finding in report["findings"]}
+    assert fixes == {
+        "number_without_inbound_agent": ("high", "assign_agent_to_numbers"),
+        "number_shareable_outbound": ("low", "update_phone_number"),
+        "no_routing_config": ("info", "create_inbound_routing_config"),
+    }
+    severities = [finding["severity"] for finding in report["findings"]]
+    assert severities == sorted(severities, key=["high", "medium", "low", "info"].index)
+
+
+async def test_min_severity_hides_milder_findings_but_still_counts_them(make_server: ServerFactory) -> None:
+    report = await audit(make_server, min_severity="high")
+
+    assert codes(report) == {"number_without_inbound_agent"}
+    assert report["counts"] == {"high": 3, "medium": 0, "low": 1, "info": 1}
+
+
+async def test_an_enabled_routing_config_clears_the_routing_and_unanswered_number_findings(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
+) -> None:
+    fallback = sandbox.seed.demo.agent_ids[0]
+    await api.inbound_routing.create(
+        enabled=True, workflow_id="wf_router", workflow_version=1, fallback_agent_id=fallback
+    )
+
+    report = await audit(make_server)
+
+    assert report["routing"] == {"state": "enabled", "workflow_id": "wf_router", "fallback_agent_id": fallback}
+    assert codes(report) == {"number_shareable_outbound"}
+
+
+async def test_routing_without_a_fallback_agent_is_flagged(make_server: ServerFactory, api: AnyreachClient) -> None:
+    await api.inbound_routing.create(enabled=True, workflow_id="wf_router", workflow_version=1)
+
+    report = await audit(make_server)
+
+    assert subjects(report, "routing_fallback_unset") == {"routing"}
+    assert "no_routing_config" not in codes(report)
+
+
+async def test_a_disabled_routing_config_brings_back_the_unanswered_numbers(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    await api.inbound_routing.create(enabled=False, workflow_id="wf_router", workflow_version=1)
+
+    report = await audit(make_server)
+
+    assert report["routing"]["state"] == "disabled"
+    assert subjects(report, "routing_disabled") == {"routing"}
+    assert subjects(report, "number_without_inbound_agent") == UNASSIGNED
+
+
+async def test_assigning_an_agent_and_unsharing_a_number_clears_their_findings(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
+) -> None:
+    await api.agents.publish(sandbox.seed.demo.agent_ids[2], 1, phone_numbers=["+12125550131"])
+    await api.phone_numbers.update("+12125550131", outbound_shareable=False)
+
+    report = await audit(make_server)
+
+    assert subjects(report, "number_without_inbound_agent") == UNASSIGNED - {"+12125550131"}
+    assert "number_shareable_outbound" not in codes(report)
+
+
+async def test_byoc_trunks_are_flagged_for_missing_inbound_auth_or_address_allow_list(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    open_trunk = await api.trunks.create(name="Open")
+    auth_only = await api.trunks.create(
+        name="Auth only", inbound_config=InboundConfig(auth_username="in", auth_password=SecretStr("s3cret-in"))
+    )
+    allow_list_only = await api.trunks.create(
+        name="Allow-list only", inbound_config=InboundConfig(allowed_addresses=["203.0.113.7/32"])
+    )
+
+    report = await audit(make_server)
+
+    assert subjects(report, "byoc_trunk_unprotected") == {open_trunk.id}
+    assert subjects(report, "byoc_trunk_open_to_any_address") == {auth_only.id}
+    assert subjects(report, "byoc_trunk_without_inbound_auth") == {allow_list_only.id}
+    assert subjects(report, "trunk_without_numbers") == {open_trunk.id, auth_only.id, allow_list_only.id}
+    assert report["organization"]["byoc_trunks"] == 4
+
+
+async def test_a_trunk_stops_being_empty_once_a_number_is_registered_on_it(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    trunk = await api.trunks.create(name="Spare PBX")
+    assert trunk.id in subjects(await audit(make_server), "trunk_without_numbers")
+
+    await api.phone_numbers.create(phone_number="+13125550199", trunk_id=trunk.id)
+
+    report = await audit(make_server)
+    assert "trunk_without_numbers" not in codes(report)
+    per_trunk = {row["trunk_id"]: row["numbers"] for row in await numbers_per_trunk(make_server)}
+    assert per_trunk[trunk.id] == 1
+
+
+async def numbers_per_trunk(make_server: ServerFactory) -> list[dict[str, Any]]:
+    async with connect(make_server(), "auto") as client:
+        result = await client.read_resource("anyreach://inventory")
+    (content,) = result.contents
+    assert isinstance(content, TextResourceContents)
+    return json.loads(content.text)["numbers_per_trunk"]
+
+
+async def test_a_large_account_is_read_page_by_page_with_progress_and_findings_stay_capped(
+    make_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    demo = sandbox.seed.demo
+    for index in range(230):
+        sandbox.store.phone_numbers.add(
+            demo.org_id, f"+1646555{index:04d}", demo.byoc_trunk_id, False, number_limit=1000
+        )
+    reports: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reports.append((progress, total, message))
+
+    with anyio.fail_after(20):
+        async with connect(make_server(), era) as client:
+            result = await client.call_tool("audit_inventory", {}, progress_callback=on_progress)
+    report = result.structured_content
+    assert report is not None
+
+    assert report["organization"]["numbers"] == 235
+    assert len(subjects(report, "number_without_inbound_agent")) == 20
+    assert report["findings_not_listed"] == {"number_without_inbound_agent": 233 - 20}
+    assert report["counts"]["high"] == 233
+    progress = [done for done, _, _ in reports]
+    assert progress == sorted(set(progress))
+    messages = [message for _, _, message in reports]
+    assert messages[-3:] == ["Read 100 phone numbers", "Read 200 phone numbers", "Read 235 phone numbers"]
+
+
+async def test_a_refused_credential_becomes_a_tool_error_that_says_what_to_set(
+    make_server: ServerFactory, sandbox: Sandbox
+) -> None:
+    transport = httpx2.ASGITransport(app=sandbox.app)
+    async with AnyreachClient("http://sandbox.test", "ak_not_a_real_key", transport=transport) as bad_client:
+        server = make_server(client=bad_client)
+        async with connect(server, "auto") as client:
+            result = await client.call_tool("audit_inventory", {})
+
+    assert result.is_error
+    assert "ANYREACH_TOKEN" in str(result.content)
+
+
+async def test_audit_inventory_is_offered_in_read_only_mode(make_server: ServerFactory) -> None:
+    async with connect(make_server(read_only=True), "auto") as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+
+    assert tools["audit_inventory"].annotations is not None
+    assert tools["audit_inventory"].annotations.read_only_hint is True

@@ -1,0 +1,39 @@
+"""The audit log: every attempted write, one JSON line, with secrets redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from mcp_anyreach.api import AnyreachClient
+from tests.server.conftest import ServerFactory, connect
+
+PASSWORD = "sip-pass-Zq81-unique"
+
+
+async def test_every_attempted_write_is_audited_with_its_outcome_and_no_password(
+    make_server: ServerFactory, api: AnyreachClient, tmp_path: Path, era: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    outbound = {"address": "sip.carrier.example:5061", "auth_username": "acme", "auth_password": PASSWORD}
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    caplog.set_level(logging.INFO)
+    async with connect(make_server(audit_log=log), era) as client:
+        created = await client.call_tool("create_trunk", {"name": "Carrier A", "outbound": outbound})
+        await client.call_tool("delete_phone_number", {"phone_number": number})
+        await client.call_tool("register_phone_number", {"phone_number": number, "trunk_id": "no-such-trunk"})
+    assert not created.is_error
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["tool"], e["outcome"].split(":")[0]) for e in entries] == [
+        ("create_trunk", "done"),
+        ("delete_phone_number", "confirmation_required"),
+        ("register_phone_number", "error"),
+    ]
+    assert entries[0]["arguments"]["outbound"]["auth_password"] == "[redacted]"
+    assert all(e["time"].endswith("Z") for e in entries)
+    assert PASSWORD not in log.read_text()
+    assert PASSWORD not in caplog.text
+    assert PASSWORD not in str(created.content) + json.dumps(created.structured_content)

@@ -1,0 +1,224 @@
+"""Confirmation gates: nothing gated happens without a human's yes or a token from a preview."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import pytest
+
+from mcp_anyreach.api import AnyreachClient, NotFoundError
+from mcp_anyreach.sandbox import Sandbox
+from tests.server.conftest import ServerFactory, answering, connect
+
+
+async def _offer(api: AnyreachClient, sandbox: Sandbox, area_code: str = "415") -> str:
+    offers = await api.managed_accounts.search_numbers(sandbox.seed.demo.managed_account_id, area_code=area_code)
+    return offers[0].phone_number
+
+
+async def _owned(api: AnyreachClient, number: str) -> bool:
+    try:
+        await api.phone_numbers.get(number)
+    except NotFoundError:
+        return False
+    return True
+
+
+async def test_purchase_without_confirmation_buys_nothing(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    number = await _offer(api, sandbox)
+    async with connect(make_server(), era) as client:
+        result = await client.call_tool("purchase_phone_number", {"phone_number": number})
+    assert not result.is_error
+    outcome = result.structured_content or {}
+    assert outcome["status"] == "confirmation_required"
+    assert number in outcome["message"]
+    assert outcome["confirmation_token"]
+    assert not await _owned(api, number)
+
+
+async def test_purchase_with_the_previewed_token_buys_the_number_once(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    number = await _offer(api, sandbox)
+    async with connect(make_server(), era) as client:
+        preview = await client.call_tool("purchase_phone_number", {"phone_number": number})
+        token = (preview.structured_content or {})["confirmation_token"]
+        done = await client.call_tool("purchase_phone_number", {"phone_number": number, "confirmation_token": token})
+        replay = await client.call_tool("purchase_phone_number", {"phone_number": number, "confirmation_token": token})
+    assert (done.structured_content or {})["status"] == "done"
+    assert (done.structured_content or {})["result"]["phone_number"] == number
+    assert await _owned(api, number)
+    assert replay.is_error
+
+
+async def test_accepting_the_elicitation_purchases_and_shows_the_human_what_it_costs(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    number = await _offer(api, sandbox)
+    human = answering("accept", {"confirm": True})
+    async with connect(make_server(), era, elicitation_callback=human) as client:
+        result = await client.call_tool("purchase_phone_number", {"phone_number": number})
+    assert (result.structured_content or {})["status"] == "done"
+    assert await _owned(api, number)
+    [question] = human.asked  # type: ignore[attr-defined]
+    assert number in question
+    assert "spends money" in question
+
+
+@pytest.mark.parametrize(
+    ("action", "content", "status"),
+    [("decline", None, "declined"), ("cancel", None, "cancelled"), ("accept", {"confirm": False}, "declined")],
+)
+async def test_declining_or_cancelling_the_elicitation_buys_nothing_and_says_so(
+    make_server: ServerFactory,
+    api: AnyreachClient,
+    sandbox: Sandbox,
+    era: str,
+    action: str,
+    content: dict[str, Any] | None,
+    status: str,
+) -> None:
+    number = await _offer(api, sandbox)
+    async with connect(make_server(), era, elicitation_callback=answering(action, content)) as client:
+        result = await client.call_tool("purchase_phone_number", {"phone_number": number})
+    assert not result.is_error
+    assert (result.structured_content or {})["status"] == status
+    assert "nothing changed" in (result.structured_content or {})["message"]
+    assert not await _owned(api, number)
+
+
+async def test_an_expired_token_is_refused_and_nothing_is_deleted(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    now = [time.time()]
+    async with connect(make_server(clock=lambda: now[0]), era) as client:
+        preview = await client.call_tool("delete_phone_number", {"phone_number": number})
+        now[0] += 301
+        token = (preview.structured_content or {})["confirmation_token"]
+        late = await client.call_tool("delete_phone_number", {"phone_number": number, "confirmation_token": token})
+    assert late.is_error
+    assert "expired" in late.content[0].text  # type: ignore[union-attr]
+    assert await _owned(api, number)
+
+
+def _tamper(token: str, **changes: Any) -> str:
+    prefix, payload, mac = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged = base64.urlsafe_b64encode(json.dumps({**claims, **changes}).encode()).rstrip(b"=").decode()
+    return f"{prefix}.{forged}.{mac}"
+
+
+@pytest.mark.parametrize("forge", [lambda t: _tamper(t, e=4102444800), lambda t: t[:-4] + "AAAA", lambda t: "ct1.x.y"])
+async def test_an_altered_token_is_refused_and_nothing_is_deleted(
+    make_server: ServerFactory, api: AnyreachClient, era: str, forge: Any
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    async with connect(make_server(), era) as client:
+        preview = await client.call_tool("delete_phone_number", {"phone_number": number})
+        token = forge((preview.structured_content or {})["confirmation_token"])
+        forged = await client.call_tool("delete_phone_number", {"phone_number": number, "confirmation_token": token})
+    assert forged.is_error
+    assert "not valid" in forged.content[0].text  # type: ignore[union-attr]
+    assert await _owned(api, number)
+
+
+async def test_a_token_for_other_arguments_is_refused(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    first, second = (await api.phone_numbers.list(limit=2)).items
+    async with connect(make_server(), era) as client:
+        preview = await client.call_tool("delete_phone_number", {"phone_number": first.phone_number})
+        token = (preview.structured_content or {})["confirmation_token"]
+        other = await client.call_tool(
+            "delete_phone_number", {"phone_number": second.phone_number, "confirmation_token": token}
+        )
+    assert other.is_error
+    assert await _owned(api, first.phone_number)
+    assert await _owned(api, second.phone_number)
+
+
+async def test_a_token_is_refused_when_the_number_changed_after_the_preview(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0]
+    async with connect(make_server(), era) as client:
+        preview = await client.call_tool("delete_phone_number", {"phone_number": number.phone_number})
+        await api.phone_numbers.update(number.phone_number, outbound_shareable=not number.outbound_shareable)
+        token = (preview.structured_content or {})["confirmation_token"]
+        stale = await client.call_tool(
+            "delete_phone_number", {"phone_number": number.phone_number, "confirmation_token": token}
+        )
+    assert stale.is_error
+    assert "changed" in stale.content[0].text  # type: ignore[union-attr]
+    assert await _owned(api, number.phone_number)
+
+
+async def test_a_token_from_another_server_secret_is_refused(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    async with connect(make_server(confirm_secret="one"), era) as first:
+        preview = await first.call_tool("delete_phone_number", {"phone_number": number})
+    token = (preview.structured_content or {})["confirmation_token"]
+    async with connect(make_server(confirm_secret="two"), era) as second:
+        refused = await second.call_tool("delete_phone_number", {"phone_number": number, "confirmation_token": token})
+    assert refused.is_error
+    assert await _owned(api, number)
+
+
+async def test_replicas_sharing_the_secret_accept_each_others_tokens_once(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    async with connect(make_server(confirm_secret="shared"), era) as first:
+        preview = await first.call_tool("delete_phone_number", {"phone_number": number})
+    token = (preview.structured_content or {})["confirmation_token"]
+    arguments = {"phone_number": number, "confirmation_token": token}
+    async with connect(make_server(confirm_secret="shared"), era) as second:
+        done = await second.call_tool("delete_phone_number", arguments)
+    async with connect(make_server(confirm_secret="shared"), era) as third:
+        replay = await third.call_tool("delete_phone_number", arguments)
+    assert (done.structured_content or {})["status"] == "done"
+    assert not await _owned(api, number)
+    assert replay.is_error
+
+
+async def test_the_spend_cap_stops_purchases_beyond_the_limit(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    offers = await api.managed_accounts.search_numbers(sandbox.seed.demo.managed_account_id, area_code="212")
+    async with connect(make_server(max_purchases=1, no_confirm=True), era) as client:
+        first = await client.call_tool("purchase_phone_number", {"phone_number": offers[0].phone_number})
+        second = await client.call_tool("purchase_phone_number", {"phone_number": offers[1].phone_number})
+    assert (first.structured_content or {})["status"] == "done"
+    assert second.is_error
+    assert "purchase limit" in second.content[0].text  # type: ignore[union-attr]
+    assert not await _owned(api, offers[1].phone_number)
+
+
+async def test_a_number_no_search_offers_cannot_be_bought(make_server: ServerFactory, era: str) -> None:
+    async with connect(make_server(no_confirm=True), era) as client:
+        result = await client.call_tool("purchase_phone_number", {"phone_number": "+14155550100"})
+    assert result.is_error
+    assert "search_available_numbers" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_no_confirm_runs_gated_calls_at_once_and_audits_them(
+    make_server: ServerFactory, api: AnyreachClient, era: str, tmp_path: Any
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    log = tmp_path / "audit.jsonl"
+    async with connect(make_server(no_confirm=True, audit_log=log), era) as client:
+        result = await client.call_tool("delete_phone_number", {"phone_number": number})
+    assert (result.structured_content or {})["status"] == "done"
+    assert not await _owned(api, number)
+    [entry] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert entry["tool"] == "delete_phone_number"
+    assert entry["outcome"] == "done"
+    assert entry["confirmation"] == "no_confirm"

@@ -1,0 +1,169 @@
+"""The numbers and purchasing toolsets, through the real MCP client and the real sandbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from mcp.server.subscriptions import ResourcesListChanged, ResourceUpdated, ServerEvent
+from mcp_types import ResourceUpdatedNotification
+
+from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.sandbox import Sandbox
+from tests.server.conftest import ServerFactory, answering, connect
+
+
+def _data(result: Any) -> Any:
+    assert not result.is_error, result.content[0].text
+    return result.structured_content
+
+
+async def test_listing_numbers_pages_through_the_whole_directory(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    expected = [n.phone_number async for n in api.phone_numbers.iter()]
+    seen: list[str] = []
+    async with connect(make_server(), era) as client:
+        cursor = None
+        while True:
+            page = _data(await client.call_tool("list_phone_numbers", {"limit": 2, "cursor": cursor}))
+            seen += [item["phone_number"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    assert seen == expected
+    assert len(seen) >= 5
+
+
+async def test_listing_numbers_filters_by_trunk_and_digits(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    byoc = sandbox.seed.demo.byoc_trunk_id
+    first = (await api.phone_numbers.list(trunk_id=byoc)).items[0].phone_number
+    async with connect(make_server(), era) as client:
+        on_trunk = _data(await client.call_tool("list_phone_numbers", {"trunk_id": byoc}))
+        by_digits = _data(await client.call_tool("list_phone_numbers", {"contains": first[-6:]}))
+    assert on_trunk["items"]
+    assert all(item["trunk_id"] == byoc for item in on_trunk["items"])
+    assert [item["phone_number"] for item in by_digits["items"]] == [first]
+
+
+async def test_a_national_format_number_is_normalised_to_e164(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    national = f"({number[2:5]}) {number[5:8]}-{number[8:]}"
+    async with connect(make_server(), era) as client:
+        found = _data(await client.call_tool("get_phone_number", {"phone_number": national}))
+    assert found["phone_number"] == number
+
+
+async def test_an_invalid_number_is_a_tool_error_that_shows_the_expected_format(
+    make_server: ServerFactory, era: str
+) -> None:
+    async with connect(make_server(), era) as client:
+        result = await client.call_tool("get_phone_number", {"phone_number": "555-01"})
+    assert result.is_error
+    assert "+14155550100" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_an_unknown_number_is_a_tool_error_that_points_to_the_list(make_server: ServerFactory, era: str) -> None:
+    async with connect(make_server(), era) as client:
+        result = await client.call_tool("get_phone_number", {"phone_number": "+14155550199"})
+    assert result.is_error
+    assert "list_phone_numbers" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_registering_a_number_on_a_byoc_trunk_adds_it_to_the_directory(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    async with connect(make_server(), era) as client:
+        created = _data(
+            await client.call_tool(
+                "register_phone_number",
+                {"phone_number": "+1 646 555 0142", "trunk_id": sandbox.seed.demo.byoc_trunk_id},
+            )
+        )
+    assert created["phone_number"] == "+16465550142"
+    assert (await api.phone_numbers.get("+16465550142")).trunk_id == sandbox.seed.demo.byoc_trunk_id
+
+
+async def test_registering_on_a_managed_trunk_is_refused_with_the_alternative(
+    make_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    async with connect(make_server(), era) as client:
+        result = await client.call_tool(
+            "register_phone_number",
+            {"phone_number": "+16465550143", "trunk_id": sandbox.seed.demo.managed_trunk_ids[0]},
+        )
+    assert result.is_error
+    assert "purchase_phone_number" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_update_phone_number_toggles_outbound_sharing(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0]
+    async with connect(make_server(), era) as client:
+        updated = _data(
+            await client.call_tool(
+                "update_phone_number",
+                {"phone_number": number.phone_number, "outbound_shareable": not number.outbound_shareable},
+            )
+        )
+    assert updated["outbound_shareable"] is (not number.outbound_shareable)
+    assert (await api.phone_numbers.get(number.phone_number)).outbound_shareable is (not number.outbound_shareable)
+
+
+async def test_the_delete_confirmation_names_the_agent_that_answers_the_number(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    answered = await anext(n async for n in api.phone_numbers.iter() if n.inbound_agent_version_id)
+    human = answering("decline")
+    async with connect(make_server(), era, elicitation_callback=human) as client:
+        await client.call_tool("delete_phone_number", {"phone_number": answered.phone_number})
+    [question] = human.asked  # type: ignore[attr-defined]
+    assert answered.phone_number in question
+    assert str(answered.inbound_agent_version_id) in question
+
+
+async def test_search_offers_numbers_in_the_requested_area_code(make_server: ServerFactory, era: str) -> None:
+    async with connect(make_server(), era) as client:
+        offers = _data(await client.call_tool("search_available_numbers", {"area_code": "312", "limit": 5}))["result"]
+    assert 1 <= len(offers) <= 5
+    assert all(offer["phone_number"].startswith("+1312") for offer in offers)
+
+
+async def test_a_purchase_notifies_clients_that_the_directory_changed(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
+) -> None:
+    offers = await api.managed_accounts.search_numbers(sandbox.seed.demo.managed_account_id, area_code="415")
+    updated: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            updated.append(str(message.params.uri))
+
+    async with connect(make_server(no_confirm=True), "legacy", message_handler=on_message) as client:
+        _data(await client.call_tool("purchase_phone_number", {"phone_number": offers[0].phone_number}))
+    assert "anyreach://phone-numbers" in updated
+    assert "anyreach://inventory" in updated
+
+
+async def test_a_purchase_reaches_modern_listeners_as_change_events(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
+) -> None:
+    offers = await api.managed_accounts.search_numbers(sandbox.seed.demo.managed_account_id, area_code="415")
+    async with (
+        connect(make_server(no_confirm=True), "auto") as client,
+        client.listen(resources_list_changed=True, resource_subscriptions=["anyreach://phone-numbers"]) as events,
+    ):
+        _data(await client.call_tool("purchase_phone_number", {"phone_number": offers[0].phone_number}))
+        seen: list[ServerEvent] = []
+        with anyio.fail_after(5):
+            async for event in events:
+                seen.append(event)
+                if isinstance(event, ResourceUpdated):
+                    break
+    assert ResourcesListChanged() in seen
+    assert ResourceUpdated(uri="anyreach://phone-numbers") in seen

@@ -1,0 +1,241 @@
+"""The server as users run it: a real subprocess on the embedded sandbox, over stdio, streamable HTTP and SSE,
+reached with the SDK's own clients, and the HTTP guards (Host, Origin, bearer token) seen from outside."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CallToolResult
+
+from mcp_anyreach.server.registry import SPECS
+from tests.server.procs import SERVER_COMMAND, RunningServer, free_port, server_env, spawn, wait_until_listening
+
+ALL_TOOLS = {spec.name for spec in SPECS}
+READ_TOOLS = {spec.name for spec in SPECS if spec.kind == "read"}
+WRITE_PREFIXES = ("purchase_", "delete_", "create_", "update_", "assign_", "register_")
+HTTP_TOKEN = "secret-xyz"
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104 (listening beyond loopback is what these tests are about)
+CLIENT_TIMEOUT = httpx2.Timeout(30.0, read=300.0)
+SESSION_TIMEOUT = 60.0
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}},
+}
+MCP_POST_HEADERS = {"Accept": "application/json, text/event-stream"}
+
+
+@dataclass(frozen=True)
+class HttpServers:
+    loopback: RunningServer
+    stateless: RunningServer
+    sse: RunningServer
+    token_on_all_interfaces: RunningServer
+    token_on_loopback: RunningServer
+
+
+@pytest.fixture(scope="module")
+async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[HttpServers]:
+    """Every HTTP server this module needs, started together (imports dominate start-up) and stopped at the end."""
+    logs = tmp_path_factory.mktemp("servers")
+    token = server_env(MCP_ANYREACH_HTTP_TOKEN=HTTP_TOKEN)
+    async with AsyncExitStack() as stack:
+        started = HttpServers(
+            loopback=await stack.enter_async_context(spawn(logs / "loopback.log", "--transport", "streamable-http")),
+            stateless=await stack.enter_async_context(
+                spawn(logs / "stateless.log", "--transport", "streamable-http", "--stateless")
+            ),
+            sse=await stack.enter_async_context(spawn(logs / "sse.log", "--transport", "sse")),
+            token_on_all_interfaces=await stack.enter_async_context(
+                spawn(
+                    logs / "all-interfaces.log",
+                    "--transport",
+                    "streamable-http",
+                    "--host",
+                    ALL_INTERFACES,
+                    env=token | {"MCP_ANYREACH_ALLOWED_HOSTS": "127.0.0.1:*,localhost:*"},
+                )
+            ),
+            token_on_loopback=await stack.enter_async_context(
+                spawn(logs / "token-loopback.log", "--transport", "streamable-http", "--host", "127.0.0.1", env=token)
+            ),
+        )
+        for server in vars(started).values():
+            await wait_until_listening(server)
+        yield started
+
+
+def assert_lists_phone_numbers(result: CallToolResult) -> None:
+    assert result.is_error is False
+    listing = result.structured_content
+    assert listing is not None
+    assert set(listing) == {"items", "next_cursor"}
+    assert listing["items"], "the sandbox's demo organization has numbers"
+    assert all(item["phone_number"].startswith("+") for item in listing["items"])
+
+
+async def list_and_read(client: Client) -> set[str]:
+    """The names of the listed tools, after checking that a read tool answers with structured content."""
+    names = {tool.name for tool in (await client.list_tools()).tools}
+    assert_lists_phone_numbers(await client.call_tool("list_phone_numbers", {"limit": 2}))
+    return names
+
+
+async def post_initialize(url: str, headers: dict[str, str] | None = None) -> httpx2.Response:
+    async with httpx2.AsyncClient(timeout=CLIENT_TIMEOUT) as http:
+        return await http.post(url, json=INITIALIZE, headers=MCP_POST_HEADERS | (headers or {}))
+
+
+# stdio
+
+
+async def stdio_session(log: Path, era: str, *flags: str) -> set[str]:
+    """Spawn the stdio server with `flags`, its stderr into `log`; list tools and read through it in `era`."""
+    params = StdioServerParameters(
+        command=SERVER_COMMAND[0], args=[*SERVER_COMMAND[1:], "--db", ":memory:", *flags], env=server_env()
+    )
+    with log.open("w") as errlog, anyio.fail_after(SESSION_TIMEOUT):
+        async with Client(stdio_client(params, errlog=errlog), mode=era) as client:
+            return await list_and_read(client)
+
+
+async def test_the_stdio_server_lists_every_tool_and_answers_a_read_with_structured_content(
+    era: str, tmp_path: Path
+) -> None:
+    names = await stdio_session(tmp_path / "stderr.log", era)
+
+    assert names == ALL_TOOLS
+    assert {"list_phone_numbers", "purchase_phone_number", "audit_inventory"} <= names
+    assert "sandbox" in (tmp_path / "stderr.log").read_text(), "it says on stderr, not stdout, that it runs the sandbox"
+
+
+async def test_the_read_only_stdio_server_lists_only_read_tools(tmp_path: Path) -> None:
+    names = await stdio_session(tmp_path / "stderr.log", "auto", "--read-only")
+
+    assert names == READ_TOOLS
+    assert {"list_phone_numbers", "audit_inventory"} <= names
+    assert not [name for name in names if name.startswith(WRITE_PREFIXES)]
+
+
+async def test_help_exits_zero_and_names_the_commands() -> None:
+    with anyio.fail_after(SESSION_TIMEOUT):
+        completed = await anyio.run_process([*SERVER_COMMAND, "--help"], env=server_env(), check=False)
+
+    assert completed.returncode == 0
+    assert completed.stdout.startswith(b"usage: mcp-anyreach")
+    assert b"serve" in completed.stdout
+
+
+# streamable HTTP on loopback
+
+
+async def test_a_streamable_http_client_lists_tools_and_reads_on_loopback(servers: HttpServers, era: str) -> None:
+    with anyio.fail_after(SESSION_TIMEOUT):
+        async with Client(servers.loopback.url(), mode=era) as client:
+            names = await list_and_read(client)
+
+    assert names == ALL_TOOLS
+
+
+async def test_a_foreign_host_header_is_refused_with_421(servers: HttpServers) -> None:
+    url = servers.loopback.url()
+
+    assert (await post_initialize(url)).status_code == 200
+    assert (await post_initialize(url, {"Host": "evil.example"})).status_code == 421
+
+
+async def test_a_foreign_origin_is_refused_with_403(servers: HttpServers) -> None:
+    url = servers.loopback.url()
+
+    assert (await post_initialize(url, {"Origin": f"http://127.0.0.1:{servers.loopback.port}"})).status_code == 200
+    assert (await post_initialize(url, {"Origin": "http://evil.example"})).status_code == 403
+
+
+async def test_a_stateless_server_lists_tools_and_reads(servers: HttpServers, era: str) -> None:
+    with anyio.fail_after(SESSION_TIMEOUT):
+        async with Client(servers.stateless.url(), mode=era) as client:
+            names = await list_and_read(client)
+
+    assert names == ALL_TOOLS
+
+
+# SSE
+
+
+async def test_an_sse_client_lists_tools_and_reads_on_loopback(servers: HttpServers) -> None:
+    with anyio.fail_after(SESSION_TIMEOUT):
+        async with Client(sse_client(servers.sse.url("/sse")), mode="legacy") as client:
+            names = await list_and_read(client)
+
+    assert names == ALL_TOOLS
+
+
+# beyond loopback: a bearer token
+
+
+async def test_listening_on_all_interfaces_without_an_http_token_exits_naming_the_variable() -> None:
+    command = [
+        *SERVER_COMMAND,
+        "--transport",
+        "streamable-http",
+        "--host",
+        ALL_INTERFACES,
+        "--port",
+        str(free_port()),
+        "--db",
+        ":memory:",
+    ]
+    with anyio.fail_after(SESSION_TIMEOUT):
+        completed = await anyio.run_process(command, env=server_env(), stdin=subprocess.DEVNULL, check=False)
+
+    assert completed.returncode != 0
+    assert b"MCP_ANYREACH_HTTP_TOKEN" in completed.stderr
+    assert completed.stdout == b""
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", HTTP_TOKEN], ids=["none", "wrong", "bare"])
+async def test_off_loopback_a_request_without_the_right_bearer_token_gets_401(
+    servers: HttpServers, authorization: str | None
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+
+    response = await post_initialize(servers.token_on_all_interfaces.url(), headers)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_off_loopback_the_sdk_client_with_the_bearer_token_lists_tools(servers: HttpServers, era: str) -> None:
+    headers = {"Authorization": f"Bearer {HTTP_TOKEN}"}
+    with anyio.fail_after(SESSION_TIMEOUT):
+        async with httpx2.AsyncClient(headers=headers, timeout=CLIENT_TIMEOUT) as http:
+            transport = streamable_http_client(servers.token_on_all_interfaces.url(), http_client=http)
+            async with Client(transport, mode=era) as client:
+                names = await list_and_read(client)
+
+    assert names == ALL_TOOLS
+
+
+async def test_off_loopback_the_host_check_still_applies_behind_the_token(servers: HttpServers) -> None:
+    headers = {"Authorization": f"Bearer {HTTP_TOKEN}", "Host": "evil.example"}
+
+    assert (await post_initialize(servers.token_on_all_interfaces.url(), headers)).status_code == 421
+
+
+async def test_with_a_token_on_loopback_a_request_without_it_gets_401(servers: HttpServers) -> None:
+    url = servers.token_on_loopback.url()
+
+    assert (await post_initialize(url)).status_code == 401
+    assert (await post_initialize(url, {"Authorization": f"Bearer {HTTP_TOKEN}"})).status_code == 200
