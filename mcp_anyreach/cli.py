@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-COMMANDS = ("serve", "sandbox")
+COMMANDS = ("serve", "sandbox", "demo")
 logger = logging.getLogger("mcp_anyreach")
 
 
@@ -20,6 +20,12 @@ def _sandbox(args: argparse.Namespace) -> int:
 
     serve(host=args.host, port=args.port, db=args.db)
     return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from mcp_anyreach.demo import run_demo
+
+    return run_demo(db=args.db)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -52,12 +58,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Any) -> None:
-    import uvicorn
-
     from mcp_anyreach.server import build_server
     from mcp_anyreach.server.backend import connect
     from mcp_anyreach.server.http import http_app
 
+    if settings.stateless and settings.token_store is None:
+        logger.warning("--stateless without MCP_ANYREACH_TOKEN_STORE: replicas cannot see each other's used tokens")
     if settings.no_confirm:
         logger.warning("--no-confirm: purchases, deletions and routing changes run WITHOUT any confirmation")
     async with connect(settings) as client:
@@ -65,6 +71,8 @@ async def _run(settings: Any) -> None:
         if settings.transport == "stdio":
             await server.run_stdio_async()
             return
+        import uvicorn
+
         app = http_app(server, settings)
         logger.info("serving %s on http://%s:%d", settings.transport, settings.host, settings.port)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
@@ -82,6 +90,7 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-confirm", action="store_true", help="skip confirmation gates (pipelines only)")
     parser.add_argument("--max-purchases", type=int, help="purchase cap per server process (default 5)")
     parser.add_argument("--audit-log", help="append every attempted write to this JSON-lines file")
+    parser.add_argument("--token-store", help="SQLite file of used confirmation tokens, shared by replicas")
     parser.add_argument("--sandbox", action="store_true", help="use the embedded sandbox even with a token")
     parser.add_argument("--db", help="the embedded sandbox's SQLite file (default under the user data dir)")
 
@@ -100,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8787)
     sandbox.add_argument("--db", default=None, help="SQLite file (default: under the user data dir; :memory:)")
     sandbox.set_defaults(run=_sandbox)
+    demo = commands.add_parser("demo", help="walk through every feature against a fresh sandbox, step by step")
+    demo.add_argument("--db", default=None, help="keep the demo's sandbox in this SQLite file (default: fresh)")
+    demo.set_defaults(run=_demo)
     return parser
 
 

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=_env("confirm_secret", "MCP_ANYREACH_CONFIRM_SECRET")
     )
     confirm_ttl_seconds: int = Field(default=300, ge=1)
+    token_store: Path | None = Field(default=None, validation_alias=_env("token_store", "MCP_ANYREACH_TOKEN_STORE"))
     audit_log: Path | None = Field(default=None, validation_alias=_env("audit_log", "MCP_ANYREACH_AUDIT_LOG"))
 
     transport: Transport = Field(default="stdio", validation_alias=_env("transport", "MCP_ANYREACH_TRANSPORT"))

@@ -39,6 +39,23 @@ def query_value(value: str | int | bool | datetime) -> str | int | bool:
     return value
 
 
+class LazyTransport(httpx2.AsyncBaseTransport):
+    """The default network transport, built on the first request: its TLS setup costs a tenth of a
+    second that a server launched by a host should not pay before it can answer `initialize`."""
+
+    def __init__(self) -> None:
+        self._transport: httpx2.AsyncHTTPTransport | None = None
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if self._transport is None:
+            self._transport = httpx2.AsyncHTTPTransport()
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._transport is not None:
+            await self._transport.aclose()
+
+
 class HTTPCore:
     def __init__(
         self,
@@ -78,6 +95,7 @@ class HTTPCore:
         query = {key: query_value(value) for key, value in (params or {}).items() if value is not None}
         secrets = [self._token, *_passwords_in(json)]
         attempt = 0
+        unanswered = False  # an earlier attempt may have been applied without our hearing of it
         while True:
             try:
                 response = await self.http.request(method, path, params=query or None, json=json)
@@ -86,6 +104,7 @@ class HTTPCore:
                 if not retryable or attempt >= self.max_retries:
                     raise_api_error(exc, method=method, path=path, secrets=secrets)
                 delay = self._backoff(attempt, None)
+                unanswered = True
                 logger.debug(
                     "%s %s failed (%s); retry %d in %.2fs",
                     method,
@@ -96,13 +115,15 @@ class HTTPCore:
                 )
             else:
                 logger.debug("%s %s -> %d", method, path, response.status_code)
-                if response.is_success:
-                    return response
                 status = response.status_code
+                if response.is_success or (method == "DELETE" and status == 404 and unanswered):
+                    # A re-sent DELETE that finds nothing: the unanswered attempt already deleted it.
+                    return response
                 retryable = status in RETRYABLE_STATUSES and (status == 429 or may_repeat)
                 if not retryable or attempt >= self.max_retries:
                     raise_api_error(response, method=method, path=path, secrets=secrets)
                 delay = self._backoff(attempt, response.headers.get("retry-after"))
+                unanswered = unanswered or status != 429
                 logger.debug("%s %s retry %d in %.2fs", method, path, attempt + 1, delay)
             await self._sleep(delay)
             attempt += 1

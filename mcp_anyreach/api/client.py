@@ -9,7 +9,7 @@ import anyio
 import httpx2
 
 from mcp_anyreach import __version__
-from mcp_anyreach.api._http import HTTPCore, Sleep
+from mcp_anyreach.api._http import HTTPCore, LazyTransport, Sleep
 from mcp_anyreach.api.resources import Agents, InboundRouting, ManagedAccounts, PhoneNumbers, Trunks
 
 __all__ = ["DEFAULT_BASE_URL", "AnyreachClient"]
@@ -52,7 +52,7 @@ class AnyreachClient:
         self._http = httpx2.AsyncClient(
             base_url=self.base_url,
             headers=headers,
-            transport=transport,
+            transport=transport or LazyTransport(),
             timeout=httpx2.Timeout(timeout),
             follow_redirects=False,
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import phonenumbers
 from pydantic import AfterValidator, Field
 
 DEFAULT_REGION = "US"
@@ -12,6 +11,8 @@ DEFAULT_REGION = "US"
 
 def to_e164(value: str) -> str:
     """Normalise a phone number to E.164; national numbers are read as US/CA."""
+    import phonenumbers  # here, not at start-up: most sessions never validate a number
+
     try:
         parsed = phonenumbers.parse(value, DEFAULT_REGION)
     except phonenumbers.NumberParseException as exc:
@@ -21,16 +22,11 @@ def to_e164(value: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-PhoneNumberArg = Annotated[
-    str,
-    Field(max_length=40, description="E.164 (+14155550100); US/CA national formats are accepted"),
-    AfterValidator(to_e164),
-]
-PhoneNumberList = Annotated[list[PhoneNumberArg], Field(max_length=100)]
+E164 = Annotated[str, Field(max_length=40), AfterValidator(to_e164)]
+PhoneNumberArg = Annotated[E164, Field(description="E.164, e.g. +14155550100")]
+PhoneNumberList = Annotated[list[E164], Field(max_length=100, description="E.164 numbers")]
 Limit = Annotated[int, Field(ge=1, le=100, description="Page size")]
 Cursor = Annotated[str | None, Field(max_length=512, description="next_cursor from the previous page")]
-ConfirmationToken = Annotated[
-    str | None,
-    Field(max_length=1024, description="From a confirmation_required result; only after the user agreed"),
-]
+# Undescribed on purpose: the confirmation_required result says when and how to pass it back.
+ConfirmationToken = Annotated[str | None, Field(max_length=1024)]
 TrunkId = Annotated[str, Field(min_length=1, max_length=64)]

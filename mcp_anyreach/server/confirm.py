@@ -10,8 +10,8 @@ A gated tool declares a parameter `Annotated[Approval, Resolve(gate)]`. The gate
 - any other client: nothing happens yet; the tool answers `confirmation_required` with a fresh token.
 
 Tokens are HMAC-signed and carry everything needed to check them, so replicas sharing the secret accept
-each other's tokens; the only server-side state is the record of used ones. Replays across replicas fail
-anyway, because executing a gated call changes the fingerprint of what it touched.
+each other's tokens; the only server-side state is the record of used ones (see used_tokens.py), which
+replicas share too.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from typing import Any
 from mcp.server.mcpserver import Context, Elicit
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field, SecretStr
+
+from mcp_anyreach.server.used_tokens import MemoryUsedTokens, UsedTokens
 
 TOKEN_PREFIX = "ct1"  # noqa: S105 - a format tag, not a secret
 
@@ -73,11 +75,18 @@ class ConfirmationError(ToolError):
 class TokenSigner:
     """Mints and checks confirmation tokens. `clock` returns epoch seconds."""
 
-    def __init__(self, secret: bytes, *, ttl_seconds: int = 300, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        *,
+        ttl_seconds: int = 300,
+        clock: Callable[[], float] = time.time,
+        used: UsedTokens | None = None,
+    ) -> None:
         self._secret = secret
         self._ttl = ttl_seconds
         self._clock = clock
-        self._used: dict[str, float] = {}
+        self._used = used or MemoryUsedTokens()
 
     @property
     def ttl_seconds(self) -> int:
@@ -105,13 +114,10 @@ class TokenSigner:
         now = self._clock()
         if not isinstance(claims.get("e"), int) or claims["e"] < now:
             raise ConfirmationError(f"This confirmation token has expired. {again}")
-        nonce = str(claims.get("n"))
-        self._used = {n: exp for n, exp in self._used.items() if exp >= now}
-        if nonce in self._used:
-            raise ConfirmationError(f"This confirmation token was already used. {again}")
         if claims.get("s") != self._digest(state):
             raise ConfirmationError(f"What this call touches has changed since the preview. {again}")
-        self._used[nonce] = float(claims["e"])
+        if not self._used.claim(str(claims.get("n")), float(claims["e"]), now):
+            raise ConfirmationError(f"This confirmation token was already used. {again}")
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         invalid = ConfirmationError(

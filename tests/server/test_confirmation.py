@@ -222,3 +222,22 @@ async def test_no_confirm_runs_gated_calls_at_once_and_audits_them(
     assert entry["tool"] == "delete_phone_number"
     assert entry["outcome"] == "done"
     assert entry["confirmation"] == "no_confirm"
+
+
+async def test_replicas_sharing_a_token_store_refuse_a_replay_even_when_the_state_looks_the_same_again(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str, tmp_path: Any
+) -> None:
+    number = await _offer(api, sandbox)
+    shared = {"confirm_secret": "shared", "token_store": tmp_path / "used-tokens.db"}
+    async with connect(make_server(**shared), era) as first:
+        preview = await first.call_tool("purchase_phone_number", {"phone_number": number})
+    arguments = {"phone_number": number, "confirmation_token": (preview.structured_content or {})["confirmation_token"]}
+    async with connect(make_server(**shared), era) as second:
+        done = await second.call_tool("purchase_phone_number", arguments)
+    await api.phone_numbers.delete(number)  # released: on offer again, exactly as at preview time
+    async with connect(make_server(**shared), era) as third:
+        replay = await third.call_tool("purchase_phone_number", arguments)
+    assert (done.structured_content or {})["status"] == "done"
+    assert replay.is_error
+    assert "already used" in replay.content[0].text  # type: ignore[union-attr]
+    assert not await _owned(api, number)

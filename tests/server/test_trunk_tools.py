@@ -156,7 +156,7 @@ async def test_update_trunk_changes_the_trunk_once_the_user_accepts(
     byoc_id = sandbox.seed.demo.byoc_trunk_id
     callback = answering("accept", ACCEPT)
     async with connect(make_server(), era, elicitation_callback=callback) as client:
-        result = await call(client, "update_trunk", {"trunk_id": byoc_id, "name": "Renamed PBX", "remove": ["inbound"]})
+        result = await call(client, "update_trunk", {"trunk_id": byoc_id, "name": "Renamed PBX", "remove": "inbound"})
 
     assert not result.is_error, result.content
     assert result.structured_content is not None
@@ -336,7 +336,7 @@ async def test_a_malformed_outbound_address_is_refused_by_the_tool_before_anythi
     [
         {"inbound": {"allowed_addresses": ["300.1.2.3"]}},
         {"outbound": {"address": "sip:pbx.example.com", "auth_username": "u", "auth_password": "p-Secret-1"}},
-        {"name": "Both", "inbound": {}, "remove": ["inbound"]},
+        {"name": "Both", "inbound": {}, "remove": "inbound"},
         {},
     ],
     ids=["bad-address", "sip-prefix", "replace-and-remove", "nothing-to-change"],

@@ -70,7 +70,7 @@ def agents_tools(services: Services) -> dict[str, Any]:
         direction: Direction = "inbound",
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[list[NumberView]]:
-        """Make an agent version answer (inbound) or place (outbound) calls on numbers, or unassign it."""
+        """Make an agent version answer (inbound) or place (outbound) calls on numbers, or unassign. Gated."""
         arguments = {
             "agent_id": agent_id,
             "version": version,

@@ -23,20 +23,20 @@ def numbers_tools(services: Services) -> dict[str, Any]:
     async def list_phone_numbers(
         contains: Digits = None, trunk_id: TrunkId | None = None, limit: Limit = 50, cursor: Cursor = None
     ) -> Listing[NumberView]:
-        """List the organization's phone numbers, oldest first, with their trunk and assigned agent versions."""
+        """List the organization's phone numbers with their trunk and agent versions, oldest first."""
         with api_errors(retry_safe=True):
             page = await client.phone_numbers.list(phone_number=contains, trunk_id=trunk_id, limit=limit, cursor=cursor)
         return Listing(items=[NumberView.of(n) for n in page.items], next_cursor=page.next_cursor)
 
     async def get_phone_number(phone_number: PhoneNumberArg) -> NumberView:
-        """Get one number of the directory: its trunk, agent versions and outbound sharing."""
+        """Get one number: its trunk, agent versions and outbound sharing."""
         with api_errors(retry_safe=True, not_found=NUMBER_NOT_FOUND):
             return NumberView.of(await client.phone_numbers.get(phone_number))
 
     async def register_phone_number(
         ctx: Context, phone_number: PhoneNumberArg, trunk_id: TrunkId, outbound_shareable: bool = False
     ) -> NumberView:
-        """Add a number you own elsewhere to the directory, on a customer-owned (BYOC) trunk."""
+        """Add a number you own elsewhere to the directory, on a BYOC trunk."""
 
         async def register() -> NumberView:
             with api_errors(
@@ -59,7 +59,7 @@ def numbers_tools(services: Services) -> dict[str, Any]:
         return await services.write(ctx, "register_phone_number", arguments, register, changed=[NUMBERS_URI])
 
     async def update_phone_number(ctx: Context, phone_number: PhoneNumberArg, outbound_shareable: bool) -> NumberView:
-        """Allow or forbid other agents to place outbound calls from this number (the only editable field)."""
+        """Allow or forbid other agents to call out from this number."""
 
         async def update() -> NumberView:
             with api_errors(retry_safe=True, not_found=NUMBER_NOT_FOUND):
@@ -89,7 +89,7 @@ def numbers_tools(services: Services) -> dict[str, Any]:
         approval: Annotated[GateOutcome, Resolve(delete_gate)],
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[str]:
-        """Remove a number from the directory; calls to it stop being answered. Asks for confirmation."""
+        """Remove a number; its calls stop being answered. Gated."""
 
         async def delete() -> str:
             with api_errors(retry_safe=True, not_found=NUMBER_NOT_FOUND):

@@ -3,10 +3,9 @@
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-import phonenumbers
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from mcp_anyreach.api import AvailableNumber
 from mcp_anyreach.server.args import ConfirmationToken, PhoneNumberArg
@@ -14,6 +13,11 @@ from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.services import NUMBERS_URI, TRUNKS_URI, GateOutcome, Services
 from mcp_anyreach.server.views import AvailableNumberView, Gated, NumberView
+
+
+class Offers(BaseModel):
+    result: list[AvailableNumberView]
+
 
 AreaCode = Annotated[str | None, Field(pattern=r"^[2-9][0-9]{2}$", description="3-digit area code")]
 
@@ -35,7 +39,7 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
         postal_code: Annotated[str | None, Field(max_length=10)] = None,
         sms: bool | None = None,
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
-    ) -> list[AvailableNumberView]:
+    ) -> Offers:
         """Find numbers the organization can buy; pass one to purchase_phone_number."""
         offers = await search(
             area_code=area_code,
@@ -47,9 +51,11 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
             limit=limit,
         )
         guard.offered.update((offer.phone_number, offer) for offer in offers)
-        return [AvailableNumberView.of(offer) for offer in offers]
+        return Offers(result=[AvailableNumberView.of(offer) for offer in offers])
 
     async def find_offer(number: str) -> AvailableNumber | None:
+        import phonenumbers  # lazily, like args.to_e164
+
         parsed = phonenumbers.parse(number)
         toll_free = phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.TOLL_FREE
         offers = await search(
@@ -86,7 +92,7 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
         approval: Annotated[GateOutcome, Resolve(purchase_gate)],
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[NumberView]:
-        """Buy a number that search_available_numbers offered. Spends money; asks for confirmation."""
+        """Buy a number search_available_numbers offered. Spends money. Gated."""
 
         async def purchase() -> NumberView:
             guard.check()

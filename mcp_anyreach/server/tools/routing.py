@@ -60,7 +60,7 @@ def routing_tools(services: Services) -> dict[str, Any]:
             return await client.inbound_routing.get()
 
     async def get_inbound_routing_config() -> RoutingState:
-        """Get the organization's inbound routing: which workflow picks the agent for each incoming call."""
+        """Get the inbound routing: the workflow that picks the agent for each incoming call."""
         config = await current()
         if config is None:
             return RoutingState(configured=False, behaviour=WITHOUT)
@@ -97,7 +97,7 @@ def routing_tools(services: Services) -> dict[str, Any]:
         enabled: bool = True,
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[RoutingView]:
-        """Route every inbound call through a workflow that picks the agent. Live calls; asks for confirmation."""
+        """Route every inbound call through a workflow that picks the agent. Gated."""
         arguments = {
             "workflow_id": workflow_id,
             "workflow_version": workflow_version,
@@ -148,7 +148,7 @@ def routing_tools(services: Services) -> dict[str, Any]:
         enabled: bool | None = None,
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[RoutingView]:
-        """Change inbound routing; omitted fields stay. Live calls; asks for confirmation."""
+        """Change inbound routing; omitted fields stay. Gated."""
         arguments = {
             "workflow_id": workflow_id,
             "workflow_version": workflow_version,
@@ -179,7 +179,7 @@ def routing_tools(services: Services) -> dict[str, Any]:
         approval: Annotated[GateOutcome, Resolve(delete_gate)],
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[str]:
-        """Remove inbound routing; numbers fall back to their own inbound agent. Asks for confirmation."""
+        """Remove inbound routing; numbers fall back to their own agent. Gated."""
 
         async def delete() -> str:
             with api_errors(retry_safe=True, not_found=NO_CONFIG):

@@ -14,7 +14,7 @@ from mcp_anyreach.api import (
     OutboundConfig,
     Trunk,
 )
-from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumberArg, TrunkId
+from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumberList, TrunkId
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.services import TRUNKS_URI, GateOutcome, Services
@@ -65,12 +65,12 @@ class _Args(BaseModel):
 
 
 class InboundArgs(_Args):
-    """Calls from your carrier into Anyreach."""
+    """Carrier to Anyreach calls."""
 
     allowed_addresses: list[Annotated[str, AfterValidator(_address_or_cidr)]] = Field(
-        default=[], max_length=50, description="Carrier IPs/CIDRs allowed to send calls; empty allows any"
+        default=[], max_length=50, description="Carrier IPs/CIDRs; empty: any"
     )
-    allowed_numbers: list[PhoneNumberArg] = Field(default=[], max_length=100, description="Empty allows any")
+    allowed_numbers: PhoneNumberList = Field(default=[], description="Allowed callers, E.164; empty: any")
     auth_username: str | None = Field(default=None, max_length=128)
     auth_password: SecretStr | None = Field(default=None, max_length=128)
     media_encryption: Encryption = "NONE"
@@ -78,7 +78,7 @@ class InboundArgs(_Args):
 
 
 class OutboundArgs(_Args):
-    """Calls from Anyreach out through your carrier."""
+    """Anyreach to carrier calls."""
 
     address: Annotated[str, AfterValidator(_sip_address)] = Field(
         max_length=260, description="Carrier SIP host or IP, optional :port, no sip: prefix"
@@ -108,13 +108,13 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Listing[TrunkView]:
-        """List SIP trunks, oldest first: managed ones (bought numbers) and customer-owned BYOC ones."""
+        """List SIP trunks, oldest first: managed (bought numbers) and BYOC (your carrier)."""
         with api_errors(retry_safe=True):
             page = await client.trunks.list(name=name, limit=limit, cursor=cursor)
         return Listing(items=[TrunkView.of(t) for t in page.items], next_cursor=page.next_cursor)
 
     async def get_trunk(trunk_id: TrunkId) -> TrunkView:
-        """Get one SIP trunk with its inbound and outbound configuration (passwords never shown)."""
+        """Get one SIP trunk with its inbound and outbound settings."""
         with api_errors(retry_safe=True, not_found=TRUNK_NOT_FOUND):
             return TrunkView.of(await client.trunks.get(trunk_id))
 
@@ -124,7 +124,7 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         inbound: InboundArgs | None = None,
         outbound: OutboundArgs | None = None,
     ) -> TrunkView:
-        """Create a customer-owned (BYOC) SIP trunk to your carrier; register numbers on it afterwards."""
+        """Create a BYOC SIP trunk to your carrier, then register numbers on it."""
 
         async def create() -> TrunkView:
             with api_errors(retry_safe=False):
@@ -150,7 +150,10 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         trunk, count = await editable_trunk(args["trunk_id"])
         changes = [f"rename to {args['name']!r}"] if args["name"] else []
         changes += [f"replace the {side} config" for side in ("inbound", "outbound") if args[side] is not None]
-        changes += [f"remove the {side} config" for side in args["remove"]]
+        removed = _sides(args["remove"])
+        if removed & {side for side in ("inbound", "outbound") if args[side] is not None}:
+            raise ToolError("Do not both replace and remove the same config.")
+        changes += [f"remove the {side} config" for side in sorted(removed)]
         if not changes:
             raise ToolError("Nothing to change: give name, inbound, outbound or remove.")
         summary = (
@@ -170,13 +173,11 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         name: Annotated[str | None, Field(min_length=1, max_length=128)] = None,
         inbound: InboundArgs | None = None,
         outbound: OutboundArgs | None = None,
-        remove: list[Literal["inbound", "outbound"]] = [],  # noqa: B006 - pydantic copies defaults
+        remove: Literal["inbound", "outbound", "both"] | None = None,
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[TrunkView]:
-        """Change a BYOC trunk; omitted parts stay as they are. Live calls are affected; asks for confirmation."""
-        if set(remove) & {side for side, given in (("inbound", inbound), ("outbound", outbound)) if given}:
-            raise ToolError("Do not both replace and remove the same config.")
-        changes: dict[str, Any] = {f"{side}_config": None for side in remove}
+        """Change a BYOC trunk; omitted parts stay. Affects live calls. Gated."""
+        changes: dict[str, Any] = {f"{side}_config": None for side in _sides(remove)}
         if inbound:
             changes["inbound_config"] = _inbound(inbound)
         if outbound:
@@ -217,7 +218,7 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         approval: Annotated[GateOutcome, Resolve(delete_gate)],
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[str]:
-        """Delete a BYOC trunk that no number uses. Asks for confirmation."""
+        """Delete a BYOC trunk no number uses. Gated."""
 
         async def delete() -> str:
             with api_errors(
@@ -245,6 +246,10 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         "update_trunk": update_trunk,
         "delete_trunk": delete_trunk,
     }
+
+
+def _sides(remove: str | None) -> set[str]:
+    return {"inbound", "outbound"} if remove == "both" else {remove} if remove else set()
 
 
 def _numbers_phrase(count: int) -> str:

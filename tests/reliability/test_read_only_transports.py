@@ -1,0 +1,180 @@
+"""Read-only holds on every transport: a `--read-only` server with a real token, over stdio, SSE and streamable
+HTTP, lets no request but GET reach the API (the live sandbox counts them), whatever the client sends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
+from mcp.client.stdio import stdio_client
+from mcp.shared.exceptions import MCPError
+
+from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.sandbox import Sandbox
+from mcp_anyreach.server import build_server
+from mcp_anyreach.server.backend import connect
+from mcp_anyreach.server.registry import SPECS
+from mcp_anyreach.settings import Settings
+from tests.reliability.live import LiveSandbox, live_sandbox, only_gets
+from tests.server.procs import SERVER_COMMAND, RunningServer, spawn, wait_until_listening
+
+READ_TOOLS = {spec.name for spec in SPECS if spec.kind == "read"}
+WRITE_TOOLS = {spec.name for spec in SPECS if spec.kind != "read"}
+SESSION_TIMEOUT = 60.0
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    """Module-scoped, so that the module's servers are started once (the package conftest's is per test)."""
+    return "asyncio"
+
+
+@dataclass(frozen=True)
+class ReadOnlyServers:
+    live: LiveSandbox
+    sse: RunningServer
+    streamable_http: RunningServer
+    logs: Path
+
+
+@pytest.fixture(scope="module")
+async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ReadOnlyServers]:
+    logs = tmp_path_factory.mktemp("read-only")
+    async with live_sandbox() as live, AsyncExitStack() as stack:
+        sse = await stack.enter_async_context(
+            spawn(logs / "sse.log", "--transport", "sse", "--read-only", env=live.env())
+        )
+        http = await stack.enter_async_context(
+            spawn(logs / "http.log", "--transport", "streamable-http", "--read-only", env=live.env())
+        )
+        for server in (sse, http):
+            await wait_until_listening(server)
+        yield ReadOnlyServers(live, sse, http, logs)
+
+
+def write_attempts(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+    """Arguments that would change something on a writable server, confirmation token and all."""
+    demo = sandbox.seed.demo
+    forged = {"confirmation_token": "ct1.e30.forged"}
+    return {
+        "register_phone_number": {"phone_number": "+16465550199", "trunk_id": demo.byoc_trunk_id},
+        "update_phone_number": {"phone_number": "+12125550132", "outbound_shareable": True},
+        "delete_phone_number": {"phone_number": "+12125550132", **forged},
+        "purchase_phone_number": {"phone_number": "+14155550177", **forged},
+        "create_trunk": {"name": "Sneaky PBX"},
+        "update_trunk": {"trunk_id": demo.byoc_trunk_id, "name": "Sneaky PBX"},
+        "delete_trunk": {"trunk_id": demo.byoc_trunk_id},
+        "create_inbound_routing_config": {"workflow_id": "wf_sneaky"},
+        "update_inbound_routing_config": {"enabled": False},
+        "delete_inbound_routing_config": {},
+        "assign_agent_to_numbers": {"agent_id": demo.agent_ids[2], "version": 1, "phone_numbers": ["+14155550102"]},
+    }
+
+
+async def try_everything(client: Client, sandbox: Sandbox) -> None:
+    """List, read every read tool and resource, and try every write tool: the writes must all fail."""
+    demo = sandbox.seed.demo
+    names = {tool.name for tool in (await client.list_tools()).tools}
+    assert names == READ_TOOLS
+    for tool, arguments in [
+        ("list_phone_numbers", {"limit": 5}),
+        ("get_phone_number", {"phone_number": "+12125550132"}),
+        ("list_trunks", {}),
+        ("get_trunk", {"trunk_id": demo.byoc_trunk_id}),
+        ("get_inbound_routing_config", {}),
+        ("search_available_numbers", {"area_code": "415", "limit": 2}),
+        ("audit_inventory", {}),
+    ]:
+        result = await client.call_tool(tool, arguments)
+        assert not result.is_error, (tool, result.content)
+    for resource in (await client.list_resources()).resources:
+        await client.read_resource(str(resource.uri))
+    for tool, arguments in write_attempts(sandbox).items():
+        try:
+            refused = (await client.call_tool(tool, arguments)).is_error
+        except MCPError:
+            refused = True
+        assert refused, f"{tool} was accepted by a read-only server"
+
+
+async def assert_only_gets_after(live: LiveSandbox, client: Client) -> None:
+    live.counts.clear()
+    with anyio.fail_after(SESSION_TIMEOUT):
+        async with client:
+            await try_everything(client, live.sandbox)
+    assert live.counts["GET"] > 0, "the reads reached the sandbox"
+    assert only_gets(live.counts), dict(live.counts)
+
+
+async def test_over_stdio_a_read_only_server_sends_the_api_nothing_but_get(
+    servers: ReadOnlyServers, tmp_path: Path
+) -> None:
+    env = servers.live.env()
+    params = StdioServerParameters(command=SERVER_COMMAND[0], args=[*SERVER_COMMAND[1:], "--read-only"], env=env)
+    with (tmp_path / "stderr.log").open("w") as errlog:
+        await assert_only_gets_after(servers.live, Client(stdio_client(params, errlog=errlog)))
+
+
+async def test_over_sse_a_read_only_server_sends_the_api_nothing_but_get(servers: ReadOnlyServers) -> None:
+    await assert_only_gets_after(servers.live, Client(sse_client(servers.sse.url("/sse")), mode="legacy"))
+
+
+@pytest.mark.parametrize("era", ["auto", "legacy"])
+async def test_over_streamable_http_a_read_only_server_sends_the_api_nothing_but_get(
+    servers: ReadOnlyServers, era: str
+) -> None:
+    await assert_only_gets_after(servers.live, Client(servers.streamable_http.url(), mode=era))  # type: ignore[arg-type]
+
+
+async def test_raw_json_rpc_write_calls_over_http_reach_the_api_as_nothing_but_get(servers: ReadOnlyServers) -> None:
+    """A client that skips the SDK and posts tools/call for every write tool straight into a session."""
+    servers.live.counts.clear()
+    headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+    }
+    with anyio.fail_after(SESSION_TIMEOUT):
+        async with httpx2.AsyncClient(headers=headers, timeout=30.0) as http:
+            url = servers.streamable_http.url()
+            opened = await http.post(url, json=init)
+            session = {"Mcp-Session-Id": opened.headers["mcp-session-id"]}
+            await http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+            for index, (tool, arguments) in enumerate(write_attempts(servers.live.sandbox).items(), start=1):
+                call = {
+                    "jsonrpc": "2.0",
+                    "id": index,
+                    "method": "tools/call",
+                    "params": {"name": tool, "arguments": arguments},
+                }
+                answer = await http.post(url, json=call, headers=session)
+                assert answer.status_code == 200
+                assert '"isError":true' in answer.text or '"error"' in answer.text, (tool, answer.text)
+
+    assert only_gets(servers.live.counts), dict(servers.live.counts)
+
+
+async def test_a_read_only_server_with_a_token_gets_a_read_only_api_client() -> None:
+    settings = Settings.model_validate(
+        {"token": "ak_read_only_check", "read_only": True, "base_url": "http://x.invalid"}
+    )
+
+    async with connect(settings) as client:
+        assert client.read_only
+
+
+async def test_build_server_refuses_read_only_settings_with_a_writable_client() -> None:
+    settings = Settings.model_validate({"token": "ak_read_only_check", "read_only": True})
+    async with AnyreachClient("http://x.invalid", "ak_read_only_check") as writable:
+        with pytest.raises(ValueError, match="read-only"):
+            build_server(settings, writable)

@@ -1,0 +1,163 @@
+"""Scale-out: `--stateless` streamable-HTTP replicas sharing MCP_ANYREACH_CONFIRM_SECRET, the used-token store
+(MCP_ANYREACH_TOKEN_STORE) and one backend, as behind a load balancer. A gated call previewed on one replica is confirmed on the other; a replayed token is refused on both."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp_types import CallToolResult
+
+from mcp_anyreach.api import AnyreachClient, NotFoundError
+from mcp_anyreach.sandbox import Sandbox
+from mcp_anyreach.server import build_server
+from mcp_anyreach.settings import Settings
+from tests.reliability.live import CONFIRM_SECRET, LiveSandbox, data, live_sandbox, texts
+from tests.server.procs import RunningServer, spawn, wait_until_listening
+
+CALL_TIMEOUT = 30.0
+STATELESS = ("--transport", "streamable-http", "--stateless")
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    """Module-scoped, so that the module's servers are started once (the package conftest's is per test)."""
+    return "asyncio"
+
+
+@dataclass(frozen=True)
+class Replicas:
+    live: LiveSandbox
+    a: RunningServer
+    b: RunningServer
+
+
+@pytest.fixture(scope="module")
+async def replicas(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Replicas]:
+    logs = tmp_path_factory.mktemp("replicas")
+    async with live_sandbox() as live, AsyncExitStack() as stack:
+        shared = live.env(
+            MCP_ANYREACH_CONFIRM_SECRET=CONFIRM_SECRET, MCP_ANYREACH_TOKEN_STORE=str(logs / "used-tokens.db")
+        )
+        started = Replicas(
+            live,
+            a=await stack.enter_async_context(spawn(logs / "a.log", *STATELESS, env=shared)),
+            b=await stack.enter_async_context(spawn(logs / "b.log", *STATELESS, env=shared)),
+        )
+        for server in (started.a, started.b):
+            await wait_until_listening(server)
+        yield started
+
+
+async def call(replica: RunningServer, tool: str, arguments: dict[str, Any]) -> CallToolResult:
+    """One call on its own connection, as a load balancer would route it (no elicitation: tokens only)."""
+    with anyio.fail_after(CALL_TIMEOUT):
+        async with Client(replica.url()) as client:
+            return await client.call_tool(tool, arguments)
+
+
+async def preview(replica: RunningServer, tool: str, arguments: dict[str, Any]) -> str:
+    outcome = data(await call(replica, tool, arguments))
+    assert outcome["status"] == "confirmation_required"
+    return str(outcome["confirmation_token"])
+
+
+async def confirm(replica: RunningServer, tool: str, arguments: dict[str, Any], token: str) -> CallToolResult:
+    return await call(replica, tool, {**arguments, "confirmation_token": token})
+
+
+async def owned(sandbox: Sandbox, number: str) -> bool:
+    async with sandbox_api(sandbox) as api:
+        try:
+            await api.phone_numbers.get(number)
+        except NotFoundError:
+            return False
+    return True
+
+
+def sandbox_api(sandbox: Sandbox) -> AnyreachClient:
+    transport = httpx2.ASGITransport(app=sandbox.app)
+    return AnyreachClient("http://sandbox.test", sandbox.seed.demo.api_key, transport=transport)
+
+
+async def an_offer(sandbox: Sandbox, area_code: str) -> str:
+    async with sandbox_api(sandbox) as api:
+        offers = await api.managed_accounts.search_numbers(sandbox.seed.demo.managed_account_id, area_code=area_code)
+    return offers[0].phone_number
+
+
+async def test_a_deletion_previewed_on_one_replica_is_confirmed_on_the_other_once(replicas: Replicas) -> None:
+    arguments = {"phone_number": "+12125550132"}
+    token = await preview(replicas.a, "delete_phone_number", arguments)
+    replicas.live.counts.clear()
+
+    done = data(await confirm(replicas.b, "delete_phone_number", arguments, token))
+    replay_on_a = await confirm(replicas.a, "delete_phone_number", arguments, token)
+    replay_on_b = await confirm(replicas.b, "delete_phone_number", arguments, token)
+
+    assert done["status"] == "done"
+    assert replay_on_a.is_error
+    assert replay_on_b.is_error
+    assert replicas.live.counts["DELETE"] == 1
+    assert not await owned(replicas.live.sandbox, "+12125550132")
+
+
+async def test_a_purchase_previewed_on_one_replica_and_confirmed_on_the_other_buys_the_number_once(
+    replicas: Replicas,
+) -> None:
+    number = await an_offer(replicas.live.sandbox, "312")
+    arguments = {"phone_number": number}
+    token = await preview(replicas.a, "purchase_phone_number", arguments)
+    replicas.live.counts.clear()
+
+    done = data(await confirm(replicas.b, "purchase_phone_number", arguments, token))
+    replays = [
+        await confirm(replica, "purchase_phone_number", arguments, token) for replica in (replicas.a, replicas.b)
+    ]
+
+    assert done["status"] == "done"
+    assert done["result"]["phone_number"] == number
+    assert [replay.is_error for replay in replays] == [True, True]
+    assert replicas.live.counts["POST"] == 1, "one purchase request reached the API"
+    assert await owned(replicas.live.sandbox, number)
+
+
+async def test_a_replica_with_another_secret_refuses_the_token_and_changes_nothing(replicas: Replicas) -> None:
+    arguments = {"phone_number": "+13125550143"}
+    token = await preview(replicas.a, "delete_phone_number", arguments)
+    replicas.live.counts.clear()
+
+    settings = Settings.model_validate({"confirm_secret": "another-secret", "token": "unused"})
+    async with AnyreachClient(replicas.live.base_url, replicas.live.sandbox.seed.demo.api_key) as api:
+        stranger = build_server(settings, api)  # same backend over HTTP, another secret
+        with anyio.fail_after(CALL_TIMEOUT):
+            async with Client(stranger) as client:
+                refused = await client.call_tool("delete_phone_number", {**arguments, "confirmation_token": token})
+
+    assert refused.is_error
+    assert "not valid" in texts(refused)
+    assert set(replicas.live.counts) <= {"GET"}
+    assert await owned(replicas.live.sandbox, "+13125550143")
+
+
+async def test_a_purchase_token_replayed_on_another_replica_after_the_number_was_released_buys_nothing(
+    replicas: Replicas,
+) -> None:
+    number = await an_offer(replicas.live.sandbox, "415")
+    arguments = {"phone_number": number}
+    token = await preview(replicas.a, "purchase_phone_number", arguments)
+    assert data(await confirm(replicas.b, "purchase_phone_number", arguments, token))["status"] == "done"
+    release = await preview(replicas.b, "delete_phone_number", arguments)
+    assert data(await confirm(replicas.b, "delete_phone_number", arguments, release))["status"] == "done"
+    replicas.live.counts.clear()
+
+    replay = await confirm(replicas.a, "purchase_phone_number", arguments, token)
+
+    assert replay.is_error, texts(replay)
+    assert replicas.live.counts["POST"] == 0
