@@ -18,7 +18,7 @@ logger = logging.getLogger("mcp_anyreach")
 def _sandbox(args: argparse.Namespace) -> int:
     from mcp_anyreach.sandbox import serve
 
-    serve(host=args.host, port=args.port, db=args.db)
+    serve(host=args.host, port=args.port, db=args.db, faults=args.faults)
     return 0
 
 
@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8787)
     sandbox.add_argument("--db", default=None, help="SQLite file (default: under the user data dir; :memory:)")
+    sandbox.add_argument(
+        "--faults",
+        default=None,
+        help='inject faults, e.g. "error_rate=0.1,rate_limit_rate=0.05,latency_ms=20,seed=1"',
+    )
     sandbox.set_defaults(run=_sandbox)
     demo = commands.add_parser("demo", help="walk through every feature against a fresh sandbox, step by step")
     demo.add_argument("--db", default=None, help="keep the demo's sandbox in this SQLite file (default: fresh)")

@@ -12,52 +12,47 @@ DEFAULT_BASE_URL = "https://api.anyreach.ai"
 Transport = Literal["stdio", "sse", "streamable-http"]
 
 
-def _env(*names: str) -> AliasChoices:
-    # Field name first so flags passed as init kwargs land too.
-    return AliasChoices(*names)
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
 
 
 class Settings(BaseSettings):
     """Everything the server can be told. Secrets are `SecretStr` so no repr or log shows them."""
 
-    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
+    # Flags arrive by field name (populate_by_name). The prefix keeps a bare TOKEN or PORT in the
+    # environment from counting: unaliased lookups by field name only see MCP_ANYREACH_<NAME>.
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", env_prefix="MCP_ANYREACH_")
 
-    token: SecretStr | None = Field(default=None, validation_alias=_env("token", "ANYREACH_TOKEN"))
-    org_id: str | None = Field(default=None, validation_alias=_env("org_id", "ANYREACH_ORG_ID"))
-    base_url: str = Field(default=DEFAULT_BASE_URL, validation_alias=_env("base_url", "ANYREACH_BASE_URL"))
-    managed_account_id: str | None = Field(
-        default=None, validation_alias=_env("managed_account_id", "ANYREACH_MANAGED_ACCOUNT_ID")
-    )
-    sandbox: bool = Field(default=False, validation_alias=_env("sandbox", "MCP_ANYREACH_SANDBOX"))
-    db: str | None = Field(default=None, validation_alias=_env("db", "MCP_ANYREACH_DB"))
+    token: SecretStr | None = Field(default=None, validation_alias=_env("ANYREACH_TOKEN"))
+    org_id: str | None = Field(default=None, validation_alias=_env("ANYREACH_ORG_ID"))
+    base_url: str = Field(default=DEFAULT_BASE_URL, validation_alias=_env("ANYREACH_BASE_URL"))
+    managed_account_id: str | None = Field(default=None, validation_alias=_env("ANYREACH_MANAGED_ACCOUNT_ID"))
+    sandbox: bool = Field(default=False, validation_alias=_env("MCP_ANYREACH_SANDBOX"))
+    db: str | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_DB"))
 
-    read_only: bool = Field(default=False, validation_alias=_env("read_only", "MCP_ANYREACH_READ_ONLY"))
+    read_only: bool = Field(default=False, validation_alias=_env("MCP_ANYREACH_READ_ONLY"))
     toolsets: Annotated[list[str] | None, NoDecode] = Field(
-        default=None, validation_alias=_env("toolsets", "MCP_ANYREACH_TOOLSETS")
+        default=None, validation_alias=_env("MCP_ANYREACH_TOOLSETS")
     )
-    tools: Annotated[list[str] | None, NoDecode] = Field(
-        default=None, validation_alias=_env("tools", "MCP_ANYREACH_TOOLS")
-    )
-    no_confirm: bool = Field(default=False, validation_alias=_env("no_confirm", "MCP_ANYREACH_NO_CONFIRM"))
-    max_purchases: int = Field(default=5, ge=0, validation_alias=_env("max_purchases", "MCP_ANYREACH_MAX_PURCHASES"))
-    confirm_secret: SecretStr | None = Field(
-        default=None, validation_alias=_env("confirm_secret", "MCP_ANYREACH_CONFIRM_SECRET")
-    )
+    tools: Annotated[list[str] | None, NoDecode] = Field(default=None, validation_alias=_env("MCP_ANYREACH_TOOLS"))
+    no_confirm: bool = Field(default=False, validation_alias=_env("MCP_ANYREACH_NO_CONFIRM"))
+    max_purchases: int = Field(default=5, ge=0, validation_alias=_env("MCP_ANYREACH_MAX_PURCHASES"))
+    confirm_secret: SecretStr | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_CONFIRM_SECRET"))
     confirm_ttl_seconds: int = Field(default=300, ge=1)
-    token_store: Path | None = Field(default=None, validation_alias=_env("token_store", "MCP_ANYREACH_TOKEN_STORE"))
-    audit_log: Path | None = Field(default=None, validation_alias=_env("audit_log", "MCP_ANYREACH_AUDIT_LOG"))
+    token_store: Path | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_TOKEN_STORE"))
+    audit_log: Path | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_AUDIT_LOG"))
 
-    transport: Transport = Field(default="stdio", validation_alias=_env("transport", "MCP_ANYREACH_TRANSPORT"))
-    host: str = Field(default="127.0.0.1", validation_alias=_env("host", "MCP_ANYREACH_HOST"))
-    port: int = Field(default=8000, ge=1, le=65535, validation_alias=_env("port", "MCP_ANYREACH_PORT"))
-    stateless: bool = Field(default=False, validation_alias=_env("stateless", "MCP_ANYREACH_STATELESS"))
+    transport: Transport = Field(default="stdio", validation_alias=_env("MCP_ANYREACH_TRANSPORT"))
+    host: str = Field(default="127.0.0.1", validation_alias=_env("MCP_ANYREACH_HOST"))
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias=_env("MCP_ANYREACH_PORT"))
+    stateless: bool = Field(default=False, validation_alias=_env("MCP_ANYREACH_STATELESS"))
     allowed_hosts: Annotated[list[str] | None, NoDecode] = Field(
-        default=None, validation_alias=_env("allowed_hosts", "MCP_ANYREACH_ALLOWED_HOSTS")
+        default=None, validation_alias=_env("MCP_ANYREACH_ALLOWED_HOSTS")
     )
     allowed_origins: Annotated[list[str] | None, NoDecode] = Field(
-        default=None, validation_alias=_env("allowed_origins", "MCP_ANYREACH_ALLOWED_ORIGINS")
+        default=None, validation_alias=_env("MCP_ANYREACH_ALLOWED_ORIGINS")
     )
-    http_token: SecretStr | None = Field(default=None, validation_alias=_env("http_token", "MCP_ANYREACH_HTTP_TOKEN"))
+    http_token: SecretStr | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_HTTP_TOKEN"))
 
     @field_validator("toolsets", "tools", "allowed_hosts", "allowed_origins", mode="before")
     @classmethod

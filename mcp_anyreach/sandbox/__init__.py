@@ -12,6 +12,7 @@ from mcp_anyreach.sandbox.errors import (
     SandboxError,
     Unauthorized,
 )
+from mcp_anyreach.sandbox.faults import Faults, faults_argument
 from mcp_anyreach.sandbox.runner import Sandbox, default_db_path, open_sandbox, serve
 from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed
 from mcp_anyreach.sandbox.store import SandboxStore
@@ -20,6 +21,7 @@ __all__ = [
     "Conflict",
     "DemoOrg",
     "DemoSeed",
+    "Faults",
     "Forbidden",
     "Invalid",
     "NotFound",
@@ -30,6 +32,7 @@ __all__ = [
     "Unauthorized",
     "create_app",
     "default_db_path",
+    "faults_argument",
     "open_sandbox",
     "serve",
 ]

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_anyreach import __version__
 from mcp_anyreach.sandbox.errors import Invalid, SandboxError, Unauthorized
+from mcp_anyreach.sandbox.faults import FaultInjector, Faults
 from mcp_anyreach.sandbox.routes import agents, managed_accounts, phone_numbers, routing, trunks
 from mcp_anyreach.sandbox.store import SandboxStore
 
@@ -60,7 +61,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
-def create_app(store: SandboxStore, *, number_limit: int = 100) -> FastAPI:
+def create_app(store: SandboxStore, *, number_limit: int = 100, faults: Faults | None = None) -> FastAPI:
+    """The sandbox API over `store`. With `faults`, requests fail as configured until `faults.enabled` is False."""
     app = FastAPI(
         title="Anyreach Telephony API (sandbox)",
         version=__version__,
@@ -69,6 +71,9 @@ def create_app(store: SandboxStore, *, number_limit: int = 100) -> FastAPI:
     app.state.store = store
     app.state.number_limit = number_limit
     app.state.request_counts = Counter[str]()
+    app.state.faults = faults or Faults(enabled=False)
+    # Added first, so it runs inside the counter: a request that fails on purpose still reached the sandbox.
+    app.add_middleware(FaultInjector, faults=app.state.faults)
     app.add_middleware(RequestCounter, counts=app.state.request_counts)
     app.add_exception_handler(SandboxError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ import platformdirs
 from fastapi import FastAPI
 
 from mcp_anyreach.sandbox.app import create_app
+from mcp_anyreach.sandbox.faults import Faults, QuietDrops
 from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed
 from mcp_anyreach.sandbox.store import SandboxStore
 
@@ -27,10 +29,10 @@ def default_db_path() -> Path:
     return path
 
 
-def open_sandbox(db: str | Path = ":memory:", *, number_limit: int = 100) -> Sandbox:
+def open_sandbox(db: str | Path = ":memory:", *, number_limit: int = 100, faults: Faults | None = None) -> Sandbox:
     store = SandboxStore(db)
     seed = store.seed_demo()
-    return Sandbox(store=store, app=create_app(store, number_limit=number_limit), seed=seed)
+    return Sandbox(store=store, app=create_app(store, number_limit=number_limit, faults=faults), seed=seed)
 
 
 def _org_banner(base_url: str, org: DemoOrg) -> list[str]:
@@ -56,9 +58,14 @@ def banner(base_url: str, seed: DemoSeed) -> str:
     return "\n".join(lines)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8787, db: str | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8787, db: str | None = None, faults: str | Faults | None = None) -> None:
+    """Serve until interrupted; `faults` is a `Faults` or its spec for `Faults.parse` (ValueError when wrong)."""
     import uvicorn
 
-    sandbox = open_sandbox(db if db is not None else default_db_path())
+    injected = Faults.parse(faults) if isinstance(faults, str) else faults
+    sandbox = open_sandbox(db if db is not None else default_db_path(), faults=injected)
     print(banner(f"http://{host}:{port}", sandbox.seed), file=sys.stderr, flush=True)
+    if injected is not None:
+        logging.getLogger("uvicorn.error").addFilter(QuietDrops())
+        print(f"Injecting faults: {injected}", file=sys.stderr, flush=True)
     uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")

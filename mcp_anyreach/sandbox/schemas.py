@@ -21,6 +21,8 @@ from mcp_anyreach.sandbox.validation import (
 MediaEncryption = Literal["NONE", "ALLOW", "REQUIRE"]
 Transport = Literal["UDP", "TCP", "TLS"]
 Direction = Literal["inbound", "outbound", "both"]
+# SQLite stores 64-bit integers; anything larger must be a 422, not an OverflowError (a 500).
+VersionNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"}, examples=["2026-11-07T05:31:56.000000Z"])]
 
 
@@ -93,7 +95,7 @@ class Publish(_Body):
 class RoutingConfigCreate(_Body):
     enabled: bool = True
     workflow_id: str | None = Field(default=None, min_length=1, max_length=128)
-    workflow_version: int | None = Field(default=None, ge=1)
+    workflow_version: VersionNumber | None = None
     workflow_definition: dict[str, Any] | None = None
     fallback_agent_id: str | None = Field(default=None, min_length=1, max_length=128)
 
@@ -111,7 +113,7 @@ class RoutingConfigUpdate(_Body):
 
     enabled: bool | None = None
     workflow_id: str | None = Field(default=None, min_length=1, max_length=128)
-    workflow_version: int | None = Field(default=None, ge=1)
+    workflow_version: VersionNumber | None = None
     workflow_definition: dict[str, Any] | None = None
     fallback_agent_id: str | None = Field(default=None, min_length=1, max_length=128)
 

@@ -30,3 +30,13 @@ Cursor = Annotated[str | None, Field(max_length=512, description="next_cursor fr
 # Undescribed on purpose: the confirmation_required result says when and how to pass it back.
 ConfirmationToken = Annotated[str | None, Field(max_length=1024)]
 TrunkId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def single_line(value: str) -> str:
+    """Refuse control characters: names and usernames end up in SIP messages and logs."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("control characters (such as line breaks) are not allowed here")
+    return value
+
+
+Text = Annotated[str, AfterValidator(single_line)]

@@ -72,14 +72,15 @@ def _base_message(exc: AnyreachError, detail: str | None, retry_safe: bool) -> s
             return f"Refused: {detail}."
         case UnprocessableEntityError():
             return f"The API rejected the arguments: {detail}. Correct them and call again."
-        case RateLimitError() | InternalServerError() | APIConnectionError():
-            what = (
-                "The Anyreach API is rate limiting"
-                if isinstance(exc, RateLimitError)
-                else ("The Anyreach API could not be reached or failed")
-            )
+        case RateLimitError():
+            return "The Anyreach API is rate limiting; nothing was applied. It is safe to retry this call shortly."
+        case InternalServerError() | APIConnectionError():
+            what = "The Anyreach API could not be reached or failed"
             if retry_safe:
-                return f"{what}; nothing was lost. It is safe to retry this call shortly."
+                return (
+                    f"{what}; a change may or may not have been applied, but repeating this same call cannot "
+                    "apply it twice. It is safe to retry this call shortly."
+                )
             return (
                 f"{what}, and it is unknown whether the change was applied. Check the current state "
                 "(a get_ or list_ tool) before retrying."

@@ -1,5 +1,6 @@
 """Scale-out: `--stateless` streamable-HTTP replicas sharing MCP_ANYREACH_CONFIRM_SECRET, the used-token store
-(MCP_ANYREACH_TOKEN_STORE) and one backend, as behind a load balancer. A gated call previewed on one replica is confirmed on the other; a replayed token is refused on both."""
+(MCP_ANYREACH_TOKEN_STORE) and one backend, as behind a load balancer. A gated call previewed on one replica
+is confirmed on the other; a replayed token is refused on both."""
 
 from __future__ import annotations
 

@@ -14,8 +14,10 @@ from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.services import ROUTING_URI, GateOutcome, Services
 from mcp_anyreach.server.views import Gated, RoutingView
 
-AgentId = Annotated[str | None, Field(max_length=64, description="Agent that answers when the workflow fails")]
-WorkflowId = Annotated[str | None, Field(max_length=64)]
+AgentId = Annotated[
+    str | None, Field(min_length=1, max_length=64, description="Agent that answers when the workflow fails")
+]
+WorkflowId = Annotated[str | None, Field(min_length=1, max_length=64)]
 WorkflowVersion = Annotated[int | None, Field(ge=1, description="Omit for the latest published")]
 WorkflowDefinition = Annotated[dict[str, Any] | None, Field(description="Inline workflow, instead of workflow_id")]
 NO_CONFIG = "There is no routing config; create one with create_inbound_routing_config."

@@ -14,7 +14,7 @@ from mcp_anyreach.api import (
     OutboundConfig,
     Trunk,
 )
-from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumberList, TrunkId
+from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumberList, Text, TrunkId
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.services import TRUNKS_URI, GateOutcome, Services
@@ -71,7 +71,7 @@ class InboundArgs(_Args):
         default=[], max_length=50, description="Carrier IPs/CIDRs; empty: any"
     )
     allowed_numbers: PhoneNumberList = Field(default=[], description="Allowed callers, E.164; empty: any")
-    auth_username: str | None = Field(default=None, max_length=128)
+    auth_username: Text | None = Field(default=None, max_length=128)
     auth_password: SecretStr | None = Field(default=None, max_length=128)
     media_encryption: Encryption = "NONE"
     enable_noise_cancellation: bool = False
@@ -83,7 +83,7 @@ class OutboundArgs(_Args):
     address: Annotated[str, AfterValidator(_sip_address)] = Field(
         max_length=260, description="Carrier SIP host or IP, optional :port, no sip: prefix"
     )
-    auth_username: str = Field(max_length=128)
+    auth_username: Text = Field(max_length=128)
     auth_password: SecretStr = Field(max_length=128)
     transport: Literal["UDP", "TCP", "TLS"] = "UDP"
     media_encryption: Encryption = "NONE"
@@ -120,7 +120,7 @@ def trunks_tools(services: Services) -> dict[str, Any]:
 
     async def create_trunk(
         ctx: Context,
-        name: Annotated[str, Field(min_length=1, max_length=128)],
+        name: Annotated[Text, Field(min_length=1, max_length=128)],
         inbound: InboundArgs | None = None,
         outbound: OutboundArgs | None = None,
     ) -> TrunkView:
@@ -170,7 +170,7 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         ctx: Context,
         trunk_id: TrunkId,
         approval: Annotated[GateOutcome, Resolve(update_gate)],
-        name: Annotated[str | None, Field(min_length=1, max_length=128)] = None,
+        name: Annotated[Text | None, Field(min_length=1, max_length=128)] = None,
         inbound: InboundArgs | None = None,
         outbound: OutboundArgs | None = None,
         remove: Literal["inbound", "outbound", "both"] | None = None,

@@ -1,0 +1,61 @@
+"""The examples as users run them: scripts in subprocesses, each starting the real server over stdio on a
+sandbox file of its own."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+
+from tests.server.procs import server_env
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+RUN_TIMEOUT = 120.0
+
+
+async def run_example(script: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    with anyio.fail_after(RUN_TIMEOUT):
+        completed = await anyio.run_process(
+            [sys.executable, str(EXAMPLES / script), *args], env=server_env(), stdin=subprocess.DEVNULL, check=False
+        )
+    assert completed.returncode == 0, completed.stderr.decode(errors="replace")
+    return completed
+
+
+async def test_the_provision_pipeline_changes_the_sandbox_once_and_nothing_on_its_second_run(tmp_path: Path) -> None:
+    db = str(tmp_path / "sandbox.db")
+
+    first = json.loads((await run_example("provision_pipeline.py", "--db", db, "--json")).stdout)
+    second = json.loads((await run_example("provision_pipeline.py", "--db", db, "--json")).stdout)
+
+    assert len(first["changes"]) == 5
+    assert any(change.startswith("created BYOC trunk") for change in first["changes"])
+    assert any(change.startswith("inbound routing created") for change in first["changes"])
+    assert second["changes"] == []
+    assert len(second["unchanged"]) == 6
+
+
+async def test_the_audit_report_writes_markdown_findings_from_a_read_only_server(tmp_path: Path) -> None:
+    report = tmp_path / "audit.md"
+
+    completed = await run_example("audit_report.py", "--db", str(tmp_path / "sandbox.db"), "--output", str(report))
+
+    text = report.read_text()
+    assert completed.stdout.startswith(f"wrote {report}".encode())
+    assert text.startswith("# Telephony audit")
+    assert "none writable" in text
+    assert "> Sandbox: demo data" in text
+    assert "| high | +14155550102 |" in text, "the seeded managed number no agent answers"
+    assert "assign_agent_to_numbers" in text
+
+
+def test_the_client_configs_are_valid_json_that_start_the_server_over_stdio_and_reach_it_over_http() -> None:
+    desktop = json.loads((EXAMPLES / "claude_desktop_config.json").read_text())
+    editors = json.loads((EXAMPLES / "mcp.json").read_text())
+
+    assert desktop["mcpServers"]["anyreach"]["command"] == "mcp-anyreach"
+    assert editors["mcpServers"]["anyreach"]["command"] == "mcp-anyreach"
+    assert editors["mcpServers"]["anyreach-http"]["url"] == "http://127.0.0.1:8000/mcp"

@@ -1,0 +1,46 @@
+"""Pins what models see of every tool: name, title, annotations and input schema, in full and read-only mode.
+
+A change here changes every conversation that uses the server; review the diff, then refresh with
+`pytest tests/server/test_tool_schemas.py --inline-snapshot=fix`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from inline_snapshot import external_file
+
+from mcp_anyreach.server.registry import SPEC_BY_NAME
+from tests.server.conftest import ServerFactory, connect
+
+
+async def _surface(make_server: ServerFactory, **settings: Any) -> list[dict[str, Any]]:
+    async with connect(make_server(**settings), "legacy") as client:
+        tools = (await client.list_tools()).tools
+    return [
+        tool.model_dump(
+            by_alias=True, exclude_none=True, mode="json", include={"name", "title", "annotations", "input_schema"}
+        )
+        for tool in tools
+    ]
+
+
+@pytest.mark.parametrize(
+    ("settings", "snapshot_file"), [({}, "tools.json"), ({"read_only": True}, "tools_read_only.json")]
+)
+async def test_every_tool_schema_matches_the_reviewed_snapshot(
+    make_server: ServerFactory, settings: dict[str, Any], snapshot_file: str
+) -> None:
+    assert await _surface(make_server, **settings) == external_file(f"snapshots/{snapshot_file}")
+
+
+async def test_every_tool_carries_a_title_and_all_four_hints_from_the_policy_table(make_server: ServerFactory) -> None:
+    for tool in await _surface(make_server):
+        spec = SPEC_BY_NAME[tool["name"]]
+        assert tool["title"] == spec.title
+        assert set(tool["annotations"]) >= {"readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"}
+        assert tool["annotations"]["readOnlyHint"] is (spec.kind == "read")
+        assert tool["annotations"]["destructiveHint"] is (
+            spec.kind == "destroy" or (spec.kind == "write" and spec.gated)
+        )

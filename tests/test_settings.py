@@ -1,0 +1,34 @@
+"""Configuration: documented variables count, flags win over them, and stray variables do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcp_anyreach.settings import Settings
+
+
+def test_only_the_documented_variables_configure_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    for stray in ("TOKEN", "ORG_ID", "PORT", "HOST", "READ_ONLY"):
+        monkeypatch.setenv(stray, "1")
+    monkeypatch.setenv("ANYREACH_ORG_ID", "org_documented")
+    monkeypatch.setenv("MCP_ANYREACH_PORT", "8123")
+    settings = Settings()
+    assert settings.token is None
+    assert settings.uses_sandbox
+    assert settings.org_id == "org_documented"
+    assert (settings.host, settings.port, settings.read_only) == ("127.0.0.1", 8123, False)
+
+
+def test_flags_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCP_ANYREACH_TOOLSETS", "numbers")
+    monkeypatch.setenv("MCP_ANYREACH_READ_ONLY", "0")
+    settings = Settings(toolsets="trunks,routing", read_only=True)
+    assert settings.toolsets == ["trunks", "routing"]
+    assert settings.read_only
+
+
+def test_the_token_never_shows_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANYREACH_TOKEN", "ak_canary_5e1f")
+    settings = Settings()
+    assert not settings.uses_sandbox
+    assert "ak_canary_5e1f" not in repr(settings) + str(settings) + settings.model_dump_json()
