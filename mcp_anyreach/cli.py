@@ -62,8 +62,6 @@ async def _run(settings: Any) -> None:
     from mcp_anyreach.server.backend import connect
     from mcp_anyreach.server.http import http_app
 
-    if settings.stateless and settings.token_store is None:
-        logger.warning("--stateless without MCP_ANYREACH_TOKEN_STORE: replicas cannot see each other's used tokens")
     if settings.no_confirm:
         logger.warning("--no-confirm: purchases, deletions and routing changes run WITHOUT any confirmation")
     async with connect(settings) as client:

@@ -160,6 +160,7 @@ async def mission_with_tokens(demo: Demo, client: Client, agent_id: str) -> str:
     demo.begin(f"Make agent {agent_id} answer both numbers", "assign_agent_to_numbers(...)  (gated)")
     preview = await call(client, "assign_agent_to_numbers", assign)
     demo.show(f"status: {preview['status']}\n{preview['message']}")
+    demo.show("the human agreed: the same call again, with the confirmation_token")
     assigned = await confirm(client, "assign_agent_to_numbers", assign, preview)
     for row in assigned["result"]:
         demo.show(f"confirmed: {row['phone_number']} answered by {row['inbound_agent_version_id']}")
@@ -182,6 +183,7 @@ async def set_routing(demo: Demo, client: Client, agent_id: str) -> None:
     demo.begin("Route inbound calls through a workflow, falling back to the agent", f"{tool}(...)  (gated)")
     preview = await call(client, tool, routing)
     demo.show(f"status: {preview['status']}\n{preview['message']}")
+    demo.show("the human agreed: the same call again, with the confirmation_token")
     done = await confirm(client, tool, routing, preview)
     demo.show(f"status: {done['status']}; workflow {done['result']['workflow_id']}, fallback {agent_id}")
     demo.changes.append(f"inbound routing: workflow {WORKFLOW_ID}, fallback agent {agent_id}")

@@ -9,6 +9,17 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.anyreach.ai"
+
+
+def default_sandbox_db() -> Path:
+    """The sandbox's SQLite file when no --db is given, shared by `mcp-anyreach sandbox` and the server."""
+    import platformdirs
+
+    path = platformdirs.user_data_path("mcp-anyreach") / "sandbox.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 Transport = Literal["stdio", "sse", "streamable-http"]
 
 

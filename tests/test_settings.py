@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mcp_anyreach.server.http import ExposureError, check_exposure
 from mcp_anyreach.settings import Settings
 
 
@@ -32,3 +33,10 @@ def test_the_token_never_shows_in_the_settings_repr(monkeypatch: pytest.MonkeyPa
     settings = Settings()
     assert not settings.uses_sandbox
     assert "ak_canary_5e1f" not in repr(settings) + str(settings) + settings.model_dump_json()
+
+
+def test_replicas_without_a_shared_token_store_are_refused_at_start() -> None:
+    replica = Settings(transport="streamable-http", stateless=True, confirm_secret="shared")
+    with pytest.raises(ExposureError, match="MCP_ANYREACH_TOKEN_STORE"):
+        check_exposure(replica)
+    check_exposure(Settings(transport="streamable-http", stateless=True, confirm_secret="shared", token_store="t.db"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from types import TracebackType
 from typing import Self
 
@@ -49,6 +50,7 @@ class AnyreachClient:
             headers["X-Anyreach-Org"] = org_id
         self.base_url = base_url.rstrip("/")
         self.org_id = org_id
+        self._identity = hashlib.sha256(f"{self.base_url}|{org_id}|{token}".encode()).hexdigest()[:24]
         self._http = httpx2.AsyncClient(
             base_url=self.base_url,
             headers=headers,
@@ -70,6 +72,11 @@ class AnyreachClient:
         self.trunks = Trunks(self._core)
         self.inbound_routing = InboundRouting(self._core)
         self.agents = Agents(self._core)
+
+    @property
+    def identity(self) -> str:
+        """Which account this client acts for, as a fingerprint safe to show (it reveals no credential)."""
+        return self._identity
 
     @property
     def read_only(self) -> bool:

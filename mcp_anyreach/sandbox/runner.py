@@ -7,13 +7,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
 from fastapi import FastAPI
 
 from mcp_anyreach.sandbox.app import create_app
 from mcp_anyreach.sandbox.faults import Faults, QuietDrops
 from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed
 from mcp_anyreach.sandbox.store import SandboxStore
+from mcp_anyreach.settings import default_sandbox_db
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,7 @@ class Sandbox:
 
 
 def default_db_path() -> Path:
-    path = platformdirs.user_data_path("mcp-anyreach") / "sandbox.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    return default_sandbox_db()
 
 
 def open_sandbox(db: str | Path = ":memory:", *, number_limit: int = 100, faults: Faults | None = None) -> Sandbox:

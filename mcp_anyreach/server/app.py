@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import inspect
+import hmac
 import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
 
 from mcp.server import MCPServer
-from mcp.server.mcpserver.tools import Tool
-from pydantic import BaseModel
+from mcp.server.request_state import RequestStateSecurity
 
 from mcp_anyreach import __version__
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.server.audit_log import AuditLog
 from mcp_anyreach.server.confirm import Gatekeeper, TokenSigner
 from mcp_anyreach.server.prompts import register_prompts
-from mcp_anyreach.server.registry import ToolSpec, select_tools
+from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.server.resources import register_resources
-from mcp_anyreach.server.schema import OUTPUT_SCHEMA, lean
 from mcp_anyreach.server.services import PurchaseGuard, Services
+from mcp_anyreach.server.tool_factory import make_tool
 from mcp_anyreach.server.tools.agents import agents_tools
 from mcp_anyreach.server.tools.audit import audit_tools
 from mcp_anyreach.server.tools.numbers import numbers_tools
@@ -55,7 +54,11 @@ def build_server(
     secret = settings.confirm_secret.get_secret_value().encode() if settings.confirm_secret else secrets.token_bytes(32)
     used = SqliteUsedTokens(settings.token_store) if settings.token_store else MemoryUsedTokens()
     signer = TokenSigner(
-        secret, ttl_seconds=settings.confirm_ttl_seconds, used=used, **({"clock": clock} if clock else {})
+        secret,
+        ttl_seconds=settings.confirm_ttl_seconds,
+        used=used,
+        audience=client.identity,
+        **({"clock": clock} if clock else {}),
     )
     services = Services(
         client=client,
@@ -69,7 +72,7 @@ def build_server(
     for factory in TOOL_FACTORIES:
         implementations.update(factory(services))
     tools = [
-        _tool(implementations[spec.name], spec)
+        make_tool(implementations[spec.name], spec)
         for spec in select_tools(read_only=settings.read_only, toolsets=settings.toolsets, tools=settings.tools)
     ]
     server = MCPServer(
@@ -78,31 +81,19 @@ def build_server(
         version=__version__,
         instructions=_instructions(settings, in_sandbox),
         tools=tools,
+        request_state_security=_request_state_security(settings),
     )
     register_resources(server, services)
     register_prompts(server)
     return server
 
 
-def _tool(fn: Callable[..., Any], spec: ToolSpec) -> Tool:
-    """The SDK's Tool, with a lean input schema and structured output validated against the return model.
-
-    Deriving an output schema we do not publish costs half of start-up, so the SDK is told the tool is
-    unstructured and then given the model and the published schema (its documented live fields).
-    """
-    tool = Tool.from_function(
-        fn, name=spec.name, title=spec.title, annotations=spec.annotations, structured_output=False
-    )
-    tool.parameters = lean(tool.parameters)
-    # A rejected argument may be a SIP password: the error the model reads names the field, never the value.
-    tool.fn_metadata.arg_model.model_config["hide_input_in_errors"] = True
-    tool.fn_metadata.arg_model.model_rebuild(force=True)
-    returns = inspect.signature(fn, eval_str=True).return_annotation
-    if not (isinstance(returns, type) and issubclass(returns, BaseModel)):
-        raise TypeError(f"tool {spec.name} must return a pydantic model, not {returns!r}")
-    tool.fn_metadata.output_model = returns
-    tool.fn_metadata.output_schema = OUTPUT_SCHEMA
-    return tool
+def _request_state_security(settings: Settings) -> RequestStateSecurity | None:
+    """With a shared secret, replicas also share the key that seals multi-round (elicitation) state."""
+    if settings.confirm_secret is None:
+        return None
+    key = hmac.new(settings.confirm_secret.get_secret_value().encode(), b"mcp-anyreach/request-state", "sha256")
+    return RequestStateSecurity(keys=[key.digest()])
 
 
 def _instructions(settings: Settings, sandbox: bool) -> str:

@@ -7,7 +7,7 @@ import logging
 import httpx2
 
 from mcp_anyreach.api import AnyreachClient
-from mcp_anyreach.settings import Settings
+from mcp_anyreach.settings import Settings, default_sandbox_db
 
 logger = logging.getLogger("mcp_anyreach.server")
 SANDBOX_BASE_URL = "http://sandbox.invalid"
@@ -15,18 +15,26 @@ SANDBOX_BASE_URL = "http://sandbox.invalid"
 
 def connect(settings: Settings) -> AnyreachClient:
     """An API client for these settings."""
+    mode = "read-only" if settings.read_only else "read-write"
     if not settings.uses_sandbox:
         assert settings.token is not None
+        logger.info(
+            "Anyreach API at %s (%s), organization %s", settings.base_url, mode, settings.org_id or "of the key"
+        )
         return AnyreachClient(
             settings.base_url, settings.token.get_secret_value(), settings.org_id, read_only=settings.read_only
         )
+    why = "--sandbox: ignoring ANYREACH_TOKEN" if settings.token else "No ANYREACH_TOKEN"
     logger.warning(
-        "No ANYREACH_TOKEN: serving the embedded sandbox (demo data, nothing real), database %s",
-        settings.db or "in the user data directory",
+        "%s: serving the embedded sandbox (demo data, nothing real, %s), database %s",
+        why,
+        mode,
+        settings.db or default_sandbox_db(),
     )
     # The sandbox's own transport signs every request as its demo organization.
+    # The placeholder token names the database, so that the client's identity tells sandboxes apart.
     return AnyreachClient(
-        SANDBOX_BASE_URL, "sandbox", transport=EmbeddedSandbox(settings.db), read_only=settings.read_only
+        SANDBOX_BASE_URL, f"sandbox:{settings.db}", transport=EmbeddedSandbox(settings.db), read_only=settings.read_only
     )
 
 
@@ -44,9 +52,9 @@ class EmbeddedSandbox(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if self._app is None:
-            from mcp_anyreach.sandbox import default_db_path, open_sandbox
+            from mcp_anyreach.sandbox import open_sandbox
 
-            sandbox = open_sandbox(self._db or str(default_db_path()))
+            sandbox = open_sandbox(self._db or str(default_sandbox_db()))
             self._authorization = f"Bearer {sandbox.seed.demo.api_key}"
             self._app = httpx2.ASGITransport(app=sandbox.app)
         request.headers["Authorization"] = self._authorization

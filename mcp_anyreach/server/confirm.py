@@ -82,11 +82,13 @@ class TokenSigner:
         ttl_seconds: int = 300,
         clock: Callable[[], float] = time.time,
         used: UsedTokens | None = None,
+        audience: str = "",
     ) -> None:
         self._secret = secret
         self._ttl = ttl_seconds
         self._clock = clock
         self._used = used or MemoryUsedTokens()
+        self._audience = audience
 
     @property
     def ttl_seconds(self) -> int:
@@ -94,6 +96,7 @@ class TokenSigner:
 
     def mint(self, tool: str, args: Mapping[str, Any], state: object) -> str:
         claims = {
+            "o": self._audience,
             "t": tool,
             "a": self._digest(args),
             "s": self._digest(state),
@@ -103,10 +106,12 @@ class TokenSigner:
         payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{TOKEN_PREFIX}.{payload}.{self._sign(payload)}"
 
-    def redeem(self, token: str, tool: str, args: Mapping[str, Any], state: object) -> None:
+    async def redeem(self, token: str, tool: str, args: Mapping[str, Any], state: object) -> None:
         """Accept the token once, or raise ConfirmationError saying why and what to do."""
         claims = self._verified_claims(token)
         again = f"Call {tool} again without confirmation_token to get a fresh preview and token."
+        if claims.get("o") != self._audience:
+            raise ConfirmationError(f"This confirmation token was issued for another account or server. {again}")
         if claims.get("t") != tool:
             raise ConfirmationError(f"This confirmation token was issued for another tool. {again}")
         if claims.get("a") != self._digest(args):
@@ -116,7 +121,7 @@ class TokenSigner:
             raise ConfirmationError(f"This confirmation token has expired. {again}")
         if claims.get("s") != self._digest(state):
             raise ConfirmationError(f"What this call touches has changed since the preview. {again}")
-        if not self._used.claim(str(claims.get("n")), float(claims["e"]), now):
+        if not await self._used.claim(str(claims.get("n")), float(claims["e"]), now):
             raise ConfirmationError(f"This confirmation token was already used. {again}")
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
@@ -140,6 +145,9 @@ class TokenSigner:
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._secret, payload.encode(), hashlib.sha256).digest())
 
+    def fingerprint(self, state: object) -> str:
+        return self._digest(state)
+
     def _digest(self, value: object) -> str:
         # Keyed, because arguments may hold a SIP password and the token is shown to the model.
         canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain)
@@ -149,9 +157,22 @@ class TokenSigner:
 class Gatekeeper:
     """Builds the resolver of each gated tool."""
 
+    REMEMBERED = 1000
+
     def __init__(self, signer: TokenSigner, *, no_confirm: bool) -> None:
         self._signer = signer
         self._no_confirm = no_confirm
+        self._previews: dict[str, PreviewFn] = {}
+        self._asked: dict[str, str] = {}  # request id -> fingerprint of the state the human was shown
+
+    async def unchanged_since_asked(self, ctx: Context, tool: str, args: Mapping[str, Any]) -> bool:
+        """After a human's yes: is the state still the one the question described?
+
+        The token path checks this when the token is redeemed; a person may take minutes to answer.
+        """
+        asked = self._asked.pop(ctx.request_id, None)
+        seen = await self._previews[tool](args)
+        return asked is not None and asked == self._signer.fingerprint(seen.state)
 
     def gate(
         self, tool: str, preview: PreviewFn, *arg_names: str
@@ -164,11 +185,15 @@ class Gatekeeper:
             if self._no_confirm:
                 return Cleared(confirm=True, via="no_confirm", summary=seen.summary)
             if token:
-                self._signer.redeem(token, tool, kwargs, seen.state)
+                await self._signer.redeem(token, tool, kwargs, seen.state)
                 return Cleared(confirm=True, via="token", summary=seen.summary)
             capabilities = ctx.client_capabilities
             if capabilities is not None and capabilities.elicitation is not None:
-                return Elicit(f"{seen.summary}\n\nProceed?", Approval)
+                fingerprint = self._signer.fingerprint(seen.state)
+                self._remember(ctx.request_id, fingerprint)
+                # The reference changes with the state, so a multi-round client is asked again, never
+                # answered from a yes given to a state that has since changed.
+                return Elicit(f"{seen.summary}\n\nProceed? (preview {fingerprint[:8]})", Approval)
             return TokenRequired(
                 confirm=False,
                 summary=seen.summary,
@@ -176,6 +201,7 @@ class Gatekeeper:
                 expires_in_seconds=self._signer.ttl_seconds,
             )
 
+        self._previews[tool] = preview
         params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
         params += [
             inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in (*arg_names, "confirmation_token")
@@ -183,6 +209,11 @@ class Gatekeeper:
         resolve.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # the SDK passes args by name
         resolve.__qualname__ = f"gate_{tool}"
         return resolve
+
+    def _remember(self, request_id: str, fingerprint: str) -> None:
+        self._asked[request_id] = fingerprint
+        for oldest in list(self._asked)[: max(0, len(self._asked) - self.REMEMBERED)]:
+            del self._asked[oldest]
 
 
 def _plain(value: object) -> object:

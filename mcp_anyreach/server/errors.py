@@ -76,6 +76,8 @@ def _base_message(exc: AnyreachError, detail: str | None, retry_safe: bool) -> s
             return "The Anyreach API is rate limiting; nothing was applied. It is safe to retry this call shortly."
         case InternalServerError() | APIConnectionError():
             what = "The Anyreach API could not be reached or failed"
+            if getattr(exc, "method", None) == "GET":
+                return f"{what}; nothing was changed. It is safe to retry this call shortly."
             if retry_safe:
                 return (
                     f"{what}; a change may or may not have been applied, but repeating this same call cannot "

@@ -28,6 +28,11 @@ def is_loopback(host: str) -> bool:
 
 def check_exposure(settings: Settings) -> None:
     """Refuse, before anything starts, an HTTP server others could reach without a token or a known host name."""
+    if settings.stateless and settings.confirm_secret is not None and settings.token_store is None:
+        raise ExposureError(
+            "Replicas (--stateless with MCP_ANYREACH_CONFIRM_SECRET) must also share MCP_ANYREACH_TOKEN_STORE, "
+            "the record of used confirmation tokens; otherwise a token confirmed on one could be replayed on another."
+        )
     if settings.transport == "stdio" or is_loopback(settings.host):
         return
     if settings.http_token is None:

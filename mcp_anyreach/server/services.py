@@ -36,6 +36,7 @@ class PurchaseGuard:
     limit: int
     bought: int = 0
     offered: dict[str, AvailableNumber] = field(default_factory=dict[str, AvailableNumber])
+    remembered: int = 500
 
     def check(self) -> None:
         if self.bought >= self.limit:
@@ -43,6 +44,20 @@ class PurchaseGuard:
                 f"This server has reached its purchase limit ({self.limit} per process); nothing was bought. "
                 "An operator can raise it with --max-purchases and restart the server."
             )
+
+    def reserve(self) -> None:
+        """Take a purchase slot before anything is awaited, so concurrent purchases cannot pass the cap."""
+        self.check()
+        self.bought += 1
+
+    def release(self) -> None:
+        """Give the slot back: only for a purchase the API certainly refused."""
+        self.bought -= 1
+
+    def remember(self, offers: list[AvailableNumber]) -> None:
+        self.offered.update((offer.phone_number, offer) for offer in offers)
+        for stale in list(self.offered)[: max(0, len(self.offered) - self.remembered)]:
+            del self.offered[stale]
 
 
 @dataclass
@@ -117,9 +132,22 @@ class Services:
                     confirmation_token=preview.confirmation_token,
                 )
             case AcceptedElicitation(data=Cleared(via=via, summary=summary)):
-                result = await self.write(ctx, tool, arguments, action, changed=changed, via=via)
+                try:
+                    result = await self.write(ctx, tool, arguments, action, changed=changed, via=via)
+                except ToolError as exc:
+                    if via != "token":
+                        raise
+                    raise ToolError(
+                        f"{exc} The confirmation token is spent: call {tool} again without it to preview again."
+                    ) from exc
                 return Gated[T](status="done", message=f"Done: {summary}", result=result)
             case AcceptedElicitation(data=Approval(confirm=True)):
+                if not await self.gatekeeper.unchanged_since_asked(ctx, tool, arguments):
+                    self.audit.record(tool, arguments, outcome="state changed before the answer", via="elicitation")
+                    raise ToolError(
+                        f"What {tool} touches changed while the user was deciding, so nothing was done. "
+                        "Call it again to show the user the current state."
+                    )
                 result = await self.write(ctx, tool, arguments, action, changed=changed, via="elicitation")
                 return Gated[T](status="done", message="Done, as the user confirmed.", result=result)
             case CancelledElicitation():

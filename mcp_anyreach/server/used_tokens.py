@@ -13,9 +13,11 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
+import anyio.to_thread
+
 
 class UsedTokens(Protocol):
-    def claim(self, nonce: str, expires_at: float, now: float) -> bool:
+    async def claim(self, nonce: str, expires_at: float, now: float) -> bool:
         """Record `nonce` as used; False when it already was (atomically, across everyone sharing it)."""
         ...
 
@@ -25,7 +27,7 @@ class MemoryUsedTokens:
         self._used: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def claim(self, nonce: str, expires_at: float, now: float) -> bool:
+    async def claim(self, nonce: str, expires_at: float, now: float) -> bool:
         with self._lock:
             self._used = {n: exp for n, exp in self._used.items() if exp >= now}
             if nonce in self._used:
@@ -41,7 +43,11 @@ class SqliteUsedTokens:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS used_tokens (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
 
-    def claim(self, nonce: str, expires_at: float, now: float) -> bool:
+    async def claim(self, nonce: str, expires_at: float, now: float) -> bool:
+        # A thread, because a replica holding the file's lock may keep this waiting.
+        return await anyio.to_thread.run_sync(self._claim, nonce, expires_at, now)
+
+    def _claim(self, nonce: str, expires_at: float, now: float) -> bool:
         self._db.execute("DELETE FROM used_tokens WHERE expires_at < ?", (now,))
         try:
             self._db.execute("INSERT INTO used_tokens (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at))

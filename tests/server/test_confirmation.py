@@ -7,7 +7,10 @@ import json
 import time
 from typing import Any
 
+import anyio
+import httpx2
 import pytest
+from mcp_types import ElicitRequestParams, ElicitResult
 
 from mcp_anyreach.api import AnyreachClient, NotFoundError
 from mcp_anyreach.sandbox import Sandbox
@@ -241,3 +244,82 @@ async def test_replicas_sharing_a_token_store_refuse_a_replay_even_when_the_stat
     assert replay.is_error
     assert "already used" in replay.content[0].text  # type: ignore[union-attr]
     assert not await _owned(api, number)
+
+
+def _changing_the_number_first(api: AnyreachClient, number: str) -> Any:
+    """An elicitation callback whose human takes long enough for the number to change before the first yes."""
+    asked: list[str] = []
+
+    async def callback(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        if len(asked) == 1:
+            current = await api.phone_numbers.get(number)
+            await api.phone_numbers.update(number, outbound_shareable=not current.outbound_shareable)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    callback.asked = asked  # type: ignore[attr-defined]
+    return callback
+
+
+async def test_a_yes_given_to_a_state_that_changed_meanwhile_deletes_nothing_on_a_legacy_connection(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    human = _changing_the_number_first(api, number)
+    async with connect(make_server(), "legacy", elicitation_callback=human) as client:
+        result = await client.call_tool("delete_phone_number", {"phone_number": number})
+    assert result.is_error
+    assert "changed while the user was deciding" in result.content[0].text  # type: ignore[union-attr]
+    assert await _owned(api, number)
+
+
+async def test_a_modern_client_is_asked_again_when_the_state_changed_before_its_answer(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    human = _changing_the_number_first(api, number)
+    async with connect(make_server(), "auto", elicitation_callback=human) as client:
+        result = await client.call_tool("delete_phone_number", {"phone_number": number})
+    first, second = human.asked  # type: ignore[attr-defined]
+    assert first != second
+    assert (result.structured_content or {})["status"] == "done"
+    assert not await _owned(api, number)
+
+
+async def test_a_token_from_a_server_of_another_organization_is_refused_even_with_the_same_secret(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    transport = httpx2.ASGITransport(app=sandbox.app)
+    async with AnyreachClient("http://sandbox.test", sandbox.seed.other.api_key, transport=transport) as other_api:
+        async with connect(make_server(confirm_secret="shared"), era) as demo:
+            preview = await demo.call_tool("create_inbound_routing_config", {"workflow_id": "wf_foreign"})
+        token = (preview.structured_content or {})["confirmation_token"]
+        arguments = {"workflow_id": "wf_foreign", "confirmation_token": token}
+        async with connect(make_server(client=other_api, confirm_secret="shared"), era) as other:
+            refused = await other.call_tool("create_inbound_routing_config", arguments)
+        assert refused.is_error
+        assert "another account" in refused.content[0].text  # type: ignore[union-attr]
+        assert await other_api.inbound_routing.get() is None
+    assert await api.inbound_routing.get() is None
+
+
+async def test_concurrent_confirmations_cannot_pass_the_spend_cap(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    offers = await api.managed_accounts.search_numbers(sandbox.seed.demo.managed_account_id, area_code="312")
+    numbers = [offer.phone_number for offer in offers[:2]]
+    async with connect(make_server(max_purchases=1), era) as client:
+        tokens = {}
+        for number in numbers:
+            preview = await client.call_tool("purchase_phone_number", {"phone_number": number})
+            tokens[number] = (preview.structured_content or {})["confirmation_token"]
+
+        async def confirm(number: str) -> None:
+            await client.call_tool(
+                "purchase_phone_number", {"phone_number": number, "confirmation_token": tokens[number]}
+            )
+
+        async with anyio.create_task_group() as group:
+            for number in numbers:
+                group.start_soon(confirm, number)
+    assert [await _owned(api, number) for number in numbers].count(True) == 1

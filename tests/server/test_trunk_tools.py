@@ -351,3 +351,18 @@ async def test_invalid_trunk_updates_are_tool_errors_and_change_nothing_even_whe
 
     assert result.is_error
     assert (await api.trunks.get(byoc_id)) == before
+
+
+async def test_the_update_confirmation_warns_when_a_trunk_would_lose_its_protection(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    inbound = InboundConfig(allowed_addresses=["203.0.113.0/24"], auth_username="pbx", auth_password=SecretStr("pw-9"))
+    trunk = await api.trunks.create(name="Guarded", inbound_config=inbound)
+    human = answering("decline")
+    async with connect(make_server(), era, elicitation_callback=human) as client:
+        await call(client, "update_trunk", {"trunk_id": trunk.id, "inbound": {"allowed_addresses": ["0.0.0.0/0"]}})
+    [question] = human.asked  # type: ignore[attr-defined]
+    assert "203.0.113.0/24] -> [0.0.0.0/0]" in question
+    assert "password: REMOVED" in question
+    assert "WARNING" in question
+    assert (await api.trunks.get(trunk.id)).inbound_config.allowed_addresses == ["203.0.113.0/24"]  # type: ignore[union-attr]

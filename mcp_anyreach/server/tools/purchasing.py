@@ -7,7 +7,7 @@ from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from mcp_anyreach.api import AvailableNumber
+from mcp_anyreach.api import APIStatusError, AvailableNumber
 from mcp_anyreach.server.args import ConfirmationToken, PhoneNumberArg
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
@@ -50,7 +50,7 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
             sms_enabled=sms,
             limit=limit,
         )
-        guard.offered.update((offer.phone_number, offer) for offer in offers)
+        guard.remember(offers)
         return Offers(result=[AvailableNumberView.of(offer) for offer in offers])
 
     async def find_offer(number: str) -> AvailableNumber | None:
@@ -95,7 +95,15 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
         """Buy a number search_available_numbers offered. Spends money. Gated."""
 
         async def purchase() -> NumberView:
-            guard.check()
+            guard.reserve()
+            try:
+                return await buy()
+            except ToolError as exc:
+                if _refused(exc.__cause__):
+                    guard.release()
+                raise
+
+        async def buy() -> NumberView:
             account = await services.managed_account_id()
             with api_errors(
                 retry_safe=False,
@@ -104,7 +112,6 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
                 refused="Delete unused numbers or ask Anyreach to raise the limit.",
             ):
                 bought = await client.managed_accounts.purchase_number(account, phone_number=phone_number)
-            guard.bought += 1
             guard.offered.pop(phone_number, None)
             return NumberView.of(bought)
 
@@ -121,3 +128,8 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
         "search_available_numbers": search_available_numbers,
         "purchase_phone_number": purchase_phone_number,
     }
+
+
+def _refused(cause: BaseException | None) -> bool:
+    """The API answered no (a 4xx other than 429), so nothing was bought and the slot is free again."""
+    return isinstance(cause, APIStatusError) and 400 <= cause.status_code < 500 and cause.status_code != 429

@@ -1,5 +1,6 @@
 """The routing toolset: the organization's one inbound-routing config, which picks the agent per call."""
 
+import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -24,7 +25,7 @@ NO_CONFIG = "There is no routing config; create one with create_inbound_routing_
 WITHOUT = "Without routing, each number's own inbound agent answers, and numbers without one disconnect."
 
 
-class RoutingState(BaseModel):
+class RoutingStatus(BaseModel):
     configured: bool
     config: RoutingView | None = None
     behaviour: str
@@ -35,10 +36,11 @@ def _describe(config: Mapping[str, Any]) -> str:
         return f"routing disabled. {WITHOUT}"
     workflow = config.get("workflow_id")
     version = config.get("workflow_version")
+    definition = json.dumps(config.get("workflow_definition"), separators=(",", ":"))
     runs = (
         f"workflow {workflow} ({f'version {version}' if version else 'latest version'})"
         if workflow
-        else "an inline workflow"
+        else f"the inline workflow {definition[:240]}{'...' if len(definition) > 240 else ''}"
     )
     fallback = config.get("fallback_agent_id")
     on_failure = f"agent {fallback} answers" if fallback else "the call is disconnected"
@@ -61,12 +63,12 @@ def routing_tools(services: Services) -> dict[str, Any]:
         with api_errors(retry_safe=True):
             return await client.inbound_routing.get()
 
-    async def get_inbound_routing_config() -> RoutingState:
+    async def get_inbound_routing_config() -> RoutingStatus:
         """Get the inbound routing: the workflow that picks the agent for each incoming call."""
         config = await current()
         if config is None:
-            return RoutingState(configured=False, behaviour=WITHOUT)
-        return RoutingState(configured=True, config=RoutingView.of(config), behaviour=_describe(config.model_dump()))
+            return RoutingStatus(configured=False, behaviour=WITHOUT)
+        return RoutingStatus(configured=True, config=RoutingView.of(config), behaviour=_describe(config.model_dump()))
 
     def fields(args: Mapping[str, Any]) -> dict[str, Any]:
         return {key: value for key, value in args.items() if value is not None}

@@ -18,6 +18,7 @@ from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumb
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.services import TRUNKS_URI, GateOutcome, Services
+from mcp_anyreach.server.tools.trunk_changes import trunk_changes
 from mcp_anyreach.server.views import Gated, Listing, TrunkView
 
 TRUNK_NOT_FOUND = "Find trunk ids with list_trunks."
@@ -148,17 +149,16 @@ def trunks_tools(services: Services) -> dict[str, Any]:
 
     async def preview_update(args: Mapping[str, Any]) -> Preview:
         trunk, count = await editable_trunk(args["trunk_id"])
-        changes = [f"rename to {args['name']!r}"] if args["name"] else []
-        changes += [f"replace the {side} config" for side in ("inbound", "outbound") if args[side] is not None]
         removed = _sides(args["remove"])
         if removed & {side for side in ("inbound", "outbound") if args[side] is not None}:
             raise ToolError("Do not both replace and remove the same config.")
-        changes += [f"remove the {side} config" for side in sorted(removed)]
+        sides = {"inbound": args["inbound"], "outbound": args["outbound"]}
+        changes = trunk_changes(trunk, args["name"], sides, removed)
         if not changes:
             raise ToolError("Nothing to change: give name, inbound, outbound or remove.")
         summary = (
-            f"Update BYOC trunk {trunk.name!r} ({trunk.id}): {'; '.join(changes)}. "
-            f"{_numbers_phrase(count)} use it; their calls follow the new settings at once."
+            f"Update BYOC trunk {trunk.name!r} ({trunk.id}); {_numbers_phrase(count)} use it and their calls "
+            "follow the new settings at once:\n- " + "\n- ".join(changes)
         )
         return Preview(summary, trunk.model_dump(mode="json"))
 
