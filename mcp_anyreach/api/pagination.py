@@ -12,7 +12,7 @@ from mcp_anyreach.api._http import as_list, parse_json, unexpected_response, val
 from mcp_anyreach.api.errors import AnyreachError
 from mcp_anyreach.api.models import Page
 
-__all__ = ["iterate_pages", "parse_page"]
+__all__ = ["iterate_pages", "pages", "parse_page"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -32,11 +32,17 @@ def parse_page(response: httpx2.Response, model: type[M]) -> Page[M]:
 
 async def iterate_pages(fetch: Callable[[str | None], Awaitable[Page[M]]]) -> AsyncIterator[M]:
     """Yield every item, fetching the next page only when the previous one is used up."""
+    async for page in pages(fetch):
+        for item in page.items:
+            yield item
+
+
+async def pages(fetch: Callable[[str | None], Awaitable[Page[M]]]) -> AsyncIterator[Page[M]]:
+    """Yield every page in turn; the next one is requested only after the previous one was used."""
     cursor: str | None = None
     while True:
         page = await fetch(cursor)
-        for item in page.items:
-            yield item
+        yield page
         if page.next_cursor is None:
             return
         if page.next_cursor == cursor:

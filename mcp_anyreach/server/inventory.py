@@ -7,12 +7,13 @@ of findings per code, so a 10,000-number account costs what a few pages cost, in
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Literal, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from mcp_anyreach.api import AnyreachError, InboundRoutingConfig, Page, PhoneNumber, Trunk
+from mcp_anyreach.api import InboundRoutingConfig, PhoneNumber, Trunk
+from mcp_anyreach.api.pagination import pages
 from mcp_anyreach.server.services import Services
 
 Severity = Literal["high", "medium", "low", "info"]
@@ -144,7 +145,7 @@ async def collect_inventory(services: Services, *, progress: Progress | None = N
     await step(1, "Read the inbound routing config")
 
     tallies: dict[str, _TrunkTally] = {}
-    async for page in _pages(lambda cursor: client.trunks.list(limit=PAGE_SIZE, cursor=cursor)):
+    async for page in pages(lambda cursor: client.trunks.list(limit=PAGE_SIZE, cursor=cursor)):
         for trunk in page.items:
             tallies[trunk.id] = _TrunkTally(trunk)
             _check_trunk(trunk, findings)
@@ -152,7 +153,7 @@ async def collect_inventory(services: Services, *, progress: Progress | None = N
 
     routed = routing is not None and routing.enabled
     numbers = 0
-    async for page in _pages(lambda cursor: client.phone_numbers.list(limit=PAGE_SIZE, cursor=cursor)):
+    async for page in pages(lambda cursor: client.phone_numbers.list(limit=PAGE_SIZE, cursor=cursor)):
         for number in page.items:
             tallies.setdefault(number.trunk_id, _TrunkTally(None)).numbers += 1
             _check_number(number, findings, routed=routed)
@@ -176,22 +177,6 @@ async def collect_inventory(services: Services, *, progress: Progress | None = N
         findings=findings.ordered(),
         findings_not_listed=dict(findings.not_listed),
     )
-
-
-M = TypeVar("M", PhoneNumber, Trunk)
-
-
-async def _pages(fetch: Callable[[str | None], Awaitable[Page[M]]]) -> AsyncIterator[Page[M]]:
-    """Every page in turn; the next one is requested only after the previous one was used."""
-    cursor: str | None = None
-    while True:
-        page = await fetch(cursor)
-        yield page
-        if page.next_cursor is None:
-            return
-        if page.next_cursor == cursor:
-            raise AnyreachError(f"the API returned cursor {cursor!r} twice; stopping to avoid a loop")
-        cursor = page.next_cursor
 
 
 def _routing_state(routing: InboundRoutingConfig | None) -> RoutingState:

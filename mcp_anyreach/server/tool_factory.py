@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mcp.server.mcpserver.resolve import find_resolved_parameters
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
@@ -22,9 +23,11 @@ def make_tool(fn: Callable[..., Awaitable[BaseModel]], spec: ToolSpec) -> Tool:
     Deriving an output schema we do not publish costs half of start-up, so the SDK is told the tool is
     unstructured and then given the model and the published schema (its documented live fields).
     """
-    returns = inspect.signature(fn, eval_str=True).return_annotation
+    signature = inspect.signature(fn, eval_str=True)
+    returns = signature.return_annotation
     if not (isinstance(returns, type) and issubclass(returns, BaseModel)):
         raise TypeError(f"tool {spec.name} must return a pydantic model, not {returns!r}")
+    _check_gate(fn, spec, signature)
     tool = Tool.from_function(
         _compact(fn), name=spec.name, title=spec.title, annotations=spec.annotations, structured_output=False
     )
@@ -35,6 +38,22 @@ def make_tool(fn: Callable[..., Awaitable[BaseModel]], spec: ToolSpec) -> Tool:
     tool.fn_metadata.output_model = returns
     tool.fn_metadata.output_schema = OUTPUT_SCHEMA
     return tool
+
+
+def _check_gate(fn: Callable[..., Any], spec: ToolSpec, signature: inspect.Signature) -> None:
+    """The policy table says which tools are gated; a tool must agree, and its gate must see every argument.
+
+    A token binds the arguments its gate receives: an argument the gate missed could be changed after the
+    preview without invalidating the token.
+    """
+    gates = find_resolved_parameters(fn)
+    if bool(gates) != spec.gated:
+        raise TypeError(f"tool {spec.name}: the registry says gated={spec.gated}, its signature disagrees")
+    arguments = set(signature.parameters) - set(gates) - {"ctx"}
+    for marker, _ in gates.values():
+        seen = set(inspect.signature(marker.fn).parameters) - {"ctx"}
+        if seen != arguments:
+            raise TypeError(f"tool {spec.name}: its gate sees {sorted(seen)}, the tool takes {sorted(arguments)}")
 
 
 def _compact(fn: Callable[..., Awaitable[BaseModel]]) -> Callable[..., Awaitable[CallToolResult]]:

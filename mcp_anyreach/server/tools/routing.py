@@ -21,6 +21,13 @@ AgentId = Annotated[
 WorkflowId = Annotated[str | None, Field(min_length=1, max_length=64)]
 WorkflowVersion = Annotated[int | None, Field(ge=1, description="Omit for the latest published")]
 WorkflowDefinition = Annotated[dict[str, Any] | None, Field(description="Inline workflow, instead of workflow_id")]
+ROUTING_FIELDS: tuple[str, ...] = (
+    "workflow_id",
+    "workflow_version",
+    "workflow_definition",
+    "fallback_agent_id",
+    "enabled",
+)
 NO_CONFIG = "There is no routing config; create one with create_inbound_routing_config."
 WITHOUT = "Without routing, each number's own inbound agent answers, and numbers without one disconnect."
 
@@ -81,15 +88,7 @@ def routing_tools(services: Services) -> dict[str, Any]:
         summary = f"Create inbound routing: {_describe(args)}. Today: {WITHOUT}"
         return Preview(summary, None)
 
-    create_gate = services.gatekeeper.gate(
-        "create_inbound_routing_config",
-        preview_create,
-        "workflow_id",
-        "workflow_version",
-        "workflow_definition",
-        "fallback_agent_id",
-        "enabled",
-    )
+    create_gate = services.gatekeeper.gate("create_inbound_routing_config", preview_create, *ROUTING_FIELDS)
 
     async def create_inbound_routing_config(
         ctx: Context,
@@ -102,13 +101,8 @@ def routing_tools(services: Services) -> dict[str, Any]:
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[RoutingView]:
         """Route every inbound call through a workflow that picks the agent. Gated."""
-        arguments = {
-            "workflow_id": workflow_id,
-            "workflow_version": workflow_version,
-            "workflow_definition": workflow_definition,
-            "fallback_agent_id": fallback_agent_id,
-            "enabled": enabled,
-        }
+        values = (workflow_id, workflow_version, workflow_definition, fallback_agent_id, enabled)
+        arguments: dict[str, Any] = dict(zip(ROUTING_FIELDS, values, strict=True))
 
         async def create() -> RoutingView:
             conflict = "Change the existing one with update_inbound_routing_config."
@@ -132,15 +126,7 @@ def routing_tools(services: Services) -> dict[str, Any]:
         summary = f"Change inbound routing. Now: {_describe(before)}. After: {_describe(after)}."
         return Preview(summary, config.model_dump(mode="json"))
 
-    update_gate = services.gatekeeper.gate(
-        "update_inbound_routing_config",
-        preview_update,
-        "workflow_id",
-        "workflow_version",
-        "workflow_definition",
-        "fallback_agent_id",
-        "enabled",
-    )
+    update_gate = services.gatekeeper.gate("update_inbound_routing_config", preview_update, *ROUTING_FIELDS)
 
     async def update_inbound_routing_config(
         ctx: Context,
@@ -153,13 +139,8 @@ def routing_tools(services: Services) -> dict[str, Any]:
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[RoutingView]:
         """Change inbound routing; omitted fields stay. Gated."""
-        arguments = {
-            "workflow_id": workflow_id,
-            "workflow_version": workflow_version,
-            "workflow_definition": workflow_definition,
-            "fallback_agent_id": fallback_agent_id,
-            "enabled": enabled,
-        }
+        values = (workflow_id, workflow_version, workflow_definition, fallback_agent_id, enabled)
+        arguments: dict[str, Any] = dict(zip(ROUTING_FIELDS, values, strict=True))
 
         async def update() -> RoutingView:
             with api_errors(retry_safe=True, not_found=NO_CONFIG):

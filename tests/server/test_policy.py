@@ -1,0 +1,49 @@
+"""The policy table and the tools cannot drift apart: a mismatch fails when the server is built."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import pytest
+from mcp.server.mcpserver import Resolve
+from pydantic import BaseModel
+
+from mcp_anyreach.server.confirm import Gatekeeper, Preview, TokenSigner
+from mcp_anyreach.server.registry import ToolSpec
+from mcp_anyreach.server.services import GateOutcome
+from mcp_anyreach.server.tool_factory import make_tool
+
+GATED = ToolSpec("delete_thing", "Delete a thing", "numbers", "destroy", gated=True)
+
+
+class Done(BaseModel):
+    ok: bool
+
+
+async def _preview(args: Mapping[str, Any]) -> Preview:
+    return Preview("delete it", None)
+
+
+_gatekeeper = Gatekeeper(TokenSigner(b"k"), no_confirm=False)
+_blind_gate = _gatekeeper.gate("delete_thing", _preview, "thing_id")  # misses `force`
+
+
+async def _gate_misses_an_argument(
+    thing_id: str, approval: Annotated[GateOutcome, Resolve(_blind_gate)], force: bool = False
+) -> Done:
+    return Done(ok=True)
+
+
+async def _ungated(thing_id: str) -> Done:
+    return Done(ok=True)
+
+
+def test_a_gated_tool_whose_gate_misses_an_argument_is_refused_at_build() -> None:
+    with pytest.raises(TypeError, match="gate sees"):
+        make_tool(_gate_misses_an_argument, GATED)
+
+
+def test_a_tool_the_registry_gates_but_whose_signature_does_not_is_refused_at_build() -> None:
+    with pytest.raises(TypeError, match="gated=True"):
+        make_tool(_ungated, GATED)
