@@ -25,7 +25,7 @@ def to_e164(value: str) -> str:
 E164 = Annotated[str, Field(max_length=40), AfterValidator(to_e164)]
 PhoneNumberArg = Annotated[E164, Field(description="E.164, e.g. +14155550100")]
 PhoneNumberList = Annotated[list[E164], Field(max_length=100, description="E.164 numbers")]
-Limit = Annotated[int, Field(ge=1, le=100, description="Page size")]
+Limit = Annotated[int, Field(ge=1, le=100)]
 Cursor = Annotated[str | None, Field(max_length=512, description="next_cursor from the previous page")]
 # Undescribed on purpose: the confirmation_required result says when and how to pass it back.
 ConfirmationToken = Annotated[str | None, Field(max_length=1024)]

@@ -31,7 +31,7 @@ class AuditReport(BaseModel):
 
 def audit_tools(services: Services) -> dict[str, Any]:
     async def audit_inventory(ctx: Context, min_severity: Severity = "low") -> AuditReport:
-        """Audit numbers, trunks and routing; findings most severe first, each with the tool that fixes it."""
+        """Audit numbers, trunks and routing: findings by severity, each with the tool that fixes it."""
         with api_errors(retry_safe=True):
             inventory = await collect_inventory(services, progress=ctx.report_progress)
         shown = set(SEVERITIES[: SEVERITIES.index(min_severity) + 1])
