@@ -43,16 +43,21 @@ class Demo:
     step: int = 0
     changes: list[str] = field(default_factory=list[str])
 
+    def say(self, text: str) -> None:
+        # The demo is a terminal program, not a stdio server: its own output belongs on `out`.
+        self.out.write(text + "\n")
+        self.out.flush()
+
     def title(self, text: str) -> None:
-        print(f"\n== {text} ==", file=self.out, flush=True)
+        self.say(f"\n== {text} ==")
 
     def begin(self, what: str, call: str) -> None:
         self.step += 1
-        print(f"\n[{self.step}] {what}\n    -> {call}", file=self.out, flush=True)
+        self.say(f"\n[{self.step}] {what}\n    -> {call}")
 
     def show(self, text: str) -> None:
         for line in text.splitlines() or [""]:
-            print(f"       {line}".rstrip(), file=self.out, flush=True)
+            self.say(f"       {line}".rstrip())
 
 
 async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -237,10 +242,9 @@ def run_demo(db: str | None) -> int:
 
 
 async def _run(demo: Demo, db: str, log_path: Path) -> None:
-    print(
+    demo.say(
         "mcp-anyreach demo: the real MCP server runs as a subprocess over stdio on the embedded sandbox\n"
-        f"(demo data, nothing real or billed; database {db}). A real MCP client drives it below.",
-        file=demo.out,
+        f"(demo data, nothing real or billed; database {db}). A real MCP client drives it below."
     )
     agent_id = seeded_agent_id(db)
     part_one_done = anyio.Event()
@@ -262,4 +266,4 @@ async def _run(demo: Demo, db: str, log_path: Path) -> None:
     for change in demo.changes:
         demo.show(f"- {change}")
     demo.show(f"{number} stays bought, answered by agent {agent_id}; gated calls each needed a yes.")
-    print("\nThe demo finished; next: connect your assistant (see README.md).", file=demo.out, flush=True)
+    demo.say("\nThe demo finished; next: connect your assistant (see README.md).")
