@@ -63,7 +63,7 @@ def build_server(
     services = Services(
         client=client,
         settings=settings,
-        gatekeeper=Gatekeeper(signer, no_confirm=settings.no_confirm),
+        gatekeeper=Gatekeeper(signer, no_confirm=settings.no_confirm, stateless=settings.stateless),
         audit=AuditLog(settings.audit_log),
         sandbox=in_sandbox,
         purchases=PurchaseGuard(limit=settings.max_purchases),

@@ -34,6 +34,8 @@ from pydantic import BaseModel, Field, SecretStr
 from mcp_anyreach.server.used_tokens import MemoryUsedTokens, UsedTokens
 
 TOKEN_PREFIX = "ct1"  # noqa: S105 - a format tag, not a secret
+# From this protocol version on, questions ride in the call's result, not in a request from the server.
+MODERN_PROTOCOL = "2026-07-28"
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +161,10 @@ class Gatekeeper:
 
     REMEMBERED = 1000
 
-    def __init__(self, signer: TokenSigner, *, no_confirm: bool) -> None:
+    def __init__(self, signer: TokenSigner, *, no_confirm: bool, stateless: bool = False) -> None:
         self._signer = signer
         self._no_confirm = no_confirm
+        self._stateless = stateless
         self._previews: dict[str, PreviewFn] = {}
         self._asked: dict[str, str] = {}  # request id -> fingerprint of the state the human was shown
 
@@ -187,8 +190,7 @@ class Gatekeeper:
             if token:
                 await self._signer.redeem(token, tool, kwargs, seen.state)
                 return Cleared(confirm=True, via="token", summary=seen.summary)
-            capabilities = ctx.client_capabilities
-            if capabilities is not None and capabilities.elicitation is not None:
+            if self._can_ask(ctx):
                 fingerprint = self._signer.fingerprint(seen.state)
                 self._remember(ctx.request_id, fingerprint)
                 # The reference changes with the state, so a multi-round client is asked again, never
@@ -209,6 +211,13 @@ class Gatekeeper:
         resolve.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # the SDK passes args by name
         resolve.__qualname__ = f"gate_{tool}"
         return resolve
+
+    def _can_ask(self, ctx: Context) -> bool:
+        capabilities = ctx.client_capabilities
+        if capabilities is None or capabilities.elicitation is None:
+            return False
+        # A stateless server cannot send a legacy client a request mid-call; the token path still works.
+        return not self._stateless or (ctx.protocol_version or "") >= MODERN_PROTOCOL
 
     def _remember(self, request_id: str, fingerprint: str) -> None:
         self._asked[request_id] = fingerprint

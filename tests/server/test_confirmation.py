@@ -323,3 +323,14 @@ async def test_concurrent_confirmations_cannot_pass_the_spend_cap(
             for number in numbers:
                 group.start_soon(confirm, number)
     assert [await _owned(api, number) for number in numbers].count(True) == 1
+
+
+@pytest.mark.parametrize(("era", "status"), [("legacy", "confirmation_required"), ("auto", "declined")])
+async def test_a_stateless_server_asks_modern_clients_and_gives_legacy_ones_a_token_instead(
+    make_server: ServerFactory, api: AnyreachClient, era: str, status: str
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    async with connect(make_server(stateless=True), era, elicitation_callback=answering("decline")) as client:
+        result = await client.call_tool("delete_phone_number", {"phone_number": number})
+    assert (result.structured_content or {})["status"] == status
+    assert await _owned(api, number)
