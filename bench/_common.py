@@ -37,6 +37,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_listening(process: subprocess.Popen[bytes], port: int, *, timeout: float = 60.0) -> None:
+    """Until something accepts on the loopback `port`; raise if `process` exits first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode} before listening on {port}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class StdioSession:
     """One server process over stdin/stdout, one request at a time; its stderr goes to `log`."""
 

@@ -15,7 +15,6 @@ Run: python bench/call_overhead.py [--calls N]
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,7 +25,16 @@ from typing import Any
 
 import anyio
 import httpx2
-from _common import BARE_COMMAND, SERVER_COMMAND, StdioSession, free_port, machine, median_ms, server_env
+from _common import (
+    BARE_COMMAND,
+    SERVER_COMMAND,
+    StdioSession,
+    free_port,
+    machine,
+    median_ms,
+    server_env,
+    wait_listening,
+)
 
 from mcp_anyreach.sandbox import open_sandbox
 
@@ -52,17 +60,10 @@ def port_sandbox(db: Path, log: Path) -> Generator[int]:
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"sandbox exited:\n{log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        try:
+            wait_listening(process, port)
+        except RuntimeError:
+            raise RuntimeError(f"sandbox exited:\n{log.read_text()}") from None
         yield port
     finally:
         process.terminate()

@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import socket
 import ssl
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,32 +156,19 @@ async def run_load(url: str, *, clients: int = 50, duration: float = 30.0, pid: 
     return report
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
-def local_server(*flags: str) -> Iterator[tuple[str, int]]:
+def local_server(*flags: str) -> Generator[tuple[str, int]]:
     """A streamable-HTTP server on the embedded sandbox, on a free loopback port; yields (url, pid)."""
+    # Only the script needs this: the tests import run_load as bench.http_load, without bench/ on the path.
+    from _common import SERVER_COMMAND, free_port, server_env, wait_listening
+
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANYREACH_", "MCP_ANYREACH_"))}
-    command = [sys.executable, "-m", "mcp_anyreach", "serve", "--transport", "streamable-http"]
-    command += ["--db", ":memory:", "--port", str(port), *flags]
-    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    command = [*SERVER_COMMAND, "serve", "--transport", "streamable-http", "--db", ":memory:", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, *flags], env=server_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+    )
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        wait_listening(process, port, timeout=STARTUP_TIMEOUT)
         yield f"http://127.0.0.1:{port}/mcp", process.pid
     finally:
         process.terminate()
@@ -194,7 +180,7 @@ def local_server(*flags: str) -> Iterator[tuple[str, int]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--stateless", action="store_true", help="start the server with --stateless")

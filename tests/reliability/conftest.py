@@ -1,10 +1,11 @@
-"""Shared by the reliability tests: only what every file here needs (each file builds its own sandbox)."""
+"""Shared by the reliability tests: only what every file here needs."""
 
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def anyio_backend() -> str:
+    """Module-scoped, so that a module's servers and live sandbox are started once for all its tests."""
     return "asyncio"

@@ -22,12 +22,6 @@ TIMEOUT = 60.0
 MCP_POST_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """Module-scoped, so that the module's servers are started once (the package conftest's is per test)."""
-    return "asyncio"
-
-
 @dataclass(frozen=True)
 class Servers:
     http: RunningServer

@@ -21,20 +21,15 @@ from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server import build_server
 from mcp_anyreach.server.backend import connect
-from mcp_anyreach.server.registry import SPECS
+from mcp_anyreach.server.registry import SPEC_BY_NAME, SPECS
 from mcp_anyreach.settings import Settings
 from tests.reliability.live import LiveSandbox, live_sandbox, only_gets
 from tests.server.procs import SERVER_COMMAND, RunningServer, spawn, wait_until_listening
+from tests.server.test_read_only import write_arguments
 
 READ_TOOLS = {spec.name for spec in SPECS if spec.kind == "read"}
 WRITE_TOOLS = {spec.name for spec in SPECS if spec.kind != "read"}
 SESSION_TIMEOUT = 60.0
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """Module-scoped, so that the module's servers are started once (the package conftest's is per test)."""
-    return "asyncio"
 
 
 @dataclass(frozen=True)
@@ -61,21 +56,11 @@ async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rea
 
 
 def write_attempts(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
-    """Arguments that would change something on a writable server, confirmation token and all."""
-    demo = sandbox.seed.demo
+    """Arguments that would change something on a writable server, with a (forged) token on gated tools."""
     forged = {"confirmation_token": "ct1.e30.forged"}
     return {
-        "register_phone_number": {"phone_number": "+16465550199", "trunk_id": demo.byoc_trunk_id},
-        "update_phone_number": {"phone_number": "+12125550132", "outbound_shareable": True},
-        "delete_phone_number": {"phone_number": "+12125550132", **forged},
-        "purchase_phone_number": {"phone_number": "+14155550177", **forged},
-        "create_trunk": {"name": "Sneaky PBX"},
-        "update_trunk": {"trunk_id": demo.byoc_trunk_id, "name": "Sneaky PBX"},
-        "delete_trunk": {"trunk_id": demo.byoc_trunk_id},
-        "create_inbound_routing_config": {"workflow_id": "wf_sneaky"},
-        "update_inbound_routing_config": {"enabled": False},
-        "delete_inbound_routing_config": {},
-        "assign_agent_to_numbers": {"agent_id": demo.agent_ids[2], "version": 1, "phone_numbers": ["+14155550102"]},
+        tool: {**arguments, **(forged if SPEC_BY_NAME[tool].gated else {})}
+        for tool, arguments in write_arguments(sandbox).items()
     }
 
 

@@ -26,12 +26,6 @@ CALL_TIMEOUT = 30.0
 STATELESS = ("--transport", "streamable-http", "--stateless")
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """Module-scoped, so that the module's servers are started once (the package conftest's is per test)."""
-    return "asyncio"
-
-
 @dataclass(frozen=True)
 class Replicas:
     live: LiveSandbox
