@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Generator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -37,20 +39,37 @@ class MemoryUsedTokens:
 
 
 class SqliteUsedTokens:
+    """Rollback journal, not WAL: turning a file to WAL while another replica opens it fails at once
+    ("database is locked") instead of waiting, and WAL does not work on network filesystems. Every
+    write is a `BEGIN IMMEDIATE` transaction, which waits its turn (up to `timeout`) instead of failing."""
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS used_tokens (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
+        self._lock = threading.Lock()  # one transaction at a time on this connection
+        with self._transaction() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS used_tokens (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
 
     async def claim(self, nonce: str, expires_at: float, now: float) -> bool:
         # A thread, because a replica holding the file's lock may keep this waiting.
         return await anyio.to_thread.run_sync(self._claim, nonce, expires_at, now)
 
     def _claim(self, nonce: str, expires_at: float, now: float) -> bool:
-        self._db.execute("DELETE FROM used_tokens WHERE expires_at < ?", (now,))
         try:
-            self._db.execute("INSERT INTO used_tokens (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at))
+            with self._transaction() as db:
+                db.execute("DELETE FROM used_tokens WHERE expires_at < ?", (now,))
+                db.execute("INSERT INTO used_tokens (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at))
         except sqlite3.IntegrityError:
             return False
         return True
+
+    @contextmanager
+    def _transaction(self) -> Generator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")

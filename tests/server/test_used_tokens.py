@@ -1,0 +1,50 @@
+"""The used-token record that replicas share through one SQLite file (MCP_ANYREACH_TOKEN_STORE)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import anyio
+
+from mcp_anyreach.server.used_tokens import SqliteUsedTokens
+
+REPLICAS = 8
+
+
+def open_at_once(path: Path) -> list[SqliteUsedTokens]:
+    barrier = threading.Barrier(REPLICAS)
+
+    def open_one(_: int) -> SqliteUsedTokens:
+        barrier.wait()
+        return SqliteUsedTokens(path)
+
+    with ThreadPoolExecutor(REPLICAS) as pool:
+        return list(pool.map(open_one, range(REPLICAS)))
+
+
+def test_replicas_started_together_on_a_new_token_store_all_start(tmp_path: Path) -> None:
+    for attempt in range(20):
+        assert len(open_at_once(tmp_path / f"start-{attempt}" / "used.db")) == REPLICAS
+
+
+async def test_a_token_claimed_on_every_replica_at_once_is_accepted_exactly_once(tmp_path: Path) -> None:
+    stores = open_at_once(tmp_path / "used.db")
+    accepted: list[bool] = []
+
+    async def claim(store: SqliteUsedTokens) -> None:
+        accepted.append(await store.claim("nonce-1", expires_at=200.0, now=100.0))
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            for store in stores + stores:  # two claims per replica: its own connection is shared too
+                tg.start_soon(claim, store)
+    assert sorted(accepted) == [False] * (2 * REPLICAS - 1) + [True]
+
+
+async def test_a_used_token_is_forgotten_only_after_it_expires(tmp_path: Path) -> None:
+    store = SqliteUsedTokens(tmp_path / "used.db")
+    assert await store.claim("nonce-1", expires_at=200.0, now=100.0)
+    assert not await SqliteUsedTokens(tmp_path / "used.db").claim("nonce-1", expires_at=200.0, now=199.0)
+    assert await store.claim("nonce-1", expires_at=400.0, now=300.0)
