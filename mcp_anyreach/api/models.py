@@ -43,7 +43,8 @@ UNSET: Final = Unset.UNSET
 
 
 class AnyreachModel(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # Validators are built on first use: a process that never touches a model never pays for it.
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class _HasPassword(AnyreachModel):
@@ -145,6 +146,7 @@ T = TypeVar("T")
 class Page(BaseModel, Generic[T]):
     """One page of a list; pass `next_cursor` back as `cursor` to get the next (None on the last)."""
 
+    model_config = ConfigDict(defer_build=True)
     items: list[T]
     next_cursor: str | None = None
 

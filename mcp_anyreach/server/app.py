@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mcp.server import MCPServer
@@ -19,7 +19,7 @@ from mcp_anyreach.server.prompts import register_prompts
 from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.server.resources import register_resources
 from mcp_anyreach.server.services import PurchaseGuard, Services
-from mcp_anyreach.server.tool_factory import make_tool
+from mcp_anyreach.server.tool_factory import make_tool, published_schemas
 from mcp_anyreach.server.tools.agents import agents_tools
 from mcp_anyreach.server.tools.audit import audit_tools
 from mcp_anyreach.server.tools.numbers import numbers_tools
@@ -46,8 +46,13 @@ def build_server(
     *,
     sandbox: bool | None = None,
     clock: Callable[[], float] | None = None,
+    input_schemas: Mapping[str, dict[str, Any]] | None = None,
 ) -> MCPServer:
-    """An MCP server over `client`. `sandbox` says whether `client` talks to the embedded sandbox."""
+    """An MCP server over `client`. `sandbox` says whether `client` talks to the embedded sandbox.
+
+    `input_schemas` are the tool schemas to publish: by default the ones shipped with the package; for a
+    tool missing from them (`{}`: every tool), the schema is derived from its signature.
+    """
     if settings.read_only and not client.read_only:
         raise ValueError("read-only settings need a read-only API client, so that no write can reach the API")
     in_sandbox = settings.uses_sandbox if sandbox is None else sandbox
@@ -71,8 +76,9 @@ def build_server(
     implementations: dict[str, Any] = {}
     for factory in TOOL_FACTORIES:
         implementations.update(factory(services))
+    schemas = published_schemas() if input_schemas is None else input_schemas
     tools = [
-        make_tool(implementations[spec.name], spec)
+        make_tool(implementations[spec.name], spec, schemas.get(spec.name))
         for spec in select_tools(read_only=settings.read_only, toolsets=settings.toolsets, tools=settings.tools)
     ]
     server = MCPServer(

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from mcp_anyreach.api import InboundRoutingConfig, PhoneNumber, Trunk
 from mcp_anyreach.api.pagination import pages
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.views import Result
 
 Severity = Literal["high", "medium", "low", "info"]
 SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low", "info")
@@ -27,7 +28,7 @@ FINDINGS_PER_CODE = 20
 TRUNKS_LISTED = 50
 
 
-class Rule(BaseModel):
+class Rule(NamedTuple):
     severity: Severity
     fix: str | None
 
@@ -48,7 +49,7 @@ RULES: dict[str, Rule] = {
 
 
 # No docstring or field descriptions: they would ride along in audit_inventory's output schema.
-class Finding(BaseModel):
+class Finding(Result):
     code: str
     severity: Severity
     subject: str  # a phone number, a trunk id or "routing"
@@ -56,27 +57,27 @@ class Finding(BaseModel):
     fix: str | None = None  # the tool that fixes it
 
 
-class OrganizationCounts(BaseModel):
+class OrganizationCounts(Result):
     numbers: int
     trunks: int
     managed_trunks: int
     byoc_trunks: int
 
 
-class TrunkNumbers(BaseModel):
+class TrunkNumbers(Result):
     trunk_id: str
     name: str | None
     kind: TrunkKind
     numbers: int
 
 
-class RoutingState(BaseModel):
+class RoutingState(Result):
     state: Literal["none", "disabled", "enabled"]
     workflow_id: str | None = None
     fallback_agent_id: str | None = None
 
 
-class Inventory(BaseModel):
+class Inventory(Result):
     sandbox: bool
     organization: OrganizationCounts
     numbers_per_trunk: list[TrunkNumbers]

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from mcp.server import MCPServer
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from mcp_anyreach.api import AnyreachError, NotFoundError
 from mcp_anyreach.server.args import to_e164
@@ -29,8 +29,8 @@ R = TypeVar("R")
 _reading: contextvars.ContextVar[ServerRequestContext[Any, Any] | None] = contextvars.ContextVar(
     "anyreach_resource_read", default=None
 )
-_numbers_json = TypeAdapter(list[NumberView])
-_trunks_json = TypeAdapter(list[TrunkView])
+_numbers_json = TypeAdapter(list[NumberView], config=ConfigDict(defer_build=True))
+_trunks_json = TypeAdapter(list[TrunkView], config=ConfigDict(defer_build=True))
 
 
 async def _keep_read_context(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:

@@ -1,4 +1,9 @@
-"""Turns a tool function and its policy row into the SDK's Tool, shaped for a model's context."""
+"""Turns a tool function and its policy row into the SDK's Tool, shaped for a model's context.
+
+A host waits for start-up on every launch, and deriving 18 input schemas with pydantic was most of ours.
+So the published input schemas ship with the package (`tool_schemas.json`, derived from these same
+signatures; a test fails when they drift), and each argument model builds its validator on first call.
+"""
 
 from __future__ import annotations
 
@@ -6,50 +11,80 @@ import functools
 import inspect
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-from mcp.server.mcpserver.resolve import find_resolved_parameters
+from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import CallToolResult, TextContent
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, create_model
 
 from mcp_anyreach.server.registry import ToolSpec
 from mcp_anyreach.server.schema import OUTPUT_SCHEMA, lean
 
+PUBLISHED_SCHEMAS = Path(__file__).with_name("tool_schemas.json")
 
-def make_tool(fn: Callable[..., Awaitable[BaseModel]], spec: ToolSpec) -> Tool:
+
+class _Arguments(ArgModelBase):
+    # A rejected argument may be a SIP password: the error the model reads names the field, never the value.
+    model_config = ConfigDict(arbitrary_types_allowed=True, hide_input_in_errors=True, defer_build=True)
+
+
+def published_schemas() -> dict[str, dict[str, Any]]:
+    try:
+        return json.loads(PUBLISHED_SCHEMAS.read_text(encoding="utf-8"))
+    except FileNotFoundError:  # a packaging mistake costs start-up time, never a tool
+        return {}
+
+
+def make_tool(
+    fn: Callable[..., Awaitable[BaseModel]], spec: ToolSpec, input_schema: dict[str, Any] | None = None
+) -> Tool:
     """The SDK's Tool, with a lean input schema and structured output validated against the return model.
 
-    Deriving an output schema we do not publish costs half of start-up, so the SDK is told the tool is
-    unstructured and then given the model and the published schema (its documented live fields).
+    `input_schema` is the published schema; without it, it is derived from the signature. The SDK's
+    `Tool.from_function` would derive it (and an output schema we do not publish) on every start.
     """
     signature = inspect.signature(fn, eval_str=True)
     returns = signature.return_annotation
     if not (isinstance(returns, type) and issubclass(returns, BaseModel)):
         raise TypeError(f"tool {spec.name} must return a pydantic model, not {returns!r}")
-    _check_gate(fn, spec, signature)
-    tool = Tool.from_function(
-        _compact(fn), name=spec.name, title=spec.title, annotations=spec.annotations, structured_output=False
+    gates = find_resolved_parameters(fn)
+    context = find_context_parameter(fn)
+    arguments: dict[str, Any] = {
+        name: (param.annotation, ... if param.default is param.empty else param.default)
+        for name, param in signature.parameters.items()
+        if name not in gates and name != context
+    }
+    _check_gate(fn, spec, gates, set(arguments))
+    if clash := set(arguments) & set(dir(BaseModel)):
+        raise TypeError(f"tool {spec.name}: rename the arguments {sorted(clash)}, pydantic models use those names")
+    arg_model = create_model(f"{spec.name}_arguments", __base__=_Arguments, **arguments)
+    return Tool(
+        fn=_compact(fn),
+        name=spec.name,
+        title=spec.title,
+        description=inspect.getdoc(fn) or "",
+        parameters=input_schema if input_schema is not None else lean(arg_model.model_json_schema(by_alias=True)),
+        fn_metadata=FuncMetadata(arg_model=arg_model, output_model=returns, output_schema=OUTPUT_SCHEMA),
+        is_async=True,
+        context_kwarg=context,
+        resolved_params=dict(gates),
+        resolver_plans=build_resolver_plans(gates, set(arguments)),
+        annotations=spec.annotations,
     )
-    tool.parameters = lean(tool.parameters)
-    # A rejected argument may be a SIP password: the error the model reads names the field, never the value.
-    tool.fn_metadata.arg_model.model_config["hide_input_in_errors"] = True
-    tool.fn_metadata.arg_model.model_rebuild(force=True)
-    tool.fn_metadata.output_model = returns
-    tool.fn_metadata.output_schema = OUTPUT_SCHEMA
-    return tool
 
 
-def _check_gate(fn: Callable[..., Any], spec: ToolSpec, signature: inspect.Signature) -> None:
+def _check_gate(fn: Callable[..., Any], spec: ToolSpec, gates: dict[str, Any], arguments: set[str]) -> None:
     """The policy table says which tools are gated; a tool must agree, and its gate must see every argument.
 
     A token binds the arguments its gate receives: an argument the gate missed could be changed after the
     preview without invalidating the token.
     """
-    gates = find_resolved_parameters(fn)
     if bool(gates) != spec.gated:
         raise TypeError(f"tool {spec.name}: the registry says gated={spec.gated}, its signature disagrees")
-    arguments = set(signature.parameters) - set(gates) - {"ctx"}
     for marker, _ in gates.values():
         seen = set(inspect.signature(marker.fn).parameters) - {"ctx"}
         if seen != arguments:

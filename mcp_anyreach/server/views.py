@@ -16,7 +16,13 @@ from mcp_anyreach.api import (
 )
 
 
-class View(BaseModel):
+class Result(BaseModel):
+    """What a tool or resource returns. Built on first use: a host waits for start-up on every launch."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class View(Result):
     model_config = ConfigDict(extra="ignore")
 
 
@@ -117,12 +123,12 @@ class RoutingView(View):
 T = TypeVar("T")
 
 
-class Listing(BaseModel, Generic[T]):
+class Listing(Result, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
 
 
-class Gated(BaseModel, Generic[T]):
+class Gated(Result, Generic[T]):
     """The outcome of a gated call. Only `done` changed anything."""
 
     status: Literal["done", "confirmation_required", "declined", "cancelled"]

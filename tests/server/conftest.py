@@ -40,7 +40,11 @@ async def make_server(sandbox: Sandbox, api: AnyreachClient) -> AsyncIterator[Se
     opened: list[AnyreachClient] = []
 
     def make(
-        *, client: AnyreachClient | None = None, clock: Callable[[], float] | None = None, **fields: Any
+        *,
+        client: AnyreachClient | None = None,
+        clock: Callable[[], float] | None = None,
+        input_schemas: dict[str, Any] | None = None,
+        **fields: Any,
     ) -> MCPServer:
         settings = Settings.model_validate({"sandbox": True, **fields})
         if client is None and settings.read_only:
@@ -49,7 +53,7 @@ async def make_server(sandbox: Sandbox, api: AnyreachClient) -> AsyncIterator[Se
                 "http://sandbox.test", sandbox.seed.demo.api_key, transport=transport, read_only=True
             )
             opened.append(client)
-        return build_server(settings, client or api, sandbox=True, clock=clock)
+        return build_server(settings, client or api, sandbox=True, clock=clock, input_schemas=input_schemas)
 
     yield make
     for client in opened:

@@ -1,4 +1,6 @@
-"""Pins what models see of every tool: name, title, annotations and input schema, in full and read-only mode.
+"""Pins what models see of every tool: name, title and annotations in full and read-only mode, and the input
+schemas the package publishes (`mcp_anyreach/server/tool_schemas.json`), which must be the ones the tool
+signatures derive.
 
 A change here changes every conversation that uses the server; review the diff, then refresh with
 `pytest tests/server/test_tool_schemas.py --inline-snapshot=fix`.
@@ -19,11 +21,14 @@ async def _surface(make_server: ServerFactory, **settings: Any) -> list[dict[str
     async with connect(make_server(**settings), "legacy") as client:
         tools = (await client.list_tools()).tools
     return [
-        tool.model_dump(
-            by_alias=True, exclude_none=True, mode="json", include={"name", "title", "annotations", "input_schema"}
-        )
+        tool.model_dump(by_alias=True, exclude_none=True, mode="json", include={"name", "title", "annotations"})
         for tool in tools
     ]
+
+
+async def _input_schemas(make_server: ServerFactory, **settings: Any) -> dict[str, Any]:
+    async with connect(make_server(**settings), "legacy") as client:
+        return {tool.name: tool.input_schema for tool in (await client.list_tools()).tools}
 
 
 @pytest.mark.parametrize(
@@ -44,3 +49,14 @@ async def test_every_tool_carries_a_title_and_all_four_hints_from_the_policy_tab
         assert tool["annotations"]["destructiveHint"] is (
             spec.kind == "destroy" or (spec.kind == "write" and spec.gated)
         )
+
+
+@pytest.mark.parametrize("settings", [{}, {"read_only": True}])
+async def test_the_published_input_schemas_are_the_ones_the_tool_signatures_derive(
+    make_server: ServerFactory, settings: dict[str, Any]
+) -> None:
+    published = await _input_schemas(make_server, **settings)
+    derived = await _input_schemas(make_server, input_schemas={}, **settings)
+    assert published == derived
+    if not settings:
+        assert derived == external_file("../../mcp_anyreach/server/tool_schemas.json")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.server.mcpserver import Context
-from pydantic import BaseModel
 
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.inventory import (
@@ -18,9 +17,10 @@ from mcp_anyreach.server.inventory import (
     collect_inventory,
 )
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.views import Result
 
 
-class AuditReport(BaseModel):
+class AuditReport(Result):
     sandbox: bool
     organization: OrganizationCounts
     routing: RoutingState

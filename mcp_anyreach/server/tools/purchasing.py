@@ -5,17 +5,17 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from mcp_anyreach.api import APIStatusError, AvailableNumber
 from mcp_anyreach.server.args import ConfirmationToken, PhoneNumberArg
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.services import NUMBERS_URI, TRUNKS_URI, GateOutcome, Services
-from mcp_anyreach.server.views import AvailableNumberView, Gated, NumberView
+from mcp_anyreach.server.views import AvailableNumberView, Gated, NumberView, Result
 
 
-class Offers(BaseModel):
+class Offers(Result):
     result: list[AvailableNumberView]
 
 

@@ -6,14 +6,14 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from mcp_anyreach.api import InboundRoutingConfig
 from mcp_anyreach.server.args import ConfirmationToken
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.services import ROUTING_URI, GateOutcome, Services
-from mcp_anyreach.server.views import Gated, RoutingView
+from mcp_anyreach.server.views import Gated, Result, RoutingView
 
 AgentId = Annotated[
     str | None, Field(min_length=1, max_length=64, description="Agent that answers when the workflow fails")
@@ -32,7 +32,7 @@ NO_CONFIG = "There is no routing config; create one with create_inbound_routing_
 WITHOUT = "Without routing, each number's own inbound agent answers, and numbers without one disconnect."
 
 
-class RoutingStatus(BaseModel):
+class RoutingStatus(Result):
     configured: bool
     config: RoutingView | None = None
     behaviour: str

@@ -62,7 +62,7 @@ def _sip_headers(value: dict[str, str]) -> dict[str, str]:
 
 
 class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class InboundArgs(_Args):
