@@ -6,6 +6,7 @@ Nothing here writes to stdout: on the stdio transport stdout belongs to the prot
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -29,6 +30,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # Start-up creates a large heap that lives as long as the process (the SDK, pydantic validators, the
+    # tools); the cyclic collector would walk it again and again while it grows. It is paused until the
+    # server is built, then what exists is frozen out of later collections: hosts wait less on every launch.
+    gc.disable()
     import anyio
     from pydantic import ValidationError
 
@@ -66,6 +71,8 @@ async def _run(settings: Any) -> None:
         logger.warning("--no-confirm: purchases, deletions and routing changes run WITHOUT any confirmation")
     async with connect(settings) as client:
         server = build_server(settings, client)
+        gc.freeze()
+        gc.enable()
         if settings.transport == "stdio":
             await server.run_stdio_async()
             return
