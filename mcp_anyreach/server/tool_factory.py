@@ -44,8 +44,7 @@ def make_tool(
 ) -> Tool:
     """The SDK's Tool, with a lean input schema and structured output validated against the return model.
 
-    `input_schema` is the published schema; without it, it is derived from the signature. The SDK's
-    `Tool.from_function` would derive it (and an output schema we do not publish) on every start.
+    `input_schema` is the published one; without it, it is derived from the signature.
     """
     signature = inspect.signature(fn, eval_str=True)
     returns = signature.return_annotation
