@@ -31,7 +31,7 @@ from mcp.server.mcpserver import Context, Elicit
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field, SecretStr
 
-from mcp_anyreach.server.used_tokens import MemoryUsedTokens, UsedTokens
+from mcp_anyreach.server.used_tokens import MemoryUsedTokens, UsedTokens, UsedTokensBusy
 
 TOKEN_PREFIX = "ct1"  # noqa: S105 - a format tag, not a secret
 # From this protocol version on, questions ride in the call's result, not in a request from the server.
@@ -123,7 +123,14 @@ class TokenSigner:
             raise ConfirmationError(f"This confirmation token has expired. {again}")
         if claims.get("s") != self._digest(state):
             raise ConfirmationError(f"What this call touches has changed since the preview. {again}")
-        if not await self._used.claim(str(claims.get("n")), float(claims["e"]), now):
+        try:
+            fresh = await self._used.claim(str(claims.get("n")), float(claims["e"]), now)
+        except UsedTokensBusy:
+            raise ConfirmationError(
+                "The record of used confirmation tokens is busy, so nothing was done and the token is still "
+                "unused. Repeat the same call, with the same confirmation_token, in a few seconds."
+            ) from None
+        if not fresh:
             raise ConfirmationError(f"This confirmation token was already used. {again}")
 
     def _verified_claims(self, token: str) -> dict[str, Any]:

@@ -18,9 +18,16 @@ from typing import Protocol
 import anyio.to_thread
 
 
+class UsedTokensBusy(Exception):
+    """The shared record stayed locked too long; nothing was recorded, so the token is still unused."""
+
+
 class UsedTokens(Protocol):
     async def claim(self, nonce: str, expires_at: float, now: float) -> bool:
-        """Record `nonce` as used; False when it already was (atomically, across everyone sharing it)."""
+        """Record `nonce` as used; False when it already was (atomically, across everyone sharing it).
+
+        Raises UsedTokensBusy when the record could not be reached in time.
+        """
         ...
 
 
@@ -43,9 +50,9 @@ class SqliteUsedTokens:
     ("database is locked") instead of waiting, and WAL does not work on network filesystems. Every
     write is a `BEGIN IMMEDIATE` transaction, which waits its turn (up to `timeout`) instead of failing."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+        self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()  # one transaction at a time on this connection
         with self._transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS used_tokens (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
@@ -61,6 +68,8 @@ class SqliteUsedTokens:
                 db.execute("INSERT INTO used_tokens (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at))
         except sqlite3.IntegrityError:
             return False
+        except sqlite3.OperationalError as exc:  # locked past the timeout (another replica, a backup)
+            raise UsedTokensBusy(str(exc)) from exc
         return True
 
     @contextmanager
@@ -69,7 +78,9 @@ class SqliteUsedTokens:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # Also when COMMIT itself failed: a transaction left open would lock every replica out.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import anyio
+import pytest
 
+from mcp_anyreach.server.confirm import ConfirmationError, TokenSigner
 from mcp_anyreach.server.used_tokens import SqliteUsedTokens
 
 REPLICAS = 8
@@ -25,7 +28,7 @@ def open_at_once(path: Path) -> list[SqliteUsedTokens]:
 
 
 def test_replicas_started_together_on_a_new_token_store_all_start(tmp_path: Path) -> None:
-    for attempt in range(20):
+    for attempt in range(60):
         assert len(open_at_once(tmp_path / f"start-{attempt}" / "used.db")) == REPLICAS
 
 
@@ -48,3 +51,21 @@ async def test_a_used_token_is_forgotten_only_after_it_expires(tmp_path: Path) -
     assert await store.claim("nonce-1", expires_at=200.0, now=100.0)
     assert not await SqliteUsedTokens(tmp_path / "used.db").claim("nonce-1", expires_at=200.0, now=199.0)
     assert await store.claim("nonce-1", expires_at=400.0, now=300.0)
+
+
+async def test_a_token_refused_while_the_store_is_locked_is_still_good_once_the_lock_is_gone(tmp_path: Path) -> None:
+    path = tmp_path / "used.db"
+    signer = TokenSigner(b"k" * 32, used=SqliteUsedTokens(path, timeout=0.2), clock=lambda: 100.0)
+    args = {"trunk_id": "trk_1"}
+    token = signer.mint("delete_trunk", args, "state")
+    reader = sqlite3.connect(path, isolation_level=None)  # a backup or an operator's sqlite3 shell
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM used_tokens").fetchone()
+    with pytest.raises(ConfirmationError, match="same confirmation_token"):
+        await signer.redeem(token, "delete_trunk", args, "state")
+    reader.execute("COMMIT")
+    reader.close()
+
+    await signer.redeem(token, "delete_trunk", args, "state")
+    with pytest.raises(ConfirmationError, match="already used"):
+        await signer.redeem(token, "delete_trunk", args, "state")
