@@ -58,8 +58,8 @@ def make_tool(
         if name not in gates and name != context
     }
     _check_gate(fn, spec, gates, set(arguments))
-    if clash := set(arguments) & set(dir(BaseModel)):
-        raise TypeError(f"tool {spec.name}: rename the arguments {sorted(clash)}, pydantic models use those names")
+    if reserved := sorted(name for name in arguments if name.startswith("_") or name in dir(BaseModel)):
+        raise TypeError(f"tool {spec.name}: rename the arguments {reserved}, pydantic models reserve those names")
     arg_model = create_model(f"{spec.name}_arguments", __base__=_Arguments, **arguments)
     return Tool(
         fn=_compact(fn),
