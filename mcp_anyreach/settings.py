@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_BASE_URL = "https://api.anyreach.ai"
+from mcp_anyreach import DEFAULT_BASE_URL
 
 
 def default_sandbox_db() -> Path:

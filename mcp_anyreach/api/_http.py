@@ -23,7 +23,8 @@ Params = Mapping[str, str | int | bool | datetime | None]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 IDEMPOTENT_METHODS = SAFE_METHODS | {"PUT", "DELETE"}
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+AMBIGUOUS_STATUSES = frozenset({502, 503, 504})  # the service may have acted before failing
+RETRYABLE_STATUSES = AMBIGUOUS_STATUSES | {429}
 MAX_RETRY_AFTER = 30.0
 
 
@@ -93,7 +94,6 @@ class HTTPCore:
             raise ReadOnlyError(method, path)
         may_repeat = method in IDEMPOTENT_METHODS
         query = {key: query_value(value) for key, value in (params or {}).items() if value is not None}
-        secrets = [self._token, *_passwords_in(json)]
         attempt = 0
         unanswered = False  # an earlier attempt may have been applied without our hearing of it
         while True:
@@ -102,7 +102,7 @@ class HTTPCore:
             except httpx2.RequestError as exc:
                 retryable = isinstance(exc, httpx2.TransportError) and may_repeat
                 if not retryable or attempt >= self.max_retries:
-                    raise_api_error(exc, method=method, path=path, secrets=secrets)
+                    raise_api_error(exc, method=method, path=path, secrets=[self._token, *_passwords_in(json)])
                 delay = self._backoff(attempt, None)
                 unanswered = True
                 logger.debug(
@@ -121,7 +121,7 @@ class HTTPCore:
                     return response
                 retryable = status in RETRYABLE_STATUSES and (status == 429 or may_repeat)
                 if not retryable or attempt >= self.max_retries:
-                    raise_api_error(response, method=method, path=path, secrets=secrets)
+                    raise_api_error(response, method=method, path=path, secrets=[self._token, *_passwords_in(json)])
                 delay = self._backoff(attempt, response.headers.get("retry-after"))
                 unanswered = unanswered or status != 429
                 logger.debug("%s %s retry %d in %.2fs", method, path, attempt + 1, delay)

@@ -9,13 +9,11 @@ from typing import Self
 import anyio
 import httpx2
 
-from mcp_anyreach import __version__
+from mcp_anyreach import DEFAULT_BASE_URL, __version__
 from mcp_anyreach.api._http import HTTPCore, LazyTransport, Sleep
 from mcp_anyreach.api.resources import Agents, InboundRouting, ManagedAccounts, PhoneNumbers, Trunks
 
 __all__ = ["DEFAULT_BASE_URL", "AnyreachClient"]
-
-DEFAULT_BASE_URL = "https://api.anyreach.ai"
 
 
 class AnyreachClient:
@@ -81,10 +79,6 @@ class AnyreachClient:
     @property
     def read_only(self) -> bool:
         return self._core.read_only
-
-    @property
-    def max_retries(self) -> int:
-        return self._core.max_retries
 
     async def aclose(self) -> None:
         await self._http.aclose()

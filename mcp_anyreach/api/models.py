@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, SerializationInfo, field_serializer
 
@@ -50,6 +50,11 @@ class AnyreachModel(BaseModel):
 class _HasPassword(AnyreachModel):
     auth_password: SecretStr | None = Field(default=None, repr=False)
     auth_password_set: bool | None = None
+
+    @property
+    def password_set(self) -> bool:
+        """Whether the trunk has a password: the service says so, or this config carries one to send."""
+        return bool(self.auth_password_set) or self.auth_password is not None
 
     @field_serializer("auth_password")
     def _serialize_password(self, value: SecretStr | None, info: SerializationInfo) -> str | None:
@@ -100,6 +105,11 @@ class Trunk(AnyreachModel):
     organization_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    @property
+    def kind(self) -> Literal["managed", "byoc"]:
+        """Managed trunks belong to a shared (Twilio) account; BYOC trunks to the customer's carrier."""
+        return "managed" if self.managed_account_id else "byoc"
 
 
 class NumberCapabilities(AnyreachModel):

@@ -13,7 +13,7 @@ from mcp_anyreach.sandbox.app import create_app
 from mcp_anyreach.sandbox.faults import Faults, QuietDrops
 from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed
 from mcp_anyreach.sandbox.store import SandboxStore
-from mcp_anyreach.settings import default_sandbox_db
+from mcp_anyreach.settings import default_sandbox_db as default_db_path
 
 
 @dataclass(frozen=True)
@@ -21,10 +21,6 @@ class Sandbox:
     store: SandboxStore
     app: FastAPI
     seed: DemoSeed
-
-
-def default_db_path() -> Path:
-    return default_sandbox_db()
 
 
 def open_sandbox(db: str | Path = ":memory:", *, number_limit: int = 100, faults: Faults | None = None) -> Sandbox:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -153,7 +153,14 @@ class PhoneNumber(BaseModel):
     updated_at: Timestamp
 
 
-class InboundConfigView(BaseModel):
+class _ConfigView(BaseModel):
+    @classmethod
+    def of(cls, config: InboundConfig | OutboundConfig) -> Self:
+        shown = config.model_dump(exclude={"auth_password"})
+        return cls.model_validate({**shown, "auth_password_set": config.auth_password is not None})
+
+
+class InboundConfigView(_ConfigView):
     enable_noise_cancellation: bool
     media_encryption: MediaEncryption
     allowed_addresses: list[str]
@@ -162,12 +169,8 @@ class InboundConfigView(BaseModel):
     auth_password: None = None
     auth_password_set: bool
 
-    @classmethod
-    def of(cls, config: InboundConfig) -> InboundConfigView:
-        return cls(**config.model_dump(exclude={"auth_password"}), auth_password_set=config.auth_password is not None)
 
-
-class OutboundConfigView(BaseModel):
+class OutboundConfigView(_ConfigView):
     address: str
     auth_username: str
     auth_password: None = None
@@ -175,10 +178,6 @@ class OutboundConfigView(BaseModel):
     transport: Transport
     media_encryption: MediaEncryption
     headers: dict[str, str]
-
-    @classmethod
-    def of(cls, config: OutboundConfig) -> OutboundConfigView:
-        return cls(**config.model_dump(exclude={"auth_password"}), auth_password_set=config.auth_password is not None)
 
 
 class Trunk(BaseModel):

@@ -25,16 +25,12 @@ def connect(settings: Settings) -> AnyreachClient:
             settings.base_url, settings.token.get_secret_value(), settings.org_id, read_only=settings.read_only
         )
     why = "--sandbox: ignoring ANYREACH_TOKEN" if settings.token else "No ANYREACH_TOKEN"
-    logger.warning(
-        "%s: serving the embedded sandbox (demo data, nothing real, %s), database %s",
-        why,
-        mode,
-        settings.db or default_sandbox_db(),
-    )
+    db = settings.db or str(default_sandbox_db())
+    logger.warning("%s: serving the embedded sandbox (demo data, nothing real, %s), database %s", why, mode, db)
     # The sandbox's own transport signs every request as its demo organization.
     # The placeholder token names the database, so that the client's identity tells sandboxes apart.
     return AnyreachClient(
-        SANDBOX_BASE_URL, f"sandbox:{settings.db}", transport=EmbeddedSandbox(settings.db), read_only=settings.read_only
+        SANDBOX_BASE_URL, f"sandbox:{settings.db}", transport=EmbeddedSandbox(db), read_only=settings.read_only
     )
 
 
@@ -45,7 +41,7 @@ class EmbeddedSandbox(httpx2.AsyncBaseTransport):
     every start of a server a host launches to list its tools.
     """
 
-    def __init__(self, db: str | None) -> None:
+    def __init__(self, db: str) -> None:
         self._db = db
         self._app: httpx2.ASGITransport | None = None
         self._authorization = ""
@@ -54,7 +50,7 @@ class EmbeddedSandbox(httpx2.AsyncBaseTransport):
         if self._app is None:
             from mcp_anyreach.sandbox import open_sandbox
 
-            sandbox = open_sandbox(self._db or str(default_sandbox_db()))
+            sandbox = open_sandbox(self._db)
             self._authorization = f"Bearer {sandbox.seed.demo.api_key}"
             self._app = httpx2.ASGITransport(app=sandbox.app)
         request.headers["Authorization"] = self._authorization

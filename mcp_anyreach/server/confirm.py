@@ -228,8 +228,8 @@ class Gatekeeper:
 
     def _remember(self, request_id: str, fingerprint: str) -> None:
         self._asked[request_id] = fingerprint
-        for oldest in list(self._asked)[: max(0, len(self._asked) - self.REMEMBERED)]:
-            del self._asked[oldest]
+        while len(self._asked) > self.REMEMBERED:
+            del self._asked[next(iter(self._asked))]  # the oldest
 
 
 def _plain(value: object) -> object:

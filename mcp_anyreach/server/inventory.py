@@ -123,7 +123,7 @@ class _TrunkTally:
         self.numbers = 0
 
     def row(self, trunk_id: str) -> TrunkNumbers:
-        kind: TrunkKind = "unknown" if self.trunk is None else "managed" if self.trunk.managed_account_id else "byoc"
+        kind: TrunkKind = "unknown" if self.trunk is None else self.trunk.kind
         return TrunkNumbers(
             trunk_id=trunk_id, name=self.trunk.name if self.trunk else None, kind=kind, numbers=self.numbers
         )
@@ -215,9 +215,7 @@ def _check_trunk(trunk: Trunk, findings: _Findings) -> None:
     if trunk.managed_account_id:
         return
     inbound = trunk.inbound_config
-    has_auth = inbound is not None and bool(
-        inbound.auth_username and (inbound.auth_password_set or inbound.auth_password is not None)
-    )
+    has_auth = inbound is not None and bool(inbound.auth_username) and inbound.password_set
     restricted = inbound is not None and bool(inbound.allowed_addresses)
     label = f"BYOC trunk {trunk.name!r} ({trunk.id})"
     if not has_auth and not restricted:

@@ -54,11 +54,9 @@ def _resource_errors(not_found: str | None = None) -> Generator[None]:
     """API failures as resource errors: a 404 with `not_found` becomes ResourceNotFoundError."""
     try:
         yield
-    except NotFoundError as exc:
-        if not_found is None:
-            raise ResourceError(describe(exc, retry_safe=True)) from exc
-        raise ResourceNotFoundError(not_found) from exc
     except AnyreachError as exc:
+        if not_found is not None and isinstance(exc, NotFoundError):
+            raise ResourceNotFoundError(not_found) from exc
         raise ResourceError(describe(exc, retry_safe=True)) from exc
 
 

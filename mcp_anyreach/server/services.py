@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from mcp.server.mcpserver import AcceptedElicitation, CancelledElicitation, Context, DeclinedElicitation
 from mcp.server.mcpserver.exceptions import ToolError
@@ -33,10 +33,11 @@ ROUTING_URI = "anyreach://inbound-routing-config"
 class PurchaseGuard:
     """Caps spending per server process and remembers which numbers searches offered."""
 
+    REMEMBERED: ClassVar[int] = 500
+
     limit: int
     bought: int = 0
     offered: dict[str, AvailableNumber] = field(default_factory=dict[str, AvailableNumber])
-    remembered: int = 500
 
     def check(self) -> None:
         if self.bought >= self.limit:
@@ -56,8 +57,8 @@ class PurchaseGuard:
 
     def remember(self, offers: list[AvailableNumber]) -> None:
         self.offered.update((offer.phone_number, offer) for offer in offers)
-        for stale in list(self.offered)[: max(0, len(self.offered) - self.remembered)]:
-            del self.offered[stale]
+        while len(self.offered) > self.REMEMBERED:
+            del self.offered[next(iter(self.offered))]  # the oldest
 
 
 @dataclass

@@ -100,9 +100,9 @@ def _compact(fn: Callable[..., Awaitable[BaseModel]]) -> Callable[..., Awaitable
     @functools.wraps(fn)
     async def call(*args: Any, **kwargs: Any) -> CallToolResult:
         result = await fn(*args, **kwargs)
-        text = json.dumps(result.model_dump(mode="json", exclude_none=True), separators=(",", ":"), ensure_ascii=False)
         return CallToolResult(
-            content=[TextContent(type="text", text=text)], structured_content=result.model_dump(mode="json")
+            content=[TextContent(type="text", text=result.model_dump_json(exclude_none=True))],
+            structured_content=result.model_dump(mode="json"),
         )
 
     return call

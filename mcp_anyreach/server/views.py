@@ -69,7 +69,7 @@ class TrunkView(View):
         return cls(
             id=trunk.id,
             name=trunk.name,
-            kind="managed" if trunk.managed_account_id else "byoc",
+            kind=trunk.kind,
             managed_account_id=trunk.managed_account_id,
             inbound=_config_view(InboundView, trunk.inbound_config),
             outbound=_config_view(OutboundView, trunk.outbound_config),
@@ -83,8 +83,7 @@ def _config_view(view: type[V], config: InboundConfig | OutboundConfig | None) -
     if config is None:
         return None
     fields = config.model_dump(exclude={"auth_password", "auth_password_set"})
-    password_set = bool(config.auth_password_set) or config.auth_password is not None
-    return view.model_validate({**fields, "password_set": password_set})
+    return view.model_validate({**fields, "password_set": config.password_set})
 
 
 class AvailableNumberView(View):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 
 from mcp_anyreach.api._http import (
+    AMBIGUOUS_STATUSES,
     HTTPCore,
     as_list,
     parse_json,
@@ -12,12 +13,11 @@ from mcp_anyreach.api._http import (
     validate,
 )
 from mcp_anyreach.api.errors import AnyreachError, APIConnectionError, APIStatusError, NotFoundError
-from mcp_anyreach.api.models import AvailableNumber, PhoneNumber, Trunk
-from mcp_anyreach.api.resources.phone_numbers import number_path
+from mcp_anyreach.api.models import AvailableNumber, PhoneNumber
+from mcp_anyreach.api.resources.phone_numbers import PhoneNumbers
+from mcp_anyreach.api.resources.trunks import Trunks
 
 logger = logging.getLogger("mcp_anyreach.api")
-
-AMBIGUOUS_STATUSES = frozenset({502, 503, 504})
 
 
 def _is_ambiguous(error: AnyreachError) -> bool:
@@ -88,9 +88,8 @@ class ManagedAccounts:
 
     async def _find_bought(self, phone_number: str) -> PhoneNumber | None:
         try:
-            row = parse_model(await self._core.request("GET", number_path(phone_number)), PhoneNumber)
-            trunk_path = f"/core/trunks/{path_segment(row.trunk_id)}"
-            trunk = parse_model(await self._core.request("GET", trunk_path), Trunk)
+            row = await PhoneNumbers(self._core).get(phone_number)
+            trunk = await Trunks(self._core).get(row.trunk_id)
         except NotFoundError:
             return None
         except AnyreachError as lookup_error:

@@ -11,6 +11,10 @@ from mcp_anyreach.api.pagination import iterate_pages, parse_page
 PATH = "/core/trunks"
 
 
+def trunk_path(trunk_id: str) -> str:
+    return f"{PATH}/{path_segment(trunk_id)}"
+
+
 def _config_json(config: InboundConfig | OutboundConfig | None) -> dict[str, Any] | None:
     return None if config is None else to_request_json(config)
 
@@ -68,7 +72,7 @@ class Trunks:
         return iterate_pages(fetch)
 
     async def get(self, trunk_id: str) -> Trunk:
-        response = await self._core.request("GET", f"{PATH}/{path_segment(trunk_id)}")
+        response = await self._core.request("GET", trunk_path(trunk_id))
         return parse_model(response, Trunk)
 
     async def create(
@@ -103,8 +107,8 @@ class Trunks:
             body["inbound_config"] = _config_json(inbound_config)
         if outbound_config is not UNSET:
             body["outbound_config"] = _config_json(outbound_config)
-        response = await self._core.request("PUT", f"{PATH}/{path_segment(trunk_id)}", json=body)
+        response = await self._core.request("PUT", trunk_path(trunk_id), json=body)
         return parse_model(response, Trunk)
 
     async def delete(self, trunk_id: str) -> None:
-        await self._core.request("DELETE", f"{PATH}/{path_segment(trunk_id)}")
+        await self._core.request("DELETE", trunk_path(trunk_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from mcp_anyreach.sandbox.errors import Invalid, NotFound
@@ -80,13 +81,12 @@ class Agents:
 
 
 def _require_in_org(tx: sqlite3.Connection, org_id: str, numbers: list[str]) -> None:
-    missing = [
-        number
-        for number in numbers
-        if tx.execute("SELECT 1 FROM phone_numbers WHERE phone_number = ? AND org_id = ?", (number, org_id)).fetchone()
-        is None
-    ]
-    if missing:
+    rows = tx.execute(
+        "SELECT phone_number FROM phone_numbers WHERE org_id = ? AND phone_number IN (SELECT value FROM json_each(?))",
+        (org_id, json.dumps(numbers)),
+    )
+    found = {row[0] for row in rows}
+    if missing := [number for number in numbers if number not in found]:
         raise NotFound(f"Not in this organization's directory: {', '.join(missing)}; nothing was changed")
 
 

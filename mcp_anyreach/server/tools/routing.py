@@ -117,12 +117,13 @@ def routing_tools(services: Services) -> dict[str, Any]:
         config = await current()
         if config is None:
             raise ToolError("There is no routing config yet; create one with create_inbound_routing_config.")
-        if not fields(args):
+        changes = fields(args)
+        if not changes:
             raise ToolError("Nothing to change: give at least one field.")
         if args["workflow_id"] is not None and args["workflow_definition"] is not None:
             raise ToolError("Give workflow_id or workflow_definition, not both.")
         before = config.model_dump()
-        after = _merged(before, fields(args))
+        after = _merged(before, changes)
         summary = f"Change inbound routing. Now: {_describe(before)}. After: {_describe(after)}."
         return Preview(summary, config.model_dump(mode="json"))
 

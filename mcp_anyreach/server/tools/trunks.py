@@ -142,9 +142,10 @@ def trunks_tools(services: Services) -> dict[str, Any]:
     async def editable_trunk(trunk_id: str) -> tuple[Trunk, int]:
         with api_errors(retry_safe=True, not_found=TRUNK_NOT_FOUND):
             trunk = await client.trunks.get(trunk_id)
-            numbers = await client.phone_numbers.list(trunk_id=trunk_id, limit=100)
         if trunk.managed_account_id:
             raise ToolError(f"Trunk {trunk_id} is managed: {MANAGED}. Create a BYOC trunk with create_trunk instead.")
+        with api_errors(retry_safe=True, not_found=TRUNK_NOT_FOUND):
+            numbers = await client.phone_numbers.list(trunk_id=trunk_id, limit=100)
         return trunk, len(numbers.items)
 
     async def preview_update(args: Mapping[str, Any]) -> Preview:
