@@ -31,6 +31,7 @@ from mcp_anyreach.sandbox import Faults, Sandbox, faults_argument, open_sandbox
 from mcp_anyreach.server import build_server
 from mcp_anyreach.server.args import to_e164
 from mcp_anyreach.settings import Settings
+from tests.server.conftest import sandbox_api
 
 OPERATIONS = 500
 SEED = 20261126
@@ -82,9 +83,7 @@ async def test_a_dropped_connection_comes_after_the_write_is_committed_and_reach
     with pytest.raises(httpx2.TransportError):
         await post_trunk(sandbox, "applied")
     assert "applied" in trunk_names(sandbox)
-    async with AnyreachClient(
-        "http://sandbox.test", sandbox.seed.demo.api_key, transport=httpx2.ASGITransport(app=sandbox.app)
-    ) as api:
+    async with sandbox_api(sandbox) as api:
         with pytest.raises(APIConnectionError):
             await api.trunks.create(name="applied too")
     assert "applied too" in trunk_names(sandbox)
@@ -127,12 +126,7 @@ def test_a_fault_spec_in_the_command_line_form_parses_and_a_wrong_one_is_refused
 async def test_a_delete_whose_answer_was_lost_reports_success_when_its_retry_finds_it_gone() -> None:
     sandbox = sandbox_with(drop_after_write_rate=1.0, max_faults=1)
     sandbox.app.state.faults.enabled = False
-    async with AnyreachClient(
-        "http://sandbox.test",
-        sandbox.seed.demo.api_key,
-        transport=httpx2.ASGITransport(app=sandbox.app),
-        sleep=no_sleep,
-    ) as api:
+    async with sandbox_api(sandbox, sleep=no_sleep) as api:
         trunk = await api.trunks.create(name="short-lived")
         sandbox.app.state.faults.enabled = True
         await api.trunks.delete(trunk.id)
@@ -514,12 +508,9 @@ async def test_five_hundred_operations_against_a_faulty_sandbox_lose_nothing_and
     sandbox = open_sandbox(":memory:", number_limit=10_000, faults=faults)
     rng = random.Random(SEED)
     ledger = Ledger()
-    transport = httpx2.ASGITransport(app=sandbox.app)
     started = time.perf_counter()
     caplog.set_level(logging.INFO, logger="mcp")
-    async with AnyreachClient(
-        "http://sandbox.test", sandbox.seed.demo.api_key, transport=transport, sleep=no_sleep
-    ) as api:
+    async with sandbox_api(sandbox, sleep=no_sleep) as api:
         server = build_server(Settings.model_validate({"sandbox": True, "max_purchases": 10_000}), api, sandbox=True)
         async with Client(server, cache=None) as client:
             run = Run(sandbox, client, rng, ledger, model_of(sandbox), fresh_numbers(rng))

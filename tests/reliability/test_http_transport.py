@@ -12,7 +12,7 @@ import httpx2
 import pytest
 
 from bench.http_load import run_load
-from tests.server.procs import RunningServer, server_env, spawn, wait_until_listening
+from tests.server.procs import RunningServer, server_env, spawn, spawn_listening
 
 HTTP_TOKEN = "sse-token-4b1c"
 OVER_LIMIT = 5 * 1024 * 1024  # the SDK's DEFAULT_MAX_REQUEST_BODY_SIZE is 4 MiB
@@ -32,15 +32,13 @@ class Servers:
 async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Servers]:
     logs = tmp_path_factory.mktemp("http")
     async with AsyncExitStack() as stack:
-        started = Servers(
-            http=await stack.enter_async_context(spawn(logs / "http.log", "--transport", "streamable-http")),
-            sse_with_token=await stack.enter_async_context(
-                spawn(logs / "sse.log", "--transport", "sse", env=server_env(MCP_ANYREACH_HTTP_TOKEN=HTTP_TOKEN))
-            ),
+        yield Servers(
+            *await spawn_listening(
+                stack,
+                spawn(logs / "http.log", "--transport", "streamable-http"),
+                spawn(logs / "sse.log", "--transport", "sse", env=server_env(MCP_ANYREACH_HTTP_TOKEN=HTTP_TOKEN)),
+            )
         )
-        for server in (started.http, started.sse_with_token):
-            await wait_until_listening(server)
-        yield started
 
 
 def oversized_body() -> bytes:

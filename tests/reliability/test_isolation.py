@@ -19,6 +19,7 @@ from mcp_anyreach.sandbox import DemoOrg, Sandbox, open_sandbox
 from mcp_anyreach.server import build_server
 from mcp_anyreach.settings import Settings
 from tests.reliability.live import data, texts
+from tests.server.conftest import sandbox_api
 
 ROUNDS = 4
 PIPELINE_TIMEOUT = 60.0
@@ -76,8 +77,7 @@ def foreign_ids(org: Org) -> list[str]:
 @asynccontextmanager
 async def server_for(sandbox: Sandbox, org: Org) -> AsyncIterator[Client]:
     token, org_id = org.credential
-    transport = httpx2.ASGITransport(app=sandbox.app)
-    async with AnyreachClient("http://sandbox.test", token, org_id, transport=transport) as api:
+    async with sandbox_api(sandbox, token, org_id) as api:
         server = build_server(Settings.model_validate({"no_confirm": True}), api, sandbox=True)
         async with Client(server, cache=None) as client:  # type: ignore[arg-type]
             yield client

@@ -21,14 +21,12 @@ from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server import build_server
 from mcp_anyreach.server.backend import connect
-from mcp_anyreach.server.registry import SPEC_BY_NAME, SPECS
+from mcp_anyreach.server.registry import SPEC_BY_NAME
 from mcp_anyreach.settings import Settings
 from tests.reliability.live import LiveSandbox, live_sandbox, only_gets
-from tests.server.procs import SERVER_COMMAND, RunningServer, spawn, wait_until_listening
-from tests.server.test_read_only import write_arguments
+from tests.server.conftest import READ_TOOLS, write_arguments
+from tests.server.procs import SERVER_COMMAND, RunningServer, spawn, spawn_listening
 
-READ_TOOLS = {spec.name for spec in SPECS if spec.kind == "read"}
-WRITE_TOOLS = {spec.name for spec in SPECS if spec.kind != "read"}
 SESSION_TIMEOUT = 60.0
 
 
@@ -44,14 +42,11 @@ class ReadOnlyServers:
 async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ReadOnlyServers]:
     logs = tmp_path_factory.mktemp("read-only")
     async with live_sandbox() as live, AsyncExitStack() as stack:
-        sse = await stack.enter_async_context(
-            spawn(logs / "sse.log", "--transport", "sse", "--read-only", env=live.env())
+        sse, http = await spawn_listening(
+            stack,
+            spawn(logs / "sse.log", "--transport", "sse", "--read-only", env=live.env()),
+            spawn(logs / "http.log", "--transport", "streamable-http", "--read-only", env=live.env()),
         )
-        http = await stack.enter_async_context(
-            spawn(logs / "http.log", "--transport", "streamable-http", "--read-only", env=live.env())
-        )
-        for server in (sse, http):
-            await wait_until_listening(server)
         yield ReadOnlyServers(live, sse, http, logs)
 
 

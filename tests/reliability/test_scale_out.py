@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult
@@ -20,7 +19,8 @@ from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server import build_server
 from mcp_anyreach.settings import Settings
 from tests.reliability.live import CONFIRM_SECRET, LiveSandbox, data, live_sandbox, texts
-from tests.server.procs import RunningServer, spawn, wait_until_listening
+from tests.server.conftest import sandbox_api
+from tests.server.procs import RunningServer, spawn, spawn_listening
 
 CALL_TIMEOUT = 30.0
 STATELESS = ("--transport", "streamable-http", "--stateless")
@@ -40,14 +40,10 @@ async def replicas(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Re
         shared = live.env(
             MCP_ANYREACH_CONFIRM_SECRET=CONFIRM_SECRET, MCP_ANYREACH_TOKEN_STORE=str(logs / "used-tokens.db")
         )
-        started = Replicas(
-            live,
-            a=await stack.enter_async_context(spawn(logs / "a.log", *STATELESS, env=shared)),
-            b=await stack.enter_async_context(spawn(logs / "b.log", *STATELESS, env=shared)),
+        a, b = await spawn_listening(
+            stack, spawn(logs / "a.log", *STATELESS, env=shared), spawn(logs / "b.log", *STATELESS, env=shared)
         )
-        for server in (started.a, started.b):
-            await wait_until_listening(server)
-        yield started
+        yield Replicas(live, a, b)
 
 
 async def call(replica: RunningServer, tool: str, arguments: dict[str, Any]) -> CallToolResult:
@@ -74,11 +70,6 @@ async def owned(sandbox: Sandbox, number: str) -> bool:
         except NotFoundError:
             return False
     return True
-
-
-def sandbox_api(sandbox: Sandbox) -> AnyreachClient:
-    transport = httpx2.ASGITransport(app=sandbox.app)
-    return AnyreachClient("http://sandbox.test", sandbox.seed.demo.api_key, transport=transport)
 
 
 async def an_offer(sandbox: Sandbox, area_code: str) -> str:

@@ -12,18 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 
-from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox, open_sandbox
 from mcp_anyreach.server import build_server
 from mcp_anyreach.settings import Settings
 from tests.reliability.live import CONFIRM_SECRET, live_sandbox
+from tests.server.conftest import sandbox_api
 from tests.server.procs import SERVER_COMMAND
 
 SIP_PASSWORD = "SIPPASS-canary-7f3a"
@@ -198,8 +197,7 @@ async def test_the_whole_mission_shows_no_token_secret_or_sip_password_anywhere(
         messages.append(message)
         seen.add(message)
 
-    transport = httpx2.ASGITransport(app=sandbox.app)
-    async with AnyreachClient("http://sandbox.test", sandbox.seed.demo.api_key, transport=transport) as api:
+    async with sandbox_api(sandbox) as api:
         server = build_server(settings, api, sandbox=False)
         with anyio.fail_after(MISSION_TIMEOUT):
             async with (
@@ -244,8 +242,7 @@ async def test_over_stdio_the_server_stderr_and_audit_log_never_show_the_token_o
 )
 async def test_a_rejected_password_argument_is_not_echoed_in_the_tool_error(rejected: dict[str, str]) -> None:
     sandbox = open_sandbox(":memory:")
-    transport = httpx2.ASGITransport(app=sandbox.app)
-    async with AnyreachClient("http://sandbox.test", sandbox.seed.demo.api_key, transport=transport) as api:
+    async with sandbox_api(sandbox) as api:
         server = build_server(Settings.model_validate({}), api, sandbox=True)
         with anyio.fail_after(MISSION_TIMEOUT):
             async with Client(server, cache=None) as client:  # type: ignore[arg-type]

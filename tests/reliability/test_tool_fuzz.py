@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import HealthCheck, given, settings
@@ -25,12 +24,12 @@ from hypothesis import strategies as st
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
-from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox, open_sandbox
 from mcp_anyreach.sandbox.pool import NumberSearch
 from mcp_anyreach.server import build_server
 from mcp_anyreach.server.registry import SPECS
 from mcp_anyreach.settings import Settings
+from tests.server.conftest import sandbox_api
 
 MAX_EXAMPLES = 30
 CALL_TIMEOUT = 10.0
@@ -274,9 +273,8 @@ async def harness(**fields: Any) -> AsyncIterator[Harness]:
     sandbox = open_sandbox(":memory:")
     crash_log = CrashLog()
     logging.getLogger("mcp").addHandler(crash_log)
-    transport = httpx2.ASGITransport(app=sandbox.app)
     try:
-        async with AnyreachClient("http://sandbox.test", sandbox.seed.demo.api_key, transport=transport) as api:
+        async with sandbox_api(sandbox) as api:
             server = build_server(Settings.model_validate({"sandbox": True, **fields}), api, sandbox=True)
             async with Client(server, cache=None) as client:
                 listed = (await client.list_tools()).tools

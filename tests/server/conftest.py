@@ -5,18 +5,32 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
 from mcp.server import MCPServer
-from mcp_types import ElicitRequestParams, ElicitResult
+from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox, open_sandbox
 from mcp_anyreach.server import build_server
+from mcp_anyreach.server.registry import SPECS
 from mcp_anyreach.settings import Settings
 
 ERAS = ["auto", "legacy"]
+CALL_TIMEOUT = 10.0
+ACCEPT = {"confirm": True}
+READ_TOOLS = {spec.name for spec in SPECS if spec.kind == "read"}
+WRITE_TOOLS = {spec.name for spec in SPECS if spec.kind != "read"}
+
+
+def sandbox_api(sandbox: Sandbox, token: str | None = None, org_id: str | None = None, **kwargs: Any) -> AnyreachClient:
+    """A client of the in-process sandbox, as the demo organization unless `token` says otherwise."""
+    transport = httpx2.ASGITransport(app=sandbox.app)
+    return AnyreachClient(
+        "http://sandbox.test", token or sandbox.seed.demo.api_key, org_id, transport=transport, **kwargs
+    )
 
 
 @pytest.fixture
@@ -26,8 +40,7 @@ def sandbox() -> Sandbox:
 
 @pytest.fixture
 async def api(sandbox: Sandbox) -> AsyncIterator[AnyreachClient]:
-    transport = httpx2.ASGITransport(app=sandbox.app)
-    async with AnyreachClient("http://sandbox.test", sandbox.seed.demo.api_key, transport=transport) as client:
+    async with sandbox_api(sandbox) as client:
         yield client
 
 
@@ -48,10 +61,7 @@ async def make_server(sandbox: Sandbox, api: AnyreachClient) -> AsyncIterator[Se
     ) -> MCPServer:
         settings = Settings.model_validate({"sandbox": True, **fields})
         if client is None and settings.read_only:
-            transport = httpx2.ASGITransport(app=sandbox.app)
-            client = AnyreachClient(
-                "http://sandbox.test", sandbox.seed.demo.api_key, transport=transport, read_only=True
-            )
+            client = sandbox_api(sandbox, read_only=True)
             opened.append(client)
         return build_server(settings, client or api, sandbox=True, clock=clock, input_schemas=input_schemas)
 
@@ -80,3 +90,31 @@ def answering(action: str, content: dict[str, Any] | None = None) -> Callable[..
 def connect(server: MCPServer, era: str, **kwargs: Any) -> Client:
     """A client in the given protocol era, with the response cache off so every read reaches the server."""
     return Client(server, mode=era, cache=None, **kwargs)  # type: ignore[arg-type]
+
+
+async def call(client: Client, tool: str, arguments: dict[str, Any]) -> CallToolResult:
+    with anyio.fail_after(CALL_TIMEOUT):
+        return await client.call_tool(tool, arguments)
+
+
+def questions(callback: Any) -> list[str]:
+    """What an `answering(...)` callback was asked."""
+    return callback.asked
+
+
+def write_arguments(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
+    """Arguments that would succeed (once confirmed) on a writable server."""
+    demo = sandbox.seed.demo
+    return {
+        "register_phone_number": {"phone_number": "+16465550199", "trunk_id": demo.byoc_trunk_id},
+        "update_phone_number": {"phone_number": "+12125550132", "outbound_shareable": True},
+        "delete_phone_number": {"phone_number": "+12125550132"},
+        "purchase_phone_number": {"phone_number": "+14155550177"},
+        "create_trunk": {"name": "Sneaky PBX"},
+        "update_trunk": {"trunk_id": demo.byoc_trunk_id, "name": "Sneaky PBX"},
+        "delete_trunk": {"trunk_id": demo.byoc_trunk_id},
+        "create_inbound_routing_config": {"workflow_id": "wf_sneaky"},
+        "update_inbound_routing_config": {"enabled": False},
+        "delete_inbound_routing_config": {},
+        "assign_agent_to_numbers": {"agent_id": demo.agent_ids[2], "version": 1, "phone_numbers": ["+14155550102"]},
+    }

@@ -1,7 +1,7 @@
 """The real server as a subprocess: a free port, an environment without credentials, readiness without sleeps.
 
-`spawn` only starts the process (and guarantees it is stopped), `wait_until_listening` waits for it, so a
-fixture can start several servers first and then wait for them while they import side by side.
+`spawn` only starts the process (and guarantees it is stopped), `wait_until_listening` waits for it;
+`spawn_listening` starts several servers first and then waits for them, so they import side by side.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncGenerator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +63,16 @@ async def spawn(log: Path, *flags: str, env: Mapping[str, str] | None = None) ->
         finally:
             with anyio.CancelScope(shield=True):
                 await stop(process)
+
+
+async def spawn_listening(
+    stack: AsyncExitStack, *launches: AbstractAsyncContextManager[RunningServer]
+) -> list[RunningServer]:
+    """Enter every `spawn(...)` on `stack` (all start at once), then wait until each one listens."""
+    started = [await stack.enter_async_context(launch) for launch in launches]
+    for server in started:
+        await wait_until_listening(server)
+    return started
 
 
 async def stop(process: Process) -> None:

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 import pytest
-from mcp import Client
 from mcp_types import CallToolResult
 
 from mcp_anyreach.api import AnyreachClient, PhoneNumber
 from mcp_anyreach.sandbox import Sandbox
-from tests.server.conftest import ServerFactory, answering, connect
-
-ACCEPT = {"confirm": True}
-
-
-def questions(callback: Any) -> list[str]:
-    """What an `answering(...)` callback was asked."""
-    return callback.asked
-
+from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect, questions
 
 UNASSIGNED = ("+14155550102", "+13125550143")
 ANSWERED_BY_FIRST_AGENT = "+14155550101"  # seeded: agent 0, version 2, inbound
@@ -28,11 +18,6 @@ ANSWERED_BY_SECOND_AGENT = "+12125550132"  # seeded: agent 1, version 1, both di
 
 def text_of(result: CallToolResult) -> str:
     return "\n".join(getattr(block, "text", "") for block in result.content)
-
-
-async def call(client: Client, tool: str, arguments: dict[str, Any]) -> CallToolResult:
-    with anyio.fail_after(10):
-        return await client.call_tool(tool, arguments)
 
 
 async def numbers(api: AnyreachClient, *phone_numbers: str) -> list[PhoneNumber]:

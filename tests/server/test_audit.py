@@ -6,13 +6,12 @@ import json
 from typing import Any
 
 import anyio
-import httpx2
 from mcp_types import TextResourceContents
 from pydantic import SecretStr
 
 from mcp_anyreach.api import AnyreachClient, InboundConfig
 from mcp_anyreach.sandbox import Sandbox
-from tests.server.conftest import ServerFactory, connect
+from tests.server.conftest import ServerFactory, connect, sandbox_api
 
 UNASSIGNED = {"+14155550102", "+12125550131", "+13125550143"}
 
@@ -190,8 +189,7 @@ async def test_a_large_account_is_read_page_by_page_with_progress_and_findings_s
 async def test_a_refused_credential_becomes_a_tool_error_that_says_what_to_set(
     make_server: ServerFactory, sandbox: Sandbox
 ) -> None:
-    transport = httpx2.ASGITransport(app=sandbox.app)
-    async with AnyreachClient("http://sandbox.test", "ak_not_a_real_key", transport=transport) as bad_client:
+    async with sandbox_api(sandbox, "ak_not_a_real_key") as bad_client:
         server = make_server(client=bad_client)
         async with connect(server, "auto") as client:
             result = await client.call_tool("audit_inventory", {})

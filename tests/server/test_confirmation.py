@@ -8,13 +8,12 @@ import time
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
 from mcp_types import ElicitRequestParams, ElicitResult
 
 from mcp_anyreach.api import AnyreachClient, NotFoundError
 from mcp_anyreach.sandbox import Sandbox
-from tests.server.conftest import ServerFactory, answering, connect
+from tests.server.conftest import ServerFactory, answering, connect, sandbox_api
 
 
 async def _offer(api: AnyreachClient, sandbox: Sandbox, area_code: str = "415") -> str:
@@ -289,8 +288,7 @@ async def test_a_modern_client_is_asked_again_when_the_state_changed_before_its_
 async def test_a_token_from_a_server_of_another_organization_is_refused_even_with_the_same_secret(
     make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
 ) -> None:
-    transport = httpx2.ASGITransport(app=sandbox.app)
-    async with AnyreachClient("http://sandbox.test", sandbox.seed.other.api_key, transport=transport) as other_api:
+    async with sandbox_api(sandbox, sandbox.seed.other.api_key) as other_api:
         async with connect(make_server(confirm_secret="shared"), era) as demo:
             preview = await demo.call_tool("create_inbound_routing_config", {"workflow_id": "wf_foreign"})
         token = (preview.structured_content or {})["confirmation_token"]

@@ -6,56 +6,28 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
-from mcp import Client
-from mcp_types import CallToolResult
 
 from mcp_anyreach.api import AnyreachClient, ReadOnlyError
 from mcp_anyreach.sandbox import Sandbox
-from mcp_anyreach.server.registry import SPECS
-from tests.server.conftest import ServerFactory, answering, connect
-
-READ_TOOLS = {spec.name for spec in SPECS if spec.kind == "read"}
-WRITE_TOOLS = {spec.name for spec in SPECS if spec.kind != "read"}
-ACCEPT = {"confirm": True}
-
-
-def questions(callback: Any) -> list[str]:
-    """What an `answering(...)` callback was asked."""
-    return callback.asked
+from tests.server.conftest import (
+    ACCEPT,
+    READ_TOOLS,
+    WRITE_TOOLS,
+    ServerFactory,
+    answering,
+    call,
+    connect,
+    questions,
+    sandbox_api,
+    write_arguments,
+)
 
 
 @pytest.fixture
 async def read_only_api(sandbox: Sandbox) -> AsyncIterator[AnyreachClient]:
-    transport = httpx2.ASGITransport(app=sandbox.app)
-    async with AnyreachClient(
-        "http://sandbox.test", sandbox.seed.demo.api_key, transport=transport, read_only=True
-    ) as client:
+    async with sandbox_api(sandbox, read_only=True) as client:
         yield client
-
-
-def write_arguments(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
-    """Arguments that would succeed (once confirmed) on a writable server."""
-    demo = sandbox.seed.demo
-    return {
-        "register_phone_number": {"phone_number": "+16465550199", "trunk_id": demo.byoc_trunk_id},
-        "update_phone_number": {"phone_number": "+12125550132", "outbound_shareable": True},
-        "delete_phone_number": {"phone_number": "+12125550132"},
-        "purchase_phone_number": {"phone_number": "+14155550177"},
-        "create_trunk": {"name": "Sneaky PBX"},
-        "update_trunk": {"trunk_id": demo.byoc_trunk_id, "name": "Sneaky PBX"},
-        "delete_trunk": {"trunk_id": demo.byoc_trunk_id},
-        "create_inbound_routing_config": {"workflow_id": "wf_sneaky"},
-        "update_inbound_routing_config": {"enabled": False},
-        "delete_inbound_routing_config": {},
-        "assign_agent_to_numbers": {"agent_id": demo.agent_ids[2], "version": 1, "phone_numbers": ["+14155550102"]},
-    }
-
-
-async def call(client: Client, tool: str, arguments: dict[str, Any]) -> CallToolResult:
-    with anyio.fail_after(10):
-        return await client.call_tool(tool, arguments)
 
 
 def writes_seen(sandbox: Sandbox) -> dict[str, int]:

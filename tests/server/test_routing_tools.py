@@ -5,21 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import anyio
 import pytest
-from mcp import Client
 from mcp_types import CallToolResult
 
 from mcp_anyreach.api import AnyreachClient, InboundRoutingConfig
-from tests.server.conftest import ServerFactory, answering, connect
-
-ACCEPT = {"confirm": True}
-
-
-def questions(callback: Any) -> list[str]:
-    """What an `answering(...)` callback was asked."""
-    return callback.asked
-
+from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect, questions
 
 INLINE = {"steps": [{"route_to": "agt_front_desk"}]}
 Check = Callable[[], Awaitable[None]]
@@ -27,11 +17,6 @@ Check = Callable[[], Awaitable[None]]
 
 def text_of(result: CallToolResult) -> str:
     return "\n".join(getattr(block, "text", "") for block in result.content)
-
-
-async def call(client: Client, tool: str, arguments: dict[str, Any]) -> CallToolResult:
-    with anyio.fail_after(10):
-        return await client.call_tool(tool, arguments)
 
 
 async def confirmed(

@@ -19,10 +19,10 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 
 from mcp_anyreach.server.registry import SPECS
-from tests.server.procs import SERVER_COMMAND, RunningServer, free_port, server_env, spawn, wait_until_listening
+from tests.server.conftest import READ_TOOLS
+from tests.server.procs import SERVER_COMMAND, RunningServer, free_port, server_env, spawn, spawn_listening
 
 ALL_TOOLS = {spec.name for spec in SPECS}
-READ_TOOLS = {spec.name for spec in SPECS if spec.kind == "read"}
 WRITE_PREFIXES = ("purchase_", "delete_", "create_", "update_", "assign_", "register_")
 HTTP_TOKEN = "secret-xyz"
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 (listening beyond loopback is what these tests are about)
@@ -52,13 +52,12 @@ async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Htt
     logs = tmp_path_factory.mktemp("servers")
     token = server_env(MCP_ANYREACH_HTTP_TOKEN=HTTP_TOKEN)
     async with AsyncExitStack() as stack:
-        started = HttpServers(
-            loopback=await stack.enter_async_context(spawn(logs / "loopback.log", "--transport", "streamable-http")),
-            stateless=await stack.enter_async_context(
-                spawn(logs / "stateless.log", "--transport", "streamable-http", "--stateless")
-            ),
-            sse=await stack.enter_async_context(spawn(logs / "sse.log", "--transport", "sse")),
-            token_on_all_interfaces=await stack.enter_async_context(
+        yield HttpServers(
+            *await spawn_listening(
+                stack,
+                spawn(logs / "loopback.log", "--transport", "streamable-http"),
+                spawn(logs / "stateless.log", "--transport", "streamable-http", "--stateless"),
+                spawn(logs / "sse.log", "--transport", "sse"),
                 spawn(
                     logs / "all-interfaces.log",
                     "--transport",
@@ -66,15 +65,10 @@ async def servers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Htt
                     "--host",
                     ALL_INTERFACES,
                     env=token | {"MCP_ANYREACH_ALLOWED_HOSTS": "127.0.0.1:*,localhost:*"},
-                )
-            ),
-            token_on_loopback=await stack.enter_async_context(
-                spawn(logs / "token-loopback.log", "--transport", "streamable-http", "--host", "127.0.0.1", env=token)
-            ),
+                ),
+                spawn(logs / "token-loopback.log", "--transport", "streamable-http", "--host", "127.0.0.1", env=token),
+            )
         )
-        for server in vars(started).values():
-            await wait_until_listening(server)
-        yield started
 
 
 def assert_lists_phone_numbers(result: CallToolResult) -> None:

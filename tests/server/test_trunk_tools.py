@@ -5,24 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anyio
 import pytest
-from mcp import Client
 from mcp_types import CallToolResult
 from pydantic import SecretStr
 
 from mcp_anyreach.api import AnyreachClient, InboundConfig, NotFoundError, OutboundConfig, Trunk
 from mcp_anyreach.sandbox import Sandbox
-from tests.server.conftest import ServerFactory, answering, connect
+from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect, questions
 
 PASSWORD_IN = "in-Hunter2-Secret-9931"
 PASSWORD_OUT = "out-Hunter2-Secret-9931"
-ACCEPT = {"confirm": True}
-
-
-def questions(callback: Any) -> list[str]:
-    """What an `answering(...)` callback was asked."""
-    return callback.asked
 
 
 def text_of(result: CallToolResult) -> str:
@@ -63,11 +55,6 @@ async def empty_byoc_trunk(api: AnyreachClient, name: str = "Spare PBX") -> Trun
             address="sip.spare.example.com", auth_username="spare", auth_password=SecretStr("spare-Secret-1")
         ),
     )
-
-
-async def call(client: Client, tool: str, arguments: dict[str, Any]) -> CallToolResult:
-    with anyio.fail_after(10):
-        return await client.call_tool(tool, arguments)
 
 
 async def test_list_trunks_filters_by_name_and_walks_every_trunk_page_by_page(
