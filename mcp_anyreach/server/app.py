@@ -14,7 +14,8 @@ from mcp.server.request_state import RequestStateSecurity
 from mcp_anyreach import __version__
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.server.audit_log import AuditLog
-from mcp_anyreach.server.confirm import Gatekeeper, TokenSigner
+from mcp_anyreach.server.confirm import TokenSigner
+from mcp_anyreach.server.gate import Gatekeeper
 from mcp_anyreach.server.prompts import register_prompts
 from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.server.resources import register_resources
@@ -68,8 +69,9 @@ def build_server(
     services = Services(
         client=client,
         settings=settings,
-        gatekeeper=Gatekeeper(signer, no_confirm=settings.no_confirm, stateless=settings.stateless),
-        audit=AuditLog(settings.audit_log),
+        gatekeeper=Gatekeeper(
+            signer, AuditLog(settings.audit_log), no_confirm=settings.no_confirm, stateless=settings.stateless
+        ),
         sandbox=in_sandbox,
         purchases=PurchaseGuard(limit=settings.max_purchases),
     )
@@ -90,7 +92,7 @@ def build_server(
         request_state_security=_request_state_security(settings),
     )
     register_resources(server, services)
-    register_prompts(server)
+    register_prompts(server, read_only=settings.read_only)
     return server
 
 

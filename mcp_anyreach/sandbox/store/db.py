@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 import threading
@@ -10,6 +11,8 @@ from collections.abc import Callable, Generator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+from mcp_anyreach.sandbox.errors import StorageLost
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -83,6 +86,25 @@ class Database:
             self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute("PRAGMA foreign_keys=ON")
         self.connection.executescript(SCHEMA)
+        self._file = None if str(path) == ":memory:" else Path(path)
+        self._identity = self._file_identity()
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self._file is None:
+            return None
+        try:
+            found = os.stat(self._file)
+        except FileNotFoundError:
+            return None
+        return found.st_dev, found.st_ino
+
+    def _check_file(self) -> None:
+        """SQLite keeps writing to a deleted file's inode and loses it all on exit: refuse instead."""
+        if self._file is not None and self._file_identity() != self._identity:
+            raise StorageLost(
+                f"The sandbox database file {self._file} was removed or replaced while the sandbox ran; nothing "
+                "was read or written. Restart the sandbox."
+            )
 
     def now(self) -> str:
         return format_timestamp(self._clock())
@@ -101,6 +123,7 @@ class Database:
                 finally:
                     self._depth -= 1
                 return
+            self._check_file()
             self.connection.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
@@ -115,10 +138,12 @@ class Database:
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock:
+            self._check_file()
             return self.connection.execute(sql, params).fetchall()
 
     def query_one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
         with self._lock:
+            self._check_file()
             row: sqlite3.Row | None = self.connection.execute(sql, params).fetchone()
             return row
 
