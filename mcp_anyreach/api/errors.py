@@ -42,6 +42,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "ConnectionCause",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",

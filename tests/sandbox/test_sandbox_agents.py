@@ -100,6 +100,16 @@ async def test_metadata_matches_values_of_every_json_type_exactly(client: httpx2
         assert await names(client, demo, metadata=json.dumps(near_miss)) == [], near_miss
 
 
+async def test_metadata_integers_beyond_64_bits_are_compared_not_crashed_on(
+    client: httpx2.AsyncClient, sandbox: Sandbox
+) -> None:
+    demo = sandbox.seed.demo
+    sandbox.store.agents.create(demo.org_id, "Huge", 1, metadata={"serial": 10**30})
+    assert await names(client, demo, metadata=json.dumps({"serial": 10**30})) == ["Huge"]
+    assert await names(client, demo, metadata=json.dumps({"serial": 2**64})) == []
+    assert await names(client, demo, metadata=json.dumps({"serial": 10**400})) == []
+
+
 @pytest.mark.parametrize("metadata", ["team=support", "[1, 2]", '"support"', "{"])
 async def test_metadata_that_is_not_a_json_object_is_refused_with_422(
     client: httpx2.AsyncClient, sandbox: Sandbox, metadata: str

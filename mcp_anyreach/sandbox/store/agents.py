@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection, Mapping
-from typing import Any, cast
+from typing import Any
 
 from mcp_anyreach.sandbox.errors import Invalid, NotFound
 from mcp_anyreach.sandbox.schemas import Agent, AgentDetail, AgentVersion, Direction, PhoneNumber
 from mcp_anyreach.sandbox.store.db import Database, new_id
+from mcp_anyreach.sandbox.store.json_match import canonical_json, where_json_contains
 from mcp_anyreach.sandbox.store.paging import ListFilter, Page, Where, select_page
 from mcp_anyreach.sandbox.store.phone_numbers import to_phone_number
 
@@ -57,7 +58,7 @@ class Agents:
             tx.execute(
                 "INSERT INTO agents (id, org_id, name, description, active, is_demo, metadata, created_at,"
                 " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (agent_id, org_id, name, description, *flags, _canonical_json(dict(metadata or {})), now, now),
+                (agent_id, org_id, name, description, *flags, canonical_json(dict(metadata or {})), now, now),
             )
             tx.executemany(
                 "INSERT INTO agent_versions (id, agent_id, version, published, created_at, updated_at)"
@@ -87,8 +88,8 @@ class Agents:
             where.add("active = ?", int(active))
         if is_demo is not None:
             where.add("is_demo = ?", int(is_demo))
-        for key, value in (metadata or {}).items():
-            where.add(_METADATA_HAS, key, *_json_type_and_value(value))
+        if metadata:
+            where_json_contains(where, "agents.metadata", metadata)
         where.add_time_window(page)
         return select_page(self._db, "agents", where, page, _agent)
 
@@ -198,36 +199,6 @@ class Agents:
                 _assign(tx, slot, version_id, assign, now)
                 _unassign(tx, slot, agent_id, unassign, now)
             return [_fetch(tx, number) for number in numbers]
-
-
-# One top-level key of the metadata with an equal value; nested objects compare whole (stored canonical).
-_METADATA_HAS = (
-    "EXISTS (SELECT 1 FROM json_each(agents.metadata) AS entry"
-    " WHERE entry.key = ? AND entry.type = ? AND entry.value IS ?)"
-)
-
-
-def _canonical_json(value: object) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _json_type_and_value(value: object) -> tuple[str, object]:
-    """The `type` and `value` columns that SQLite's json_each gives for `value`."""
-    match value:
-        case None:
-            return "null", None
-        case bool():
-            return ("true", 1) if value else ("false", 0)
-        case int():
-            return "integer", value
-        case float():
-            return "real", value
-        case str():
-            return "text", value
-        case list():
-            return "array", _canonical_json(cast(list[object], value))
-        case _:
-            return "object", _canonical_json(value)
 
 
 def _agent(row: sqlite3.Row) -> Agent:
