@@ -107,15 +107,22 @@ async def _run(settings: Settings) -> None:
 
 
 def _serve_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--transport", choices=["stdio", "sse", "streamable-http"], help="default: stdio")
-    parser.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    from mcp_anyreach.settings import Settings  # the defaults live there, once
+
+    def default(name: str) -> str:
+        return f"default {Settings.model_fields[name].default}"
+
+    parser.add_argument("--transport", choices=["stdio", "sse", "streamable-http"], help=default("transport"))
+    parser.add_argument("--host", help=f"HTTP bind address ({default('host')})")
+    parser.add_argument("--port", type=int, help=f"HTTP port ({default('port')})")
     parser.add_argument("--stateless", action="store_true", help="stateless streamable HTTP (for replicas)")
     parser.add_argument("--read-only", action="store_true", help="register read tools only; refuse every write")
     parser.add_argument("--toolsets", help="comma-separated: numbers,purchasing,trunks,routing,agents,audit")
     parser.add_argument("--tools", help="comma-separated tool names (added to --toolsets)")
     parser.add_argument("--no-confirm", action="store_true", help="skip confirmation gates (pipelines only)")
-    parser.add_argument("--max-purchases", type=int, help="purchase cap per server process (default 5)")
+    parser.add_argument(
+        "--max-purchases", type=int, help=f"purchase cap per server process ({default('max_purchases')})"
+    )
     parser.add_argument("--audit-log", help="append every attempted write to this JSON-lines file")
     parser.add_argument("--token-store", help="SQLite file of used confirmation tokens, shared by replicas")
     parser.add_argument("--sandbox", action="store_true", help="use the embedded sandbox even with a token")

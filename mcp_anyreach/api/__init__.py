@@ -1,7 +1,8 @@
 """Typed async client of the Anyreach Telephony API (no MCP here; the server layer builds on it)."""
 
+from mcp_anyreach import DEFAULT_BASE_URL
 from mcp_anyreach.api.agent_directory import AgentDirectory, AgentVersionRef
-from mcp_anyreach.api.client import DEFAULT_BASE_URL, AnyreachClient
+from mcp_anyreach.api.client import AnyreachClient
 from mcp_anyreach.api.errors import (
     AnyreachError,
     APIConnectionError,

@@ -9,11 +9,11 @@ from typing import Self
 import anyio
 import httpx2
 
-from mcp_anyreach import DEFAULT_BASE_URL, __version__
+from mcp_anyreach import __version__
 from mcp_anyreach.api._http import HTTPCore, LazyTransport, Sleep
 from mcp_anyreach.api.resources import Agents, InboundRouting, ManagedAccounts, PhoneNumbers, Trunks
 
-__all__ = ["DEFAULT_BASE_URL", "AnyreachClient"]
+__all__ = ["AnyreachClient"]
 
 
 class AnyreachClient:

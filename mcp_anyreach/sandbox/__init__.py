@@ -13,7 +13,7 @@ from mcp_anyreach.sandbox.errors import (
     Unauthorized,
 )
 from mcp_anyreach.sandbox.faults import Faults, faults_argument
-from mcp_anyreach.sandbox.runner import Sandbox, default_db_path, open_sandbox, serve
+from mcp_anyreach.sandbox.runner import Sandbox, open_sandbox, serve
 from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed
 from mcp_anyreach.sandbox.store import SandboxStore
 
@@ -31,7 +31,6 @@ __all__ = [
     "SandboxStore",
     "Unauthorized",
     "create_app",
-    "default_db_path",
     "faults_argument",
     "open_sandbox",
     "serve",

@@ -13,7 +13,7 @@ from mcp_anyreach.sandbox.app import create_app
 from mcp_anyreach.sandbox.faults import Faults, QuietDrops
 from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed
 from mcp_anyreach.sandbox.store import SandboxStore
-from mcp_anyreach.settings import default_sandbox_db as default_db_path
+from mcp_anyreach.settings import default_sandbox_db
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def serve(host: str = "127.0.0.1", port: int = 8787, db: str | None = None, faul
     import uvicorn
 
     injected = Faults.parse(faults) if isinstance(faults, str) else faults
-    sandbox = open_sandbox(db if db is not None else default_db_path(), faults=injected)
+    sandbox = open_sandbox(db if db is not None else default_sandbox_db(), faults=injected)
     print(banner(f"http://{host}:{port}", sandbox.seed), file=sys.stderr, flush=True)
     if injected is not None:
         logging.getLogger("uvicorn.error").addFilter(QuietDrops())

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.request_state import RequestStateSecurity
+from pydantic import BaseModel
 
 from mcp_anyreach import __version__
 from mcp_anyreach.api import AnyreachClient
@@ -17,28 +18,19 @@ from mcp_anyreach.server.audit_log import AuditLog
 from mcp_anyreach.server.confirm import TokenSigner
 from mcp_anyreach.server.gate import Gatekeeper
 from mcp_anyreach.server.prompts import register_prompts
+from mcp_anyreach.server.purchases import ManagedAccount, PurchaseGuard
 from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.server.resources import register_resources
-from mcp_anyreach.server.services import PurchaseGuard, Services
+from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.tool_factory import make_tool, published_schemas
-from mcp_anyreach.server.tools.agents import agents_tools
-from mcp_anyreach.server.tools.audit import audit_tools
-from mcp_anyreach.server.tools.numbers import numbers_tools
-from mcp_anyreach.server.tools.purchasing import purchasing_tools
-from mcp_anyreach.server.tools.routing import routing_tools
-from mcp_anyreach.server.tools.trunks import trunks_tools
+from mcp_anyreach.server.tools import agents, audit, numbers, purchasing, routing, trunks
 from mcp_anyreach.server.used_tokens import MemoryUsedTokens, SqliteUsedTokens
 from mcp_anyreach.settings import Settings
 
 logger = logging.getLogger("mcp_anyreach.server")
-TOOL_FACTORIES: tuple[Callable[[Services], dict[str, Any]], ...] = (
-    numbers_tools,
-    purchasing_tools,
-    trunks_tools,
-    routing_tools,
-    agents_tools,
-    audit_tools,
-)
+TOOLS: dict[str, Callable[..., Awaitable[BaseModel]]] = {
+    tool.__name__: tool for module in (numbers, purchasing, trunks, routing, agents, audit) for tool in module.TOOLS
+}
 
 
 def build_server(
@@ -54,9 +46,31 @@ def build_server(
     `input_schemas` are the tool schemas to publish: by default the ones shipped with the package; for a
     tool missing from them (`{}`: every tool), the schema is derived from its signature.
     """
+    services = build_services(settings, client, sandbox=sandbox, clock=clock)
+    schemas = published_schemas() if input_schemas is None else input_schemas
+    tools = [
+        make_tool(TOOLS[spec.name], services, schemas.get(spec.name))
+        for spec in select_tools(read_only=settings.read_only, toolsets=settings.toolsets, tools=settings.tools)
+    ]
+    server = MCPServer(
+        "mcp-anyreach",
+        title="Anyreach telephony",
+        version=__version__,
+        instructions=_instructions(settings, services.sandbox),
+        tools=tools,
+        request_state_security=_request_state_security(settings),
+    )
+    register_resources(server, services)
+    register_prompts(server, read_only=settings.read_only)
+    return server
+
+
+def build_services(
+    settings: Settings, client: AnyreachClient, *, sandbox: bool | None = None, clock: Callable[[], float] | None = None
+) -> Services:
+    """What every tool, resource and preview shares, for these settings and this API client."""
     if settings.read_only and not client.read_only:
         raise ValueError("read-only settings need a read-only API client, so that no write can reach the API")
-    in_sandbox = settings.uses_sandbox if sandbox is None else sandbox
     secret = settings.confirm_secret.get_secret_value().encode() if settings.confirm_secret else secrets.token_bytes(32)
     used = SqliteUsedTokens(settings.token_store) if settings.token_store else MemoryUsedTokens()
     signer = TokenSigner(
@@ -66,34 +80,16 @@ def build_server(
         audience=client.identity,
         **({"clock": clock} if clock else {}),
     )
-    services = Services(
+    return Services(
         client=client,
         settings=settings,
         gatekeeper=Gatekeeper(
             signer, AuditLog(settings.audit_log), no_confirm=settings.no_confirm, stateless=settings.stateless
         ),
-        sandbox=in_sandbox,
+        sandbox=settings.uses_sandbox if sandbox is None else sandbox,
         purchases=PurchaseGuard(limit=settings.max_purchases),
+        managed_account=ManagedAccount(client, settings.managed_account_id),
     )
-    implementations: dict[str, Any] = {}
-    for factory in TOOL_FACTORIES:
-        implementations.update(factory(services))
-    schemas = published_schemas() if input_schemas is None else input_schemas
-    tools = [
-        make_tool(implementations[spec.name], spec, schemas.get(spec.name))
-        for spec in select_tools(read_only=settings.read_only, toolsets=settings.toolsets, tools=settings.tools)
-    ]
-    server = MCPServer(
-        "mcp-anyreach",
-        title="Anyreach telephony",
-        version=__version__,
-        instructions=_instructions(settings, in_sandbox),
-        tools=tools,
-        request_state_security=_request_state_security(settings),
-    )
-    register_resources(server, services)
-    register_prompts(server, read_only=settings.read_only)
-    return server
 
 
 def _request_state_security(settings: Settings) -> RequestStateSecurity | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
+from mcp_anyreach.api import InboundConfig, OutboundConfig
 from mcp_anyreach.server.text import identifier, single_line
 
 DEFAULT_REGION = "US"
@@ -52,3 +55,83 @@ def small_json(value: dict[str, Any]) -> dict[str, Any]:
 
 
 SmallJson = Annotated[dict[str, Any], AfterValidator(small_json)]
+
+
+# SIP trunk settings: what update_trunk and create_trunk accept for each direction.
+Encryption = Literal["NONE", "ALLOW", "REQUIRE"]
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_HEADER_NAME = re.compile(r"X-[A-Za-z0-9-]{1,64}")
+
+
+def _address_or_cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError as exc:
+        raise ValueError(f"{value[:60]!r} is not an IPv4/IPv6 address or CIDR block") from exc
+
+
+def _sip_address(value: str) -> str:
+    """A carrier host name or IP with an optional port, nothing else (no scheme, user, params or headers)."""
+    bracketed = value.startswith("[")
+    host, _, port = value.rpartition(":") if bracketed or value.count(":") == 1 else (value, "", "")
+    host = host.strip("[]") if bracketed else host
+    host_ok = _is_ip(host) or bool(host and all(_HOST_LABEL.fullmatch(part) for part in host.rstrip(".").split(".")))
+    if host_ok and (not port or (port.isdigit() and 0 < int(port) < 65536)):
+        return value
+    raise ValueError(f"{value[:60]!r} is not a host name or IP address with an optional :port (1-65535, no sip:)")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _sip_headers(value: dict[str, str]) -> dict[str, str]:
+    for name, text in value.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"header {name[:40]!r}: names are X-... tokens")
+        single_line(text)
+    return value
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+class InboundArgs(_Args):
+    """Carrier to Anyreach calls."""
+
+    allowed_addresses: list[Annotated[str, AfterValidator(_address_or_cidr)]] = Field(
+        default=[], max_length=50, description="Carrier IPs/CIDRs; empty: any"
+    )
+    allowed_numbers: PhoneNumberList = Field(default=[], description="Allowed callers, E.164; empty: any")
+    auth_username: Text | None = Field(default=None, max_length=128)
+    auth_password: SecretStr | None = Field(default=None, max_length=128)
+    media_encryption: Encryption = "NONE"
+    enable_noise_cancellation: bool = False
+
+
+class OutboundArgs(_Args):
+    """Anyreach to carrier calls."""
+
+    address: Annotated[str, AfterValidator(_sip_address)] = Field(
+        max_length=260, description="Carrier SIP host or IP, optional :port, no sip: prefix"
+    )
+    auth_username: Text = Field(max_length=128)
+    auth_password: SecretStr = Field(max_length=128)
+    transport: Literal["UDP", "TCP", "TLS"] = "UDP"
+    media_encryption: Encryption = "NONE"
+    headers: Annotated[dict[str, Annotated[str, Field(max_length=256)]], AfterValidator(_sip_headers)] = Field(
+        default={}, max_length=20, description="Custom X-... SIP headers"
+    )
+
+
+def inbound_config(args: InboundArgs) -> InboundConfig:
+    return InboundConfig.model_validate(args.model_dump())
+
+
+def outbound_config(args: OutboundArgs) -> OutboundConfig:
+    return OutboundConfig.model_validate(args.model_dump())

@@ -30,7 +30,7 @@ def connect(settings: Settings) -> AnyreachClient:
     # The sandbox's own transport signs every request as its demo organization.
     # The placeholder token names the database, so that the client's identity tells sandboxes apart.
     return AnyreachClient(
-        SANDBOX_BASE_URL, f"sandbox:{settings.db}", transport=EmbeddedSandbox(db), read_only=settings.read_only
+        SANDBOX_BASE_URL, f"sandbox:{db}", transport=EmbeddedSandbox(db), read_only=settings.read_only
     )
 
 

@@ -1,11 +1,9 @@
-"""Turns API failures into tool errors a model can act on: what went wrong, and the next step."""
+"""Turns API failures into refusals a model can act on: what went wrong, and the next step."""
 
 from __future__ import annotations
 
 from collections.abc import Generator
 from contextlib import contextmanager
-
-from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_anyreach.api import (
     AnyreachError,
@@ -21,13 +19,14 @@ from mcp_anyreach.api import (
     ReadOnlyError,
     UnprocessableEntityError,
 )
+from mcp_anyreach.server.refusal import Refusal
 
 
 @contextmanager
 def api_errors(
     *, retry_safe: bool, not_found: str | None = None, conflict: str | None = None, refused: str | None = None
 ) -> Generator[None]:
-    """Re-raise any AnyreachError inside the block as a ToolError with a next step.
+    """Re-raise any AnyreachError inside the block as a Refusal with a next step.
 
     `retry_safe` says whether repeating the same call cannot apply it twice; the message tells the model.
     `not_found`, `conflict` and `refused` (400) add the tool's own next step for those answers.
@@ -41,10 +40,10 @@ def api_errors(
             BadRequestError: refused,
         }
         hint = hints.get(type(exc))
-        raise ToolError(describe(exc, retry_safe=retry_safe, hint=hint)) from exc
+        raise Refusal(error_message(exc, retry_safe=retry_safe, hint=hint)) from exc
 
 
-def describe(exc: AnyreachError, *, retry_safe: bool, hint: str | None = None) -> str:
+def error_message(exc: AnyreachError, *, retry_safe: bool, hint: str | None = None) -> str:
     detail = exc.detail if isinstance(exc, APIStatusError) else None
     base = _base_message(exc, detail, retry_safe)
     return f"{base} {hint}" if hint else base

@@ -1,7 +1,8 @@
 """The confirmation gate: preview, then a human's yes or a token, then act, audit and notify.
 
-A gated tool takes `verdict: Annotated[Verdict, Resolve(gatekeeper.gate(tool, preview, *arguments))]`.
-The SDK runs three resolvers before the tool body: `seen` (the preview of these validated arguments),
+A gated tool is declared `@previewed_by(preview_<tool>)` and takes a `verdict: Verdict` parameter; when the
+tool is built (tool_factory.py), `Gatekeeper.gate` turns its policy row and signature into resolvers.
+The SDK runs three of them before the tool body: `seen` (the preview of these validated arguments),
 `answer` (depending on `seen`) and `verdict`, which hands the tool the arguments, the preview the human
 or the token saw, and the outcome. What the human saw therefore travels with the call itself: there is
 no table of pending questions that two sessions could overwrite.
@@ -12,7 +13,8 @@ no table of pending questions that two sessions could overwrite.
 - otherwise nothing happens yet; the tool answers `confirmation_required` with a fresh token.
 
 `act` then records the intent in the audit log (no record, no write), runs the write, records the
-outcome and notifies clients. Every failure says whether anything changed.
+outcome and notifies clients. Every failure says whether anything changed. Ungated writes take a
+`write: Write` parameter instead (their validated arguments) and go through `act` too.
 """
 
 from __future__ import annotations
@@ -45,14 +47,34 @@ from mcp_anyreach.server.confirm import (
     TokenRequired,
     TokenSigner,
 )
-from mcp_anyreach.server.notify import notify_changed
+from mcp_anyreach.server.notify import COLLECTIONS, notify_changed
+from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.text import neutral
 from mcp_anyreach.server.views import Gated
 
 logger = logging.getLogger("mcp_anyreach.server")
 T = TypeVar("T")
 GateOutcome = AcceptedElicitation[Approval] | DeclinedElicitation | CancelledElicitation
-PreviewFn = Callable[[Mapping[str, Any]], Awaitable[Preview]]
+PreviewFn = Callable[..., Awaitable[Preview]]
+"""Called with the tool's validated arguments by name (all but confirmation_token)."""
+_PREVIEWS: dict[Callable[..., Any], Callable[..., Awaitable[Preview]]] = {}
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def previewed_by(preview: Callable[..., Awaitable[Preview]]) -> Callable[[F], F]:
+    """Declare a gated tool's preview: `preview(services, **arguments)`, importable by a planner."""
+
+    def declare(tool: F) -> F:
+        _PREVIEWS[tool] = preview
+        return tool
+
+    return declare
+
+
+def preview_of(tool: Callable[..., Any]) -> Callable[..., Awaitable[Preview]] | None:
+    return _PREVIEWS.get(tool)
+
+
 # From this protocol version on, questions ride in the call's result, not in a request from the server.
 MODERN_PROTOCOL = "2026-07-28"
 
@@ -61,6 +83,14 @@ MODERN_PROTOCOL = "2026-07-28"
 class Seen:
     arguments: dict[str, Any]
     preview: Preview
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """What an ungated write tool receives: its name and validated arguments, for the audit log."""
+
+    tool: str
+    arguments: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +113,7 @@ class Gatekeeper:
         self._stateless = stateless
         self._previews: dict[str, PreviewFn] = {}
 
-    def gate(self, tool: str, preview: PreviewFn, *arg_names: str) -> Callable[..., Awaitable[Verdict]]:
+    def gate(self, tool: str, preview: PreviewFn, arg_names: Sequence[str]) -> Resolve:
         """The verdict resolver of `tool`, whose preview receives `arg_names` (its arguments) by name."""
         self._previews[tool] = preview
 
@@ -115,7 +145,7 @@ class Gatekeeper:
         }
         for resolver in (seen, answer, verdict):
             resolver.__qualname__ = f"gate.{tool}.{resolver.__name__}"  # the question's stable wire key
-        return verdict
+        return Resolve(verdict)
 
     async def run(
         self, ctx: Context, verdict: Verdict, action: Callable[[], Awaitable[T]], *, changed: Sequence[str] = ()
@@ -163,6 +193,13 @@ class Gatekeeper:
                 self._audit.record(tool, arguments, outcome="declined", via="elicitation")
                 return Gated[T](status="declined", message="The user declined; nothing changed.")
 
+    async def write(
+        self, ctx: Context, write: Write, action: Callable[[], Awaitable[T]], *, changed: Sequence[str] = ()
+    ) -> T:
+        """Run an ungated write: audited, notified, and recorded as a write to what it changed."""
+        targets = [uri for uri in changed if uri not in COLLECTIONS]
+        return await self.act(ctx, write.tool, write.arguments, action, changed=changed, targets=targets)
+
     async def act(
         self,
         ctx: Context,
@@ -195,9 +232,9 @@ class Gatekeeper:
             raise ToolError(f"Nothing was changed: {exc}") from None
         try:
             result = await action()
-        except ToolError as exc:
+        except (ToolError, Refusal) as exc:
             self._audit.record(tool, arguments, outcome=f"failed: {exc}", via=via, call=call)
-            raise
+            raise ToolError(str(exc)) from exc
         except Exception as exc:
             cause = _cause(exc)
             logger.exception("%s failed unexpectedly", tool)
@@ -212,9 +249,11 @@ class Gatekeeper:
 
     async def _preview(self, tool: str, arguments: Mapping[str, Any]) -> Preview:
         try:
-            preview = await self._previews[tool](arguments)
+            preview = await self._previews[tool](**arguments)
         except ToolError:
             raise
+        except Refusal as exc:
+            raise ToolError(str(exc)) from exc
         except Exception as exc:
             logger.exception("preview of %s failed", tool)
             raise ToolError(f"{tool} could not preview the change ({_cause(exc)}); nothing was changed.") from exc

@@ -12,10 +12,9 @@ from typing import Literal, NamedTuple
 
 from pydantic import Field
 
-from mcp_anyreach.api import InboundRoutingConfig, PhoneNumber, Trunk
+from mcp_anyreach.api import AnyreachClient, InboundRoutingConfig, PhoneNumber, Trunk
 from mcp_anyreach.api.pagination import pages
 from mcp_anyreach.server.networks import too_wide
-from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.text import shown
 from mcp_anyreach.server.views import Result
 
@@ -35,7 +34,19 @@ class Rule(NamedTuple):
     fix: str | None
 
 
-RULES: dict[str, Rule] = {
+FindingCode = Literal[
+    "number_without_inbound_agent",
+    "byoc_trunk_unprotected",
+    "byoc_trunk_without_inbound_auth",
+    "byoc_trunk_open_to_any_address",
+    "routing_fallback_unset",
+    "number_shareable_outbound",
+    "trunk_without_numbers",
+    "managed_trunk_without_numbers",
+    "routing_disabled",
+    "no_routing_config",
+]
+RULES: dict[FindingCode, Rule] = {
     "number_without_inbound_agent": Rule(severity="high", fix="assign_agent_to_numbers"),
     "byoc_trunk_unprotected": Rule(severity="high", fix="update_trunk"),
     "byoc_trunk_without_inbound_auth": Rule(severity="medium", fix="update_trunk"),
@@ -52,7 +63,7 @@ RULES: dict[str, Rule] = {
 
 # No docstring or field descriptions: they would ride along in audit_inventory's output schema.
 class Finding(Result):
-    code: str
+    code: FindingCode
     severity: Severity
     subject: str  # a phone number, a trunk id or "routing"
     message: str
@@ -86,7 +97,7 @@ class Inventory(Result):
     trunks_not_listed: int = 0
     routing: RoutingState
     findings: list[Finding] = Field(description="Most severe first; at most 20 per code")
-    findings_not_listed: dict[str, int] = Field(default_factory=dict[str, int], description="Per code")
+    findings_not_listed: dict[FindingCode, int] = Field(default_factory=dict[FindingCode, int], description="Per code")
 
     def finding_counts(self) -> dict[Severity, int]:
         """Findings per severity, listed or not."""
@@ -102,10 +113,10 @@ class _Findings:
     """Keeps the first few findings of each code and counts the rest."""
 
     def __init__(self) -> None:
-        self.listed: dict[str, list[Finding]] = {code: [] for code in RULES}
-        self.not_listed: Counter[str] = Counter()
+        self.listed: dict[FindingCode, list[Finding]] = {code: [] for code in RULES}
+        self.not_listed: Counter[FindingCode] = Counter()
 
-    def add(self, code: str, subject: str, message: str) -> None:
+    def add(self, code: FindingCode, subject: str, message: str) -> None:
         rule = RULES[code]
         bucket = self.listed[code]
         if len(bucket) < FINDINGS_PER_CODE:
@@ -131,9 +142,8 @@ class _TrunkTally:
         )
 
 
-async def collect_inventory(services: Services, *, progress: Progress | None = None) -> Inventory:
+async def collect_inventory(client: AnyreachClient, *, sandbox: bool, progress: Progress | None = None) -> Inventory:
     """Read routing, then every trunk and number page by page; raise AnyreachError when the API fails."""
-    client = services.client
     findings = _Findings()
     done = 0
 
@@ -170,7 +180,7 @@ async def collect_inventory(services: Services, *, progress: Progress | None = N
     known = sum(1 for tally in tallies.values() if tally.trunk is not None)
     rows = [tally.row(trunk_id) for trunk_id, tally in tallies.items()]
     return Inventory(
-        sandbox=services.sandbox,
+        sandbox=sandbox,
         organization=OrganizationCounts(
             numbers=numbers, trunks=known, managed_trunks=managed, byoc_trunks=known - managed
         ),

@@ -12,6 +12,8 @@ INVENTORY_URI = "anyreach://inventory"
 NUMBERS_URI = "anyreach://phone-numbers"
 TRUNKS_URI = "anyreach://trunks"
 ROUTING_URI = "anyreach://inbound-routing-config"
+# Lists: a write to one member is recorded against the member's own URI, not the list's.
+COLLECTIONS = frozenset({INVENTORY_URI, NUMBERS_URI, TRUNKS_URI})
 
 
 def number_uri(phone_number: str) -> str:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from mcp_anyreach.api import AnyreachError, NotFoundError
 from mcp_anyreach.server.args import to_e164
-from mcp_anyreach.server.errors import describe
+from mcp_anyreach.server.errors import error_message
 from mcp_anyreach.server.inventory import PAGE_SIZE, collect_inventory
 from mcp_anyreach.server.notify import INVENTORY_URI, NUMBERS_URI, ROUTING_URI, TRUNKS_URI
 from mcp_anyreach.server.services import Services
@@ -58,7 +58,7 @@ def _resource_errors(not_found: str | None = None) -> Generator[None]:
     except AnyreachError as exc:
         if not_found is not None and isinstance(exc, NotFoundError):
             raise ResourceNotFoundError(not_found) from exc
-        raise ResourceError(describe(exc, retry_safe=True)) from exc
+        raise ResourceError(error_message(exc, retry_safe=True)) from exc
 
 
 def _json(model: BaseModel | None) -> str:
@@ -75,7 +75,7 @@ def register_resources(server: MCPServer, services: Services) -> None:
     async def inventory() -> str:
         """Counts, numbers per trunk, routing state and audit findings; `sandbox` says whether it is demo data."""
         with _resource_errors():
-            return _json(await collect_inventory(services, progress=_report))
+            return _json(await collect_inventory(client, sandbox=services.sandbox, progress=_report))
 
     @server.resource(NUMBERS_URI, name="phone_numbers", title="Phone numbers", mime_type=JSON)
     async def phone_numbers() -> str:

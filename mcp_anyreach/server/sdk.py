@@ -16,7 +16,7 @@ from mcp.server.mcpserver import Context
 # Tools are built with `Tool(...)` directly (not the `@server.tool` decorator), so that their input schemas
 # can ship with the package instead of being derived on every start: that needs the same pieces the
 # decorator uses to find resolver and context parameters and to validate arguments.
-from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
+from mcp.server.mcpserver.resolve import build_resolver_plans
 from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -28,7 +28,6 @@ __all__ = [
     "caller",
     "connection_key",
     "find_context_parameter",
-    "find_resolved_parameters",
     "make_room_for_a_session",
 ]
 

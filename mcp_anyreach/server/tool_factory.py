@@ -1,6 +1,12 @@
 """Turns a tool function and its policy row into the SDK's Tool, shaped for a model's context.
 
-A host waits for start-up on every launch, and deriving 18 input schemas with pydantic was most of ours.
+A tool is a module-level `async def <tool_name>(services, ...)`: `services` is bound here; a `ctx:
+Context` parameter receives the request context; a gated tool (declared `@previewed_by(preview)`) takes
+`verdict: Verdict`, filled by the gate's resolvers, built here from the policy row and the signature; an
+ungated write takes `write: Write` (its name and validated arguments, for the audit log). Every other
+parameter is an argument the model gives. The name is the function's; the policy row is found by it.
+
+A host waits for start-up on every launch, and deriving the input schemas with pydantic was most of ours.
 So the published input schemas ship with the package (`tool_schemas.json`, derived from these same
 signatures; a test fails when they drift), and each argument model builds its validator on first call.
 """
@@ -14,22 +20,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from mcp.server.mcpserver import Context, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ConfigDict, create_model
 
-from mcp_anyreach.server.registry import ToolSpec
+from mcp_anyreach.server.gate import Verdict, Write, preview_of
+from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.server.registry import SPEC_BY_NAME, ToolSpec
 from mcp_anyreach.server.schema import OUTPUT_SCHEMA, lean
-from mcp_anyreach.server.sdk import (
-    ArgModelBase,
-    FuncMetadata,
-    build_resolver_plans,
-    find_context_parameter,
-    find_resolved_parameters,
-)
+from mcp_anyreach.server.sdk import ArgModelBase, FuncMetadata, build_resolver_plans, find_context_parameter
+from mcp_anyreach.server.services import Services
 
 PUBLISHED_SCHEMAS = Path(__file__).with_name("tool_schemas.json")
+TOKEN = "confirmation_token"  # noqa: S105 - an argument's name
 
 
 class _Arguments(ArgModelBase):
@@ -45,30 +49,39 @@ def published_schemas() -> dict[str, dict[str, Any]]:
 
 
 def make_tool(
-    fn: Callable[..., Awaitable[BaseModel]], spec: ToolSpec, input_schema: dict[str, Any] | None = None
+    fn: Callable[..., Awaitable[BaseModel]],
+    services: Services,
+    input_schema: dict[str, Any] | None = None,
+    *,
+    spec: ToolSpec | None = None,
 ) -> Tool:
     """The SDK's Tool, with a lean input schema and structured output validated against the return model.
 
-    `input_schema` is the published one; without it, it is derived from the signature.
+    `input_schema` is the published one; without it, it is derived from the signature. The policy row is
+    the registry's row of the function's name unless `spec` is given.
     """
+    spec = spec or SPEC_BY_NAME[fn.__name__]
     signature = inspect.signature(fn, eval_str=True)
     returns = signature.return_annotation
     if not (isinstance(returns, type) and issubclass(returns, BaseModel)):
         raise TypeError(f"tool {spec.name} must return a pydantic model, not {returns!r}")
-    gates = find_resolved_parameters(fn)
+    params = dict(signature.parameters)
+    if next(iter(params), None) != "services":
+        raise TypeError(f"tool {spec.name}: its first parameter must be `services`")
     context = find_context_parameter(fn)
+    injected = {"services", context, *(n for n, p in params.items() if p.annotation in (Verdict, Write))}
     arguments: dict[str, Any] = {
         name: (param.annotation, ... if param.default is param.empty else param.default)
-        for name, param in signature.parameters.items()
-        if name not in gates and name != context
+        for name, param in params.items()
+        if name not in injected
     }
-    _check_gate(spec, gates, set(arguments))
-    plans = build_resolver_plans(gates, set(arguments))
     if reserved := sorted(name for name in arguments if name.startswith("_") or name in dir(BaseModel)):
         raise TypeError(f"tool {spec.name}: rename the arguments {reserved}, pydantic models reserve those names")
+    gates = _gates(fn, spec.name, spec.gated, spec.kind, params, list(arguments), services)
     arg_model = create_model(f"{spec.name}_arguments", __base__=_Arguments, **arguments)
+    write = next((name for name, param in params.items() if param.annotation is Write), None)
     return Tool(
-        fn=_compact(fn),
+        fn=_bound(fn, services, spec.name, write, [n for n in arguments if n != TOKEN]),
         name=spec.name,
         title=spec.title,
         description=inspect.getdoc(fn) or "",
@@ -76,46 +89,61 @@ def make_tool(
         fn_metadata=FuncMetadata(arg_model=arg_model, output_model=returns, output_schema=OUTPUT_SCHEMA),
         is_async=True,
         context_kwarg=context,
-        resolved_params=dict(gates),
-        resolver_plans=plans,
+        resolved_params=gates,
+        resolver_plans=build_resolver_plans(gates, set(arguments)),
         annotations=spec.annotations,
     )
 
 
-def _check_gate(spec: ToolSpec, gates: dict[str, tuple[Resolve, bool]], arguments: set[str]) -> None:
-    """The policy table says which tools are gated; a tool must agree, and its gate must see every argument.
+def _gates(
+    fn: Callable[..., Any],
+    name: str,
+    gated: bool,
+    kind: str,
+    params: dict[str, inspect.Parameter],
+    arguments: list[str],
+    services: Services,
+) -> dict[str, Any]:
+    """The policy table says which tools are gated and which write; a tool's signature must agree.
 
-    A token binds the arguments its gate receives, and the audit log and the re-check after a human's yes
-    use the same ones: an argument the gate missed could be changed after the preview unnoticed. The
-    gate's resolvers take arguments by name; together they must take exactly the tool's arguments.
+    A gated tool's preview receives exactly the tool's arguments (all but the token): the token binds
+    those, and the audit log and the re-check after a human's yes use the same ones, so an argument the
+    preview missed could change after the preview unnoticed.
     """
-    if bool(gates) != spec.gated:
-        raise TypeError(f"tool {spec.name}: the registry says gated={spec.gated}, its signature disagrees")
-    seen: set[str] = set()
-    pending = [marker.fn for marker, _ in gates.values()]
-    while pending:
-        resolver = pending.pop()
-        hints = getattr(resolver, "__annotations__", {})
-        for name in inspect.signature(resolver).parameters:
-            marker = next((m for m in getattr(hints.get(name), "__metadata__", ()) if isinstance(m, Resolve)), None)
-            if marker is not None:
-                pending.append(marker.fn)
-            elif hints.get(name) is not Context:
-                seen.add(name)
-    if gates and seen != arguments:
-        raise TypeError(f"tool {spec.name}: its gate sees {sorted(seen)}, the tool takes {sorted(arguments)}")
+    verdicts = [n for n, p in params.items() if p.annotation is Verdict]
+    writes = [n for n, p in params.items() if p.annotation is Write]
+    preview = preview_of(fn)
+    if gated != bool(verdicts) or gated != (preview is not None) or gated != (TOKEN in arguments):
+        raise TypeError(f"tool {name}: the registry says gated={gated}, its signature disagrees")
+    if bool(writes) != (kind != "read" and not gated):
+        raise TypeError(f"tool {name}: an ungated write takes `write: Write`, and only it")
+    if preview is None:
+        return {}
+    previewed = [p for p in inspect.signature(preview).parameters if p != "services"]
+    shown = [n for n in arguments if n != TOKEN]
+    if sorted(previewed) != sorted(shown):
+        raise TypeError(f"tool {name}: its preview sees {sorted(previewed)}, the tool takes {sorted(shown)}")
+    resolver = services.gatekeeper.gate(name, functools.partial(preview, services), shown)
+    return {verdicts[0]: (resolver, False)}
 
 
-def _compact(fn: Callable[..., Awaitable[BaseModel]]) -> Callable[..., Awaitable[CallToolResult]]:
-    """The result as structuredContent plus compact JSON text without nulls.
+def _bound(
+    fn: Callable[..., Awaitable[BaseModel]], services: Services, name: str, write: str | None, arguments: list[str]
+) -> Callable[..., Awaitable[CallToolResult]]:
+    """Calls `fn` with its services (and its Write), and returns compact JSON text without nulls.
 
     Hosts often hand the model the text block: the SDK's default indents it, which costs about a third
-    more tokens on every call for nothing.
+    more tokens on every call for nothing. A Refusal from an engine becomes a ToolError the model reads.
     """
 
     @functools.wraps(fn)
-    async def call(*args: Any, **kwargs: Any) -> CallToolResult:
-        result = await fn(*args, **kwargs)
+    async def call(**kwargs: Any) -> CallToolResult:
+        if write is not None:
+            kwargs[write] = Write(name, {arg: kwargs[arg] for arg in arguments})
+        try:
+            result = await fn(services, **kwargs)
+        except Refusal as exc:
+            raise ToolError(str(exc)) from exc
         return CallToolResult(
             content=[TextContent(type="text", text=result.model_dump_json(exclude_none=True))],
             structured_content=result.model_dump(mode="json"),

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mcp_anyreach.sandbox import SandboxStore, default_db_path, open_sandbox
+from mcp_anyreach.sandbox import SandboxStore, open_sandbox
 from mcp_anyreach.sandbox.store import ListFilter
+from mcp_anyreach.settings import default_sandbox_db
 
 
 def test_the_seed_gives_each_org_managed_and_byoc_trunks_numbers_and_agents() -> None:
@@ -75,7 +76,7 @@ def test_seeding_a_stored_database_again_returns_the_same_seed(tmp_path: Path) -
 
 def test_the_default_database_lives_under_the_user_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    path = default_db_path()
+    path = default_sandbox_db()
     assert path == tmp_path / "mcp-anyreach" / "sandbox.db"
     assert path.parent.is_dir()
 

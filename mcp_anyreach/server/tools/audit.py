@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mcp.server.mcpserver import Context
 
 from mcp_anyreach.server.errors import api_errors
@@ -11,6 +9,7 @@ from mcp_anyreach.server.inventory import (
     RULES,
     SEVERITIES,
     Finding,
+    FindingCode,
     OrganizationCounts,
     RoutingState,
     Severity,
@@ -26,24 +25,24 @@ class AuditReport(Result):
     routing: RoutingState
     counts: dict[Severity, int]
     findings: list[Finding]
-    findings_not_listed: dict[str, int]
+    findings_not_listed: dict[FindingCode, int]
 
 
-def audit_tools(services: Services) -> dict[str, Any]:
-    async def audit_inventory(ctx: Context, min_severity: Severity = "low") -> AuditReport:
-        """Audit numbers, trunks and routing: findings by severity, each with the tool that fixes it."""
-        with api_errors(retry_safe=True):
-            inventory = await collect_inventory(services, progress=ctx.report_progress)
-        shown = set(SEVERITIES[: SEVERITIES.index(min_severity) + 1])
-        return AuditReport(
-            sandbox=inventory.sandbox,
-            organization=inventory.organization,
-            routing=inventory.routing,
-            counts=inventory.finding_counts(),
-            findings=[finding for finding in inventory.findings if finding.severity in shown],
-            findings_not_listed={
-                code: more for code, more in inventory.findings_not_listed.items() if RULES[code].severity in shown
-            },
-        )
+async def audit_inventory(services: Services, ctx: Context, min_severity: Severity = "low") -> AuditReport:
+    """Audit numbers, trunks and routing: findings by severity, each with the tool that fixes it."""
+    with api_errors(retry_safe=True):
+        inventory = await collect_inventory(services.client, sandbox=services.sandbox, progress=ctx.report_progress)
+    shown = set(SEVERITIES[: SEVERITIES.index(min_severity) + 1])
+    return AuditReport(
+        sandbox=inventory.sandbox,
+        organization=inventory.organization,
+        routing=inventory.routing,
+        counts=inventory.finding_counts(),
+        findings=[finding for finding in inventory.findings if finding.severity in shown],
+        findings_not_listed={
+            code: more for code, more in inventory.findings_not_listed.items() if RULES[code].severity in shown
+        },
+    )
 
-    return {"audit_inventory": audit_inventory}
+
+TOOLS = (audit_inventory,)

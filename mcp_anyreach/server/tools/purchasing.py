@@ -1,18 +1,19 @@
 """The purchasing toolset: search the managed account's offer and buy numbers from it."""
 
-from collections.abc import Mapping
+from __future__ import annotations
+
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context, Resolve
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from mcp_anyreach.api import APIStatusError, AvailableNumber
 from mcp_anyreach.server.args import ConfirmationToken, PhoneNumberArg
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.gate import Verdict
+from mcp_anyreach.server.gate import Verdict, previewed_by
 from mcp_anyreach.server.notify import NUMBERS_URI, TRUNKS_URI, number_uri
+from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.views import AvailableNumberView, Gated, NumberView, Result
 
@@ -24,108 +25,111 @@ class Offers(Result):
 AreaCode = Annotated[str | None, Field(pattern=r"^[2-9][0-9]{2}$", description="3-digit area code")]
 
 
-def purchasing_tools(services: Services) -> dict[str, Any]:
-    client = services.client
+async def search_available_numbers(
+    services: Services,
+    area_code: AreaCode = None,
+    country: Literal["US", "CA"] = "US",
+    number_type: Literal["local", "toll_free"] = "local",
+    region: Annotated[str | None, Field(max_length=2, description="State/province, e.g. CA")] = None,
+    postal_code: Annotated[str | None, Field(max_length=10)] = None,
+    sms: bool | None = None,
+    limit: Annotated[int, Field(ge=1, le=50)] = 10,
+) -> Offers:
+    """Find numbers the organization can buy; pass one to purchase_phone_number."""
+    offers = await _search(
+        services,
+        area_code=area_code,
+        country_code=country,
+        phone_number_type=number_type,
+        in_region=region,
+        in_postal_code=postal_code,
+        sms_enabled=sms,
+        limit=limit,
+    )
+    services.purchases.remember(offers)
+    return Offers(result=[AvailableNumberView.of(offer) for offer in offers])
+
+
+async def preview_purchase_phone_number(services: Services, phone_number: str) -> Preview:
+    guard = services.purchases
+    guard.check()
+    offer = guard.offered.get(phone_number) or await _find_offer(services, phone_number)
+    if offer is None:
+        raise Refusal(
+            f"{phone_number} is not offered for purchase (any more). "
+            "Use search_available_numbers and buy one of the numbers it returns."
+        )
+    where = ", ".join(filter(None, [offer.locality, offer.region, offer.phone_number_type]))
+    summary = (
+        f"Buy {phone_number} ({where}) through managed account {await services.managed_account.id()}. "
+        "This spends money on the organization's account. A managed trunk is created for it; "
+        "no agent answers it until one is assigned. "
+        f"Purchases left for this server: {guard.limit - guard.bought - 1}."
+    )
+    return Preview(summary, {"phone_number": phone_number, "offered": True}, (number_uri(phone_number),))
+
+
+@previewed_by(preview_purchase_phone_number)
+async def purchase_phone_number(
+    services: Services,
+    ctx: Context,
+    phone_number: PhoneNumberArg,
+    verdict: Verdict,
+    confirmation_token: ConfirmationToken = None,
+) -> Gated[NumberView]:
+    """Buy a number search_available_numbers offered. Spends money. Gated."""
     guard = services.purchases
 
-    async def search(**filters: Any) -> list[AvailableNumber]:
-        account = await services.managed_account_id()
-        with api_errors(retry_safe=True):
-            return await client.managed_accounts.search_numbers(account, **filters)
+    async def purchase() -> NumberView:
+        guard.reserve()
+        try:
+            return await _buy(services, phone_number)
+        except Refusal as exc:
+            if _refused(exc.__cause__):
+                guard.release()
+            raise
 
-    async def search_available_numbers(
-        area_code: AreaCode = None,
-        country: Literal["US", "CA"] = "US",
-        number_type: Literal["local", "toll_free"] = "local",
-        region: Annotated[str | None, Field(max_length=2, description="State/province, e.g. CA")] = None,
-        postal_code: Annotated[str | None, Field(max_length=10)] = None,
-        sms: bool | None = None,
-        limit: Annotated[int, Field(ge=1, le=50)] = 10,
-    ) -> Offers:
-        """Find numbers the organization can buy; pass one to purchase_phone_number."""
-        offers = await search(
-            area_code=area_code,
-            country_code=country,
-            phone_number_type=number_type,
-            in_region=region,
-            in_postal_code=postal_code,
-            sms_enabled=sms,
-            limit=limit,
-        )
-        guard.remember(offers)
-        return Offers(result=[AvailableNumberView.of(offer) for offer in offers])
+    changed = [NUMBERS_URI, number_uri(phone_number), TRUNKS_URI]
+    return await services.gatekeeper.run(ctx, verdict, purchase, changed=changed)
 
-    async def find_offer(number: str) -> AvailableNumber | None:
-        import phonenumbers  # lazily, like args.to_e164
 
-        parsed = phonenumbers.parse(number)
-        toll_free = phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.TOLL_FREE
-        offers = await search(
-            area_code=phonenumbers.national_significant_number(parsed)[:3],
-            country_code=phonenumbers.region_code_for_number(parsed),
-            phone_number_type="toll_free" if toll_free else "local",
-            limit=100,
-        )
-        return next((offer for offer in offers if offer.phone_number == number), None)
+async def _search(services: Services, **filters: Any) -> list[AvailableNumber]:
+    account = await services.managed_account.id()
+    with api_errors(retry_safe=True):
+        return await services.client.managed_accounts.search_numbers(account, **filters)
 
-    async def preview_purchase(args: Mapping[str, Any]) -> Preview:
-        number: str = args["phone_number"]
-        guard.check()
-        offer = guard.offered.get(number) or await find_offer(number)
-        if offer is None:
-            raise ToolError(
-                f"{number} is not offered for purchase (any more). "
-                "Use search_available_numbers and buy one of the numbers it returns."
-            )
-        where = ", ".join(filter(None, [offer.locality, offer.region, offer.phone_number_type]))
-        summary = (
-            f"Buy {number} ({where}) through managed account {await services.managed_account_id()}. "
-            "This spends money on the organization's account. A managed trunk is created for it; "
-            "no agent answers it until one is assigned. "
-            f"Purchases left for this server: {guard.limit - guard.bought - 1}."
-        )
-        return Preview(summary, {"phone_number": number, "offered": True}, (number_uri(number),))
 
-    purchase_gate = services.gatekeeper.gate("purchase_phone_number", preview_purchase, "phone_number")
+async def _find_offer(services: Services, number: str) -> AvailableNumber | None:
+    import phonenumbers  # lazily, like args.to_e164
 
-    async def purchase_phone_number(
-        ctx: Context,
-        phone_number: PhoneNumberArg,
-        verdict: Annotated[Verdict, Resolve(purchase_gate)],
-        confirmation_token: ConfirmationToken = None,
-    ) -> Gated[NumberView]:
-        """Buy a number search_available_numbers offered. Spends money. Gated."""
+    parsed = phonenumbers.parse(number)
+    toll_free = phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.TOLL_FREE
+    offers = await _search(
+        services,
+        area_code=phonenumbers.national_significant_number(parsed)[:3],
+        country_code=phonenumbers.region_code_for_number(parsed),
+        phone_number_type="toll_free" if toll_free else "local",
+        limit=100,
+    )
+    return next((offer for offer in offers if offer.phone_number == number), None)
 
-        async def purchase() -> NumberView:
-            guard.reserve()
-            try:
-                return await buy()
-            except ToolError as exc:
-                if _refused(exc.__cause__):
-                    guard.release()
-                raise
 
-        async def buy() -> NumberView:
-            account = await services.managed_account_id()
-            with api_errors(
-                retry_safe=False,
-                not_found="It is no longer offered; search again with search_available_numbers.",
-                conflict="The organization already owns it; see get_phone_number.",
-                refused="Delete unused numbers or ask Anyreach to raise the limit.",
-            ):
-                bought = await client.managed_accounts.purchase_number(account, phone_number=phone_number)
-            guard.offered.pop(phone_number, None)
-            return NumberView.of(bought)
-
-        changed = [NUMBERS_URI, number_uri(phone_number), TRUNKS_URI]
-        return await services.gatekeeper.run(ctx, verdict, purchase, changed=changed)
-
-    return {
-        "search_available_numbers": search_available_numbers,
-        "purchase_phone_number": purchase_phone_number,
-    }
+async def _buy(services: Services, phone_number: str) -> NumberView:
+    account = await services.managed_account.id()
+    with api_errors(
+        retry_safe=False,
+        not_found="It is no longer offered; search again with search_available_numbers.",
+        conflict="The organization already owns it; see get_phone_number.",
+        refused="Delete unused numbers or ask Anyreach to raise the limit.",
+    ):
+        bought = await services.client.managed_accounts.purchase_number(account, phone_number=phone_number)
+    services.purchases.offered.pop(phone_number, None)
+    return NumberView.of(bought)
 
 
 def _refused(cause: BaseException | None) -> bool:
     """The API answered no (a 4xx other than 429), so nothing was bought and the slot is free again."""
     return isinstance(cause, APIStatusError) and 400 <= cause.status_code < 500 and cause.status_code != 429
+
+
+TOOLS = (search_available_numbers, purchase_phone_number)

@@ -1,0 +1,52 @@
+"""Sentences for previews and results: what a person needs to judge a number or a routing config."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from mcp_anyreach.api import PhoneNumber
+from mcp_anyreach.server.text import shown
+
+WITHOUT_ROUTING = "Without routing, each number's own inbound agent answers, and numbers without one disconnect."
+
+
+def number_sentence(number: PhoneNumber) -> str:
+    inbound = (
+        f"Inbound calls are answered by agent version {shown(number.inbound_agent_version_id)}."
+        if number.inbound_agent_version_id
+        else "No agent answers its inbound calls."
+    )
+    outbound = (
+        f" Agent version {shown(number.outbound_agent_version_id)} places outbound calls from it."
+        if number.outbound_agent_version_id
+        else ""
+    )
+    return f"It is on trunk {shown(number.trunk_id)}. {inbound}{outbound}"
+
+
+def routing_sentence(config: Mapping[str, Any]) -> str:
+    """What a routing config does to every inbound call."""
+    if config.get("enabled") is False:
+        return f"routing disabled. {WITHOUT_ROUTING}"
+    workflow = shown(config["workflow_id"]) if config.get("workflow_id") else None
+    version = shown(config["workflow_version"]) if config.get("workflow_version") else None
+    definition = json.dumps(config.get("workflow_definition"), separators=(",", ":"))
+    runs = (
+        f"workflow {workflow} ({f'version {version}' if version else 'latest version'})"
+        if workflow
+        else f"the inline workflow {definition[:240]}{'...' if len(definition) > 240 else ''}"
+    )
+    fallback = shown(config["fallback_agent_id"]) if config.get("fallback_agent_id") else None
+    on_failure = f"agent {fallback} answers" if fallback else "the call is disconnected"
+    return f"every inbound call runs {runs} to choose the agent; if it fails, {on_failure}"
+
+
+def merged_routing(before: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The config after an update: naming one kind of workflow replaces the other."""
+    if changes.get("workflow_id") is not None:
+        before = {**before, "workflow_definition": None, "workflow_version": None}
+    if changes.get("workflow_definition") is not None:
+        before = {**before, "workflow_id": None, "workflow_version": None}
+    return {**before, **changes}

@@ -1,0 +1,48 @@
+"""The layers of server/: engines know nothing of MCP, and the SDK's internals are reached from one place."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+ENGINES = (
+    "mcp_anyreach.server.inventory",
+    "mcp_anyreach.server.summaries",
+    "mcp_anyreach.server.trunk_changes",
+    "mcp_anyreach.server.purchases",
+    "mcp_anyreach.server.networks",
+    "mcp_anyreach.server.text",
+    "mcp_anyreach.server.errors",
+    "mcp_anyreach.server.args",
+    "mcp_anyreach.server.views",
+    "mcp_anyreach.server.confirm",
+    "mcp_anyreach.server.audit_log",
+)
+
+
+def test_importing_the_engines_leaves_the_mcp_sdk_unloaded() -> None:
+    probe = (
+        f"import sys; import {', '.join(ENGINES)}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'mcp'))"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert completed.stdout.strip() == "[]"
+
+
+def test_the_sdk_internals_the_server_relies_on_are_still_where_the_seam_expects_them() -> None:
+    from mcp_anyreach.server import sdk
+
+    for name in sdk.__all__:
+        assert callable(getattr(sdk, name)), name
+
+
+def test_only_the_seam_imports_the_sdks_private_modules() -> None:
+    from pathlib import Path
+
+    private = ("mcpserver.resolve", "utilities.func_metadata", "utilities.context_injection", "._connection")
+    root = Path(__file__).parents[2] / "mcp_anyreach"
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.name != "sdk.py" and any(marker in path.read_text() for marker in private)
+    ]
+    assert offenders == []
