@@ -57,6 +57,9 @@ def _serve(args: argparse.Namespace) -> int:
         for key, value in vars(args).items()
         if key not in ("command", "run") and value is not None and value is not False
     }
+    any_free_port = flags.get("port") == 0  # the kernel picks one; the start-up line says which
+    if any_free_port:
+        del flags["port"]
     try:
         settings = Settings(**flags)
     except ValidationError as exc:
@@ -72,7 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         check_exposure(settings)
         AuditLog(settings.audit_log).check()
-        anyio.run(_run, settings)
+        anyio.run(_run, settings, 0 if any_free_port else None)
     except AuditUnavailable as exc:
         print(f"mcp-anyreach: cannot append to the audit log {exc}; refusing to start without it.", file=sys.stderr)
         return 2
@@ -84,7 +87,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run(settings: Settings) -> None:
+async def _run(settings: Settings, port: int | None) -> None:
     from mcp_anyreach.server import build_server
     from mcp_anyreach.server.backend import connect
     from mcp_anyreach.server.http import http_app
@@ -100,16 +103,22 @@ async def _run(settings: Settings) -> None:
             return
         import uvicorn
 
+        from mcp_anyreach.listening import AnnouncingServer
+
         app = http_app(server, settings)
-        logger.info("serving %s on http://%s:%d", settings.transport, settings.host, settings.port)
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
-        await uvicorn.Server(config).serve()
+        path = "/sse" if settings.transport == "sse" else "/mcp"
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port if port is None else port, log_level="warning"
+        )
+        await AnnouncingServer(
+            config, lambda url: logger.info("serving %s on %s%s", settings.transport, url, path)
+        ).serve()
 
 
 def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transport", choices=["stdio", "sse", "streamable-http"], help="default: stdio")
     parser.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    parser.add_argument("--port", type=int, help="HTTP port (default 8000; 0: any free port, logged at start-up)")
     parser.add_argument("--stateless", action="store_true", help="stateless streamable HTTP (for replicas)")
     parser.add_argument("--read-only", action="store_true", help="register read tools only; refuse every write")
     parser.add_argument("--toolsets", help="comma-separated: numbers,purchasing,trunks,routing,agents,audit")
@@ -133,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
     sandbox = commands.add_parser("sandbox", help="serve the embedded Anyreach-compatible API on loopback")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8787)
+    sandbox.add_argument("--port", type=int, default=8787, help="default 8787; 0: any free port, shown at start-up")
     sandbox.add_argument("--db", default=None, help="SQLite file (default: under the user data dir; :memory:)")
     sandbox.add_argument(
         "--faults",

@@ -20,7 +20,7 @@ from mcp_types import CallToolResult
 
 from mcp_anyreach.server.registry import SPECS
 from tests.server.conftest import READ_TOOLS
-from tests.server.procs import SERVER_COMMAND, RunningServer, free_port, server_env, spawn, spawn_listening
+from tests.server.procs import SERVER_COMMAND, RunningServer, server_env, spawn, spawn_listening
 
 ALL_TOOLS = {spec.name for spec in SPECS}
 WRITE_PREFIXES = ("purchase_", "delete_", "create_", "update_", "assign_", "register_")
@@ -187,7 +187,7 @@ async def test_listening_on_all_interfaces_without_an_http_token_exits_naming_th
         "--host",
         ALL_INTERFACES,
         "--port",
-        str(free_port()),
+        "0",
         "--db",
         ":memory:",
     ]
