@@ -128,11 +128,14 @@ def main() -> int:
     elif missed:
         verdict = "a target was MISSED"
     elif disagree:
-        verdict = f"every target met, but the passes differ by more than {AGREEMENT:.0%} on: {', '.join(disagree)}"
+        verdict = (
+            f"every target met, but the passes differ by more than {AGREEMENT * 100:.0f} % on: {', '.join(disagree)}"
+        )
     else:
-        verdict = f"every target met in every pass; the passes agree within {AGREEMENT:.0%} on every target"
+        verdict = f"every target met in every pass; the passes agree within {AGREEMENT * 100:.0f} % on every target"
     head = (
-        f"Written by `python bench/run_all.py{' --quick' if parsed.quick else ''}`, {passes} pass(es), "
+        f"Written by `python bench/run_all.py{' --quick' if parsed.quick else ''}`, "
+        f"{passes} pass{'es' if passes > 1 else ''}, "
         f"{started} to {now_utc()}.\n"
         f"Machine: {machine()}. Tree: {measured_tree}.\n"
         f"Load average before: {load_before}; after: {load_average()}.\n"
