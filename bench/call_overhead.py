@@ -1,6 +1,6 @@
 """Time per tool call: `list_phone_numbers` (limit 50) over stdio against a sandbox on a loopback port.
 
-Beside it, in the same interleaved loop:
+Beside it, in the same interleaved loop (the order rotates round by round):
   (a) direct   the same page fetched from the same sandbox with an httpx2.AsyncClient (GET + .json())
   (b) floor    a trivial tool call over stdio. mcp-anyreach has no tool that skips the API, so the floor is
                bench/bare_server.py's `echo` tool: the SDK's own stdio round trip.
@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx2
@@ -102,30 +101,32 @@ async def measure(
         response.raise_for_status()
         assert len(response.json()) == LIMIT
 
-    def call() -> None:
+    async def call() -> None:
         result = server.call_tool("list_phone_numbers", {"limit": LIMIT})
         assert len(result["structuredContent"]["items"]) == LIMIT
 
-    def floor() -> None:
+    async def floor() -> None:
         bare.call_tool("echo", {"text": "ping"})
 
-    def refused() -> None:
+    async def refused() -> None:
         result = server.request("tools/call", {"name": "list_phone_numbers", "arguments": {"limit": 0}})
         assert result.get("isError"), result
 
-    timed: dict[str, Callable[[], Any]] = {"call": call, "floor": floor, "refused": refused}
-    timings: dict[str, list[float]] = {name: [] for name in ("direct", *timed)}
+    steps: dict[str, Callable[[], Awaitable[None]]] = {
+        "direct": direct,
+        "call": call,
+        "floor": floor,
+        "refused": refused,
+    }
+    names = list(steps)
+    timings: dict[str, list[float]] = {name: [] for name in names}
     for round_number in range(WARMUP + calls):
-        started = time.perf_counter()
-        await direct()
-        elapsed = {"direct": time.perf_counter() - started}
-        for name, timed_call in timed.items():
+        shift = round_number % len(names)  # each goes first in turn, so none gains or loses from its place
+        for name in names[shift:] + names[:shift]:
             started = time.perf_counter()
-            timed_call()
-            elapsed[name] = time.perf_counter() - started
-        if round_number >= WARMUP:
-            for name, seconds in elapsed.items():
-                timings[name].append(seconds)
+            await steps[name]()
+            if round_number >= WARMUP:
+                timings[name].append(time.perf_counter() - started)
     return timings
 
 

@@ -1,6 +1,6 @@
 """Cold start over stdio: spawn → initialize result, and spawn → tools/list result.
 
-Three servers, interleaved round by round so that machine noise falls on all of them alike:
+Three servers, interleaved round by round (the order rotating) so that machine noise falls on all alike:
   real     mcp-anyreach with ANYREACH_TOKEN=ak_dummy and ANYREACH_BASE_URL=http://127.0.0.1:9 (nothing is
            called at start-up, so the dead address is never reached)
   sandbox  mcp-anyreach on the embedded sandbox, --db :memory:
@@ -59,8 +59,11 @@ def main(runs: int, figures: Figures) -> None:
     with tempfile.TemporaryDirectory() as logs:
         for name, (command, env) in VARIANTS.items():  # warm the OS file cache and __pycache__, untimed
             one_start(command, env, Path(logs, f"{name}.log"))
-        for _ in range(runs):
-            for name, (command, env) in VARIANTS.items():
+        names = list(VARIANTS)
+        for round_number in range(runs):
+            shift = round_number % len(names)  # each starts first in turn, so none gains or loses from its place
+            for name in names[shift:] + names[:shift]:
+                command, env = VARIANTS[name]
                 to_initialize, to_list = one_start(command, env, Path(logs, f"{name}.log"))
                 initialize[name].append(to_initialize)
                 tools_list[name].append(to_list)
