@@ -131,6 +131,8 @@ def main() -> int:
         verdict = (
             f"every target met, but the passes differ by more than {AGREEMENT * 100:.0f} % on: {', '.join(disagree)}"
         )
+    elif passes == 1:
+        verdict = "every target met (one pass: whether a second run agrees is not checked)"
     else:
         verdict = f"every target met in every pass; the passes agree within {AGREEMENT * 100:.0f} % on every target"
     head = (
