@@ -1,4 +1,5 @@
-"""What the benchmarks share: a raw JSON-RPC stdio client, server commands and environments, medians, the machine.
+"""What the benchmarks share: a raw JSON-RPC stdio client, server commands and environments, medians, the machine
+and tree measured, and one way to report figures against targets and exit (0 met, 1 missed, 2 broken).
 
 The stdio client is a subprocess with pipes and `json` only, so that the client's own imports and event
 loop add nothing to what is timed. It speaks the legacy era (protocol 2025-11-25), which every server answers.
@@ -6,18 +7,21 @@ loop add nothing to what is timed. It speaks the legacy era (protocol 2025-11-25
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 BENCH = Path(__file__).resolve().parent
 SERVER_COMMAND = (sys.executable, "-m", "mcp_anyreach")
@@ -31,25 +35,42 @@ def server_env(**extra: str) -> dict[str, str]:
     return env | {"PYTHONUNBUFFERED": "1"} | extra
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+LISTENING_LINE = re.compile(r"(?:serving \S+|Anyreach sandbox listening) on (http://\S+)")
 
 
-def wait_listening(process: subprocess.Popen[bytes], port: int, *, timeout: float = 60.0) -> None:
-    """Until something accepts on the loopback `port`; raise if `process` exits first or time runs out."""
+def start_listening(
+    command: Sequence[str], log: Path, *, env: Mapping[str, str] | None = None, timeout: float = 60.0
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `command` (an HTTP server given `--port 0`), its output into `log`; once it logs the URL it bound,
+    return the process and that URL. Raise with its output if it exits first or time runs out."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            list(command),
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=dict(env or server_env()),
+        )
     deadline = time.monotonic() + timeout
     while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode} before listening on {port}")
+        found = LISTENING_LINE.search(log.read_text(errors="replace"))
+        if found:
+            return process, found.group(1)
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop(process)
+            raise RuntimeError(f"{' '.join(command)} did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate, then kill if it lingers."""
+    if process.poll() is None:
+        process.terminate()
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class StdioSession:
@@ -129,8 +150,11 @@ def median_ms(seconds: Sequence[float]) -> float:
     return statistics.median(seconds) * 1000
 
 
+# Provenance: every script prints it first, and run_all.py puts it at the head of the table.
+
+
 def machine() -> str:
-    """`nproc`, the CPU model and the Python version, for the figures' provenance."""
+    """`nproc`, the CPU model, the Python version and the system."""
     model = platform.processor() or "unknown CPU"
     try:
         found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
@@ -138,7 +162,7 @@ def machine() -> str:
     except OSError:
         pass
     cpus = len(os.sched_getaffinity(0))
-    return f"{cpus} CPUs (nproc), {model}, Python {platform.python_version()}, {platform.system()}, tree {tree()}"
+    return f"{cpus} CPUs (nproc), {model}, Python {platform.python_version()}, {platform.system()}"
 
 
 def tree() -> str:
@@ -147,9 +171,88 @@ def tree() -> str:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=BENCH, capture_output=True, text=True, check=True
         ).stdout.strip()
+        # The table run_all.py writes into bench/README.md is not part of what is measured.
         changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=BENCH, capture_output=True, text=True
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)bench/README.md"],
+            cwd=BENCH,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{commit}{' + uncommitted changes' if changed else ''}"
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min)"
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def provenance() -> str:
+    return f"machine: {machine()}\ntree: {tree()}\ndate: {now_utc()}\nload average: {load_average()}"
+
+
+# Figures, targets and the exit code, the same for every script.
+
+EXIT_MET, EXIT_MISSED, EXIT_BROKEN = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    value: float  # what run_all.py compares between passes
+    shown: str  # the value as a reader should see it, with its parts
+    target: str = ""  # empty: for information
+    met: bool | None = None  # None: for information
+
+
+@dataclass
+class Figures:
+    """What one benchmark run measured; `finish` prints the verdict, writes --json and exits accordingly."""
+
+    script: str
+    json_path: Path | None = None
+    figures: list[Figure] = field(default_factory=list[Figure])
+
+    def add(self, name: str, value: float, shown: str, target: str = "", met: bool | None = None) -> None:
+        self.figures.append(Figure(name, value, shown, target, met))
+
+    @property
+    def met(self) -> bool:
+        return all(figure.met is not False for figure in self.figures)
+
+    def finish(self) -> NoReturn:
+        print(f"\n{'figure':<58} {'measured':<44} {'target':<14} state")
+        for figure in self.figures:
+            state = "" if figure.met is None else "ok" if figure.met else "MISSED"
+            print(f"{figure.name:<58} {figure.shown:<44} {figure.target:<14} {state}".rstrip())
+        verdict = "every target met" if self.met else "a target was MISSED"
+        print(f"\n{self.script}: {verdict} (load average now {load_average()})")
+        if self.json_path is not None:
+            self.json_path.write_text(json.dumps([asdict(figure) for figure in self.figures], indent=1))
+        raise SystemExit(EXIT_MET if self.met else EXIT_MISSED)
+
+
+def arguments(doc: str | None) -> argparse.ArgumentParser:
+    """A parser with the flags every script takes; the script adds its own."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="few rounds: checks the script works, figures are rough")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file (run_all.py reads it)")
+    return parser
+
+
+def run(script: str, parsed: argparse.Namespace, measure: Callable[[Figures], None]) -> NoReturn:
+    """Print the provenance, measure, then exit 0 (every target met), 1 (a target missed) or 2 (it broke)."""
+    print(f"{script}{' --quick' if parsed.quick else ''}\n{provenance()}\n", flush=True)
+    figures = Figures(script, parsed.json)
+    try:
+        measure(figures)
+    except Exception:
+        traceback.print_exc()
+        print(f"\n{script}: could not measure (exit {EXIT_BROKEN})", file=sys.stderr)
+        raise SystemExit(EXIT_BROKEN) from None
+    figures.finish()

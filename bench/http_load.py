@@ -3,32 +3,40 @@
 Each client opens its own session and loops over tools/list, list_phone_numbers, get_trunk and a read of
 anyreach://inventory until the time is up. Reports p50/p99 latency, requests/s, errors, and the server's
 resident memory (VmRSS from /proc) at the start, the middle and the end.
+Targets: no error at all, and the server's resident memory at the end within 1.25x of the start (stable).
 
-Run: python bench/http_load.py [--clients 50] [--duration 30] [--stateless] [--url URL --pid PID]
-Without --url it starts `python -m mcp_anyreach serve --transport streamable-http --db :memory:` itself.
+Run: python bench/http_load.py [--clients 50] [--duration 30] [--stateless] [--url URL --pid PID] [--quick]
+Without --url it starts `python -m mcp_anyreach serve --transport streamable-http --db :memory: --port 0` itself.
+tests/reliability/test_http_transport.py imports `run_load` (with a fixed number of operations per client,
+no time window): this module must not need bench/ on the import path.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
+import math
 import os
 import ssl
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+if TYPE_CHECKING:
+    from _common import Figures
+
 STARTUP_TIMEOUT = 60.0
+MAX_RSS_GROWTH = 1.25
 HTTP_TIMEOUT = httpx2.Timeout(30.0, read=300.0)
 Operation = Callable[[Client], Awaitable[bool]]
 
@@ -99,8 +107,17 @@ async def a_trunk_id(url: str) -> str:
     return str(listing.structured_content["items"][0]["id"])
 
 
-async def run_load(url: str, *, clients: int = 50, duration: float = 30.0, pid: int | None = None) -> LoadReport:
-    """`clients` SDK sessions doing mixed reads against `url` for `duration` seconds, once all are connected."""
+async def run_load(
+    url: str,
+    *,
+    clients: int = 50,
+    duration: float | None = 30.0,
+    per_client: int | None = None,
+    pid: int | None = None,
+) -> LoadReport:
+    """`clients` SDK sessions doing mixed reads against `url`, once all are connected, until `duration` seconds
+    have passed (None: no time limit) or each has made `per_client` requests (None: no count limit)."""
+    assert duration is not None or per_client is not None, "give a duration or a count, or it never ends"
     report = LoadReport(clients=clients)
     operations = mixed_reads(await a_trunk_id(url))
     tls = ssl.create_default_context()  # one for all: building one per HTTP client costs ~0.1 s of CPU each
@@ -115,7 +132,8 @@ async def run_load(url: str, *, clients: int = 50, duration: float = 30.0, pid: 
                 report.rss_kib["start"] = rss_kib(pid)
                 report.server_cpu = -cpu_seconds(pid)
             window["start"] = time.perf_counter()
-            window["middle"], window["end"] = window["start"] + duration / 2, window["start"] + duration
+            span = math.inf if duration is None else duration
+            window["middle"], window["end"] = window["start"] + span / 2, window["start"] + span
             go.set()
 
     async def one_client(offset: int) -> None:
@@ -126,7 +144,8 @@ async def run_load(url: str, *, clients: int = 50, duration: float = 30.0, pid: 
             ):
                 ready()
                 await go.wait()
-                for operation in itertools.islice(itertools.cycle(operations), offset, None):
+                last = None if per_client is None else offset + per_client
+                for operation in itertools.islice(itertools.cycle(operations), offset, last):
                     now = time.perf_counter()
                     if now >= window["end"]:
                         return
@@ -158,49 +177,71 @@ async def run_load(url: str, *, clients: int = 50, duration: float = 30.0, pid: 
 
 @contextmanager
 def local_server(*flags: str) -> Generator[tuple[str, int]]:
-    """A streamable-HTTP server on the embedded sandbox, on a free loopback port; yields (url, pid)."""
-    # Only the script needs this: the tests import run_load as bench.http_load, without bench/ on the path.
-    from _common import SERVER_COMMAND, free_port, server_env, wait_listening
+    """A streamable-HTTP server on the embedded sandbox, on a port it picks; yields (url, pid)."""
+    from _common import SERVER_COMMAND, start_listening, stop
 
-    port = free_port()
-    command = [*SERVER_COMMAND, "serve", "--transport", "streamable-http", "--db", ":memory:", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, *flags], env=server_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
-    )
-    try:
-        wait_listening(process, port, timeout=STARTUP_TIMEOUT)
-        yield f"http://127.0.0.1:{port}/mcp", process.pid
-    finally:
-        process.terminate()
+    command = [*SERVER_COMMAND, "serve", "--transport", "streamable-http", "--db", ":memory:", "--port", "0"]
+    with tempfile.TemporaryDirectory() as scratch:
+        process, url = start_listening([*command, *flags], Path(scratch, "server.log"), timeout=STARTUP_TIMEOUT)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            yield url, process.pid
+        finally:
+            stop(process)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=30.0)
-    parser.add_argument("--stateless", action="store_true", help="start the server with --stateless")
-    parser.add_argument("--url", help="an already running server's /mcp URL (then --pid for its memory)")
-    parser.add_argument("--pid", type=int, help="the process id of the server at --url")
-    args = parser.parse_args(argv)
-
-    def run(url: str, pid: int | None) -> LoadReport:
-        return anyio.run(lambda: run_load(url, clients=args.clients, duration=args.duration, pid=pid))
-
-    if args.url:
-        report = run(args.url, args.pid)
-    else:
-        with local_server(*(["--stateless"] if args.stateless else [])) as (url, pid):
-            report = run(url, pid)
+def record(report: LoadReport, figures: Figures) -> None:
     print(report.summary())
     for error in report.errors[:10]:
         print(f"  {error}", file=sys.stderr)
-    return 1 if report.errors else 0
+    load = f"{report.clients} SDK clients, {report.duration:.0f} s of mixed reads"
+    figures.add(
+        f"HTTP, {load}: errors",
+        len(report.errors),
+        f"{len(report.errors)} of {report.requests:,}",
+        "0",
+        not report.errors,
+    )
+    if "start" in report.rss_kib:
+        start, end = report.rss_kib["start"], report.rss_kib["end"]
+        figures.add(
+            "HTTP load: server RSS end / start",
+            end / start,
+            f"{end / start:.2f}x ({start / 1024:.0f} → {end / 1024:.0f} MiB)",
+            f"≤ {MAX_RSS_GROWTH}x",
+            end <= MAX_RSS_GROWTH * start,
+        )
+    figures.add(
+        "HTTP load: requests/s (information)",
+        report.requests / report.duration,
+        f"{report.requests / report.duration:.0f}",
+    )
+    figures.add(
+        "HTTP load: p50 / p99 latency (information)",
+        report.percentile(50),
+        f"{report.percentile(50):.0f} / {report.percentile(99):.0f} ms",
+    )
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from _common import arguments, run
+
+    parser = arguments((__doc__ or "").splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds (default 30; --quick: 5)")
+    parser.add_argument("--stateless", action="store_true", help="start the server with --stateless")
+    parser.add_argument("--url", help="an already running server's /mcp URL (then --pid for its memory)")
+    parser.add_argument("--pid", type=int, help="the process id of the server at --url")
+    parsed = parser.parse_args()
+    duration = 5.0 if parsed.quick else parsed.duration
+
+    def load(url: str, pid: int | None) -> LoadReport:
+        return anyio.run(lambda: run_load(url, clients=parsed.clients, duration=duration, pid=pid))
+
+    def measure(figures: Figures) -> None:
+        if parsed.url:
+            record(load(parsed.url, parsed.pid), figures)
+        else:
+            with local_server(*(["--stateless"] if parsed.stateless else [])) as (url, pid):
+                record(load(url, pid), figures)
+
+    run("http_load.py", parsed, measure)

@@ -100,10 +100,14 @@ async def _run(settings: Settings) -> None:
             return
         import uvicorn
 
+        from mcp_anyreach.listening import AnnouncingServer
+
         app = http_app(server, settings)
-        logger.info("serving %s on http://%s:%d", settings.transport, settings.host, settings.port)
+        path = "/sse" if settings.transport == "sse" else "/mcp"
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
-        await uvicorn.Server(config).serve()
+        await AnnouncingServer(
+            config, lambda url: logger.info("serving %s on %s%s", settings.transport, url, path)
+        ).serve()
 
 
 def _serve_flags(parser: argparse.ArgumentParser) -> None:
@@ -114,7 +118,7 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--transport", choices=["stdio", "sse", "streamable-http"], help=default("transport"))
     parser.add_argument("--host", help=f"HTTP bind address ({default('host')})")
-    parser.add_argument("--port", type=int, help=f"HTTP port ({default('port')})")
+    parser.add_argument("--port", type=int, help=f"HTTP port ({default('port')}; 0: any free port, logged at start-up)")
     parser.add_argument("--stateless", action="store_true", help="stateless streamable HTTP (for replicas)")
     parser.add_argument("--read-only", action="store_true", help="register read tools only; refuse every write")
     parser.add_argument("--toolsets", help="comma-separated: numbers,purchasing,trunks,routing,agents,audit")
@@ -140,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
     sandbox = commands.add_parser("sandbox", help="serve the embedded Anyreach-compatible API on loopback")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8787)
+    sandbox.add_argument("--port", type=int, default=8787, help="default 8787; 0: any free port, shown at start-up")
     sandbox.add_argument("--db", default=None, help="SQLite file (default: under the user data dir; :memory:)")
     sandbox.add_argument(
         "--faults",

@@ -58,7 +58,8 @@ class Settings(BaseSettings):
 
     transport: Transport = Field(default="stdio", validation_alias=_env("MCP_ANYREACH_TRANSPORT"))
     host: str = Field(default="127.0.0.1", validation_alias=_env("MCP_ANYREACH_HOST"))
-    port: int = Field(default=8000, ge=1, le=65535, validation_alias=_env("MCP_ANYREACH_PORT"))
+    # 0: the kernel picks a free port; the start-up line says which.
+    port: int = Field(default=8000, ge=0, le=65535, validation_alias=_env("MCP_ANYREACH_PORT"))
     stateless: bool = Field(default=False, validation_alias=_env("MCP_ANYREACH_STATELESS"))
     allowed_hosts: Annotated[list[str] | None, NoDecode] = Field(
         default=None, validation_alias=_env("MCP_ANYREACH_ALLOWED_HOSTS")

@@ -41,25 +41,36 @@ def _org_banner(base_url: str, org: DemoOrg) -> list[str]:
     ]
 
 
-def banner(base_url: str, seed: DemoSeed) -> str:
+def banner(base_url: str, seed: DemoSeed, db: str) -> str:
     curl = (
         f'curl "{base_url}/core/phone-numbers?limit=50" \\\n'
         '  -H "Authorization: Bearer $ANYREACH_TOKEN" \\\n'
         '  -H "X-Anyreach-Org: $ANYREACH_ORG_ID"'
     )
-    lines = [f"Anyreach sandbox listening on {base_url}", ""]
+    lines = [f"Anyreach sandbox listening on {base_url}", f"Database {db}", ""]
     lines += [*_org_banner(base_url, seed.demo), "", *_org_banner(base_url, seed.other), "", curl, ""]
     return "\n".join(lines)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8787, db: str | None = None, faults: str | Faults | None = None) -> None:
-    """Serve until interrupted; `faults` is a `Faults` or its spec for `Faults.parse` (ValueError when wrong)."""
+    """Serve until interrupted; `faults` is a `Faults` or its spec for `Faults.parse` (ValueError when wrong).
+
+    The banner goes to stderr once the port accepts connections, with the URL actually bound (port 0 picks one).
+    """
     import uvicorn
 
+    from mcp_anyreach.listening import AnnouncingServer
+
     injected = Faults.parse(faults) if isinstance(faults, str) else faults
-    sandbox = open_sandbox(db if db is not None else default_sandbox_db(), faults=injected)
-    print(banner(f"http://{host}:{port}", sandbox.seed), file=sys.stderr, flush=True)
+    db_path = str(db if db is not None else default_sandbox_db())
+    sandbox = open_sandbox(db_path, faults=injected)
     if injected is not None:
         logging.getLogger("uvicorn.error").addFilter(QuietDrops())
-        print(f"Injecting faults: {injected}", file=sys.stderr, flush=True)
-    uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")
+
+    def announce(base_url: str) -> None:
+        print(banner(base_url, sandbox.seed, db_path), file=sys.stderr, flush=True)
+        if injected is not None:
+            print(f"Injecting faults: {injected}", file=sys.stderr, flush=True)
+
+    config = uvicorn.Config(sandbox.app, host=host, port=port, log_level="warning")
+    AnnouncingServer(config, announce).run()

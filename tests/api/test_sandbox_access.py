@@ -74,22 +74,23 @@ async def test_a_read_only_key_reads_but_every_write_is_permission_denied(sandbo
     await reader.trunks.list()
     await reader.inbound_routing.get()
     offers = await reader.managed_accounts.search_numbers(seed.managed_account_id, limit=1)
+    # Each call is made at its await, so a failed check leaves no coroutine never awaited.
     writes = [
-        reader.phone_numbers.create(phone_number="+16465550150", trunk_id=seed.byoc_trunk_id),
-        reader.phone_numbers.update(numbers[0].phone_number, outbound_shareable=True),
-        reader.phone_numbers.delete(numbers[0].phone_number),
-        reader.managed_accounts.purchase_number(seed.managed_account_id, phone_number=offers[0].phone_number),
-        reader.trunks.create(name="nope"),
-        reader.trunks.update(seed.byoc_trunk_id, name="nope"),
-        reader.trunks.delete(seed.byoc_trunk_id),
-        reader.inbound_routing.create(workflow_id="wf"),
-        reader.inbound_routing.update(enabled=False),
-        reader.inbound_routing.delete(),
-        reader.agents.publish(seed.agent_ids[0], 1, phone_numbers=[numbers[0].phone_number]),
+        lambda: reader.phone_numbers.create(phone_number="+16465550150", trunk_id=seed.byoc_trunk_id),
+        lambda: reader.phone_numbers.update(numbers[0].phone_number, outbound_shareable=True),
+        lambda: reader.phone_numbers.delete(numbers[0].phone_number),
+        lambda: reader.managed_accounts.purchase_number(seed.managed_account_id, phone_number=offers[0].phone_number),
+        lambda: reader.trunks.create(name="nope"),
+        lambda: reader.trunks.update(seed.byoc_trunk_id, name="nope"),
+        lambda: reader.trunks.delete(seed.byoc_trunk_id),
+        lambda: reader.inbound_routing.create(workflow_id="wf"),
+        lambda: reader.inbound_routing.update(enabled=False),
+        lambda: reader.inbound_routing.delete(),
+        lambda: reader.agents.publish(seed.agent_ids[0], 1, phone_numbers=[numbers[0].phone_number]),
     ]
     for write in writes:
         with pytest.raises(PermissionDeniedError) as caught:
-            await write
+            await write()
         assert caught.value.status_code == 403
 
 

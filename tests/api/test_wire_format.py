@@ -22,6 +22,7 @@ from mcp_anyreach.api import (
 from .conftest import BASE_URL, PASSWORD, TOKEN, Recorder, json_response, phone_row
 
 TRUNK = {"id": "t-1", "name": "office"}
+HANG_TIMEOUT = 60.0
 
 
 async def test_every_request_carries_the_bearer_token_and_the_org_header(recorder: Recorder) -> None:
@@ -127,7 +128,7 @@ async def test_iter_follows_envelope_cursors_lazily(recorder: Recorder) -> None:
 
 async def test_iter_stops_when_the_api_repeats_a_cursor(recorder: Recorder) -> None:
     recorder.queue(*(json_response(200, [], {"x-next-cursor": "same"}) for _ in range(2)))
-    with anyio.fail_after(5):
+    with anyio.fail_after(HANG_TIMEOUT):  # it would loop forever, not slowly: the bound only ends a hang
         async with recorder.client() as client:
             with pytest.raises(AnyreachError, match="twice"):
                 async for _ in client.trunks.iter():
@@ -218,20 +219,21 @@ async def test_publish_accepts_a_bare_list_or_an_envelope(recorder: Recorder) ->
 
 async def test_a_read_only_client_refuses_every_write_before_sending(recorder: Recorder) -> None:
     async with recorder.client(read_only=True) as client:
+        # Each call is made at its await, so a failed check leaves no coroutine never awaited.
         writes = [
-            client.phone_numbers.create(phone_number="+15551230001", trunk_id="t"),
-            client.phone_numbers.update("+15551230001", outbound_shareable=True),
-            client.phone_numbers.delete("+15551230001"),
-            client.managed_accounts.purchase_number("ma-1", phone_number="+15551230001"),
-            client.trunks.create(name="x"),
-            client.trunks.update("t", name="y"),
-            client.trunks.delete("t"),
-            client.inbound_routing.create(),
-            client.inbound_routing.update(enabled=False),
-            client.inbound_routing.delete(),
-            client.agents.publish("a", 1, phone_numbers=["+15551230001"]),
+            lambda: client.phone_numbers.create(phone_number="+15551230001", trunk_id="t"),
+            lambda: client.phone_numbers.update("+15551230001", outbound_shareable=True),
+            lambda: client.phone_numbers.delete("+15551230001"),
+            lambda: client.managed_accounts.purchase_number("ma-1", phone_number="+15551230001"),
+            lambda: client.trunks.create(name="x"),
+            lambda: client.trunks.update("t", name="y"),
+            lambda: client.trunks.delete("t"),
+            lambda: client.inbound_routing.create(),
+            lambda: client.inbound_routing.update(enabled=False),
+            lambda: client.inbound_routing.delete(),
+            lambda: client.agents.publish("a", 1, phone_numbers=["+15551230001"]),
         ]
         for write in writes:
             with pytest.raises(ReadOnlyError, match="read-only"):
-                await write
+                await write()
     assert recorder.requests == []

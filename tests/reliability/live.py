@@ -18,7 +18,7 @@ import uvicorn
 from mcp_types import CallToolResult
 
 from mcp_anyreach.sandbox import Sandbox, open_sandbox
-from tests.server.procs import free_port, server_env
+from tests.server.procs import server_env
 
 START_TIMEOUT = 30.0
 CONFIRM_SECRET = "confirm-secret-canary-5d21e0"
@@ -46,20 +46,20 @@ class LiveSandbox:
 
 @asynccontextmanager
 async def live_sandbox() -> AsyncIterator[LiveSandbox]:
-    """A fresh in-memory sandbox served by uvicorn on a free loopback port until the block ends."""
+    """A fresh in-memory sandbox served by uvicorn on a free loopback port (port 0: the kernel picks it) until
+    the block ends."""
     sandbox = open_sandbox(":memory:")
-    port = free_port()
-    config = uvicorn.Config(sandbox.app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off")
+    config = uvicorn.Config(sandbox.app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"sandbox-{port}", daemon=True)
+    thread = threading.Thread(target=server.run, name="live-sandbox", daemon=True)
     thread.start()
     try:
         with anyio.fail_after(START_TIMEOUT):
             while not server.started:
                 if not thread.is_alive():
-                    raise RuntimeError(f"the sandbox on port {port} stopped before it started")
+                    raise RuntimeError("the live sandbox stopped before it started")
                 await anyio.sleep(0.01)
-        yield LiveSandbox(sandbox, port)
+        yield LiveSandbox(sandbox, int(server.servers[0].sockets[0].getsockname()[1]))
     finally:
         server.should_exit = True
         await anyio.to_thread.run_sync(thread.join, START_TIMEOUT)

@@ -1,20 +1,18 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
 import httpx2
-from anyio.abc import ByteReceiveStream, Process
+from anyio.abc import ByteReceiveStream
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+START_TIMEOUT = 60.0
+BANNER_END = re.compile(r'-H "X-Anyreach-Org: \$ANYREACH_ORG_ID"\n')
+LISTENING = re.compile(r"Anyreach sandbox listening on (http://\S+)")
 
 
 async def read_all(stream: ByteReceiveStream | None) -> str:
@@ -23,32 +21,34 @@ async def read_all(stream: ByteReceiveStream | None) -> str:
     return b"".join(chunks).decode()
 
 
-async def wait_until_serving(base_url: str, process: Process) -> None:
-    async with httpx2.AsyncClient(base_url=base_url) as client:
-        with anyio.fail_after(30):
-            while True:
-                assert process.returncode is None, "the sandbox exited before serving"
-                try:
-                    await client.get("/openapi.json")
-                except httpx2.TransportError:
-                    await anyio.sleep(0.05)
-                else:
-                    return
+async def read_banner(stream: ByteReceiveStream | None) -> str:
+    """Stderr up to the end of the start-up banner, which the sandbox prints once it accepts connections."""
+    assert stream is not None
+    seen = ""
+    with anyio.fail_after(START_TIMEOUT):
+        while not BANNER_END.search(seen):
+            try:
+                seen += (await stream.receive()).decode()
+            except anyio.EndOfStream:
+                raise AssertionError(f"the sandbox exited before serving:\n{seen}") from None
+    return seen
 
 
-async def run_sandbox(db: Path, port: int, scenario: object) -> tuple[str, str]:
-    """Start the CLI, run ``scenario(base_url, stderr_so_far)``, stop it; answer (stdout, stderr)."""
-    command = [sys.executable, "-m", "mcp_anyreach", "sandbox", "--port", str(port), "--db", str(db)]
+async def run_sandbox(db: Path, scenario: Callable[[str], Awaitable[None]]) -> tuple[str, str]:
+    """Start the CLI on any free port, run ``scenario(base_url)`` against the URL it announces, stop it;
+    answer (stdout, stderr)."""
+    command = [sys.executable, "-m", "mcp_anyreach", "sandbox", "--port", "0", "--db", str(db)]
     process = await anyio.open_process(command, stdin=subprocess.DEVNULL)
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        await wait_until_serving(base_url, process)
-        await scenario(base_url)  # type: ignore[operator]
+        banner = await read_banner(process.stderr)
+        listening = LISTENING.search(banner)
+        assert listening is not None, banner
+        await scenario(listening.group(1))
     finally:
         process.terminate()
         with anyio.fail_after(30):
             await process.wait()
-    return await read_all(process.stdout), await read_all(process.stderr)
+    return await read_all(process.stdout), banner + await read_all(process.stderr)
 
 
 def exported(stderr: str) -> dict[str, str]:
@@ -57,22 +57,28 @@ def exported(stderr: str) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in line.group(1).split())
 
 
-async def test_the_cli_serves_on_a_port_and_keeps_credentials_and_state_across_restarts(tmp_path: Path) -> None:
-    db, port = tmp_path / "sandbox.db", free_port()
+async def test_the_cli_serves_on_the_url_it_announces_and_keeps_credentials_and_state_across_restarts(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "sandbox.db"
     seen: dict[str, object] = {}
 
     async def first_run(base_url: str) -> None:
+        async with httpx2.AsyncClient(base_url=base_url) as client:
+            assert (await client.get("/openapi.json")).status_code == 200
         seen["base_url"] = base_url
 
-    stdout, stderr = await run_sandbox(db, port, first_run)
+    stdout, stderr = await run_sandbox(db, first_run)
     assert stdout == ""
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", str(seen["base_url"]))
+    assert f"Database {db}" in stderr
     credentials = exported(stderr)
-    assert credentials["ANYREACH_BASE_URL"] == f"http://127.0.0.1:{port}"
+    assert credentials["ANYREACH_BASE_URL"] == seen["base_url"]
     assert credentials["ANYREACH_TOKEN"].startswith("ak_")
     assert "pat_" in stderr
     assert "ma_" in stderr
     assert "Other Org" in stderr
-    assert f'curl "http://127.0.0.1:{port}/core/phone-numbers?limit=50"' in stderr
+    assert f'curl "{seen["base_url"]}/core/phone-numbers?limit=50"' in stderr
     headers = {"Authorization": f"Bearer {credentials['ANYREACH_TOKEN']}"}
 
     async def second_run(base_url: str) -> None:
@@ -83,8 +89,11 @@ async def test_the_cli_serves_on_a_port_and_keeps_credentials_and_state_across_r
             assert numbers.status_code == 200
             seen["numbers"] = numbers.json()
 
-    stdout_again, stderr_again = await run_sandbox(db, port, second_run)
-    assert exported(stderr_again) == credentials
+    stdout_again, stderr_again = await run_sandbox(db, second_run)
+    credentials_again = exported(stderr_again)
+    assert {key: credentials_again[key] for key in ("ANYREACH_TOKEN", "ANYREACH_ORG_ID")} == {
+        key: credentials[key] for key in ("ANYREACH_TOKEN", "ANYREACH_ORG_ID")
+    }
     assert stdout_again == ""
 
     async def third_run(base_url: str) -> None:
@@ -93,4 +102,4 @@ async def test_the_cli_serves_on_a_port_and_keeps_credentials_and_state_across_r
             trunks = await client.get("/core/trunks", params={"name": "Persisted"})
             assert [trunk["name"] for trunk in trunks.json()] == ["Persisted PBX"]
 
-    await run_sandbox(db, port, third_run)
+    await run_sandbox(db, third_run)

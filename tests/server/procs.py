@@ -1,19 +1,23 @@
-"""The real server as a subprocess: a free port, an environment without credentials, readiness without sleeps.
+"""The real server as a subprocess: any free port, an environment without credentials, readiness without sleeps.
 
-`spawn` only starts the process (and guarantees it is stopped), `wait_until_listening` waits for it;
-`spawn_listening` starts several servers first and then waits for them, so they import side by side.
+Each server binds port 0 and logs the URL it got (`serving streamable-http on http://127.0.0.1:43127/mcp`), so
+no port is picked by the test and then raced for. `spawn` only starts the process (and guarantees it is
+stopped), `wait_until_listening` waits for that line; `spawn_listening` starts several servers first and then
+waits for them, so they import side by side.
 """
 
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import sys
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import anyio
 from anyio.abc import Process
@@ -21,12 +25,7 @@ from anyio.abc import Process
 SERVER_COMMAND = (sys.executable, "-m", "mcp_anyreach")
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+SERVING_LINE = re.compile(r"serving (?:streamable-http|sse) on (http://\S+)")
 
 
 def server_env(**extra: str) -> dict[str, str]:
@@ -35,11 +34,26 @@ def server_env(**extra: str) -> dict[str, str]:
     return env | extra
 
 
+def announced_url(output: str) -> str | None:
+    """The URL from a server's `serving ... on URL` start-up line, or None before it is logged."""
+    found = SERVING_LINE.search(output)
+    return found.group(1) if found else None
+
+
 @dataclass(frozen=True)
 class RunningServer:
     process: Process
-    port: int
     log: Path
+
+    @cached_property
+    def port(self) -> int:
+        """The port the server bound and announced (after `wait_until_listening`)."""
+        url = announced_url(self.output())
+        if url is None:
+            raise RuntimeError(f"the server has not announced its URL yet:\n{self.output()}")
+        port = urlsplit(url).port
+        assert port is not None, url
+        return port
 
     def url(self, path: str = "/mcp") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -50,16 +64,15 @@ class RunningServer:
 
 @asynccontextmanager
 async def spawn(log: Path, *flags: str, env: Mapping[str, str] | None = None) -> AsyncGenerator[RunningServer]:
-    """`mcp-anyreach serve --db :memory: --port <free> FLAGS` on the sandbox, stdout and stderr into `log`."""
-    port = free_port()
-    command = [*SERVER_COMMAND, "serve", "--db", ":memory:", "--port", str(port), *flags]
+    """`mcp-anyreach serve --db :memory: --port 0 FLAGS` on the sandbox, stdout and stderr into `log`."""
+    command = [*SERVER_COMMAND, "serve", "--db", ":memory:", "--port", "0", *flags]
     with log.open("wb") as sink:
         process = await anyio.open_process(
             command, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT, env=dict(env or server_env())
         )
     async with process:
         try:
-            yield RunningServer(process, port, log)
+            yield RunningServer(process, log)
         finally:
             with anyio.CancelScope(shield=True):
                 await stop(process)
@@ -87,18 +100,13 @@ async def stop(process: Process) -> None:
 
 
 async def wait_until_listening(server: RunningServer) -> None:
-    """Poll the port until it accepts a connection; fail with the server's output if it dies or never listens."""
+    """Until the server logs the URL it listens on (it does once the socket accepts); fail with its output if
+    it exits first or never gets there."""
     try:
         with anyio.fail_after(READY_TIMEOUT):
-            while True:
+            while announced_url(server.output()) is None:
                 if server.process.returncode is not None:
                     raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.output()}")
-                try:
-                    stream = await anyio.connect_tcp("127.0.0.1", server.port)
-                except OSError:
-                    await anyio.sleep(0.05)
-                    continue
-                await stream.aclose()
-                return
+                await anyio.sleep(0.05)
     except TimeoutError as exc:
         raise TimeoutError(f"server not listening after {READY_TIMEOUT}s:\n{server.output()}") from exc

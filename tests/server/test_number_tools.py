@@ -160,7 +160,7 @@ async def test_a_purchase_reaches_modern_listeners_as_change_events(
     ):
         _data(await client.call_tool("purchase_phone_number", {"phone_number": offers[0].phone_number}))
         seen: list[ServerEvent] = []
-        with anyio.fail_after(5):
+        with anyio.fail_after(60):
             async for event in events:
                 seen.append(event)
                 if isinstance(event, ResourceUpdated):

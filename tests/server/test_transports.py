@@ -20,7 +20,7 @@ from mcp_types import CallToolResult
 
 from mcp_anyreach.server.registry import SPECS
 from tests.server.conftest import READ_TOOLS
-from tests.server.procs import SERVER_COMMAND, RunningServer, free_port, server_env, spawn, spawn_listening
+from tests.server.procs import SERVER_COMMAND, RunningServer, announced_url, server_env, spawn, spawn_listening
 
 ALL_TOOLS = {spec.name for spec in SPECS}
 WRITE_PREFIXES = ("purchase_", "delete_", "create_", "update_", "assign_", "register_")
@@ -132,6 +132,18 @@ async def test_help_exits_zero_and_names_the_commands() -> None:
     assert b"serve" in completed.stdout
 
 
+# the URL a server started with --port 0 logs
+
+
+async def test_a_server_on_port_0_logs_the_full_url_it_bound_for_its_transport(servers: HttpServers) -> None:
+    streamable, sse = announced_url(servers.loopback.output()), announced_url(servers.sse.output())
+
+    assert streamable == servers.loopback.url("/mcp")
+    assert sse == servers.sse.url("/sse")
+    assert servers.loopback.port != servers.sse.port
+    assert "serving streamable-http on http://127.0.0.1:" in servers.loopback.output()
+
+
 # streamable HTTP on loopback
 
 
@@ -187,7 +199,7 @@ async def test_listening_on_all_interfaces_without_an_http_token_exits_naming_th
         "--host",
         ALL_INTERFACES,
         "--port",
-        str(free_port()),
+        "0",
         "--db",
         ":memory:",
     ]
