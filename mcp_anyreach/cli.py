@@ -66,11 +66,12 @@ async def _run(settings: Any) -> None:
     from mcp_anyreach.server import build_server
     from mcp_anyreach.server.backend import connect
     from mcp_anyreach.server.http import http_app
+    from mcp_anyreach.server.shared_state import open_shared_state
 
     if settings.no_confirm:
         logger.warning("--no-confirm: purchases, deletions and routing changes run WITHOUT any confirmation")
-    async with connect(settings) as client:
-        server = build_server(settings, client)
+    async with connect(settings) as client, open_shared_state(settings, client.identity) as shared:
+        server = build_server(settings, client, shared=shared)
         gc.freeze()
         gc.enable()
         if settings.transport == "stdio":
@@ -93,7 +94,9 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--toolsets", help="comma-separated: numbers,purchasing,trunks,routing,agents,audit")
     parser.add_argument("--tools", help="comma-separated tool names (added to --toolsets)")
     parser.add_argument("--no-confirm", action="store_true", help="skip confirmation gates (pipelines only)")
-    parser.add_argument("--max-purchases", type=int, help="purchase cap per server process (default 5)")
+    parser.add_argument("--max-purchases", type=int, help="numbers the organization may buy per window (default 5)")
+    parser.add_argument("--purchase-window", help="the rolling window of --max-purchases, e.g. 24h, 90m (default 24h)")
+    parser.add_argument("--redis-url", help="Redis (or Valkey) that replicas share state in, e.g. redis://host:6379/0")
     parser.add_argument("--audit-log", help="append every attempted write to this JSON-lines file")
     parser.add_argument("--token-store", help="SQLite file of used confirmation tokens, shared by replicas")
     parser.add_argument("--sandbox", action="store_true", help="use the embedded sandbox even with a token")

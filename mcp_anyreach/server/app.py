@@ -18,7 +18,8 @@ from mcp_anyreach.server.confirm import Gatekeeper, TokenSigner
 from mcp_anyreach.server.prompts import register_prompts
 from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.server.resources import register_resources
-from mcp_anyreach.server.services import PurchaseGuard, Services
+from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.shared_state import SharedState, shared_state
 from mcp_anyreach.server.tool_factory import make_tool, published_schemas
 from mcp_anyreach.server.tools.agents import agents_tools
 from mcp_anyreach.server.tools.audit import audit_tools
@@ -26,7 +27,6 @@ from mcp_anyreach.server.tools.numbers import numbers_tools
 from mcp_anyreach.server.tools.purchasing import purchasing_tools
 from mcp_anyreach.server.tools.routing import routing_tools
 from mcp_anyreach.server.tools.trunks import trunks_tools
-from mcp_anyreach.server.used_tokens import MemoryUsedTokens, SqliteUsedTokens
 from mcp_anyreach.settings import Settings
 
 logger = logging.getLogger("mcp_anyreach.server")
@@ -47,21 +47,23 @@ def build_server(
     sandbox: bool | None = None,
     clock: Callable[[], float] | None = None,
     input_schemas: Mapping[str, dict[str, Any]] | None = None,
+    shared: SharedState | None = None,
 ) -> MCPServer:
     """An MCP server over `client`. `sandbox` says whether `client` talks to the embedded sandbox.
 
     `input_schemas` are the tool schemas to publish: by default the ones shipped with the package; for a
-    tool missing from them (`{}`: every tool), the schema is derived from its signature.
+    tool missing from them (`{}`: every tool), the schema is derived from its signature. `shared` is the
+    state replicas share (by default the store the settings name; its owner closes it).
     """
     if settings.read_only and not client.read_only:
         raise ValueError("read-only settings need a read-only API client, so that no write can reach the API")
     in_sandbox = settings.uses_sandbox if sandbox is None else sandbox
     secret = settings.confirm_secret.get_secret_value().encode() if settings.confirm_secret else secrets.token_bytes(32)
-    used = SqliteUsedTokens(settings.token_store) if settings.token_store else MemoryUsedTokens()
+    shared = shared or shared_state(settings, client.identity, **({"clock": clock} if clock else {}))
     signer = TokenSigner(
         secret,
         ttl_seconds=settings.confirm_ttl_seconds,
-        used=used,
+        used=shared.used_tokens,
         audience=client.identity,
         **({"clock": clock} if clock else {}),
     )
@@ -71,7 +73,7 @@ def build_server(
         gatekeeper=Gatekeeper(signer, no_confirm=settings.no_confirm, stateless=settings.stateless),
         audit=AuditLog(settings.audit_log),
         sandbox=in_sandbox,
-        purchases=PurchaseGuard(limit=settings.max_purchases),
+        purchases=shared.purchases,
     )
     implementations: dict[str, Any] = {}
     for factory in TOOL_FACTORIES:

@@ -28,10 +28,11 @@ def is_loopback(host: str) -> bool:
 
 def check_exposure(settings: Settings) -> None:
     """Refuse, before anything starts, an HTTP server others could reach without a token or a known host name."""
-    if settings.stateless and settings.confirm_secret is not None and settings.token_store is None:
+    if settings.stateless and settings.confirm_secret is not None and not (settings.token_store or settings.redis_url):
         raise ExposureError(
-            "Replicas (--stateless with MCP_ANYREACH_CONFIRM_SECRET) must also share MCP_ANYREACH_TOKEN_STORE, "
-            "the record of used confirmation tokens; otherwise a token confirmed on one could be replayed on another."
+            "Replicas (--stateless with MCP_ANYREACH_CONFIRM_SECRET) must also share MCP_ANYREACH_REDIS_URL or "
+            "MCP_ANYREACH_TOKEN_STORE, the record of used confirmation tokens and the purchase budget; otherwise "
+            "a token confirmed on one could be replayed on another."
         )
     if settings.transport == "stdio" or is_loopback(settings.host):
         return

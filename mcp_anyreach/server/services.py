@@ -1,21 +1,22 @@
-"""What every tool shares: the API client, the gates, the audit log, the spend guard, notifications."""
+"""What every tool shares: the API client, the gates, the audit log, the purchase budget, notifications."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from mcp.server.mcpserver import AcceptedElicitation, CancelledElicitation, Context, DeclinedElicitation
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 
-from mcp_anyreach.api import AnyreachClient, AvailableNumber
+from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.server.audit_log import AuditLog
 from mcp_anyreach.server.confirm import Approval, Cleared, Gatekeeper, TokenRequired
 from mcp_anyreach.server.errors import api_errors
+from mcp_anyreach.server.shared_state.purchases import Purchases
 from mcp_anyreach.server.views import Gated
 from mcp_anyreach.settings import Settings
 
@@ -30,45 +31,13 @@ ROUTING_URI = "anyreach://inbound-routing-config"
 
 
 @dataclass
-class PurchaseGuard:
-    """Caps spending per server process and remembers which numbers searches offered."""
-
-    REMEMBERED: ClassVar[int] = 500
-
-    limit: int
-    bought: int = 0
-    offered: dict[str, AvailableNumber] = field(default_factory=dict[str, AvailableNumber])
-
-    def check(self) -> None:
-        if self.bought >= self.limit:
-            raise ToolError(
-                f"This server has reached its purchase limit ({self.limit} per process); nothing was bought. "
-                "An operator can raise it with --max-purchases and restart the server."
-            )
-
-    def reserve(self) -> None:
-        """Take a purchase slot before anything is awaited, so concurrent purchases cannot pass the cap."""
-        self.check()
-        self.bought += 1
-
-    def release(self) -> None:
-        """Give the slot back: only for a purchase the API certainly refused."""
-        self.bought -= 1
-
-    def remember(self, offers: list[AvailableNumber]) -> None:
-        self.offered.update((offer.phone_number, offer) for offer in offers)
-        while len(self.offered) > self.REMEMBERED:
-            del self.offered[next(iter(self.offered))]  # the oldest
-
-
-@dataclass
 class Services:
     client: AnyreachClient
     settings: Settings
     gatekeeper: Gatekeeper
     audit: AuditLog
     sandbox: bool
-    purchases: PurchaseGuard
+    purchases: Purchases
     _managed_account_id: str | None = None
 
     async def managed_account_id(self) -> str:

@@ -50,7 +50,7 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
             sms_enabled=sms,
             limit=limit,
         )
-        guard.remember(offers)
+        await guard.remember(offers)
         return Offers(result=[AvailableNumberView.of(offer) for offer in offers])
 
     async def find_offer(number: str) -> AvailableNumber | None:
@@ -68,8 +68,8 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
 
     async def preview_purchase(args: Mapping[str, Any]) -> Preview:
         number: str = args["phone_number"]
-        guard.check()
-        offer = guard.offered.get(number) or await find_offer(number)
+        left = await guard.remaining()
+        offer = await guard.recall(number) or await find_offer(number)
         if offer is None:
             raise ToolError(
                 f"{number} is not offered for purchase (any more). "
@@ -80,7 +80,7 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
             f"Buy {number} ({where}) through managed account {await services.managed_account_id()}. "
             "This spends money on the organization's account. A managed trunk is created for it; "
             "no agent answers it until one is assigned. "
-            f"Purchases left for this server: {guard.limit - guard.bought - 1}."
+            f"Purchases left after this one: {left - 1} (limit {guard.limit_text})."
         )
         return Preview(summary, {"phone_number": number, "offered": True})
 
@@ -95,12 +95,12 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
         """Buy a number search_available_numbers offered. Spends money. Gated."""
 
         async def purchase() -> NumberView:
-            guard.reserve()
+            reservation = await guard.reserve()
             try:
                 return await buy()
             except ToolError as exc:
                 if _refused(exc.__cause__):
-                    guard.release()
+                    await guard.release(reservation)
                 raise
 
         async def buy() -> NumberView:
@@ -112,7 +112,7 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
                 refused="Delete unused numbers or ask Anyreach to raise the limit.",
             ):
                 bought = await client.managed_accounts.purchase_number(account, phone_number=phone_number)
-            guard.offered.pop(phone_number, None)
+            await guard.forget(phone_number)
             return NumberView.of(bought)
 
         return await services.gated(
