@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
@@ -31,6 +31,7 @@ CLOCK_SKEW_SECONDS = 60
 OFFER_TTL_SECONDS = 3600
 # Fail fast: a gated call waits at most a few seconds for an unreachable Redis, then says so.
 TIMEOUT_SECONDS = 2.0
+MAX_CONNECTIONS = 50
 
 RESERVE = """
 local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -45,15 +46,21 @@ return 1
 
 
 def connect_redis(url: str) -> Redis:
-    """A client of `url` that fails within seconds and retries once (it connects on first use)."""
-    return Redis.from_url(  # pyright: ignore[reportUnknownMemberType]  # **kwargs untyped upstream
+    """A client of `url` that fails within seconds and retries once (it connects on first use).
+
+    Calls beyond `MAX_CONNECTIONS` at once wait their turn for a connection instead of failing.
+    """
+    pool = BlockingConnectionPool.from_url(  # pyright: ignore[reportUnknownMemberType]  # **kwargs untyped upstream
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=TIMEOUT_SECONDS,
         decode_responses=True,
         socket_connect_timeout=TIMEOUT_SECONDS,
         socket_timeout=TIMEOUT_SECONDS,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
         health_check_interval=30,
     )
+    return Redis.from_pool(pool)
 
 
 async def _unless_unreachable(operation: Awaitable[T], what: str) -> T:
@@ -61,7 +68,7 @@ async def _unless_unreachable(operation: Awaitable[T], what: str) -> T:
         return await operation
     except (RedisError, OSError) as exc:
         # The URL may carry a password: say what failed, not where.
-        raise SharedStateUnavailable(f"Redis could not be reached to {what} ({type(exc).__name__})") from None
+        raise SharedStateUnavailable(f"Redis could not be reached to {what} ({type(exc).__name__})") from exc
 
 
 class RedisUsedTokens:
@@ -78,7 +85,8 @@ class RedisUsedTokens:
                 claim_id,
                 nx=True,
                 get=True,
-                pxat=int((expires_at + CLOCK_SKEW_SECONDS) * 1000),
+                # Relative, so Redis's clock does not matter; replicas whose clocks lag ours get the slack.
+                px=max(1, int((expires_at - now + CLOCK_SKEW_SECONDS) * 1000)),
             ),
             "record a used confirmation token",
         )
