@@ -23,8 +23,12 @@ def default_sandbox_db() -> Path:
 
 def parse_duration(value: object) -> object:
     """`24h`, `90m`, `30s`, `7d` (or anything pydantic reads as a timedelta: seconds, ISO 8601)."""
-    if isinstance(value, str) and value[-1:] in _UNITS and value[:-1].strip().isdigit():
-        return timedelta(**{_UNITS[value[-1]]: int(value[:-1])})
+    if isinstance(value, str):
+        value = value.strip()
+        if value.isdigit():
+            return timedelta(seconds=int(value))
+        if value[-1:] in _UNITS and value[:-1].isdigit():
+            return timedelta(**{_UNITS[value[-1]]: int(value[:-1])})
     return value
 
 

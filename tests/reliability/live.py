@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import uvicorn
 from mcp_types import CallToolResult
+from starlette.types import ASGIApp
 
 from mcp_anyreach.sandbox import Sandbox, open_sandbox
 from tests.server.procs import free_port, server_env
@@ -45,11 +46,15 @@ class LiveSandbox:
 
 
 @asynccontextmanager
-async def live_sandbox() -> AsyncIterator[LiveSandbox]:
-    """A fresh in-memory sandbox served by uvicorn on a free loopback port until the block ends."""
+async def live_sandbox(wrap: Callable[[ASGIApp], ASGIApp] | None = None) -> AsyncIterator[LiveSandbox]:
+    """A fresh in-memory sandbox served by uvicorn on a free loopback port until the block ends.
+
+    `wrap` puts a test's own middleware in front of it (to hold a request at a chosen moment, say).
+    """
     sandbox = open_sandbox(":memory:")
     port = free_port()
-    config = uvicorn.Config(sandbox.app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off")
+    app = sandbox.app if wrap is None else wrap(sandbox.app)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"sandbox-{port}", daemon=True)
     thread.start()

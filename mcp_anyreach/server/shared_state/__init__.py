@@ -38,12 +38,15 @@ def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], floa
     """The store the settings ask for; `namespace` (the Anyreach account's fingerprint) keeps accounts apart."""
     window = settings.purchase_window.total_seconds()
     if settings.redis_url is not None:
-        from mcp_anyreach.server.shared_state.redis_store import (  # only deployments with Redis import it
-            RedisOffers,
-            RedisPurchaseBudget,
-            RedisUsedTokens,
-            connect_redis,
-        )
+        try:
+            from mcp_anyreach.server.shared_state.redis_store import (  # only deployments with Redis import it
+                RedisOffers,
+                RedisPurchaseBudget,
+                RedisUsedTokens,
+                connect_redis,
+            )
+        except ImportError as exc:
+            raise ValueError("MCP_ANYREACH_REDIS_URL needs the redis client: pip install 'mcp-anyreach[team]'") from exc
 
         redis = connect_redis(settings.redis_url.get_secret_value())
         budget = RedisPurchaseBudget(redis, namespace, settings.max_purchases, window)
