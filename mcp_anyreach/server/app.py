@@ -13,6 +13,7 @@ from mcp.server.request_state import RequestStateSecurity
 
 from mcp_anyreach import __version__
 from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.server import oauth
 from mcp_anyreach.server.audit_log import AuditLog
 from mcp_anyreach.server.confirm import Gatekeeper, TokenSigner
 from mcp_anyreach.server.prompts import register_prompts
@@ -90,6 +91,7 @@ def build_server(
         instructions=_instructions(settings, in_sandbox),
         tools=tools,
         request_state_security=_request_state_security(settings),
+        **oauth.server_options(settings),
     )
     register_resources(server, services)
     register_prompts(server)

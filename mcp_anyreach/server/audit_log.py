@@ -11,6 +11,8 @@ from typing import Any, cast
 
 from pydantic import BaseModel, SecretStr
 
+from mcp_anyreach.server.caller import caller_identity
+
 logger = logging.getLogger("mcp_anyreach.audit")
 REDACTED = "[redacted]"
 
@@ -28,6 +30,8 @@ class AuditLog:
             "outcome": outcome,
             "confirmation": via,
         }
+        if caller := caller_identity():
+            entry["caller"] = caller
         line = json.dumps(entry, separators=(",", ":"), default=str)
         logger.info("audit %s", line)
         if self._path is not None:
