@@ -67,7 +67,10 @@ async def _run(settings: Any) -> None:
     from mcp_anyreach.server.backend import connect
     from mcp_anyreach.server.http import http_app
     from mcp_anyreach.server.shared_state import open_shared_state
+    from mcp_anyreach.server.telemetry import configure_tracing
 
+    if configure_tracing():
+        logger.info("OpenTelemetry: exporting traces as the OTEL_* variables say")
     if settings.no_confirm:
         logger.warning("--no-confirm: purchases, deletions and routing changes run WITHOUT any confirmation")
     async with connect(settings) as client, open_shared_state(settings, client.identity) as shared:

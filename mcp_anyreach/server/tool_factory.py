@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from mcp_anyreach.server.registry import ToolSpec
 from mcp_anyreach.server.schema import OUTPUT_SCHEMA, lean
+from mcp_anyreach.server.telemetry import record_outcome
 
 PUBLISHED_SCHEMAS = Path(__file__).with_name("tool_schemas.json")
 
@@ -100,6 +101,8 @@ def _compact(fn: Callable[..., Awaitable[BaseModel]]) -> Callable[..., Awaitable
     @functools.wraps(fn)
     async def call(*args: Any, **kwargs: Any) -> CallToolResult:
         result = await fn(*args, **kwargs)
+        if isinstance(status := getattr(result, "status", None), str):  # a gated tool's outcome
+            record_outcome(status)
         return CallToolResult(
             content=[TextContent(type="text", text=result.model_dump_json(exclude_none=True))],
             structured_content=result.model_dump(mode="json"),

@@ -1,5 +1,4 @@
-"""A local OAuth issuer made for the tests (its own RSA key, its JWKS on loopback), and an ASGI app served
-on a free loopback port in the test's own event loop."""
+"""A local OAuth issuer made for the tests: its own RSA key, its JWKS served on loopback."""
 
 from __future__ import annotations
 
@@ -10,20 +9,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
+from tests.server.loopback import serving
 from tests.server.procs import free_port
-
-START_TIMEOUT = 30.0
 
 
 def new_key() -> rsa.RSAPrivateKey:
@@ -65,22 +60,6 @@ class LocalIssuer:
             return JSONResponse({"keys": [public | {"kid": self.kid, "use": "sig", "alg": "RS256"}]})
 
         return Starlette(routes=[Route("/.well-known/openid-configuration", discovery), Route("/jwks.json", jwks)])
-
-
-@asynccontextmanager
-async def serving(app: ASGIApp, port: int) -> AsyncIterator[None]:
-    """`app` on 127.0.0.1:`port`, in this event loop, until the block ends."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
-    server = uvicorn.Server(config)
-    async with anyio.create_task_group() as group:
-        group.start_soon(server.serve)
-        with anyio.fail_after(START_TIMEOUT):
-            while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-                await anyio.sleep(0.01)
-        try:
-            yield
-        finally:
-            server.should_exit = True
 
 
 @asynccontextmanager

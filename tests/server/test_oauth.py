@@ -26,7 +26,8 @@ from mcp_anyreach.server.oauth import OAuthConfigError, check_oauth
 from mcp_anyreach.server.registry import SPECS
 from mcp_anyreach.settings import Settings
 from tests.server.conftest import READ_TOOLS
-from tests.server.oauth_issuer import LocalIssuer, local_issuer, new_key, serving
+from tests.server.loopback import serving
+from tests.server.oauth_issuer import LocalIssuer, local_issuer, new_key
 from tests.server.procs import free_port
 
 ALL_TOOLS = {spec.name for spec in SPECS}
