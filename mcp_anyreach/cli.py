@@ -10,7 +10,10 @@ import gc
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mcp_anyreach.settings import Settings
 
 COMMANDS = ("serve", "sandbox", "demo")
 logger = logging.getLogger("mcp_anyreach")
@@ -34,11 +37,21 @@ def _serve(args: argparse.Namespace) -> int:
     # tools); the cyclic collector would walk it again and again while it grows. It is paused until the
     # server is built, then what exists is frozen out of later collections: hosts wait less on every launch.
     gc.disable()
+    import os
+
     import anyio
     from pydantic import ValidationError
 
-    from mcp_anyreach.settings import Settings
+    from mcp_anyreach.settings import Settings, unknown_variables
 
+    if unknown := unknown_variables(os.environ):
+        print(
+            "mcp-anyreach: unknown environment variables, refusing to start: "
+            + ", ".join(unknown)
+            + ". Fix or unset them; `mcp-anyreach serve --help` and the README list the valid ones.",
+            file=sys.stderr,
+        )
+        return 2
     flags = {
         key: value
         for key, value in vars(args).items()
@@ -47,13 +60,22 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings(**flags)
     except ValidationError as exc:
-        print(f"mcp-anyreach: invalid configuration:\n{exc}", file=sys.stderr)
+        problems = (
+            f"- {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        print("mcp-anyreach: invalid configuration:\n" + "\n".join(problems), file=sys.stderr)
         return 2
+    from mcp_anyreach.server.audit_log import AuditLog, AuditUnavailable
     from mcp_anyreach.server.http import check_exposure
 
     try:
         check_exposure(settings)
+        AuditLog(settings.audit_log).check()
         anyio.run(_run, settings)
+    except AuditUnavailable as exc:
+        print(f"mcp-anyreach: cannot append to the audit log {exc}; refusing to start without it.", file=sys.stderr)
+        return 2
     except ValueError as exc:  # bad toolset/tool names, unsafe HTTP exposure: say so, no traceback
         print(f"mcp-anyreach: {exc}", file=sys.stderr)
         return 2
@@ -62,7 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run(settings: Any) -> None:
+async def _run(settings: Settings) -> None:
     from mcp_anyreach.server import build_server
     from mcp_anyreach.server.backend import connect
     from mcp_anyreach.server.http import http_app

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from mcp_anyreach import DEFAULT_BASE_URL
@@ -34,6 +35,8 @@ def parse_duration(value: object) -> object:
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 Transport = Literal["stdio", "sse", "streamable-http"]
+MIN_HTTP_TOKEN = 32
+PREFIX = "MCP_ANYREACH_"
 
 
 def _env(name: str) -> AliasChoices:
@@ -86,6 +89,30 @@ class Settings(BaseSettings):
     resource_url: str | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_RESOURCE_URL"))
     oauth_read_scope: str = Field(default="anyreach:read", validation_alias=_env("MCP_ANYREACH_OAUTH_READ_SCOPE"))
     oauth_write_scope: str = Field(default="anyreach:write", validation_alias=_env("MCP_ANYREACH_OAUTH_WRITE_SCOPE"))
+    max_sessions: int = Field(default=100, ge=1, validation_alias=_env("MCP_ANYREACH_MAX_SESSIONS"))
+    session_idle_seconds: int = Field(default=300, ge=1, validation_alias=_env("MCP_ANYREACH_SESSION_IDLE_SECONDS"))
+
+    @field_validator("http_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_HTTP_TOKEN:
+            raise ValueError(
+                f"MCP_ANYREACH_HTTP_TOKEN must be at least {MIN_HTTP_TOKEN} characters; make one with "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _secret_needs_a_shared_record(self) -> Settings:
+        # A shared secret means another process may accept these tokens: without a shared record of used
+        # ones, a token confirmed there (or here before a restart) could be replayed.
+        if self.confirm_secret is not None and self.token_store is None and self.redis_url is None:
+            raise ValueError(
+                "MCP_ANYREACH_CONFIRM_SECRET is set, so every process that shares it must also share the record of "
+                "used confirmation tokens: set MCP_ANYREACH_REDIS_URL (replicas on several machines) or "
+                "MCP_ANYREACH_TOKEN_STORE (a SQLite file all of them can reach)."
+            )
+        return self
 
     @field_validator("toolsets", "tools", "allowed_hosts", "allowed_origins", mode="before")
     @classmethod
@@ -98,3 +125,30 @@ class Settings(BaseSettings):
     def uses_sandbox(self) -> bool:
         """No credential (or `--sandbox`) means the embedded sandbox serves the API in-process."""
         return self.sandbox or self.token is None
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """`MCP_ANYREACH_*` variables no setting reads, each with a did-you-mean when one is close.
+
+    A misspelt `MCP_ANYREACH_READONLY` would otherwise start a server with every write tool.
+    """
+    import difflib
+
+    known = [name for name in _variable_names() if name.startswith(PREFIX)]
+    problems: list[str] = []
+    for name in sorted(environ):
+        if name.startswith(PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+            problems.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return problems
+
+
+def _variable_names() -> list[str]:
+    names: list[str] = []
+    for field_name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names += [choice for choice in alias.choices if isinstance(choice, str)]
+        else:
+            names.append(f"{PREFIX}{field_name.upper()}")
+    return names

@@ -1,5 +1,6 @@
 """Typed async client of the Anyreach Telephony API (no MCP here; the server layer builds on it)."""
 
+from mcp_anyreach.api.agent_directory import AgentDirectory, AgentVersionRef
 from mcp_anyreach.api.client import DEFAULT_BASE_URL, AnyreachClient
 from mcp_anyreach.api.errors import (
     AnyreachError,
@@ -9,6 +10,7 @@ from mcp_anyreach.api.errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    ConnectionCause,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
@@ -18,6 +20,9 @@ from mcp_anyreach.api.errors import (
 )
 from mcp_anyreach.api.models import (
     UNSET,
+    Agent,
+    AgentDetail,
+    AgentVersion,
     AvailableNumber,
     InboundConfig,
     InboundRoutingConfig,
@@ -35,12 +40,18 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "Agent",
+    "AgentDetail",
+    "AgentDirectory",
+    "AgentVersion",
+    "AgentVersionRef",
     "AnyreachClient",
     "AnyreachError",
     "AuthenticationError",
     "AvailableNumber",
     "BadRequestError",
     "ConflictError",
+    "ConnectionCause",
     "InboundConfig",
     "InboundRoutingConfig",
     "InternalServerError",

@@ -13,7 +13,14 @@ from urllib.parse import quote
 import httpx2
 from pydantic import BaseModel, ValidationError
 
-from mcp_anyreach.api.errors import AnyreachError, ReadOnlyError, raise_api_error
+from mcp_anyreach.api.errors import (
+    PERSISTENT_CAUSES,
+    AnyreachError,
+    ReadOnlyError,
+    connection_cause,
+    display_url,
+    raise_api_error,
+)
 from mcp_anyreach.api.tracing import api_span
 
 logger = logging.getLogger("mcp_anyreach.api")
@@ -71,6 +78,7 @@ class HTTPCore:
         retry_max_delay: float,
     ) -> None:
         self.http = http
+        self.base_url = display_url(http.base_url)
         self._token = token
         self.max_retries = max_retries
         self.read_only = read_only
@@ -103,7 +111,9 @@ class HTTPCore:
         """Send one logical request, retrying where that cannot do a write twice.
 
         A POST or PATCH that dropped or got a 502/503/504 may have been applied, so only idempotent
-        methods are re-sent after those; a 429 was refused outright, so any method is retried after it.
+        methods are re-sent after those; a 429 was refused outright, so any method is retried after it. A
+        refused connection, an unresolvable host or a failed TLS handshake fails at once: waiting changes
+        nothing there.
         """
         if self.read_only and method not in SAFE_METHODS:
             raise ReadOnlyError(method, path)
@@ -115,9 +125,14 @@ class HTTPCore:
             try:
                 response = await self.http.request(method, path, params=query or None, json=json)
             except httpx2.RequestError as exc:
-                retryable = isinstance(exc, httpx2.TransportError) and may_repeat
+                retryable = (
+                    isinstance(exc, httpx2.TransportError)
+                    and may_repeat
+                    and connection_cause(exc) not in PERSISTENT_CAUSES
+                )
                 if not retryable or attempt >= self.max_retries:
-                    raise_api_error(exc, method=method, path=path, secrets=[self._token, *_passwords_in(json)])
+                    secrets = [self._token, *_passwords_in(json)]
+                    raise_api_error(exc, method=method, path=path, secrets=secrets, base_url=self.base_url)
                 delay = self._backoff(attempt, None)
                 unanswered = True
                 logger.debug(

@@ -17,7 +17,7 @@ __all__ = ["DEFAULT_BASE_URL", "AnyreachClient"]
 
 
 class AnyreachClient:
-    """Typed async access to phone numbers, trunks, number purchase, inbound routing and publishing.
+    """Typed async access to phone numbers, trunks, number purchase, inbound routing and agents.
 
     The transport is a constructor argument, so tests and the embedded sandbox pass
     `httpx2.ASGITransport(app)` or `httpx2.MockTransport(handler)` instead of patching. A `pat_`

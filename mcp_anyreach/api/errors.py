@@ -10,23 +10,31 @@
     │   ├── UnprocessableEntityError   422  (detail joins the validation errors)
     │   ├── RateLimitError             429
     │   └── InternalServerError        >= 500
-    ├── APIConnectionError                                       no usable answer arrived
-    │   └── APITimeoutError
+    ├── APIConnectionError(base_url, cause)                      no usable answer arrived
+    │   └── APITimeoutError                                       cause "timeout"
     └── ReadOnlyError                  a write on a read_only client; raised before any I/O
 
 No message, attribute or repr of these errors carries the bearer token or a SIP password: the
 mapping function scrubs every secret the request carried out of the detail and the body.
+
+A connection failure names the API's address (without any credential) and one cause: "refused" (nothing
+listens there), "dns" (the host name does not resolve), "tls" (the handshake or certificate failed),
+"timeout", or "other" (e.g. a connection dropped mid-answer). The first three do not go away by retrying:
+the address or the network setup is wrong.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from typing import NoReturn, cast
+import socket
+import ssl
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Literal, NoReturn, cast
 
 import httpx2
 
 __all__ = [
+    "PERSISTENT_CAUSES",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -34,12 +42,15 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "ConnectionCause",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "ReadOnlyError",
     "UnprocessableEntityError",
+    "connection_cause",
+    "display_url",
     "raise_api_error",
 ]
 
@@ -114,17 +125,54 @@ class InternalServerError(APIStatusError):
     """5xx: the service failed."""
 
 
-class APIConnectionError(AnyreachError):
-    """No usable answer arrived: the connection failed or dropped."""
+ConnectionCause = Literal["refused", "dns", "tls", "timeout", "other"]
+# Causes that repeat on every attempt until the configuration or the network changes.
+PERSISTENT_CAUSES: frozenset[ConnectionCause] = frozenset({"refused", "dns", "tls"})
 
-    def __init__(self, message: str, *, method: str | None = None, path: str | None = None) -> None:
+
+class APIConnectionError(AnyreachError):
+    """No usable answer arrived: the connection failed or dropped.
+
+    `base_url` is the API address the client was configured with (credentials removed), `cause` one of
+    refused, dns, tls, timeout or other, and `reason` the low-level message (secrets removed).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        base_url: str | None = None,
+        cause: ConnectionCause = "other",
+        reason: str | None = None,
+    ) -> None:
         self.method = method
         self.path = path
+        self.base_url = base_url
+        self.cause: ConnectionCause = cause
+        self.reason = reason
         super().__init__(message)
+
+    @property
+    def retry_may_help(self) -> bool:
+        """False when the address refuses, does not resolve or fails TLS: the same call fails the same way."""
+        return self.cause not in PERSISTENT_CAUSES
 
 
 class APITimeoutError(APIConnectionError):
     """The request timed out; whether the service acted on it is unknown."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        base_url: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, path=path, base_url=base_url, cause="timeout", reason=reason)
 
 
 class ReadOnlyError(AnyreachError):
@@ -155,6 +203,7 @@ def raise_api_error(
     method: str,
     path: str,
     secrets: Iterable[str] = (),
+    base_url: str | None = None,
 ) -> NoReturn:
     """Raise the AnyreachError for an error response or an httpx2 exception (the only mapping)."""
     known = sorted((s for s in secrets if s), key=len, reverse=True)
@@ -171,11 +220,60 @@ def raise_api_error(
             path=path,
         )
     reason = _scrub_text(str(failure) or type(failure).__name__, known)
+    base_url = None if base_url is None else _scrub_text(base_url, known)
+    where = "the Anyreach API" if base_url is None else f"the Anyreach API at {base_url}"
+    cause = connection_cause(failure)
+    context = {"method": method, "path": path, "base_url": base_url, "reason": reason}
+    if cause == "timeout":
+        raise APITimeoutError(f"{method} {path} timed out waiting for {where}: {reason}", **context) from failure
+    sentences: dict[ConnectionCause, str] = {
+        "refused": f"{where} refused the connection: nothing accepts connections at that address and port",
+        "dns": f"the host name of {where} does not resolve ({reason})",
+        "tls": f"the TLS handshake with {where} failed ({reason})",
+        "other": f"got no usable answer from {where}: {reason}",
+    }
+    raise APIConnectionError(f"{method} {path}: {sentences[cause]}", cause=cause, **context) from failure
+
+
+def connection_cause(failure: BaseException) -> ConnectionCause:
+    """Classify a transport failure by the low-level errors chained under it."""
     if isinstance(failure, httpx2.TimeoutException):
-        raise APITimeoutError(f"{method} {path} timed out: {reason}", method=method, path=path) from failure
-    raise APIConnectionError(
-        f"{method} {path} got no usable answer from the Anyreach API: {reason}", method=method, path=path
-    ) from failure
+        return "timeout"
+    found = list(_chained(failure))
+    for kind, cause in _LOW_LEVEL_CAUSES:
+        if any(isinstance(error, kind) for error in found):
+            return cause
+    return "other"
+
+
+# In order of precedence: one attempt of several (IPv6, then IPv4) may fail otherwise than the last.
+_LOW_LEVEL_CAUSES: tuple[tuple[type[OSError], ConnectionCause], ...] = (
+    (ssl.SSLError, "tls"),
+    (socket.gaierror, "dns"),
+    (ConnectionRefusedError, "refused"),
+)
+
+
+def _chained(failure: BaseException) -> Iterator[BaseException]:
+    """The failure, its causes and contexts, and the members of any exception group among them."""
+    pending, seen = [failure], set[int]()
+    while pending:
+        error = pending.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        yield error
+        if isinstance(error, BaseExceptionGroup):
+            pending.extend(cast(BaseExceptionGroup[BaseException], error).exceptions)
+        pending.extend(linked for linked in (error.__cause__, error.__context__) if linked is not None)
+
+
+def display_url(url: httpx2.URL | str) -> str:
+    """An address safe to show: scheme, host, port and path, never user information or a query."""
+    parsed = httpx2.URL(url)
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.scheme}://{host}{port}{parsed.path}".rstrip("/")
 
 
 def _body_of(response: httpx2.Response) -> object:

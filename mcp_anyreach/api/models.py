@@ -7,6 +7,7 @@ Every model accepts fields it does not know (the real service may add some). SIP
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final, Generic, Literal, TypeVar
 
@@ -14,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, SerializationInfo,
 
 __all__ = [
     "UNSET",
+    "Agent",
+    "AgentDetail",
+    "AgentVersion",
     "AnyreachModel",
     "AvailableNumber",
     "InboundConfig",
@@ -148,6 +152,59 @@ class InboundRoutingConfig(AnyreachModel):
     fallback_agent_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+class Agent(AnyreachModel):
+    """What answers or places calls; its behaviour lives in numbered versions."""
+
+    id: str
+    name: str
+    description: str | None = None
+    active: bool = True
+    is_demo: bool = False
+    metadata: dict[str, Any] = Field(default_factory=dict[str, Any])
+    organization_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class AgentVersion(AnyreachModel):
+    """A draft or published version; its `id` (`agv_…`) is what a number's agent slots hold."""
+
+    id: str
+    agent_id: str | None = None
+    version: int
+    published: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class AgentDetail(Agent):
+    """One agent with its versions and the numbers that have one of them on a slot."""
+
+    versions: list[AgentVersion] = Field(default_factory=list[AgentVersion])
+    phone_numbers: list[PhoneNumber] = Field(default_factory=list[PhoneNumber])
+
+    @property
+    def inbound_numbers(self) -> list[str]:
+        """Numbers this agent answers: one of its versions is on their inbound slot."""
+        own = {version.id for version in self.versions}
+        return [row.phone_number for row in self.phone_numbers if row.inbound_agent_version_id in own]
+
+    @property
+    def outbound_numbers(self) -> list[str]:
+        """Numbers this agent calls from: one of its versions is on their outbound slot."""
+        own = {version.id for version in self.versions}
+        return [row.phone_number for row in self.phone_numbers if row.outbound_agent_version_id in own]
+
+    @property
+    def latest_published(self) -> AgentVersion | None:
+        return latest_published(self.versions)
+
+
+def latest_published(versions: Iterable[AgentVersion]) -> AgentVersion | None:
+    """The highest-numbered published version, the one a caller gets when it names no version."""
+    return max((version for version in versions if version.published), key=lambda v: v.version, default=None)
 
 
 T = TypeVar("T")

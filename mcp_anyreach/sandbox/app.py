@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any, cast
 
@@ -9,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_anyreach import __version__
 from mcp_anyreach.sandbox.errors import Invalid, SandboxError, Unauthorized
@@ -61,6 +62,49 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
+class RefuseInvalidText:
+    """JSON may spell a lone UTF-16 surrogate (`"\\ud800"`); stored, it would break every later read of it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        if not _valid_unicode(body):
+            error = {"type": "value_error", "loc": ["body"], "msg": "Text must be valid Unicode (no lone surrogates)"}
+            await JSONResponse({"detail": [error]}, status_code=422)(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _valid_unicode(body: bytes) -> bool:
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode()
+    except UnicodeError:
+        return False
+    except ValueError:
+        return True  # not JSON at all: the route's own validation answers that
+    return True
+
+
 def create_app(store: SandboxStore, *, number_limit: int = 100, faults: Faults | None = None) -> FastAPI:
     """The sandbox API over `store`. With `faults`, requests fail as configured until `faults.enabled` is False."""
     app = FastAPI(
@@ -77,6 +121,7 @@ def create_app(store: SandboxStore, *, number_limit: int = 100, faults: Faults |
     app.state.faults = faults or Faults(enabled=False)
     # Added first, so it runs inside the counter: a request that fails on purpose still reached the sandbox.
     app.add_middleware(FaultInjector, faults=app.state.faults)
+    app.add_middleware(RefuseInvalidText)
     app.add_middleware(RequestCounter, counts=app.state.request_counts)
     app.add_exception_handler(SandboxError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

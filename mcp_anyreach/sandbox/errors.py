@@ -6,7 +6,8 @@ SandboxError            base; ``status`` and a ``detail`` sentence
 ├── NotFound            404  absent, or owned by another organization
 ├── Conflict            409  already exists, or still in use
 ├── RuleViolation       400  a business rule refuses the operation (managed trunk, number limit, bad cursor)
-└── Invalid             422  a value that passed parsing but is inconsistent (reported like FastAPI's own 422)
+├── Invalid             422  a value that passed parsing but is inconsistent (reported like FastAPI's own 422)
+└── StorageLost         503  the database file was removed or replaced under the running sandbox
 """
 
 from __future__ import annotations
@@ -46,3 +47,7 @@ class Invalid(SandboxError):
     def __init__(self, field: tuple[str, ...], detail: str) -> None:
         super().__init__(detail)
         self.field = field
+
+
+class StorageLost(SandboxError):
+    status = 503

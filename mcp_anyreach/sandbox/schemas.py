@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Json, model_validator
 
 from mcp_anyreach.sandbox.validation import (
     E164,
@@ -142,6 +142,21 @@ class PhoneNumberListQuery(ListQuery):
     trunk_id: str | None = None
 
 
+class AgentListQuery(ListQuery):
+    name: str | None = Field(default=None, description="Case-insensitive substring of the agent name.")
+    active: bool | None = None
+    is_demo: bool | None = None
+    metadata: Json[dict[str, Any]] | None = Field(
+        default=None,
+        description='A JSON object: agents whose metadata has each of its keys with an equal value ({"team":"x"}).',
+    )
+
+
+class AgentVersionListQuery(ListQuery):
+    version: VersionNumber | None = None
+    published: bool | None = None
+
+
 class PhoneNumber(BaseModel):
     phone_number: str
     trunk_id: str
@@ -201,3 +216,33 @@ class InboundRoutingConfig(BaseModel):
     fallback_agent_id: str | None
     created_at: Timestamp
     updated_at: Timestamp
+
+
+class Agent(BaseModel):
+    id: str
+    name: str
+    description: str | None
+    active: bool
+    is_demo: bool
+    metadata: dict[str, Any]
+    organization_id: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class AgentVersion(BaseModel):
+    """Only a published version can sit on a number's inbound or outbound slot."""
+
+    id: str
+    agent_id: str
+    version: int
+    published: bool
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class AgentDetail(Agent):
+    """One agent with all its versions and every number that has one of them on a slot."""
+
+    versions: list[AgentVersion]
+    phone_numbers: list[PhoneNumber]

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from mcp_anyreach.sandbox.store import SandboxStore
 
 _SEED_KEY = "demo_seed"
-_AGENT_NAMES = ("Front Desk", "After-Hours Support", "Appointment Reminders")
 
 
 @dataclass(frozen=True)
@@ -62,6 +61,26 @@ _OTHER = _OrgPlan(
 )
 
 
+@dataclass(frozen=True)
+class _AgentPlan:
+    """Every seeded agent has versions 1-3, so tests may publish any of them on any seeded agent."""
+
+    name: str
+    description: str
+    published: tuple[int, ...]
+    metadata: dict[str, str]
+    active: bool = True
+    is_demo: bool = False
+
+
+_AGENTS = (
+    _AgentPlan("Support", "Answers customer support calls", (1, 2), {"team": "support"}),
+    _AgentPlan("After-hours", "Takes messages outside business hours", (1,), {"team": "support", "shift": "night"}),
+    _AgentPlan("Sales", "Qualifies inbound leads and books demos", (1, 2), {"team": "sales"}),
+    _AgentPlan("Legacy IVR", "The old phone menu, switched off", (1, 2, 3), {"team": "support"}, active=False),
+    _AgentPlan("Demo receptionist", "A template to try agents with", (), {}, is_demo=True),
+)
+
 _SEED_JSON = TypeAdapter(DemoSeed)
 
 
@@ -91,7 +110,7 @@ def _seed_org(store: SandboxStore, plan: _OrgPlan) -> DemoOrg:
     byoc_trunk = store.trunks.create(org_id, _byoc_trunk(plan))
     for index, number in enumerate(plan.byoc_numbers):
         store.phone_numbers.add(org_id, number, byoc_trunk.id, index == 0, number_limit=sys.maxsize)
-    agent_ids = tuple(store.agents.create(org_id, name, versions=3) for name in _AGENT_NAMES)
+    agent_ids = tuple(_agent(store, org_id, agent) for agent in _AGENTS)
     store.agents.publish(org_id, agent_ids[0], 2, [plan.managed_numbers[0]], [], "inbound")
     store.agents.publish(org_id, agent_ids[1], 1, [plan.byoc_numbers[1]], [], "both")
     return DemoOrg(
@@ -104,6 +123,19 @@ def _seed_org(store: SandboxStore, plan: _OrgPlan) -> DemoOrg:
         managed_trunk_ids=(managed_trunk_id,),
         byoc_trunk_id=byoc_trunk.id,
         agent_ids=agent_ids,
+    )
+
+
+def _agent(store: SandboxStore, org_id: str, plan: _AgentPlan) -> str:
+    return store.agents.create(
+        org_id,
+        plan.name,
+        versions=3,
+        published=plan.published,
+        description=plan.description,
+        active=plan.active,
+        is_demo=plan.is_demo,
+        metadata=plan.metadata,
     )
 
 

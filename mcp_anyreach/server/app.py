@@ -15,7 +15,8 @@ from mcp_anyreach import __version__
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.server import oauth
 from mcp_anyreach.server.audit_log import AuditLog
-from mcp_anyreach.server.confirm import Gatekeeper, TokenSigner
+from mcp_anyreach.server.confirm import TokenSigner
+from mcp_anyreach.server.gate import Gatekeeper
 from mcp_anyreach.server.prompts import register_prompts
 from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.server.resources import register_resources
@@ -71,8 +72,9 @@ def build_server(
     services = Services(
         client=client,
         settings=settings,
-        gatekeeper=Gatekeeper(signer, no_confirm=settings.no_confirm, stateless=settings.stateless),
-        audit=AuditLog(settings.audit_log),
+        gatekeeper=Gatekeeper(
+            signer, AuditLog(settings.audit_log), no_confirm=settings.no_confirm, stateless=settings.stateless
+        ),
         sandbox=in_sandbox,
         purchases=shared.purchases,
     )
@@ -94,7 +96,7 @@ def build_server(
         **oauth.server_options(settings),
     )
     register_resources(server, services)
-    register_prompts(server)
+    register_prompts(server, read_only=settings.read_only)
     return server
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
+from mcp_anyreach.server.text import identifier, single_line
+
 DEFAULT_REGION = "US"
+MAX_JSON_BYTES = 64 * 1024
 
 
 def to_e164(value: str) -> str:
@@ -29,14 +33,22 @@ Limit = Annotated[int, Field(ge=1, le=100)]
 Cursor = Annotated[str | None, Field(max_length=512, description="next_cursor from the previous page")]
 # Undescribed on purpose: the confirmation_required result says when and how to pass it back.
 ConfirmationToken = Annotated[str | None, Field(max_length=1024)]
-TrunkId = Annotated[str, Field(min_length=1, max_length=64)]
+Identifier = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(identifier)]
+TrunkId = Identifier
+AgentId = Identifier
+# Names and usernames end up in SIP messages, logs and confirmations a person reads.
+Text = Annotated[str, AfterValidator(single_line)]
 
 
-def single_line(value: str) -> str:
-    """Refuse control characters: names and usernames end up in SIP messages and logs."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("control characters (such as line breaks) are not allowed here")
+def small_json(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a JSON object over MAX_JSON_BYTES: it is stored, and every later read would carry it."""
+    try:
+        size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    except UnicodeError:
+        raise ValueError("contains text that is not valid Unicode (a lone surrogate)") from None
+    if size > MAX_JSON_BYTES:
+        raise ValueError(f"is {size:,} bytes of JSON; at most {MAX_JSON_BYTES:,} are accepted")
     return value
 
 
-Text = Annotated[str, AfterValidator(single_line)]
+SmallJson = Annotated[dict[str, Any], AfterValidator(small_json)]

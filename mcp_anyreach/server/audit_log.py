@@ -1,13 +1,20 @@
-"""Every attempted write, one JSON line each: to `--audit-log` when given, and to the log at INFO."""
+"""Every attempted write, as JSON lines: to `--audit-log` when given, and to the log at INFO.
+
+It fails closed: `check()` runs at start-up, and a write's intent ("attempted") must be appended before
+the API is called, or the write is not attempted. Its outcome follows; if that line cannot be written the
+change has still happened, so the failure is logged loudly and the caller is not told the write failed
+(a retry would repeat it).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
 from pydantic import BaseModel, SecretStr
 
@@ -15,17 +22,57 @@ from mcp_anyreach.server.caller import caller_identity
 
 logger = logging.getLogger("mcp_anyreach.audit")
 REDACTED = "[redacted]"
+Opener = Callable[[Path], IO[str]]
+
+
+class AuditUnavailable(Exception):
+    """The audit log cannot be appended to; the message is the operating system's reason."""
+
+
+def _append(path: Path) -> IO[str]:
+    return path.open("a", encoding="utf-8")
 
 
 class AuditLog:
-    def __init__(self, path: Path | None = None, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        opener: Opener = _append,
+    ) -> None:
         self._path = path
         self._clock = clock
+        self._open = opener
 
-    def record(self, tool: str, arguments: Mapping[str, Any], *, outcome: str, via: str | None) -> None:
+    def check(self) -> None:
+        """Raise AuditUnavailable unless the log file can be appended to (created if missing)."""
+        if self._path is None:
+            return
+        try:
+            fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            raise AuditUnavailable(f"{self._path}: {exc.strerror or exc}") from exc
+
+    def record(
+        self,
+        tool: str,
+        arguments: Mapping[str, Any],
+        *,
+        outcome: str,
+        via: str | None,
+        call: str | None = None,
+        required: bool = False,
+    ) -> None:
+        """Append one line; `call` pairs a write's "attempted" line with its outcome.
+
+        With `required`, raise AuditUnavailable when the line cannot be written.
+        """
         entry = {
             "time": self._clock().isoformat().replace("+00:00", "Z"),
             "tool": tool,
+            "call": call,
             "arguments": redact(arguments),
             "outcome": outcome,
             "confirmation": via,
@@ -34,9 +81,16 @@ class AuditLog:
             entry["caller"] = caller
         line = json.dumps(entry, separators=(",", ":"), default=str)
         logger.info("audit %s", line)
-        if self._path is not None:
-            with self._path.open("a", encoding="utf-8") as out:
+        if self._path is None:
+            return
+        try:
+            with self._open(self._path) as out:
                 out.write(line + "\n")
+        except OSError as exc:
+            reason = f"{self._path}: {exc.strerror or exc}"
+            if required:
+                raise AuditUnavailable(reason) from exc
+            logger.error("AUDIT LOG FAILED, this line is missing from %s: %s (%s)", self._path, line, reason)
 
 
 def redact(value: Any) -> Any:

@@ -11,6 +11,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_anyreach.server import oauth
+from mcp_anyreach.server.http_limits import SseSessionLimits, StreamableSessionLimits
 from mcp_anyreach.settings import Settings
 
 
@@ -29,12 +30,6 @@ def is_loopback(host: str) -> bool:
 
 def check_exposure(settings: Settings) -> None:
     """Refuse, before anything starts, an HTTP server others could reach without a token or a known host name."""
-    if settings.stateless and settings.confirm_secret is not None and not (settings.token_store or settings.redis_url):
-        raise ExposureError(
-            "Replicas (--stateless with MCP_ANYREACH_CONFIRM_SECRET) must also share MCP_ANYREACH_REDIS_URL or "
-            "MCP_ANYREACH_TOKEN_STORE, the record of used confirmation tokens and the purchase budget; otherwise "
-            "a token confirmed on one could be replayed on another."
-        )
     if settings.transport == "stdio" or is_loopback(settings.host):
         return
     if settings.http_token is None and settings.oauth_issuer is None:
@@ -64,11 +59,20 @@ def http_app(server: MCPServer, settings: Settings) -> ASGIApp:
     check_exposure(settings)
     security = transport_security(settings)
     if settings.transport == "sse":
-        app = server.sse_app(transport_security=security, host=settings.host)
+        app: ASGIApp = SseSessionLimits(
+            server.sse_app(transport_security=security, host=settings.host),
+            max_sessions=settings.max_sessions,
+            idle_seconds=settings.session_idle_seconds,
+        )
     else:
         app = server.streamable_http_app(
-            stateless_http=settings.stateless, transport_security=security, host=settings.host
+            stateless_http=settings.stateless,
+            transport_security=security,
+            host=settings.host,
+            max_sessions=settings.max_sessions,
+            session_idle_timeout=settings.session_idle_seconds,
         )
+        app = StreamableSessionLimits(app, server.session_manager)
     if settings.http_token is None:
         return oauth.publish_scopes(app, settings)
     return BearerAuth(app, settings.http_token.get_secret_value())

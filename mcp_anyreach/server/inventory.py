@@ -14,7 +14,9 @@ from pydantic import Field
 
 from mcp_anyreach.api import InboundRoutingConfig, PhoneNumber, Trunk
 from mcp_anyreach.api.pagination import pages
+from mcp_anyreach.server.networks import too_wide
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.text import shown
 from mcp_anyreach.server.views import Result
 
 Severity = Literal["high", "medium", "low", "info"]
@@ -216,22 +218,18 @@ def _check_trunk(trunk: Trunk, findings: _Findings) -> None:
         return
     inbound = trunk.inbound_config
     has_auth = inbound is not None and bool(inbound.auth_username) and inbound.password_set
-    restricted = inbound is not None and bool(inbound.allowed_addresses)
-    label = f"BYOC trunk {trunk.name!r} ({trunk.id})"
-    if not has_auth and not restricted:
+    wide = too_wide(inbound.allowed_addresses if inbound is not None else [])
+    label = f"BYOC trunk {trunk.name!r} ({shown(trunk.id)})"
+    if not has_auth and wide:
         findings.add(
             "byoc_trunk_unprotected",
             trunk.id,
-            f"{label} accepts inbound calls from any address without authentication.",
+            f"{label} accepts inbound calls without authentication from {wide}.",
         )
     elif not has_auth:
         findings.add("byoc_trunk_without_inbound_auth", trunk.id, f"{label} has no inbound digest authentication.")
-    elif not restricted:
-        findings.add(
-            "byoc_trunk_open_to_any_address",
-            trunk.id,
-            f"{label} accepts inbound calls from any address (allowed_addresses is empty).",
-        )
+    elif wide:
+        findings.add("byoc_trunk_open_to_any_address", trunk.id, f"{label} accepts inbound calls from {wide}.")
 
 
 def _trunk_without_numbers(trunk: Trunk, findings: _Findings) -> None:

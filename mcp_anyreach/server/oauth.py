@@ -21,7 +21,8 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
-from starlette.applications import Starlette
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_anyreach.server.registry import SPECS
 from mcp_anyreach.settings import Settings
@@ -89,11 +90,10 @@ def _auth_settings(settings: Settings) -> AuthSettings:
     )
 
 
-def publish_scopes(app: Starlette, settings: Settings) -> Starlette:
-    """Protected Resource Metadata that lists both scopes.
+def publish_scopes(app: ASGIApp, settings: Settings) -> ASGIApp:
+    """Protected Resource Metadata that lists both scopes, answered in front of `app`.
 
-    The SDK lists only the required (read) scope, and clients request what the metadata lists; so these
-    routes go first and answer in place of the SDK's.
+    The SDK's own document lists only the required (read) scope, and clients ask for what it lists.
     """
     if settings.oauth_issuer is None or settings.resource_url is None:
         return app
@@ -105,8 +105,17 @@ def publish_scopes(app: Starlette, settings: Settings) -> Starlette:
         scopes_supported=[settings.oauth_read_scope, settings.oauth_write_scope],
         resource_name="Anyreach telephony (mcp-anyreach)",
     )
-    app.router.routes[0:0] = routes
-    return app
+
+    async def with_metadata(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for route in routes:
+                match, child_scope = route.matches(scope)
+                if match == Match.FULL:
+                    await route.handle({**scope, **child_scope}, receive, send)
+                    return
+        await app(scope, receive, send)
+
+    return with_metadata
 
 
 class ScopeFilter:

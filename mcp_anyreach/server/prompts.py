@@ -8,7 +8,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.prompts.base import AssistantMessage, Message, UserMessage
 from pydantic import Field
 
-from mcp_anyreach.server.services import INVENTORY_URI, ROUTING_URI
+from mcp_anyreach.server.notify import INVENTORY_URI, ROUTING_URI
 
 AUDIT_STEPS = f"""Audit this organization's Anyreach telephony. Change nothing: use only reads.
 
@@ -41,8 +41,11 @@ inbound unless I say otherwise), again confirming with me.
 number: an enabled routing workflow decides before the number's own agent does."""
 
 
-def register_prompts(server: MCPServer) -> None:
-    """Register the audit_telephony and provision_number prompts."""
+def register_prompts(server: MCPServer, *, read_only: bool = False) -> None:
+    """Register the audit_telephony prompt, and provision_number unless the server is read-only.
+
+    A read-only server cannot buy or assign anything, so a prompt telling a model to would only fail.
+    """
 
     @server.prompt(title="Audit telephony")
     def audit_telephony() -> list[Message]:
@@ -51,6 +54,9 @@ def register_prompts(server: MCPServer) -> None:
             UserMessage(AUDIT_STEPS),
             AssistantMessage(f"I will start by reading {INVENTORY_URI}, and I will not change anything."),
         ]
+
+    if read_only:
+        return
 
     @server.prompt(title="Provision a number")
     def provision_number(

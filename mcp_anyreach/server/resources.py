@@ -21,7 +21,8 @@ from mcp_anyreach.api import AnyreachError, NotFoundError
 from mcp_anyreach.server.args import to_e164
 from mcp_anyreach.server.errors import describe
 from mcp_anyreach.server.inventory import PAGE_SIZE, collect_inventory
-from mcp_anyreach.server.services import INVENTORY_URI, NUMBERS_URI, ROUTING_URI, TRUNKS_URI, Services
+from mcp_anyreach.server.notify import INVENTORY_URI, NUMBERS_URI, ROUTING_URI, TRUNKS_URI
+from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.views import NumberView, RoutingView, TrunkView
 
 JSON = "application/json"
@@ -111,7 +112,7 @@ def register_resources(server: MCPServer, services: Services) -> None:
         """The organization's inbound routing config, or null when it has none."""
         with _resource_errors():
             config = await client.inbound_routing.get()
-        return _json(None if config is None else RoutingView.of(config))
+        return _json(None if config is None else RoutingView.of(config, whole=True))
 
 
 async def _counted(rows: AsyncIterator[R]) -> AsyncIterator[R]:

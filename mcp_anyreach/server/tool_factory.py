@@ -14,15 +14,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from mcp.server.mcpserver.resolve import build_resolver_plans, find_resolved_parameters
+from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ConfigDict, create_model
 
 from mcp_anyreach.server.registry import ToolSpec
 from mcp_anyreach.server.schema import OUTPUT_SCHEMA, lean
+from mcp_anyreach.server.sdk import (
+    ArgModelBase,
+    FuncMetadata,
+    build_resolver_plans,
+    find_context_parameter,
+    find_resolved_parameters,
+)
 from mcp_anyreach.server.telemetry import record_outcome
 
 PUBLISHED_SCHEMAS = Path(__file__).with_name("tool_schemas.json")
@@ -58,7 +63,8 @@ def make_tool(
         for name, param in signature.parameters.items()
         if name not in gates and name != context
     }
-    _check_gate(fn, spec, gates, set(arguments))
+    _check_gate(spec, gates, set(arguments))
+    plans = build_resolver_plans(gates, set(arguments))
     if reserved := sorted(name for name in arguments if name.startswith("_") or name in dir(BaseModel)):
         raise TypeError(f"tool {spec.name}: rename the arguments {reserved}, pydantic models reserve those names")
     arg_model = create_model(f"{spec.name}_arguments", __base__=_Arguments, **arguments)
@@ -72,23 +78,33 @@ def make_tool(
         is_async=True,
         context_kwarg=context,
         resolved_params=dict(gates),
-        resolver_plans=build_resolver_plans(gates, set(arguments)),
+        resolver_plans=plans,
         annotations=spec.annotations,
     )
 
 
-def _check_gate(fn: Callable[..., Any], spec: ToolSpec, gates: dict[str, Any], arguments: set[str]) -> None:
+def _check_gate(spec: ToolSpec, gates: dict[str, tuple[Resolve, bool]], arguments: set[str]) -> None:
     """The policy table says which tools are gated; a tool must agree, and its gate must see every argument.
 
-    A token binds the arguments its gate receives: an argument the gate missed could be changed after the
-    preview without invalidating the token.
+    A token binds the arguments its gate receives, and the audit log and the re-check after a human's yes
+    use the same ones: an argument the gate missed could be changed after the preview unnoticed. The
+    gate's resolvers take arguments by name; together they must take exactly the tool's arguments.
     """
     if bool(gates) != spec.gated:
         raise TypeError(f"tool {spec.name}: the registry says gated={spec.gated}, its signature disagrees")
-    for marker, _ in gates.values():
-        seen = set(inspect.signature(marker.fn).parameters) - {"ctx"}
-        if seen != arguments:
-            raise TypeError(f"tool {spec.name}: its gate sees {sorted(seen)}, the tool takes {sorted(arguments)}")
+    seen: set[str] = set()
+    pending = [marker.fn for marker, _ in gates.values()]
+    while pending:
+        resolver = pending.pop()
+        hints = getattr(resolver, "__annotations__", {})
+        for name in inspect.signature(resolver).parameters:
+            marker = next((m for m in getattr(hints.get(name), "__metadata__", ()) if isinstance(m, Resolve)), None)
+            if marker is not None:
+                pending.append(marker.fn)
+            elif hints.get(name) is not Context:
+                seen.add(name)
+    if gates and seen != arguments:
+        raise TypeError(f"tool {spec.name}: its gate sees {sorted(seen)}, the tool takes {sorted(arguments)}")
 
 
 def _compact(fn: Callable[..., Awaitable[BaseModel]]) -> Callable[..., Awaitable[CallToolResult]]:

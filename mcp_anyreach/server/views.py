@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -14,6 +15,9 @@ from mcp_anyreach.api import (
     PhoneNumber,
     Trunk,
 )
+
+CLIP_BYTES = 4096
+"""A blob larger than this (an inline workflow) is replaced in tool results by a note saying where it is whole."""
 
 
 class Result(BaseModel):
@@ -115,8 +119,17 @@ class RoutingView(View):
     fallback_agent_id: str | None = None
 
     @classmethod
-    def of(cls, config: InboundRoutingConfig) -> RoutingView:
-        return cls.model_validate(config.model_dump())
+    def of(cls, config: InboundRoutingConfig, *, whole: bool = False) -> RoutingView:
+        """With `whole`, the workflow definition however large (for the resource); else clipped."""
+        view = cls.model_validate(config.model_dump())
+        definition = view.workflow_definition
+        if not whole and definition is not None:
+            size = len(json.dumps(definition, separators=(",", ":")))
+            if size > CLIP_BYTES:
+                view.workflow_definition = {
+                    "clipped": f"{size:,} bytes; read the anyreach://inbound-routing-config resource for all of it"
+                }
+        return view
 
 
 T = TypeVar("T")

@@ -14,7 +14,7 @@ import pytest
 from bench.http_load import run_load
 from tests.server.procs import RunningServer, server_env, spawn, spawn_listening
 
-HTTP_TOKEN = "sse-token-4b1c"
+HTTP_TOKEN = "sse-token-4b1c-0123456789-abcdefghijkl"
 OVER_LIMIT = 5 * 1024 * 1024  # the SDK's DEFAULT_MAX_REQUEST_BODY_SIZE is 4 MiB
 LOAD_CLIENTS = 50
 LOAD_SECONDS = 5.0

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -114,12 +115,16 @@ async def test_a_purchase_previewed_on_one_replica_and_confirmed_on_the_other_bu
     assert await owned(replicas.live.sandbox, number)
 
 
-async def test_a_replica_with_another_secret_refuses_the_token_and_changes_nothing(replicas: Replicas) -> None:
+async def test_a_replica_with_another_secret_refuses_the_token_and_changes_nothing(
+    replicas: Replicas, tmp_path: Path
+) -> None:
     arguments = {"phone_number": "+13125550143"}
     token = await preview(replicas.a, "delete_phone_number", arguments)
     replicas.live.counts.clear()
 
-    settings = Settings.model_validate({"confirm_secret": "another-secret", "token": "unused"})
+    settings = Settings.model_validate(
+        {"confirm_secret": "another-secret", "token": "unused", "token_store": tmp_path / "t.db"}
+    )
     async with AnyreachClient(replicas.live.base_url, replicas.live.sandbox.seed.demo.api_key) as api:
         stranger = build_server(settings, api)  # same backend over HTTP, another secret
         with anyio.fail_after(CALL_TIMEOUT):

@@ -189,7 +189,9 @@ async def test_the_whole_mission_shows_no_token_secret_or_sip_password_anywhere(
     caplog.set_level(logging.DEBUG)
     sandbox = open_sandbox(":memory:")
     audit = tmp_path / "audit.jsonl"
-    settings = Settings.model_validate({"confirm_secret": CONFIRM_SECRET, "audit_log": audit})
+    settings = Settings.model_validate(
+        {"confirm_secret": CONFIRM_SECRET, "audit_log": audit, "token_store": tmp_path / "t.db"}
+    )
     seen = Transcript()
     messages: list[Any] = []
 
@@ -221,7 +223,11 @@ async def test_over_stdio_the_server_stderr_and_audit_log_never_show_the_token_o
     audit, stderr = tmp_path / "audit.jsonl", tmp_path / "stderr.log"
     seen = Transcript()
     async with live_sandbox() as live:
-        env = live.env(MCP_ANYREACH_CONFIRM_SECRET=CONFIRM_SECRET, MCP_ANYREACH_AUDIT_LOG=str(audit))
+        env = live.env(
+            MCP_ANYREACH_CONFIRM_SECRET=CONFIRM_SECRET,
+            MCP_ANYREACH_AUDIT_LOG=str(audit),
+            MCP_ANYREACH_TOKEN_STORE=str(tmp_path / "used.db"),
+        )
         params = StdioServerParameters(command=SERVER_COMMAND[0], args=[*SERVER_COMMAND[1:]], env=env)
         with stderr.open("w") as errlog, anyio.fail_after(MISSION_TIMEOUT):
             async with Client(stdio_client(params, errlog=errlog), message_handler=seen.add_async) as client:

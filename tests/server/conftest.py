@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -48,8 +49,11 @@ ServerFactory = Callable[..., MCPServer]
 
 
 @pytest.fixture
-async def make_server(sandbox: Sandbox, api: AnyreachClient) -> AsyncIterator[ServerFactory]:
-    """`make_server(read_only=True, ...)`: a server on the demo org; keyword arguments are Settings fields."""
+async def make_server(sandbox: Sandbox, api: AnyreachClient, tmp_path: Path) -> AsyncIterator[ServerFactory]:
+    """`make_server(read_only=True, ...)`: a server on the demo org; keyword arguments are Settings fields.
+
+    Servers given a `confirm_secret` are replicas: unless told otherwise they share one token store.
+    """
     opened: list[AnyreachClient] = []
 
     def make(
@@ -59,6 +63,8 @@ async def make_server(sandbox: Sandbox, api: AnyreachClient) -> AsyncIterator[Se
         input_schemas: dict[str, Any] | None = None,
         **fields: Any,
     ) -> MCPServer:
+        if "confirm_secret" in fields:
+            fields.setdefault("token_store", tmp_path / "replicas-used-tokens.db")
         settings = Settings.model_validate({"sandbox": True, **fields})
         if client is None and settings.read_only:
             client = sandbox_api(sandbox, read_only=True)

@@ -28,10 +28,13 @@ async def test_every_attempted_write_is_audited_with_its_outcome_and_no_password
     assert not created.is_error
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(e["tool"], e["outcome"].split(":")[0]) for e in entries] == [
+        ("create_trunk", "attempted"),
         ("create_trunk", "done"),
         ("delete_phone_number", "confirmation_required"),
-        ("register_phone_number", "error"),
+        ("register_phone_number", "attempted"),
+        ("register_phone_number", "failed"),
     ]
+    assert entries[0]["call"] == entries[1]["call"] != entries[3]["call"] == entries[4]["call"]
     assert entries[0]["arguments"]["outbound"]["auth_password"] == "[redacted]"
     assert all(e["time"].endswith("Z") for e in entries)
     assert PASSWORD not in log.read_text()

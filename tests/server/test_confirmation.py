@@ -178,13 +178,14 @@ async def test_replicas_sharing_the_secret_accept_each_others_tokens_once(
     make_server: ServerFactory, api: AnyreachClient, era: str
 ) -> None:
     number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
-    async with connect(make_server(confirm_secret="shared"), era) as first:
+    replica = {"confirm_secret": "shared", "stateless": True}
+    async with connect(make_server(**replica), era) as first:
         preview = await first.call_tool("delete_phone_number", {"phone_number": number})
     token = (preview.structured_content or {})["confirmation_token"]
     arguments = {"phone_number": number, "confirmation_token": token}
-    async with connect(make_server(confirm_secret="shared"), era) as second:
+    async with connect(make_server(**replica), era) as second:
         done = await second.call_tool("delete_phone_number", arguments)
-    async with connect(make_server(confirm_secret="shared"), era) as third:
+    async with connect(make_server(**replica), era) as third:
         replay = await third.call_tool("delete_phone_number", arguments)
     assert (done.structured_content or {})["status"] == "done"
     assert not await _owned(api, number)
@@ -220,7 +221,8 @@ async def test_no_confirm_runs_gated_calls_at_once_and_audits_them(
         result = await client.call_tool("delete_phone_number", {"phone_number": number})
     assert (result.structured_content or {})["status"] == "done"
     assert not await _owned(api, number)
-    [entry] = [json.loads(line) for line in log.read_text().splitlines()]
+    intent, entry = [json.loads(line) for line in log.read_text().splitlines()]
+    assert intent["outcome"] == "attempted"
     assert entry["tool"] == "delete_phone_number"
     assert entry["outcome"] == "done"
     assert entry["confirmation"] == "no_confirm"
@@ -230,7 +232,7 @@ async def test_replicas_sharing_a_token_store_refuse_a_replay_even_when_the_stat
     make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str, tmp_path: Any
 ) -> None:
     number = await _offer(api, sandbox)
-    shared = {"confirm_secret": "shared", "token_store": tmp_path / "used-tokens.db"}
+    shared = {"confirm_secret": "shared", "token_store": tmp_path / "used-tokens.db", "stateless": True}
     async with connect(make_server(**shared), era) as first:
         preview = await first.call_tool("purchase_phone_number", {"phone_number": number})
     arguments = {"phone_number": number, "confirmation_token": (preview.structured_content or {})["confirmation_token"]}

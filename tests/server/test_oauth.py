@@ -214,7 +214,7 @@ async def test_the_callers_token_never_reaches_anyreach(signed_in: SignedIn) -> 
                 "oauth_issuer": "https://id.example",
                 "resource_url": "https://m.example/mcp",
                 "transport": "streamable-http",
-                "http_token": "static",
+                "http_token": "a-static-token-long-enough-for-the-check-0123",
             },
             "not both",
         ),

@@ -10,9 +10,10 @@ from mcp.server.mcpserver import Resolve
 from pydantic import BaseModel
 
 from mcp_anyreach.api.models import AnyreachModel, Page
-from mcp_anyreach.server.confirm import Gatekeeper, Preview, TokenSigner
+from mcp_anyreach.server.audit_log import AuditLog
+from mcp_anyreach.server.confirm import Preview, TokenSigner
+from mcp_anyreach.server.gate import Gatekeeper, Verdict
 from mcp_anyreach.server.registry import ToolSpec
-from mcp_anyreach.server.services import GateOutcome
 from mcp_anyreach.server.tool_factory import make_tool
 from mcp_anyreach.server.views import Result
 from tests.server.conftest import ServerFactory
@@ -28,12 +29,12 @@ async def _preview(args: Mapping[str, Any]) -> Preview:
     return Preview("delete it", None)
 
 
-_gatekeeper = Gatekeeper(TokenSigner(b"k"), no_confirm=False)
+_gatekeeper = Gatekeeper(TokenSigner(b"k"), AuditLog(), no_confirm=False)
 _blind_gate = _gatekeeper.gate("delete_thing", _preview, "thing_id")  # misses `force`
 
 
 async def _gate_misses_an_argument(
-    thing_id: str, approval: Annotated[GateOutcome, Resolve(_blind_gate)], force: bool = False
+    thing_id: str, verdict: Annotated[Verdict, Resolve(_blind_gate)], force: bool = False
 ) -> Done:
     return Done(ok=True)
 

@@ -24,7 +24,7 @@ from tests.server.procs import SERVER_COMMAND, RunningServer, free_port, server_
 
 ALL_TOOLS = {spec.name for spec in SPECS}
 WRITE_PREFIXES = ("purchase_", "delete_", "create_", "update_", "assign_", "register_")
-HTTP_TOKEN = "secret-xyz"
+HTTP_TOKEN = "secret-xyz-0123456789-abcdefghijklmn"
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 (listening beyond loopback is what these tests are about)
 CLIENT_TIMEOUT = httpx2.Timeout(30.0, read=300.0)
 SESSION_TIMEOUT = 60.0

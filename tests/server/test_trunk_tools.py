@@ -349,7 +349,7 @@ async def test_the_update_confirmation_warns_when_a_trunk_would_lose_its_protect
     async with connect(make_server(), era, elicitation_callback=human) as client:
         await call(client, "update_trunk", {"trunk_id": trunk.id, "inbound": {"allowed_addresses": ["0.0.0.0/0"]}})
     [question] = human.asked  # type: ignore[attr-defined]
-    assert "203.0.113.0/24] -> [0.0.0.0/0]" in question
+    assert "allowed_addresses: +0.0.0.0/0 -203.0.113.0/24" in question
     assert "password: REMOVED" in question
     assert "WARNING" in question
     assert (await api.trunks.get(trunk.id)).inbound_config.allowed_addresses == ["203.0.113.0/24"]  # type: ignore[union-attr]

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from mcp_anyreach.server.confirm import ConfirmationError, TokenSigner
+from mcp_anyreach.server.confirm import ConfirmationError, Preview, TokenSigner
 from mcp_anyreach.server.used_tokens import SqliteUsedTokens
 
 REPLICAS = 8
@@ -37,7 +37,7 @@ async def test_a_token_claimed_on_every_replica_at_once_is_accepted_exactly_once
     accepted: list[bool] = []
 
     async def claim(store: SqliteUsedTokens) -> None:
-        accepted.append(await store.claim("nonce-1", expires_at=200.0, now=100.0))
+        accepted.append(await store.claim("nonce-1", expires_at=200.0, now=100.0) == "fresh")
 
     with anyio.fail_after(30):
         async with anyio.create_task_group() as tg:
@@ -48,24 +48,25 @@ async def test_a_token_claimed_on_every_replica_at_once_is_accepted_exactly_once
 
 async def test_a_used_token_is_forgotten_only_after_it_expires(tmp_path: Path) -> None:
     store = SqliteUsedTokens(tmp_path / "used.db")
-    assert await store.claim("nonce-1", expires_at=200.0, now=100.0)
-    assert not await SqliteUsedTokens(tmp_path / "used.db").claim("nonce-1", expires_at=200.0, now=199.0)
-    assert await store.claim("nonce-1", expires_at=400.0, now=300.0)
+    assert await store.claim("nonce-1", expires_at=200.0, now=100.0) == "fresh"
+    assert await SqliteUsedTokens(tmp_path / "used.db").claim("nonce-1", expires_at=200.0, now=199.0) == "used"
+    assert await store.claim("nonce-1", expires_at=400.0, now=300.0) == "fresh"
 
 
 async def test_a_token_refused_while_the_store_is_locked_is_still_good_once_the_lock_is_gone(tmp_path: Path) -> None:
     path = tmp_path / "used.db"
     signer = TokenSigner(b"k" * 32, used=SqliteUsedTokens(path, timeout=0.2), clock=lambda: 100.0)
     args = {"trunk_id": "trk_1"}
-    token = signer.mint("delete_trunk", args, "state")
+    preview = Preview("delete it", "state", ("anyreach://trunks/trk_1",))
+    token = signer.mint("delete_trunk", args, preview, "session:1")
     reader = sqlite3.connect(path, isolation_level=None)  # a backup or an operator's sqlite3 shell
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM used_tokens").fetchone()
     with pytest.raises(ConfirmationError, match="same confirmation_token"):
-        await signer.redeem(token, "delete_trunk", args, "state")
+        await signer.redeem(token, "delete_trunk", args, preview, "session:1")
     reader.execute("COMMIT")
     reader.close()
 
-    await signer.redeem(token, "delete_trunk", args, "state")
+    await signer.redeem(token, "delete_trunk", args, preview, "session:1")
     with pytest.raises(ConfirmationError, match="already used"):
-        await signer.redeem(token, "delete_trunk", args, "state")
+        await signer.redeem(token, "delete_trunk", args, preview, "session:1")

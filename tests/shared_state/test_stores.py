@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from mcp_anyreach.api import AvailableNumber
-from mcp_anyreach.server.confirm import ConfirmationError, TokenSigner
+from mcp_anyreach.server.confirm import ConfirmationError, Preview, StoreUnavailable, TokenSigner
 from mcp_anyreach.server.shared_state import SharedStateUnavailable
 from mcp_anyreach.server.shared_state.budget import MemoryPurchaseBudget, PurchaseBudget, SqlitePurchaseBudget
 from mcp_anyreach.server.shared_state.redis_store import (
@@ -101,7 +101,7 @@ async def test_a_token_is_used_once_across_replicas_and_remembered_across_a_redi
     clients = [connect_redis(redis.url) for _ in range(REPLICAS)]
     try:
         replicas = [RedisUsedTokens(client, "org") for client in clients]
-        claims: list[bool] = []
+        claims: list[str] = []
 
         async def claim(used: RedisUsedTokens) -> None:
             claims.append(await used.claim("nonce-1", expires_at=4e9, now=1e9))
@@ -112,9 +112,10 @@ async def test_a_token_is_used_once_across_replicas_and_remembered_across_a_redi
         await redis.stop()
         await redis.start()
 
-        assert sorted(claims) == [False] * 29 + [True]
-        assert not await replicas[0].claim("nonce-1", expires_at=4e9, now=1e9)
-        assert await replicas[1].claim("nonce-2", expires_at=4e9, now=1e9)
+        assert sorted(claims) == ["fresh"] + ["used"] * 29
+        assert await replicas[0].claim("nonce-1", expires_at=4e9, now=1e9) == "used"
+        assert await replicas[0].is_used("nonce-1", now=1e9)
+        assert await replicas[1].claim("nonce-2", expires_at=4e9, now=1e9) == "fresh"
     finally:
         for client in clients:
             await client.aclose()
@@ -128,16 +129,17 @@ async def test_while_redis_is_away_a_token_is_refused_unused_and_accepted_once_i
     try:
         signer = TokenSigner(b"k" * 32, used=RedisUsedTokens(client, "org"), clock=lambda: 100.0)
         args = {"trunk_id": "trk_1"}
-        token = signer.mint("delete_trunk", args, "state")
+        preview = Preview("delete it", "state", ("anyreach://trunks/trk_1",))
+        token = signer.mint("delete_trunk", args, preview, "caller:alice")
         await redis_server.stop()
 
-        with anyio.fail_after(15), pytest.raises(ConfirmationError, match="same confirmation_token"):
-            await signer.redeem(token, "delete_trunk", args, "state")
+        with anyio.fail_after(15), pytest.raises(StoreUnavailable, match="same confirmation_token"):
+            await signer.redeem(token, "delete_trunk", args, preview, "caller:alice")
 
         await redis_server.start()
-        await signer.redeem(token, "delete_trunk", args, "state")
+        await signer.redeem(token, "delete_trunk", args, preview, "caller:alice")
         with pytest.raises(ConfirmationError, match="already used"):
-            await signer.redeem(token, "delete_trunk", args, "state")
+            await signer.redeem(token, "delete_trunk", args, preview, "caller:alice")
     finally:
         await client.aclose()
 
@@ -169,6 +171,31 @@ async def test_offers_remembered_by_one_replica_are_recalled_by_another_until_bo
         assert await RedisOffers(b, "another-org").recall("+14155550177") is None
         await RedisOffers(b, "org").forget("+14155550177")
         assert await RedisOffers(a, "org").recall("+14155550177") is None
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_token_is_stale_on_every_replica_once_another_replica_wrote_what_it_touches(
+    redis_server: RedisServer,
+) -> None:
+    a, b = connect_redis(redis_server.url), connect_redis(redis_server.url)
+    try:
+        target = "anyreach://trunks/trk_1"
+        await RedisUsedTokens(b, "org").touch([target], now=150.0, keep_until=450.0)
+
+        minted_before = await RedisUsedTokens(a, "org").claim(
+            "nonce-1", expires_at=400.0, now=160.0, targets=[target], minted_at=100.0
+        )
+        minted_after = await RedisUsedTokens(a, "org").claim(
+            "nonce-2", expires_at=500.0, now=200.0, targets=[target], minted_at=170.0
+        )
+        minted_before_that_claim = await RedisUsedTokens(b, "org").claim(
+            "nonce-3", expires_at=500.0, now=210.0, targets=[target], minted_at=190.0
+        )
+
+        assert (minted_before, minted_after) == ("stale", "fresh")
+        assert minted_before_that_claim == "stale", "nonce-2 wrote the target after nonce-3 was minted"
     finally:
         await a.aclose()
         await b.aclose()

@@ -1,17 +1,207 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+import contextlib
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal, cast
 
-from mcp_anyreach.api._http import HTTPCore, as_list, parse_json, path_segment, unexpected_response, validate
-from mcp_anyreach.api.models import PhoneNumber
+import anyio
+
+from mcp_anyreach.api._http import (
+    HTTPCore,
+    Params,
+    as_list,
+    parse_json,
+    parse_model,
+    path_segment,
+    unexpected_response,
+    validate,
+)
+from mcp_anyreach.api.agent_directory import AgentDirectory
+from mcp_anyreach.api.errors import AnyreachError, NotFoundError
+from mcp_anyreach.api.models import Agent, AgentDetail, AgentVersion, Page, PhoneNumber
+from mcp_anyreach.api.pagination import iterate_pages, parse_page
+
+PATH = "/core/agents"
+
+
+def agent_path(agent_id: str) -> str:
+    return f"{PATH}/{path_segment(agent_id)}"
+
+
+def _version_number(version: int) -> int:
+    """Refuse anything but a version number: the API's `latest` creates a draft, so no read may send it."""
+    candidate = cast(object, version)  # callers may pass anything at run time, "latest" included
+    if isinstance(candidate, bool) or not isinstance(candidate, int) or candidate < 1:
+        raise ValueError(
+            f"an agent version is a number from 1, not {version!r} "
+            "(this client never asks for 'latest', which creates a draft)"
+        )
+    return candidate
 
 
 class Agents:
-    """The part of the Agents API that assigns agent versions to phone numbers."""
+    """The agent directory (reads) and the publish endpoint that assigns agent versions to phone numbers.
+
+    The API's `GET /core/agents/{id}/versions/latest` creates a draft when none exists, so this client has no
+    method that sends it: every read here leaves the organization's agents as they were.
+    """
 
     def __init__(self, core: HTTPCore) -> None:
         self._core = core
+
+    async def list(
+        self,
+        *,
+        name: str | None = None,
+        active: bool | None = None,
+        is_demo: bool | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        updated_after: datetime | str | None = None,
+        updated_before: datetime | str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[Agent]:
+        """One page of agents, oldest first; `name` matches a case-insensitive substring, `metadata` the
+        agents whose metadata has each given key with an equal value."""
+        params: Params = {
+            "name": name,
+            "active": active,
+            "is_demo": is_demo,
+            "metadata": None if metadata is None else json.dumps(dict(metadata), separators=(",", ":")),
+            "created_after": created_after,
+            "created_before": created_before,
+            "updated_after": updated_after,
+            "updated_before": updated_before,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        response = await self._core.request("GET", PATH, params=params)
+        return parse_page(response, Agent)
+
+    def iter(
+        self,
+        *,
+        name: str | None = None,
+        active: bool | None = None,
+        is_demo: bool | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        updated_after: datetime | str | None = None,
+        updated_before: datetime | str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Agent]:
+        """Every matching agent, fetched lazily page by page."""
+
+        async def fetch(cursor: str | None) -> Page[Agent]:
+            return await self.list(
+                name=name,
+                active=active,
+                is_demo=is_demo,
+                metadata=metadata,
+                created_after=created_after,
+                created_before=created_before,
+                updated_after=updated_after,
+                updated_before=updated_before,
+                limit=page_size,
+                cursor=cursor,
+            )
+
+        return iterate_pages(fetch)
+
+    async def get(self, agent_id: str) -> AgentDetail:
+        """One agent with its versions and the numbers that have one of them on the inbound or outbound slot."""
+        response = await self._core.request("GET", agent_path(agent_id))
+        return parse_model(response, AgentDetail)
+
+    async def versions(
+        self,
+        agent_id: str,
+        *,
+        version: int | None = None,
+        published: bool | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        updated_after: datetime | str | None = None,
+        updated_before: datetime | str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[AgentVersion]:
+        """One page of the agent's versions, oldest first."""
+        params: Params = {
+            "version": version,
+            "published": published,
+            "created_after": created_after,
+            "created_before": created_before,
+            "updated_after": updated_after,
+            "updated_before": updated_before,
+            "limit": limit,
+            "cursor": cursor,
+        }
+        response = await self._core.request("GET", f"{agent_path(agent_id)}/versions", params=params)
+        return parse_page(response, AgentVersion)
+
+    def iter_versions(
+        self,
+        agent_id: str,
+        *,
+        version: int | None = None,
+        published: bool | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        updated_after: datetime | str | None = None,
+        updated_before: datetime | str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[AgentVersion]:
+        """Every matching version of the agent, fetched lazily page by page."""
+
+        async def fetch(cursor: str | None) -> Page[AgentVersion]:
+            return await self.versions(
+                agent_id,
+                version=version,
+                published=published,
+                created_after=created_after,
+                created_before=created_before,
+                updated_after=updated_after,
+                updated_before=updated_before,
+                limit=page_size,
+                cursor=cursor,
+            )
+
+        return iterate_pages(fetch)
+
+    async def version(self, agent_id: str, version: int) -> AgentVersion:
+        """One version by number (never `latest`, which would create a draft)."""
+        path = f"{agent_path(agent_id)}/versions/{_version_number(version)}"
+        response = await self._core.request("GET", path)
+        return parse_model(response, AgentVersion)
+
+    async def directory(self, *, concurrency: int = 4) -> AgentDirectory:
+        """Every agent and all its versions, for naming the `agv_…` ids on many numbers at once.
+
+        Costs one request per page of agents plus one per agent (its versions), `concurrency` at a time. An
+        agent deleted between the two steps is left out.
+        """
+        agents = [agent async for agent in self.iter()]
+        versions: dict[str, list[AgentVersion]] = {}
+        limiter = anyio.CapacityLimiter(concurrency)
+
+        async def load(agent_id: str) -> None:
+            async with limiter:
+                with contextlib.suppress(NotFoundError):
+                    versions[agent_id] = [version async for version in self.iter_versions(agent_id)]
+
+        try:
+            async with anyio.create_task_group() as group:
+                for agent in agents:
+                    group.start_soon(load, agent.id)
+        except* AnyreachError as failures:
+            raise _first(failures) from None
+        return AgentDirectory([agent for agent in agents if agent.id in versions], versions)
 
     async def publish(
         self,
@@ -28,9 +218,15 @@ class Agents:
             "unassign_phone_numbers": list(unassign_phone_numbers),
             "direction": direction,
         }
-        path = f"/core/agents/{path_segment(agent_id)}/versions/{version}/publish"
+        path = f"{agent_path(agent_id)}/versions/{version}/publish"
         response = await self._core.request("POST", path, json=body)
         rows = as_list(parse_json(response), "phone_numbers", "data")
         if rows is None:
             raise unexpected_response(response, "the body holds no list of phone numbers")
         return [validate(response, PhoneNumber, row) for row in rows]
+
+
+def _first(failures: BaseExceptionGroup[AnyreachError]) -> AnyreachError:
+    """Callers handle one AnyreachError; a task group reports its failures as a group."""
+    first = failures.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first

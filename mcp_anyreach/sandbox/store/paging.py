@@ -70,7 +70,8 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
         created_at, seq = json.loads(raw)
     except (binascii.Error, ValueError, TypeError) as exc:
         raise RuleViolation(_BAD_CURSOR) from exc
-    if not isinstance(created_at, str) or not isinstance(seq, int):
+    # SQLite integers are 64-bit: a larger one would fail inside the query instead of here.
+    if not isinstance(created_at, str) or not isinstance(seq, int) or not -(2**63) <= seq < 2**63:
         raise RuleViolation(_BAD_CURSOR)
     return created_at, seq
 

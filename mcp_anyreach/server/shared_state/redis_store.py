@@ -1,6 +1,6 @@
 """Shared state on Redis (or Valkey), for replicas on several machines.
 
-Every key lives under `mcp-anyreach:<namespace>:`, the namespace being the Anyreach account's fingerprint,
+Every key lives under `mcp-anyreach:{<namespace>}:`, the namespace being the Anyreach account's fingerprint,
 so deployments for different organizations can share one Redis. Each operation is one atomic command or
 script; when Redis cannot be reached it raises `SharedStateUnavailable` and records nothing, and the
 client reconnects by itself on the next call once Redis is back.
@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from mcp_anyreach.api import AvailableNumber
 from mcp_anyreach.server.shared_state.budget import new_reservation
 from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
+from mcp_anyreach.server.used_tokens import Claim
 
 T = TypeVar("T")
 # Replicas' clocks differ a little: a used token is kept this much longer than it is valid.
@@ -33,6 +34,30 @@ OFFER_TTL_SECONDS = 3600
 TIMEOUT_SECONDS = 2.0
 MAX_CONNECTIONS = 50
 
+# KEYS: the token's used-token key, then one written-key per target. ARGV: claim id, now, minted at, nonce,
+# milliseconds to keep. "used", "stale" (a target written by another writer since the token was minted) or
+# "fresh" (recorded: the token as used, the targets as written by it now).
+CLAIM = """
+local existing = redis.call('GET', KEYS[1])
+if existing then
+  if existing == ARGV[1] then
+    return 'fresh'
+  end
+  return 'used'
+end
+for i = 2, #KEYS do
+  local written = redis.call('HMGET', KEYS[i], 'at', 'writer')
+  if written[1] and tonumber(written[1]) >= tonumber(ARGV[3]) and written[2] ~= ARGV[4] then
+    return 'stale'
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5])
+for i = 2, #KEYS do
+  redis.call('HSET', KEYS[i], 'at', ARGV[2], 'writer', ARGV[4])
+  redis.call('PEXPIRE', KEYS[i], ARGV[5])
+end
+return 'fresh'
+"""
 RESERVE = """
 local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. tostring(now - window))
@@ -72,25 +97,54 @@ async def _unless_unreachable(operation: Awaitable[T], what: str) -> T:
 
 
 class RedisUsedTokens:
+    """Used tokens (`SET` with an expiry) and the last write to each target (a hash with an expiry)."""
+
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._redis = redis
-        self._prefix = f"mcp-anyreach:{namespace}:used-token:"
+        self._prefix = key_prefix(namespace)
+        self._claim = redis.register_script(CLAIM)
 
-    async def claim(self, nonce: str, expires_at: float, now: float) -> bool:
-        # A claim id and GET tell a retried SET (whose first reply was lost) from someone else's claim.
+    async def is_used(self, nonce: str, now: float) -> bool:
+        found = await _unless_unreachable(self._redis.exists(self._used_key(nonce)), "look up a confirmation token")
+        return bool(found)
+
+    async def claim(
+        self, nonce: str, expires_at: float, now: float, *, targets: Sequence[str] = (), minted_at: float = 0.0
+    ) -> Claim:
+        # A claim id tells a claim retried after its reply was lost from someone else's claim of the nonce.
         claim_id = secrets.token_urlsafe(9)
-        previous = await _unless_unreachable(
-            self._redis.set(
-                self._prefix + nonce,
-                claim_id,
-                nx=True,
-                get=True,
-                # Relative, so Redis's clock does not matter; replicas whose clocks lag ours get the slack.
-                px=max(1, int((expires_at - now + CLOCK_SKEW_SECONDS) * 1000)),
-            ),
-            "record a used confirmation token",
+        keys = [self._used_key(nonce), *(self._written_key(target) for target in targets)]
+        arguments = [claim_id, repr(now), repr(minted_at), nonce, _keep_ms(expires_at, now)]
+        verdict = await _unless_unreachable(
+            cast(Awaitable[Any], self._claim(keys=keys, args=arguments)), "record a used confirmation token"
         )
-        return previous is None or previous == claim_id
+        if verdict not in ("fresh", "used", "stale"):
+            raise SharedStateUnavailable(f"Redis answered {verdict!r} to a token claim")
+        return verdict
+
+    async def touch(self, targets: Sequence[str], now: float, keep_until: float) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for target in targets:
+                key = self._written_key(target)
+                pipe.hset(key, mapping={"at": repr(now), "writer": ""})
+                pipe.pexpire(key, _keep_ms(keep_until, now))
+            await _unless_unreachable(pipe.execute(), "record a write")
+
+    def _used_key(self, nonce: str) -> str:
+        return f"{self._prefix}used-token:{nonce}"
+
+    def _written_key(self, target: str) -> str:
+        return f"{self._prefix}written:{target}"
+
+
+def key_prefix(namespace: str) -> str:
+    # The braces make every key of one namespace hash to the same cluster slot, as scripts require.
+    return f"mcp-anyreach:{{{namespace}}}:"
+
+
+def _keep_ms(until: float, now: float) -> int:
+    """Relative, so Redis's own clock does not matter; replicas whose clocks lag this one get the slack."""
+    return max(1, int((until - now + CLOCK_SKEW_SECONDS) * 1000))
 
 
 class RedisPurchaseBudget:
@@ -98,7 +152,7 @@ class RedisPurchaseBudget:
         self.limit = limit
         self.window_seconds = window_seconds
         self._redis = redis
-        self._key = f"mcp-anyreach:{namespace}:purchases"
+        self._key = f"{key_prefix(namespace)}purchases"
         self._reserve = redis.register_script(RESERVE)
 
     async def reserve(self, now: float) -> str | None:
@@ -122,7 +176,7 @@ class RedisPurchaseBudget:
 class RedisOffers:
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._redis = redis
-        self._prefix = f"mcp-anyreach:{namespace}:offer:"
+        self._prefix = f"{key_prefix(namespace)}offer:"
 
     async def remember(self, offers: Sequence[AvailableNumber]) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:

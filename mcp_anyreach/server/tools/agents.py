@@ -8,10 +8,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_anyreach.api import PhoneNumber
-from mcp_anyreach.server.args import ConfirmationToken, PhoneNumberList
+from mcp_anyreach.server.args import AgentId, ConfirmationToken, PhoneNumberList
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.services import NUMBERS_URI, GateOutcome, Services
+from mcp_anyreach.server.gate import Verdict
+from mcp_anyreach.server.notify import NUMBERS_URI, number_uri
+from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.views import Gated, NumberView
 
 Direction = Literal["inbound", "outbound", "both"]
@@ -48,7 +50,8 @@ def agents_tools(services: Services) -> dict[str, Any]:
         ]
         more = f"\n... and {len(rows) - SHOWN} more" if len(rows) > SHOWN else ""
         summary = f"Publish {target} for {direction} calls; live calls change at once:\n" + "\n".join(lines) + more
-        return Preview(summary, [row.model_dump(mode="json") for row in rows])
+        targets = tuple(number_uri(n) for n in [*assign, *unassign])
+        return Preview(summary, [row.model_dump(mode="json") for row in rows], targets)
 
     assign_gate = services.gatekeeper.gate(
         "assign_agent_to_numbers",
@@ -62,22 +65,15 @@ def agents_tools(services: Services) -> dict[str, Any]:
 
     async def assign_agent_to_numbers(
         ctx: Context,
-        agent_id: Annotated[str, Field(min_length=1, max_length=64)],
+        agent_id: AgentId,
         version: Annotated[int, Field(ge=1)],
-        approval: Annotated[GateOutcome, Resolve(assign_gate)],
+        verdict: Annotated[Verdict, Resolve(assign_gate)],
         phone_numbers: PhoneNumberList = [],  # noqa: B006 - pydantic copies defaults
         unassign_phone_numbers: PhoneNumberList = [],  # noqa: B006
         direction: Direction = "inbound",
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[list[NumberView]]:
         """Make an agent version answer (inbound) or place (outbound) calls on numbers, or unassign. Gated."""
-        arguments = {
-            "agent_id": agent_id,
-            "version": version,
-            "phone_numbers": phone_numbers,
-            "unassign_phone_numbers": unassign_phone_numbers,
-            "direction": direction,
-        }
 
         async def publish() -> list[NumberView]:
             with api_errors(retry_safe=True, not_found="Check the agent id, version and numbers."):
@@ -90,7 +86,7 @@ def agents_tools(services: Services) -> dict[str, Any]:
                 )
             return [NumberView.of(row) for row in rows]
 
-        changed = [NUMBERS_URI, *(f"{NUMBERS_URI}/{n}" for n in [*phone_numbers, *unassign_phone_numbers])]
-        return await services.gated(ctx, "assign_agent_to_numbers", arguments, approval, publish, changed=changed)
+        changed = [NUMBERS_URI, *verdict.preview.targets]
+        return await services.gatekeeper.run(ctx, verdict, publish, changed=changed)
 
     return {"assign_agent_to_numbers": assign_agent_to_numbers}

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from mcp_anyreach.api import PhoneNumber
+from mcp_anyreach.server.text import shown
 
 
 def describe_number(number: PhoneNumber) -> str:
     inbound = (
-        f"Inbound calls are answered by agent version {number.inbound_agent_version_id}."
+        f"Inbound calls are answered by agent version {shown(number.inbound_agent_version_id)}."
         if number.inbound_agent_version_id
         else "No agent answers its inbound calls."
     )
     outbound = (
-        f" Agent version {number.outbound_agent_version_id} places outbound calls from it."
+        f" Agent version {shown(number.outbound_agent_version_id)} places outbound calls from it."
         if number.outbound_agent_version_id
         else ""
     )
-    return f"It is on trunk {number.trunk_id}. {inbound}{outbound}"
+    return f"It is on trunk {shown(number.trunk_id)}. {inbound}{outbound}"

@@ -9,7 +9,9 @@ from pydantic import Field
 from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumberArg, TrunkId
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.services import NUMBERS_URI, GateOutcome, Services
+from mcp_anyreach.server.gate import Verdict
+from mcp_anyreach.server.notify import NUMBERS_URI, TRUNKS_URI, number_uri, trunk_uri
+from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.tools.describe import describe_number
 from mcp_anyreach.server.views import Gated, Listing, NumberView
 
@@ -56,7 +58,8 @@ def numbers_tools(services: Services) -> dict[str, Any]:
             "trunk_id": trunk_id,
             "outbound_shareable": outbound_shareable,
         }
-        return await services.write(ctx, "register_phone_number", arguments, register, changed=[NUMBERS_URI])
+        changed = [NUMBERS_URI, number_uri(phone_number), TRUNKS_URI, trunk_uri(trunk_id)]
+        return await services.write(ctx, "register_phone_number", arguments, register, changed=changed)
 
     async def update_phone_number(ctx: Context, phone_number: PhoneNumberArg, outbound_shareable: bool) -> NumberView:
         """Allow or forbid other agents to call out from this number."""
@@ -72,21 +75,21 @@ def numbers_tools(services: Services) -> dict[str, Any]:
             "update_phone_number",
             arguments,
             update,
-            changed=[NUMBERS_URI, f"{NUMBERS_URI}/{phone_number}"],
+            changed=[NUMBERS_URI, number_uri(phone_number)],
         )
 
     async def preview_delete(args: Mapping[str, Any]) -> Preview:
         with api_errors(retry_safe=True, not_found=NUMBER_NOT_FOUND):
             number = await client.phone_numbers.get(args["phone_number"])
         summary = f"Delete {number.phone_number} from the directory. {describe_number(number)}"
-        return Preview(summary, number.model_dump(mode="json"))
+        return Preview(summary, number.model_dump(mode="json"), (number_uri(args["phone_number"]),))
 
     delete_gate = services.gatekeeper.gate("delete_phone_number", preview_delete, "phone_number")
 
     async def delete_phone_number(
         ctx: Context,
         phone_number: PhoneNumberArg,
-        approval: Annotated[GateOutcome, Resolve(delete_gate)],
+        verdict: Annotated[Verdict, Resolve(delete_gate)],
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[str]:
         """Remove a number; its calls stop being answered. Gated."""
@@ -96,14 +99,7 @@ def numbers_tools(services: Services) -> dict[str, Any]:
                 await client.phone_numbers.delete(phone_number)
             return phone_number
 
-        return await services.gated(
-            ctx,
-            "delete_phone_number",
-            {"phone_number": phone_number},
-            approval,
-            delete,
-            changed=[NUMBERS_URI, f"{NUMBERS_URI}/{phone_number}"],
-        )
+        return await services.gatekeeper.run(ctx, verdict, delete, changed=[NUMBERS_URI, number_uri(phone_number)])
 
     return {
         "list_phone_numbers": list_phone_numbers,

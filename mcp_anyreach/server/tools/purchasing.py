@@ -11,7 +11,9 @@ from mcp_anyreach.api import APIStatusError, AvailableNumber
 from mcp_anyreach.server.args import ConfirmationToken, PhoneNumberArg
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.services import NUMBERS_URI, TRUNKS_URI, GateOutcome, Services
+from mcp_anyreach.server.gate import Verdict
+from mcp_anyreach.server.notify import NUMBERS_URI, TRUNKS_URI, number_uri
+from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.views import AvailableNumberView, Gated, NumberView, Result
 
 
@@ -82,14 +84,14 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
             "no agent answers it until one is assigned. "
             f"Purchases left after this one: {left - 1} (limit {guard.limit_text})."
         )
-        return Preview(summary, {"phone_number": number, "offered": True})
+        return Preview(summary, {"phone_number": number, "offered": True}, (number_uri(number),))
 
     purchase_gate = services.gatekeeper.gate("purchase_phone_number", preview_purchase, "phone_number")
 
     async def purchase_phone_number(
         ctx: Context,
         phone_number: PhoneNumberArg,
-        approval: Annotated[GateOutcome, Resolve(purchase_gate)],
+        verdict: Annotated[Verdict, Resolve(purchase_gate)],
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[NumberView]:
         """Buy a number search_available_numbers offered. Spends money. Gated."""
@@ -115,14 +117,8 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
             await guard.forget(phone_number)
             return NumberView.of(bought)
 
-        return await services.gated(
-            ctx,
-            "purchase_phone_number",
-            {"phone_number": phone_number},
-            approval,
-            purchase,
-            changed=[NUMBERS_URI, TRUNKS_URI],
-        )
+        changed = [NUMBERS_URI, number_uri(phone_number), TRUNKS_URI]
+        return await services.gatekeeper.run(ctx, verdict, purchase, changed=changed)
 
     return {
         "search_available_numbers": search_available_numbers,

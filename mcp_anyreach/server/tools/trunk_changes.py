@@ -1,7 +1,8 @@
 """What an update_trunk call changes, field by field, in words a person can approve.
 
 A confirmation that says only "replace the inbound config" could hide that authentication is dropped
-or the trunk is opened to every address; the summary names each change and warns about those.
+or the trunk is opened to much of the Internet; the summary names each change, lists every address
+added or removed (nothing dangerous may hide behind "..."), and warns about those.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from mcp_anyreach.api import Trunk
+from mcp_anyreach.server.networks import too_wide
+from mcp_anyreach.server.text import shown
 from mcp_anyreach.server.views import TrunkView
-
-OPEN_NETWORKS = {"0.0.0.0/0", "::/0"}
 
 
 def trunk_changes(trunk: Trunk, name: str | None, sides: dict[str, BaseModel | None], removed: set[str]) -> list[str]:
@@ -37,7 +38,7 @@ def _config_changes(side: str, old: BaseModel | None, new: BaseModel) -> list[st
         lines = [f"add the {side} config: {given}"]
     else:
         lines = [
-            f"{side} {field}: {_show(was.get(field))} -> {_show(value)}"
+            _change(side, field, was.get(field), value)
             for field, value in will.items()
             if _show(was.get(field)) != _show(value)
         ]
@@ -51,19 +52,30 @@ def _config_changes(side: str, old: BaseModel | None, new: BaseModel) -> list[st
     return lines or [f"{side} config: unchanged"]
 
 
+def _change(side: str, field: str, old: object, new: object) -> str:
+    if (old is None or isinstance(old, list)) and isinstance(new, list):
+        before = [shown(item) for item in cast(list[object], old or [])]
+        after = [shown(item) for item in cast(list[object], new)]
+        added = [f"+{item}" for item in after if item not in before]
+        dropped = [f"-{item}" for item in before if item not in after]
+        return f"{side} {field}: {' '.join(added + dropped) or 'reordered'}"
+    return f"{side} {field}: {_show(cast(object, old))} -> {_show(new)}"
+
+
 def _inbound_warnings(will: dict[str, Any], *, authenticated: bool) -> list[str]:
-    addresses = set(will.get("allowed_addresses") or [])
-    if not authenticated and (not addresses or addresses & OPEN_NETWORKS):
-        return ["WARNING: anyone who can reach Anyreach could send calls into this trunk (no auth, no address limit)"]
-    if addresses & OPEN_NETWORKS:
-        return ["WARNING: allowed_addresses admits every address"]
-    return []
+    wide = too_wide(will.get("allowed_addresses") or [])
+    if wide is None:
+        return []
+    if not authenticated:
+        return [f"WARNING: with no authentication, anyone at {wide} could send calls into this trunk"]
+    return [f"WARNING: allowed_addresses admit {wide}"]
 
 
 def _show(value: object) -> str:
     if value is None or value in ([], {}):
         return "none"
     if isinstance(value, list):
-        items = [str(item) for item in cast(list[object], value)]
-        return f"[{', '.join(items[:5])}{', ...' if len(items) > 5 else ''}]"
-    return str(value)
+        return f"[{', '.join(shown(item) for item in cast(list[object], value))}]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{shown(k)}: {shown(v)}" for k, v in cast(dict[object, object], value).items()) + "}"
+    return shown(value)

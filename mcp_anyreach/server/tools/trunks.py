@@ -17,7 +17,10 @@ from mcp_anyreach.api import (
 from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumberList, Text, TrunkId
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.services import TRUNKS_URI, GateOutcome, Services
+from mcp_anyreach.server.gate import Verdict
+from mcp_anyreach.server.notify import TRUNKS_URI, trunk_uri
+from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.text import single_line
 from mcp_anyreach.server.tools.trunk_changes import trunk_changes
 from mcp_anyreach.server.views import Gated, Listing, TrunkView
 
@@ -56,8 +59,9 @@ def _is_ip(host: str) -> bool:
 
 def _sip_headers(value: dict[str, str]) -> dict[str, str]:
     for name, text in value.items():
-        if not _HEADER_NAME.fullmatch(name) or any(c in text for c in "\r\n\0"):
-            raise ValueError(f"header {name[:40]!r}: names are X-... tokens, values single-line text")
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"header {name[:40]!r}: names are X-... tokens")
+        single_line(text)
     return value
 
 
@@ -161,7 +165,7 @@ def trunks_tools(services: Services) -> dict[str, Any]:
             f"Update BYOC trunk {trunk.name!r} ({trunk.id}); {_numbers_phrase(count)} use it and their calls "
             "follow the new settings at once:\n- " + "\n- ".join(changes)
         )
-        return Preview(summary, trunk.model_dump(mode="json"))
+        return Preview(summary, trunk.model_dump(mode="json"), (trunk_uri(args["trunk_id"]),))
 
     update_gate = services.gatekeeper.gate(
         "update_trunk", preview_update, "trunk_id", "name", "inbound", "outbound", "remove"
@@ -170,7 +174,7 @@ def trunks_tools(services: Services) -> dict[str, Any]:
     async def update_trunk(
         ctx: Context,
         trunk_id: TrunkId,
-        approval: Annotated[GateOutcome, Resolve(update_gate)],
+        verdict: Annotated[Verdict, Resolve(update_gate)],
         name: Annotated[Text | None, Field(min_length=1, max_length=128)] = None,
         inbound: InboundArgs | None = None,
         outbound: OutboundArgs | None = None,
@@ -188,16 +192,7 @@ def trunks_tools(services: Services) -> dict[str, Any]:
             with api_errors(retry_safe=True, not_found=TRUNK_NOT_FOUND, refused=MANAGED):
                 return TrunkView.of(await client.trunks.update(trunk_id, name=name, **changes))
 
-        arguments = {
-            "trunk_id": trunk_id,
-            "name": name,
-            "inbound": inbound,
-            "outbound": outbound,
-            "remove": remove,
-        }
-        return await services.gated(
-            ctx, "update_trunk", arguments, approval, update, changed=[TRUNKS_URI, f"{TRUNKS_URI}/{trunk_id}"]
-        )
+        return await services.gatekeeper.run(ctx, verdict, update, changed=[TRUNKS_URI, trunk_uri(trunk_id)])
 
     async def preview_delete(args: Mapping[str, Any]) -> Preview:
         trunk, count = await editable_trunk(args["trunk_id"])
@@ -209,6 +204,7 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         return Preview(
             f"Delete BYOC trunk {trunk.name!r} ({trunk.id}). No numbers use it.",
             trunk.model_dump(mode="json"),
+            (trunk_uri(args["trunk_id"]),),
         )
 
     delete_gate = services.gatekeeper.gate("delete_trunk", preview_delete, "trunk_id")
@@ -216,7 +212,7 @@ def trunks_tools(services: Services) -> dict[str, Any]:
     async def delete_trunk(
         ctx: Context,
         trunk_id: TrunkId,
-        approval: Annotated[GateOutcome, Resolve(delete_gate)],
+        verdict: Annotated[Verdict, Resolve(delete_gate)],
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[str]:
         """Delete a BYOC trunk no number uses. Gated."""
@@ -231,14 +227,7 @@ def trunks_tools(services: Services) -> dict[str, Any]:
                 await client.trunks.delete(trunk_id)
             return trunk_id
 
-        return await services.gated(
-            ctx,
-            "delete_trunk",
-            {"trunk_id": trunk_id},
-            approval,
-            delete,
-            changed=[TRUNKS_URI, f"{TRUNKS_URI}/{trunk_id}"],
-        )
+        return await services.gatekeeper.run(ctx, verdict, delete, changed=[TRUNKS_URI, trunk_uri(trunk_id)])
 
     return {
         "list_trunks": list_trunks,

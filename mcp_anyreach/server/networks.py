@@ -1,0 +1,38 @@
+"""Whether a trunk's allowed addresses admit too much of the Internet: one rule for previews and the audit.
+
+Checking for exactly `0.0.0.0/0` is not enough: `0.0.0.0/1` plus `128.0.0.0/1` admits the same. What
+counts is how many addresses the union covers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+# Wider than a /8 (IPv4) or a /32 (IPv6), alone or together, is a large part of the Internet.
+LIMITS = {4: 2**24, 6: 2**96}
+SPACE = {4: 2**32, 6: 2**128}
+
+
+def too_wide(addresses: Iterable[str]) -> str | None:
+    """Why `addresses` admit too much, as a phrase ("about 50% of all IPv4 addresses"), or None.
+
+    An empty list admits every address. Entries that are not addresses are ignored here (validation
+    refuses them elsewhere).
+    """
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for address in addresses:
+        try:
+            networks.append(ipaddress.ip_network(address, strict=False))
+        except ValueError:
+            continue
+    if not networks:
+        return "every address (allowed_addresses is empty)"
+    phrases: list[str] = []
+    for version in (4, 6):
+        family = [n for n in networks if n.version == version]
+        covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(family))  # type: ignore[arg-type]
+        if covered > LIMITS[version]:
+            share = covered / SPACE[version]
+            phrases.append(f"{'all' if share >= 1 else f'about {share:.0%} of all'} IPv{version} addresses")
+    return " and ".join(phrases) or None
