@@ -88,11 +88,15 @@ async def _run(settings: Settings) -> None:
     from mcp_anyreach.server import build_server
     from mcp_anyreach.server.backend import connect
     from mcp_anyreach.server.http import http_app
+    from mcp_anyreach.server.shared_state import open_shared_state
+    from mcp_anyreach.server.telemetry import configure_tracing
 
+    if configure_tracing():
+        logger.info("OpenTelemetry: exporting traces as the OTEL_* variables say")
     if settings.no_confirm:
         logger.warning("--no-confirm: purchases, deletions and routing changes run WITHOUT any confirmation")
-    async with connect(settings) as client:
-        server = build_server(settings, client)
+    async with connect(settings) as client, open_shared_state(settings, client.identity) as shared:
+        server = build_server(settings, client, shared=shared)
         gc.freeze()
         gc.enable()
         if settings.transport == "stdio":
@@ -125,8 +129,10 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tools", help="comma-separated tool names (added to --toolsets)")
     parser.add_argument("--no-confirm", action="store_true", help="skip confirmation gates (pipelines only)")
     parser.add_argument(
-        "--max-purchases", type=int, help=f"purchase cap per server process ({default('max_purchases')})"
+        "--max-purchases", type=int, help=f"numbers the organization may buy per window ({default('max_purchases')})"
     )
+    parser.add_argument("--purchase-window", help="the rolling window of --max-purchases, e.g. 24h, 90m")
+    parser.add_argument("--redis-url", help="Redis (or Valkey) that replicas share state in, e.g. redis://host:6379/0")
     parser.add_argument("--audit-log", help="append every attempted write to this JSON-lines file")
     parser.add_argument("--token-store", help="SQLite file of used confirmation tokens, shared by replicas")
     parser.add_argument("--sandbox", action="store_true", help="use the embedded sandbox even with a token")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from mcp_anyreach import DEFAULT_BASE_URL
@@ -21,6 +22,18 @@ def default_sandbox_db() -> Path:
     return path
 
 
+def parse_duration(value: object) -> object:
+    """`24h`, `90m`, `30s`, `7d` (or anything pydantic reads as a timedelta: seconds, ISO 8601)."""
+    if isinstance(value, str):
+        value = value.strip()
+        if value.isdigit():
+            return timedelta(seconds=int(value))
+        if value[-1:] in _UNITS and value[:-1].isdigit():
+            return timedelta(**{_UNITS[value[-1]]: int(value[:-1])})
+    return value
+
+
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 Transport = Literal["stdio", "sse", "streamable-http"]
 MIN_HTTP_TOKEN = 32
 PREFIX = "MCP_ANYREACH_"
@@ -51,10 +64,14 @@ class Settings(BaseSettings):
     tools: Annotated[list[str] | None, NoDecode] = Field(default=None, validation_alias=_env("MCP_ANYREACH_TOOLS"))
     no_confirm: bool = Field(default=False, validation_alias=_env("MCP_ANYREACH_NO_CONFIRM"))
     max_purchases: int = Field(default=5, ge=0, validation_alias=_env("MCP_ANYREACH_MAX_PURCHASES"))
+    purchase_window: Annotated[timedelta, BeforeValidator(parse_duration)] = Field(
+        default=timedelta(hours=24), gt=timedelta(0), validation_alias=_env("MCP_ANYREACH_PURCHASE_WINDOW")
+    )
     confirm_secret: SecretStr | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_CONFIRM_SECRET"))
     confirm_ttl_seconds: int = Field(default=300, ge=1)
     token_store: Path | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_TOKEN_STORE"))
     audit_log: Path | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_AUDIT_LOG"))
+    redis_url: SecretStr | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_REDIS_URL"))
 
     transport: Transport = Field(default="stdio", validation_alias=_env("MCP_ANYREACH_TRANSPORT"))
     host: str = Field(default="127.0.0.1", validation_alias=_env("MCP_ANYREACH_HOST"))
@@ -68,6 +85,11 @@ class Settings(BaseSettings):
         default=None, validation_alias=_env("MCP_ANYREACH_ALLOWED_ORIGINS")
     )
     http_token: SecretStr | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_HTTP_TOKEN"))
+    oauth_issuer: str | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_OAUTH_ISSUER"))
+    oauth_jwks_url: str | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_OAUTH_JWKS_URL"))
+    resource_url: str | None = Field(default=None, validation_alias=_env("MCP_ANYREACH_RESOURCE_URL"))
+    oauth_read_scope: str = Field(default="anyreach:read", validation_alias=_env("MCP_ANYREACH_OAUTH_READ_SCOPE"))
+    oauth_write_scope: str = Field(default="anyreach:write", validation_alias=_env("MCP_ANYREACH_OAUTH_WRITE_SCOPE"))
     max_sessions: int = Field(default=100, ge=1, validation_alias=_env("MCP_ANYREACH_MAX_SESSIONS"))
     session_idle_seconds: int = Field(default=300, ge=1, validation_alias=_env("MCP_ANYREACH_SESSION_IDLE_SECONDS"))
 
@@ -85,10 +107,11 @@ class Settings(BaseSettings):
     def _secret_needs_a_shared_record(self) -> Settings:
         # A shared secret means another process may accept these tokens: without a shared record of used
         # ones, a token confirmed there (or here before a restart) could be replayed.
-        if self.confirm_secret is not None and self.token_store is None:
+        if self.confirm_secret is not None and self.token_store is None and self.redis_url is None:
             raise ValueError(
                 "MCP_ANYREACH_CONFIRM_SECRET is set, so every process that shares it must also share the record of "
-                "used confirmation tokens: set MCP_ANYREACH_TOKEN_STORE (a SQLite file all of them can reach)."
+                "used confirmation tokens: set MCP_ANYREACH_REDIS_URL (replicas on several machines) or "
+                "MCP_ANYREACH_TOKEN_STORE (a SQLite file all of them can reach)."
             )
         return self
 

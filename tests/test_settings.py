@@ -40,3 +40,23 @@ def test_replicas_without_a_shared_token_store_are_refused_at_start() -> None:
     with pytest.raises(ValidationError, match="MCP_ANYREACH_TOKEN_STORE"):
         Settings(transport="streamable-http", stateless=True, confirm_secret="shared")
     check_exposure(Settings(transport="streamable-http", stateless=True, confirm_secret="shared", token_store="t.db"))
+
+
+@pytest.mark.parametrize(("given", "seconds"), [("24h", 86400), ("90m", 5400), ("7d", 604800), ("3600", 3600)])
+def test_the_purchase_window_reads_days_hours_minutes_or_seconds(given: str, seconds: int) -> None:
+    assert Settings(purchase_window=given).purchase_window.total_seconds() == seconds
+
+
+def test_a_purchase_window_of_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="purchase_window"):
+        Settings(purchase_window="0h")
+
+
+def test_replicas_sharing_redis_start_without_a_token_store() -> None:
+    replica = Settings(transport="streamable-http", stateless=True, confirm_secret="shared", redis_url="redis://r:6379")
+    check_exposure(replica)
+
+
+def test_the_redis_url_never_shows_in_the_settings_repr() -> None:
+    settings = Settings(redis_url="redis://:hunter2-canary@redis.internal:6379/0")
+    assert "hunter2-canary" not in repr(settings) + str(settings) + settings.model_dump_json()

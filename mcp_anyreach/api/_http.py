@@ -21,6 +21,7 @@ from mcp_anyreach.api.errors import (
     display_url,
     raise_api_error,
 )
+from mcp_anyreach.api.tracing import api_span
 
 logger = logging.getLogger("mcp_anyreach.api")
 
@@ -86,6 +87,20 @@ class HTTPCore:
         self._retry_max_delay = retry_max_delay
 
     async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: object = None,
+    ) -> httpx2.Response:
+        """Send one logical request (one trace span, however many attempts), retrying where that is safe."""
+        with api_span(method, path) as span:
+            response = await self._send(method, path, params=params, json=json)
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    async def _send(
         self,
         method: str,
         path: str,

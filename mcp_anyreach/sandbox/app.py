@@ -111,6 +111,9 @@ def create_app(store: SandboxStore, *, number_limit: int = 100, faults: Faults |
         title="Anyreach Telephony API (sandbox)",
         version=__version__,
         description="An Anyreach-compatible telephony API on local SQLite, for development and tests.",
+        # It stands in for a remote API whose requests the client already traces, without their arguments;
+        # FastAPI's own spans and logs would record paths and bodies (phone numbers, SIP passwords).
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.store = store
     app.state.number_limit = number_limit

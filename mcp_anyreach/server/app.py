@@ -14,17 +14,19 @@ from pydantic import BaseModel
 
 from mcp_anyreach import __version__
 from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.server import oauth
 from mcp_anyreach.server.audit_log import AuditLog
+from mcp_anyreach.server.caller import caller_identity
 from mcp_anyreach.server.confirm import TokenSigner
 from mcp_anyreach.server.gate import Gatekeeper
 from mcp_anyreach.server.prompts import register_prompts
-from mcp_anyreach.server.purchases import ManagedAccount, PurchaseGuard
+from mcp_anyreach.server.purchases import ManagedAccount
 from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.server.resources import register_resources
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.shared_state import SharedState, shared_state
 from mcp_anyreach.server.tool_factory import make_tool, published_schemas
 from mcp_anyreach.server.tools import agents, audit, numbers, purchasing, routing, trunks
-from mcp_anyreach.server.used_tokens import MemoryUsedTokens, SqliteUsedTokens
 from mcp_anyreach.settings import Settings
 
 logger = logging.getLogger("mcp_anyreach.server")
@@ -40,13 +42,15 @@ def build_server(
     sandbox: bool | None = None,
     clock: Callable[[], float] | None = None,
     input_schemas: Mapping[str, dict[str, Any]] | None = None,
+    shared: SharedState | None = None,
 ) -> MCPServer:
     """An MCP server over `client`. `sandbox` says whether `client` talks to the embedded sandbox.
 
     `input_schemas` are the tool schemas to publish: by default the ones shipped with the package; for a
-    tool missing from them (`{}`: every tool), the schema is derived from its signature.
+    tool missing from them (`{}`: every tool), the schema is derived from its signature. `shared` is the
+    state replicas share (by default the store the settings name; its owner closes it).
     """
-    services = build_services(settings, client, sandbox=sandbox, clock=clock)
+    services = build_services(settings, client, sandbox=sandbox, clock=clock, shared=shared)
     schemas = published_schemas() if input_schemas is None else input_schemas
     tools = [
         make_tool(TOOLS[spec.name], services, schemas.get(spec.name))
@@ -59,6 +63,7 @@ def build_server(
         instructions=_instructions(settings, services.sandbox),
         tools=tools,
         request_state_security=_request_state_security(settings),
+        **oauth.server_options(settings),
     )
     register_resources(server, services)
     register_prompts(server, read_only=settings.read_only)
@@ -66,17 +71,22 @@ def build_server(
 
 
 def build_services(
-    settings: Settings, client: AnyreachClient, *, sandbox: bool | None = None, clock: Callable[[], float] | None = None
+    settings: Settings,
+    client: AnyreachClient,
+    *,
+    sandbox: bool | None = None,
+    clock: Callable[[], float] | None = None,
+    shared: SharedState | None = None,
 ) -> Services:
     """What every tool, resource and preview shares, for these settings and this API client."""
     if settings.read_only and not client.read_only:
         raise ValueError("read-only settings need a read-only API client, so that no write can reach the API")
     secret = settings.confirm_secret.get_secret_value().encode() if settings.confirm_secret else secrets.token_bytes(32)
-    used = SqliteUsedTokens(settings.token_store) if settings.token_store else MemoryUsedTokens()
+    shared = shared or shared_state(settings, client.identity, **({"clock": clock} if clock else {}))
     signer = TokenSigner(
         secret,
         ttl_seconds=settings.confirm_ttl_seconds,
-        used=used,
+        used=shared.used_tokens,
         audience=client.identity,
         **({"clock": clock} if clock else {}),
     )
@@ -84,10 +94,13 @@ def build_services(
         client=client,
         settings=settings,
         gatekeeper=Gatekeeper(
-            signer, AuditLog(settings.audit_log), no_confirm=settings.no_confirm, stateless=settings.stateless
+            signer,
+            AuditLog(settings.audit_log, caller=caller_identity),
+            no_confirm=settings.no_confirm,
+            stateless=settings.stateless,
         ),
         sandbox=settings.uses_sandbox if sandbox is None else sandbox,
-        purchases=PurchaseGuard(limit=settings.max_purchases),
+        purchases=shared.purchases,
         managed_account=ManagedAccount(client, settings.managed_account_id),
     )
 

@@ -38,8 +38,11 @@ class AuditLog:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         opener: Opener = _append,
+        caller: Callable[[], str | None] = lambda: None,
     ) -> None:
+        """`caller` names who is making the current request (the signed-in user), for every line."""
         self._path = path
+        self._caller = caller
         self._clock = clock
         self._open = opener
 
@@ -75,6 +78,8 @@ class AuditLog:
             "outcome": outcome,
             "confirmation": via,
         }
+        if caller := self._caller():
+            entry["caller"] = caller
         line = json.dumps(entry, separators=(",", ":"), default=str)
         logger.info("audit %s", line)
         if self._path is None:

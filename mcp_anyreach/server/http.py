@@ -10,6 +10,7 @@ from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_anyreach.server import oauth
 from mcp_anyreach.server.http_limits import SseSessionLimits, StreamableSessionLimits
 from mcp_anyreach.settings import Settings
 
@@ -31,10 +32,11 @@ def check_exposure(settings: Settings) -> None:
     """Refuse, before anything starts, an HTTP server others could reach without a token or a known host name."""
     if settings.transport == "stdio" or is_loopback(settings.host):
         return
-    if settings.http_token is None:
+    if settings.http_token is None and settings.oauth_issuer is None:
         raise ExposureError(
             f"Refusing to listen on {settings.host} without MCP_ANYREACH_HTTP_TOKEN: anyone who can reach it could "
-            "manage this organization's telephony. Set MCP_ANYREACH_HTTP_TOKEN, or bind 127.0.0.1."
+            "manage this organization's telephony. Set MCP_ANYREACH_HTTP_TOKEN (or MCP_ANYREACH_OAUTH_ISSUER for "
+            "OAuth sign-in), or bind 127.0.0.1."
         )
     if settings.host in ("0.0.0.0", "::") and not settings.allowed_hosts:  # noqa: S104 - this is the check
         raise ExposureError(
@@ -72,7 +74,7 @@ def http_app(server: MCPServer, settings: Settings) -> ASGIApp:
         )
         app = StreamableSessionLimits(app, server.session_manager)
     if settings.http_token is None:
-        return app
+        return oauth.publish_scopes(app, settings)
     return BearerAuth(app, settings.http_token.get_secret_value())
 
 

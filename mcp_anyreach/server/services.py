@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.server.gate import Gatekeeper
-from mcp_anyreach.server.purchases import ManagedAccount, PurchaseGuard
+from mcp_anyreach.server.purchases import ManagedAccount
+from mcp_anyreach.server.shared_state.purchases import Purchases
 from mcp_anyreach.settings import Settings
 
 
@@ -16,5 +17,5 @@ class Services:
     settings: Settings
     gatekeeper: Gatekeeper
     sandbox: bool
-    purchases: PurchaseGuard
+    purchases: Purchases
     managed_account: ManagedAccount

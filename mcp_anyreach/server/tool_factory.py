@@ -31,6 +31,7 @@ from mcp_anyreach.server.registry import SPEC_BY_NAME, ToolSpec
 from mcp_anyreach.server.schema import OUTPUT_SCHEMA, lean
 from mcp_anyreach.server.sdk import ArgModelBase, FuncMetadata, build_resolver_plans, find_context_parameter
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.telemetry import record_outcome
 
 PUBLISHED_SCHEMAS = Path(__file__).with_name("tool_schemas.json")
 TOKEN = "confirmation_token"  # noqa: S105 - an argument's name
@@ -144,6 +145,8 @@ def _bound(
             result = await fn(services, **kwargs)
         except Refusal as exc:
             raise ToolError(str(exc)) from exc
+        if isinstance(status := getattr(result, "status", None), str):  # a gated tool's outcome
+            record_outcome(status)
         return CallToolResult(
             content=[TextContent(type="text", text=result.model_dump_json(exclude_none=True))],
             structured_content=result.model_dump(mode="json"),

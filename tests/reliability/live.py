@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import uvicorn
 from mcp_types import CallToolResult
+from starlette.types import ASGIApp
 
 from mcp_anyreach.sandbox import Sandbox, open_sandbox
 from tests.server.procs import server_env
@@ -45,11 +46,12 @@ class LiveSandbox:
 
 
 @asynccontextmanager
-async def live_sandbox() -> AsyncIterator[LiveSandbox]:
+async def live_sandbox(wrap: Callable[[ASGIApp], ASGIApp] | None = None) -> AsyncIterator[LiveSandbox]:
     """A fresh in-memory sandbox served by uvicorn on a free loopback port (port 0: the kernel picks it) until
-    the block ends."""
+    the block ends. `wrap` puts a test's own middleware in front of it (to hold a request at a chosen moment)."""
     sandbox = open_sandbox(":memory:")
-    config = uvicorn.Config(sandbox.app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="off")
+    app = sandbox.app if wrap is None else wrap(sandbox.app)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="live-sandbox", daemon=True)
     thread.start()

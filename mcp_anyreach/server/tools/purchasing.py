@@ -46,14 +46,14 @@ async def search_available_numbers(
         sms_enabled=sms,
         limit=limit,
     )
-    services.purchases.remember(offers)
+    await services.purchases.remember(offers)
     return Offers(result=[AvailableNumberView.of(offer) for offer in offers])
 
 
 async def preview_purchase_phone_number(services: Services, phone_number: str) -> Preview:
-    guard = services.purchases
-    guard.check()
-    offer = guard.offered.get(phone_number) or await _find_offer(services, phone_number)
+    purchases = services.purchases
+    left = await purchases.remaining()
+    offer = await purchases.recall(phone_number) or await _find_offer(services, phone_number)
     if offer is None:
         raise Refusal(
             f"{phone_number} is not offered for purchase (any more). "
@@ -64,7 +64,7 @@ async def preview_purchase_phone_number(services: Services, phone_number: str) -
         f"Buy {phone_number} ({where}) through managed account {await services.managed_account.id()}. "
         "This spends money on the organization's account. A managed trunk is created for it; "
         "no agent answers it until one is assigned. "
-        f"Purchases left for this server: {guard.limit - guard.bought - 1}."
+        f"Purchases left after this one: {left - 1} (limit {purchases.limit_text})."
     )
     return Preview(summary, {"phone_number": phone_number, "offered": True}, (number_uri(phone_number),))
 
@@ -78,15 +78,15 @@ async def purchase_phone_number(
     confirmation_token: ConfirmationToken = None,
 ) -> Gated[NumberView]:
     """Buy a number search_available_numbers offered. Spends money. Gated."""
-    guard = services.purchases
+    purchases = services.purchases
 
     async def purchase() -> NumberView:
-        guard.reserve()
+        reservation = await purchases.reserve()
         try:
             return await _buy(services, phone_number)
         except Refusal as exc:
             if _refused(exc.__cause__):
-                guard.release()
+                await purchases.release(reservation)
             raise
 
     changed = [NUMBERS_URI, number_uri(phone_number), TRUNKS_URI]
@@ -123,7 +123,7 @@ async def _buy(services: Services, phone_number: str) -> NumberView:
         refused="Delete unused numbers or ask Anyreach to raise the limit.",
     ):
         bought = await services.client.managed_accounts.purchase_number(account, phone_number=phone_number)
-    services.purchases.offered.pop(phone_number, None)
+    await services.purchases.forget(phone_number)
     return NumberView.of(bought)
 
 

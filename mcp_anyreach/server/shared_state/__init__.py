@@ -1,0 +1,81 @@
+"""The state replicas must share: used confirmation tokens, the purchase budget, the offers searches made.
+
+Three stores, chosen by the settings: Redis (`--redis-url`, replicas on several machines), the token store's
+SQLite file (`--token-store`, replicas on one host), or this process's memory (one server). Whatever the
+store, a gated write that needs it refuses, changing nothing, when it cannot be reached; reads never need it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from mcp_anyreach.server.shared_state.budget import MemoryPurchaseBudget, PurchaseBudget, SqlitePurchaseBudget
+from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
+from mcp_anyreach.server.shared_state.offers import MemoryOffers, OfferMemory
+from mcp_anyreach.server.shared_state.purchases import Purchases
+from mcp_anyreach.server.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
+from mcp_anyreach.settings import Settings
+
+__all__ = ["OfferMemory", "PurchaseBudget", "Purchases", "SharedState", "SharedStateUnavailable", "open_shared_state"]
+
+
+async def _nothing_to_close() -> None:
+    return None
+
+
+@dataclass
+class SharedState:
+    used_tokens: UsedTokens
+    purchases: Purchases
+    aclose: Callable[[], Awaitable[None]] = field(default=_nothing_to_close)
+    store: str = "memory"
+
+
+def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], float] = time.time) -> SharedState:
+    """The store the settings ask for; `namespace` (the Anyreach account's fingerprint) keeps accounts apart."""
+    window = settings.purchase_window.total_seconds()
+    if settings.redis_url is not None:
+        try:
+            from mcp_anyreach.server.shared_state.redis_store import (  # only deployments with Redis import it
+                RedisOffers,
+                RedisPurchaseBudget,
+                RedisUsedTokens,
+                connect_redis,
+            )
+        except ImportError as exc:
+            raise ValueError("MCP_ANYREACH_REDIS_URL needs the redis client: pip install 'mcp-anyreach[team]'") from exc
+
+        redis = connect_redis(settings.redis_url.get_secret_value())
+        budget = RedisPurchaseBudget(redis, namespace, settings.max_purchases, window)
+        return SharedState(
+            used_tokens=RedisUsedTokens(redis, namespace),
+            purchases=Purchases(budget, RedisOffers(redis, namespace), clock),
+            aclose=redis.aclose,
+            store="redis",
+        )
+    if settings.token_store is not None:
+        return SharedState(
+            used_tokens=SqliteUsedTokens(settings.token_store),
+            purchases=Purchases(
+                SqlitePurchaseBudget(settings.token_store, settings.max_purchases, window), MemoryOffers(), clock
+            ),
+            store="sqlite",
+        )
+    return SharedState(
+        used_tokens=MemoryUsedTokens(),
+        purchases=Purchases(MemoryPurchaseBudget(settings.max_purchases, window), MemoryOffers(), clock),
+    )
+
+
+@asynccontextmanager
+async def open_shared_state(
+    settings: Settings, namespace: str, *, clock: Callable[[], float] = time.time
+) -> AsyncGenerator[SharedState]:
+    state = shared_state(settings, namespace, clock=clock)
+    try:
+        yield state
+    finally:
+        await state.aclose()

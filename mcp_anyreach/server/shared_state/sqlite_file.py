@@ -1,0 +1,36 @@
+"""One SQLite file shared by the replicas of one host: one write transaction at a time, waiting its turn."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Generator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class SqliteFile:
+    """Rollback journal, not WAL (WAL does not work on network filesystems, and switching a file to it
+    while another replica opens it fails at once). Every transaction is `BEGIN IMMEDIATE`, which waits
+    up to `timeout` for another replica's instead of failing."""
+
+    def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()  # one transaction at a time on this connection
+
+    @contextmanager
+    def transaction(self) -> Generator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                # Also when COMMIT itself failed: a transaction left open would lock every replica out.
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        self._db.close()
