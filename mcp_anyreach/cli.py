@@ -12,15 +12,28 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from mcp_anyreach import __version__
+
 COMMANDS = ("serve", "sandbox", "demo")
+SANDBOX_EXAMPLES = """examples:
+  --faults "error_rate=0.1,rate_limit_rate=0.05,latency_ms=20,drop_after_write_rate=0.05,seed=1"
+  --behaviour "pagination=link,put=replace,purchase_body=empty,max_limit=50"
+      pagination: header (X-Next-Cursor) | link | next_cursor | cursor | next (envelopes) | none
+      put: merge | replace        purchase_body: row | empty | status        max_limit: 1-100"""
 logger = logging.getLogger("mcp_anyreach")
 
 
 def _sandbox(args: argparse.Namespace) -> int:
     from mcp_anyreach.sandbox import serve
 
-    serve(host=args.host, port=args.port, db=args.db, faults=args.faults)
+    serve(host=args.host, port=args.port, db=args.db, faults=args.faults, behaviour=args.behaviour)
     return 0
+
+
+def _behaviour(spec: str) -> Any:
+    from mcp_anyreach.sandbox.behaviour import behaviour_argument
+
+    return behaviour_argument(spec)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -105,18 +118,29 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mcp-anyreach",
         description="MCP server for Anyreach telephony. Without ANYREACH_TOKEN it runs on the embedded sandbox.",
     )
+    parser.add_argument("--version", action="version", version=f"mcp-anyreach {__version__}")
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the MCP server (the default command)")
     _serve_flags(serve)
     serve.set_defaults(run=_serve)
-    sandbox = commands.add_parser("sandbox", help="serve the embedded Anyreach-compatible API on loopback")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8787)
-    sandbox.add_argument("--db", default=None, help="SQLite file (default: under the user data dir; :memory:)")
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve the embedded Anyreach-compatible API on loopback",
+        description="Serve the embedded Anyreach-compatible API (demo data) for curl, clients and tests.",
+        epilog=SANDBOX_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s)")
+    sandbox.add_argument("--port", type=int, default=8787, help="port (default: %(default)s)")
     sandbox.add_argument(
-        "--faults",
+        "--db", default=None, help="SQLite file (default: sandbox.db under the user data dir; :memory: forgets)"
+    )
+    sandbox.add_argument("--faults", default=None, help="inject 5xx, 429, latency and dropped connections")
+    sandbox.add_argument(
+        "--behaviour",
+        type=_behaviour,
         default=None,
-        help='inject faults, e.g. "error_rate=0.1,rate_limit_rate=0.05,latency_ms=20,seed=1"',
+        help="answer where the vendor's docs are silent another way (default: the contract's choices)",
     )
     sandbox.set_defaults(run=_sandbox)
     demo = commands.add_parser("demo", help="walk through every feature against a fresh sandbox, step by step")
@@ -127,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "serve")
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx2").setLevel(logging.WARNING)

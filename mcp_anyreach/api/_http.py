@@ -76,6 +76,7 @@ class HTTPCore:
         self._sleep = sleep
         self._retry_base_delay = retry_base_delay
         self._retry_max_delay = retry_max_delay
+        self.max_limit: int | None = None  # the largest `limit` the service accepted after refusing a larger one
 
     async def request(
         self,

@@ -12,6 +12,7 @@
     │   └── InternalServerError        >= 500
     ├── APIConnectionError                                       no usable answer arrived
     │   └── APITimeoutError
+    ├── PasswordRequiredError          a whole-trunk update lacks a write-only password; nothing was written
     └── ReadOnlyError                  a write on a read_only client; raised before any I/O
 
 No message, attribute or repr of these errors carries the bearer token or a SIP password: the
@@ -36,6 +37,7 @@ __all__ = [
     "ConflictError",
     "InternalServerError",
     "NotFoundError",
+    "PasswordRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
     "ReadOnlyError",
@@ -125,6 +127,22 @@ class APIConnectionError(AnyreachError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out; whether the service acted on it is unknown."""
+
+
+class PasswordRequiredError(AnyreachError):
+    """Updating a trunk sends it whole, and a config that keeps authentication needs its password again.
+
+    The API never returns passwords, so the client cannot send them back by itself; nothing was written.
+    """
+
+    def __init__(self, trunk_id: str, sides: Sequence[str]) -> None:
+        self.trunk_id = trunk_id
+        self.sides = tuple(sides)
+        which = " and ".join(self.sides)
+        super().__init__(
+            f"Updating trunk {trunk_id} sends the whole trunk, and its {which} config keeps authentication "
+            f"whose password the API never returns: give the {which} password again"
+        )
 
 
 class ReadOnlyError(AnyreachError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.server.mcpserver import Context
+from pydantic import Field
 
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.inventory import (
@@ -27,6 +28,7 @@ class AuditReport(Result):
     counts: dict[Severity, int]
     findings: list[Finding]
     findings_not_listed: dict[str, int]
+    warnings: list[str] = Field(default_factory=list[str])
 
 
 def audit_tools(services: Services) -> dict[str, Any]:
@@ -44,6 +46,7 @@ def audit_tools(services: Services) -> dict[str, Any]:
             findings_not_listed={
                 code: more for code, more in inventory.findings_not_listed.items() if RULES[code].severity in shown
             },
+            warnings=inventory.warnings,
         )
 
     return {"audit_inventory": audit_inventory}

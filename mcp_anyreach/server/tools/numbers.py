@@ -11,7 +11,7 @@ from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.services import NUMBERS_URI, GateOutcome, Services
 from mcp_anyreach.server.tools.describe import describe_number
-from mcp_anyreach.server.views import Gated, Listing, NumberView
+from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, NumberView
 
 NUMBER_NOT_FOUND = "Find numbers with list_phone_numbers."
 Digits = Annotated[str | None, Field(max_length=16, pattern=r"^\+?[0-9]+$", description="Digits the number contains")]
@@ -26,7 +26,8 @@ def numbers_tools(services: Services) -> dict[str, Any]:
         """List the organization's phone numbers with their trunk and agent versions, oldest first."""
         with api_errors(retry_safe=True):
             page = await client.phone_numbers.list(phone_number=contains, trunk_id=trunk_id, limit=limit, cursor=cursor)
-        return Listing(items=[NumberView.of(n) for n in page.items], next_cursor=page.next_cursor)
+        warning = POSSIBLY_INCOMPLETE if page.possibly_incomplete else None
+        return Listing(items=[NumberView.of(n) for n in page.items], next_cursor=page.next_cursor, warning=warning)
 
     async def get_phone_number(phone_number: PhoneNumberArg) -> NumberView:
         """Get one number: its trunk, agent versions and outbound sharing."""

@@ -19,7 +19,8 @@ class Offers(Result):
     result: list[AvailableNumberView]
 
 
-AreaCode = Annotated[str | None, Field(pattern=r"^[2-9][0-9]{2}$", description="3-digit area code")]
+AreaCode = Annotated[str | None, Field(pattern=r"^[0-9]{1,5}$", description="e.g. 415 (US), 20 (GB)")]
+Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2")]
 
 
 def purchasing_tools(services: Services) -> dict[str, Any]:
@@ -33,21 +34,25 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
 
     async def search_available_numbers(
         area_code: AreaCode = None,
-        country: Literal["US", "CA"] = "US",
-        number_type: Literal["local", "toll_free"] = "local",
-        region: Annotated[str | None, Field(max_length=2, description="State/province, e.g. CA")] = None,
+        country: Country = "US",
+        number_type: Annotated[Literal["local", "toll_free"] | None, Field(description="Omit for both")] = None,
+        region: Annotated[str | None, Field(max_length=8, description="State/province, e.g. CA")] = None,
         postal_code: Annotated[str | None, Field(max_length=10)] = None,
+        voice: bool | None = None,
         sms: bool | None = None,
+        mms: bool | None = None,
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
     ) -> Offers:
         """Find numbers the organization can buy; pass one to purchase_phone_number."""
         offers = await search(
             area_code=area_code,
-            country_code=country,
+            country_code=country.upper(),
             phone_number_type=number_type,
             in_region=region,
             in_postal_code=postal_code,
+            voice_enabled=voice,
             sms_enabled=sms,
+            mms_enabled=mms,
             limit=limit,
         )
         guard.remember(offers)

@@ -3,29 +3,34 @@
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from mcp_anyreach.api import (
+    UNSET,
     InboundConfig,
     OutboundConfig,
+    PasswordRequiredError,
     Trunk,
+    Unset,
 )
+from mcp_anyreach.api.resources.trunks import Side, complete_trunk
 from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumberList, Text, TrunkId
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.services import TRUNKS_URI, GateOutcome, Services
 from mcp_anyreach.server.tools.trunk_changes import trunk_changes
-from mcp_anyreach.server.views import Gated, Listing, TrunkView
+from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, TrunkView
 
 TRUNK_NOT_FOUND = "Find trunk ids with list_trunks."
 MANAGED = "managed trunks belong to purchased numbers and cannot be changed through the API"
 Encryption = Literal["NONE", "ALLOW", "REQUIRE"]
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _HEADER_NAME = re.compile(r"X-[A-Za-z0-9-]{1,64}")
+KeptPassword = Annotated[SecretStr | None, Field(max_length=128)]
 
 
 def _address_or_cidr(value: str) -> str:
@@ -112,7 +117,8 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         """List SIP trunks, oldest first: managed (bought numbers) and BYOC (your carrier)."""
         with api_errors(retry_safe=True):
             page = await client.trunks.list(name=name, limit=limit, cursor=cursor)
-        return Listing(items=[TrunkView.of(t) for t in page.items], next_cursor=page.next_cursor)
+        warning = POSSIBLY_INCOMPLETE if page.possibly_incomplete else None
+        return Listing(items=[TrunkView.of(t) for t in page.items], next_cursor=page.next_cursor, warning=warning)
 
     async def get_trunk(trunk_id: TrunkId) -> TrunkView:
         """Get one SIP trunk with its inbound and outbound settings."""
@@ -154,7 +160,9 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         if removed & {side for side in ("inbound", "outbound") if args[side] is not None}:
             raise ToolError("Do not both replace and remove the same config.")
         sides = {"inbound": args["inbound"], "outbound": args["outbound"]}
-        changes = trunk_changes(trunk, args["name"], sides, removed)
+        passwords = _passwords(args["inbound_password"], args["outbound_password"])
+        _check_passwords(trunk, args, passwords)
+        changes = trunk_changes(trunk, args["name"], sides, removed, resent=set(passwords))
         if not changes:
             raise ToolError("Nothing to change: give name, inbound, outbound or remove.")
         summary = (
@@ -164,7 +172,15 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         return Preview(summary, trunk.model_dump(mode="json"))
 
     update_gate = services.gatekeeper.gate(
-        "update_trunk", preview_update, "trunk_id", "name", "inbound", "outbound", "remove"
+        "update_trunk",
+        preview_update,
+        "trunk_id",
+        "name",
+        "inbound",
+        "outbound",
+        "remove",
+        "inbound_password",
+        "outbound_password",
     )
 
     async def update_trunk(
@@ -175,18 +191,23 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         inbound: InboundArgs | None = None,
         outbound: OutboundArgs | None = None,
         remove: Literal["inbound", "outbound", "both"] | None = None,
+        inbound_password: KeptPassword = None,
+        outbound_password: KeptPassword = None,
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[TrunkView]:
-        """Change a BYOC trunk; omitted parts stay. Affects live calls. Gated."""
+        """Change a BYOC trunk; omitted parts stay, but kept SIP auth needs its password again. Affects live calls.
+        Gated."""
         changes: dict[str, Any] = {f"{side}_config": None for side in _sides(remove)}
         if inbound:
             changes["inbound_config"] = _inbound(inbound)
         if outbound:
             changes["outbound_config"] = _outbound(outbound)
 
+        passwords = _passwords(inbound_password, outbound_password)
+
         async def update() -> TrunkView:
             with api_errors(retry_safe=True, not_found=TRUNK_NOT_FOUND, refused=MANAGED):
-                return TrunkView.of(await client.trunks.update(trunk_id, name=name, **changes))
+                return TrunkView.of(await client.trunks.update(trunk_id, name=name, passwords=passwords, **changes))
 
         arguments = {
             "trunk_id": trunk_id,
@@ -194,6 +215,8 @@ def trunks_tools(services: Services) -> dict[str, Any]:
             "inbound": inbound,
             "outbound": outbound,
             "remove": remove,
+            "inbound_password": inbound_password,
+            "outbound_password": outbound_password,
         }
         return await services.gated(
             ctx, "update_trunk", arguments, approval, update, changed=[TRUNKS_URI, f"{TRUNKS_URI}/{trunk_id}"]
@@ -247,6 +270,37 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         "update_trunk": update_trunk,
         "delete_trunk": delete_trunk,
     }
+
+
+def _passwords(inbound: SecretStr | None, outbound: SecretStr | None) -> dict[Side, SecretStr]:
+    given: dict[Side, SecretStr | None] = {"inbound": inbound, "outbound": outbound}
+    return {side: password for side, password in given.items() if password is not None}
+
+
+def _check_passwords(trunk: Trunk, args: Mapping[str, Any], passwords: dict[Side, SecretStr]) -> None:
+    """The update sends the whole trunk; refuse it before asking anyone if a kept password is missing."""
+    removed = _sides(args["remove"])
+    configs: dict[str, InboundConfig | OutboundConfig | Unset | None] = {
+        side: None if side in removed else UNSET if args[side] is None else _config(side, args[side])
+        for side in ("inbound", "outbound")
+    }
+    try:
+        complete_trunk(
+            trunk, inbound_config=configs["inbound"], outbound_config=configs["outbound"], passwords=passwords
+        )
+    except PasswordRequiredError as missing:
+        needed = " and ".join(f"{side}_password" for side in missing.sides)
+        raise ToolError(
+            f"Updating sends the whole trunk, and it keeps SIP authentication on the {' and '.join(missing.sides)} "
+            f"side, whose password the API never returns. Ask the user for it and give {needed} too "
+            "(or replace that config). Nothing was changed."
+        ) from None
+    except ValueError as exc:
+        raise ToolError(f"{exc}: leave that password out.") from None
+
+
+def _config(side: str, args: BaseModel) -> InboundConfig | OutboundConfig:
+    return _inbound(cast(InboundArgs, args)) if side == "inbound" else _outbound(cast(OutboundArgs, args))
 
 
 def _sides(remove: str | None) -> set[str]:
