@@ -14,7 +14,7 @@ from typing import Any
 
 from mcp_anyreach import __version__
 
-COMMANDS = ("serve", "sandbox", "demo")
+COMMANDS = ("serve", "sandbox", "demo", "doctor")
 SANDBOX_EXAMPLES = """examples:
   --faults "error_rate=0.1,rate_limit_rate=0.05,latency_ms=20,drop_after_write_rate=0.05,seed=1"
   --behaviour "pagination=link,put=replace,purchase_body=empty,max_limit=50"
@@ -42,6 +42,21 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(db=args.db)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from mcp_anyreach.doctor import run_doctor
+    from mcp_anyreach.settings import Settings
+
+    flags = {key: getattr(args, key) for key in ("read_only", "audit_log", "token_store") if getattr(args, key)}
+    try:
+        settings = Settings(**flags)
+    except ValidationError as exc:
+        print(f"mcp-anyreach: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    return run_doctor(settings, as_machine_readable=args.json, per_check=args.timeout)
+
+
 def _serve(args: argparse.Namespace) -> int:
     # Start-up creates a large heap that lives as long as the process (the SDK, pydantic validators, the
     # tools); the cyclic collector would walk it again and again while it grows. It is paused until the
@@ -62,6 +77,12 @@ def _serve(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"mcp-anyreach: invalid configuration:\n{exc}", file=sys.stderr)
         return 2
+    if not settings.uses_sandbox and settings.token is not None:
+        from mcp_anyreach.credentials import credential_problem
+
+        if problem := credential_problem(settings.token.get_secret_value(), settings.org_id):
+            print(f"mcp-anyreach: {problem} (`mcp-anyreach doctor` checks the whole set-up)", file=sys.stderr)
+            return 2
     from mcp_anyreach.server.http import check_exposure
 
     try:
@@ -77,12 +98,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 async def _run(settings: Any) -> None:
     from mcp_anyreach.server import build_server
-    from mcp_anyreach.server.backend import connect
+    from mcp_anyreach.server.backend import connect, unreachable_api_logged
     from mcp_anyreach.server.http import http_app
 
     if settings.no_confirm:
         logger.warning("--no-confirm: purchases, deletions and routing changes run WITHOUT any confirmation")
-    async with connect(settings) as client:
+    async with connect(settings) as client, unreachable_api_logged(settings):
         server = build_server(settings, client)
         gc.freeze()
         gc.enable()
@@ -146,6 +167,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="walk through every feature against a fresh sandbox, step by step")
     demo.add_argument("--db", default=None, help="keep the demo's sandbox in this SQLite file (default: fresh)")
     demo.set_defaults(run=_demo)
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the set-up for a real Anyreach account: token, network, scopes, managed account, files",
+        description="Check, in order, everything a server needs for the account in ANYREACH_TOKEN (and the other "
+        "ANYREACH_ variables); print the fix for each failure. Exit code 0 when the server can work, 1 when not. "
+        "It never writes to the account.",
+    )
+    doctor.add_argument("--read-only", action="store_true", help="check only what a --read-only server needs")
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON (for machines)")
+    doctor.add_argument("--audit-log", help="the audit log the server would write (else MCP_ANYREACH_AUDIT_LOG)")
+    doctor.add_argument("--token-store", help="the used-token store the server would use (else its variable)")
+    doctor.add_argument("--timeout", type=float, default=10.0, help="seconds per check (default: %(default)s)")
+    doctor.set_defaults(run=_doctor)
     return parser
 
 

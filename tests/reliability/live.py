@@ -45,10 +45,11 @@ class LiveSandbox:
 
 
 @asynccontextmanager
-async def live_sandbox() -> AsyncIterator[LiveSandbox]:
-    """A fresh in-memory sandbox served by uvicorn on a free loopback port until the block ends."""
-    sandbox = open_sandbox(":memory:")
-    port = free_port()
+async def live_sandbox(sandbox: Sandbox | None = None, port: int | None = None) -> AsyncIterator[LiveSandbox]:
+    """A sandbox (fresh and in memory unless given) served by uvicorn on a loopback port (a free one unless
+    given) until the block ends."""
+    sandbox = sandbox or open_sandbox(":memory:")
+    port = port or free_port()
     config = uvicorn.Config(sandbox.app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"sandbox-{port}", daemon=True)
