@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from mcp_types import TextResourceContents
 
 from mcp_anyreach.api import AnyreachClient
@@ -156,3 +157,15 @@ async def test_search_covers_any_iso_country_voice_and_mms_and_both_number_types
     assert all({"mms", "voice"} <= set(offer["capabilities"]) for offer in mms["result"])
     assert {offer["phone_number_type"] for offer in toll_free["result"]} == {"toll_free"}
     assert nowhere["result"] == []
+
+
+@pytest.mark.parametrize(
+    "arguments", [{"country": "GBR"}, {"country": "G1"}, {"area_code": "41a"}, {"area_code": "123456"}]
+)
+async def test_a_malformed_country_or_area_code_is_refused_with_what_to_give(
+    make_server: ServerFactory, era: str, arguments: dict[str, Any]
+) -> None:
+    async with connect(make_server(), era) as client:
+        result = await call(client, "search_available_numbers", arguments)
+    assert result.is_error
+    assert "e.g." in result.content[0].text  # type: ignore[union-attr]

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from mcp_anyreach.api import APIStatusError, AvailableNumber
 from mcp_anyreach.server.args import ConfirmationToken, PhoneNumberArg
@@ -19,8 +19,21 @@ class Offers(Result):
     result: list[AvailableNumberView]
 
 
-AreaCode = Annotated[str | None, Field(pattern=r"^[0-9]{1,5}$", description="e.g. 415 (US), 20 (GB)")]
-Country = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2")]
+def _digits(value: str) -> str:
+    if not value.isdigit() or len(value) > 5:
+        raise ValueError("an area code is 1 to 5 digits, e.g. 415 (US) or 20 (GB)")
+    return value
+
+
+def _iso_country(value: str) -> str:
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise ValueError("a country is an ISO 3166 alpha-2 code, e.g. US, CA, GB, AU")
+    return value.upper()
+
+
+# Checked by validators rather than schema patterns: every listed schema token costs every conversation.
+AreaCode = Annotated[Annotated[str, AfterValidator(_digits)] | None, Field(description="e.g. 415")]
+Country = Annotated[str, AfterValidator(_iso_country), Field(description="e.g. GB")]
 
 
 def purchasing_tools(services: Services) -> dict[str, Any]:
@@ -35,7 +48,7 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
     async def search_available_numbers(
         area_code: AreaCode = None,
         country: Country = "US",
-        number_type: Annotated[Literal["local", "toll_free"] | None, Field(description="Omit for both")] = None,
+        number_type: Literal["local", "toll_free"] | None = None,
         region: Annotated[str | None, Field(max_length=8, description="State/province, e.g. CA")] = None,
         postal_code: Annotated[str | None, Field(max_length=10)] = None,
         voice: bool | None = None,
@@ -46,7 +59,7 @@ def purchasing_tools(services: Services) -> dict[str, Any]:
         """Find numbers the organization can buy; pass one to purchase_phone_number."""
         offers = await search(
             area_code=area_code,
-            country_code=country.upper(),
+            country_code=country,
             phone_number_type=number_type,
             in_region=region,
             in_postal_code=postal_code,

@@ -195,8 +195,7 @@ def trunks_tools(services: Services) -> dict[str, Any]:
         outbound_password: KeptPassword = None,
         confirmation_token: ConfirmationToken = None,
     ) -> Gated[TrunkView]:
-        """Change a BYOC trunk; omitted parts stay, but kept SIP auth needs its password again. Affects live calls.
-        Gated."""
+        """Change a BYOC trunk; omitted parts stay (kept SIP auth needs its password). Affects live calls. Gated."""
         changes: dict[str, Any] = {f"{side}_config": None for side in _sides(remove)}
         if inbound:
             changes["inbound_config"] = _inbound(inbound)
