@@ -3,7 +3,8 @@
 The documentation shows a bare JSON array and says nothing of where the next page's cursor goes, so any
 of these is accepted: the `X-Next-Cursor` header, an RFC 8288 `Link: <…>; rel="next"` header, or an
 envelope `{"data": [...], "next_cursor" | "cursor" | "next": ...}` (`next` may be the next page's URL).
-A full page without any of them may not be the last: `Page.possibly_incomplete` says so.
+A full page without any of them may not be the last: `Page.possibly_incomplete` says so, until the service
+has once shown a cursor this client recognises (from then on, no cursor means the last page).
 
 `limit` is documented nowhere; when the service refuses one, the request is repeated once at the maximum
 its error names (or the documented default), and that maximum caps every later request of the client.
@@ -23,7 +24,7 @@ from mcp_anyreach.api._http import HTTPCore, Params, as_list, parse_json, unexpe
 from mcp_anyreach.api.errors import AnyreachError, APIStatusError, BadRequestError, UnprocessableEntityError
 from mcp_anyreach.api.models import Page
 
-__all__ = ["get_with_limit", "iterate_pages", "pages", "parse_page"]
+__all__ = ["fetch_page", "get_with_limit", "iterate_pages", "pages", "parse_page"]
 
 logger = logging.getLogger("mcp_anyreach.api")
 M = TypeVar("M", bound=BaseModel)
@@ -38,8 +39,17 @@ _MAXIMUM = re.compile(
 )
 
 
-def parse_page(response: httpx2.Response, model: type[M], *, limit: int | None) -> Page[M]:
-    """One page; `limit` is the page size that was asked for (None: the service's default)."""
+async def fetch_page(core: HTTPCore, path: str, params: Params, model: type[M]) -> Page[M]:
+    """GET one page of a list (see `get_with_limit`) and read it (see `parse_page`)."""
+    response, sent_limit = await get_with_limit(core, path, params)
+    page = parse_page(response, model, limit=sent_limit, cursor_seen=core.cursor_seen)
+    core.cursor_seen = core.cursor_seen or page.next_cursor is not None
+    return page
+
+
+def parse_page(response: httpx2.Response, model: type[M], *, limit: int | None, cursor_seen: bool = False) -> Page[M]:
+    """One page; `limit` is the page size asked for (None: the service's default); `cursor_seen` says that
+    the service has shown a recognisable cursor before, so a page without one is the last."""
     payload = parse_json(response)
     rows = as_list(payload, *ROW_KEYS)
     if rows is None:
@@ -49,7 +59,7 @@ def parse_page(response: httpx2.Response, model: type[M], *, limit: int | None) 
     items = [validate(response, model, row) for row in rows]
     has_more = envelope.get("has_more")
     full = len(items) >= (limit or DEFAULT_LIMIT)
-    incomplete = not cursor and has_more is not False and (full or has_more is True)
+    incomplete = not cursor and (has_more is True or (full and has_more is None and not cursor_seen))
     return Page[M](items=items, next_cursor=cursor or None, possibly_incomplete=incomplete)
 
 

@@ -77,6 +77,20 @@ async def test_a_full_page_without_a_recognisable_cursor_says_it_may_be_incomple
     assert "may be incomplete" in caplog.text
 
 
+async def test_once_the_service_has_shown_its_cursor_a_full_page_without_one_is_the_last(
+    switched: Callable[[str], tuple[Sandbox, AnyreachClient]],
+) -> None:
+    _, client = switched("pagination=header")
+
+    before = await client.phone_numbers.list(limit=5)
+    paged = await client.phone_numbers.list(limit=2)
+    after = await client.phone_numbers.list(limit=5)
+
+    assert (len(before.items), before.next_cursor, before.possibly_incomplete) == (5, None, True)
+    assert paged.next_cursor is not None
+    assert (len(after.items), after.next_cursor, after.possibly_incomplete) == (5, None, False)
+
+
 async def test_a_refused_limit_falls_back_to_the_maximum_the_service_names_and_keeps_it(
     switched: Callable[[str], tuple[Sandbox, AnyreachClient]],
 ) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from mcp_anyreach.api._http import HTTPCore, Params, parse_model, path_segment
 from mcp_anyreach.api.models import Page, PhoneNumber
-from mcp_anyreach.api.pagination import get_with_limit, iterate_pages, parse_page
+from mcp_anyreach.api.pagination import fetch_page, iterate_pages
 
 PATH = "/core/phone-numbers"
 
@@ -44,8 +44,7 @@ class PhoneNumbers:
             "limit": limit,
             "cursor": cursor,
         }
-        response, sent_limit = await get_with_limit(self._core, PATH, params)
-        return parse_page(response, PhoneNumber, limit=sent_limit)
+        return await fetch_page(self._core, PATH, params, PhoneNumber)
 
     def iter(
         self,

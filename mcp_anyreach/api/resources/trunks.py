@@ -18,7 +18,7 @@ from mcp_anyreach.api.models import (
     Unset,
     to_request_json,
 )
-from mcp_anyreach.api.pagination import get_with_limit, iterate_pages, parse_page
+from mcp_anyreach.api.pagination import fetch_page, iterate_pages
 
 PATH = "/core/trunks"
 Side = Literal["inbound", "outbound"]
@@ -102,8 +102,7 @@ class Trunks:
             "limit": limit,
             "cursor": cursor,
         }
-        response, sent_limit = await get_with_limit(self._core, PATH, params)
-        return parse_page(response, Trunk, limit=sent_limit)
+        return await fetch_page(self._core, PATH, params, Trunk)
 
     def iter(
         self,
