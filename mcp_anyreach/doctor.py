@@ -323,6 +323,8 @@ async def _check_managed_account(report: Report, client: AnyreachClient, setting
         report.skip([scope], "a managed account")
         return
     except AnyreachError as failure:
+        if settings.managed_account_id:
+            report.add("managed account", "skip", f"{account} (ANYREACH_MANAGED_ACCOUNT_ID) could not be checked")
         report.add(scope, "fail", f"could not be checked: {failure}", _api_fix(failure))
         return
     if settings.managed_account_id:
