@@ -26,8 +26,8 @@ from mcp_anyreach.settings import Settings
 
 ENCODING = get_encoding("cl100k_base")
 MODEL_FACING = ("name", "description", "inputSchema")
-TARGET_ALL = 2_000
-TARGET_READ_ONLY = 1_000
+TARGET_ALL = 2_400  # issue 11: every tool, agent directory included
+TARGET_READ_ONLY = 800
 TARGET_FULL_JSON = 4_500
 PEERS = {  # (model-facing, full tools/list JSON), from the issue
     "Twilio, 21 number+trunking tools": (8_047, 8_048),
@@ -98,7 +98,7 @@ async def main(era: str, figures: Figures) -> None:
         (f"model-facing tokens, read-only ({len(read_only.tools)} tools)", read_facing, TARGET_READ_ONLY),
         ("full tools/list JSON tokens", full, TARGET_FULL_JSON),
     ]:
-        figures.add(label, measured, f"{measured:,}", f"< {target:,}", measured < target)
+        figures.add(label, measured, f"{measured:,}", f"<= {target:,}", measured <= target)
     figures.add(f"largest tool ({largest.name})", tokens(model_facing(largest)), f"{tokens(model_facing(largest)):,}")
     figures.add("full tools/list JSON tokens, read-only", read_full, f"{read_full:,}")
     twilio = PEERS["Twilio, 21 number+trunking tools"][0]

@@ -133,7 +133,7 @@ async def mission_with_tokens(demo: Demo, client: Client, agent_id: str) -> str:
     demo.show(describe_inventory(await read_json(client, "anyreach://inventory")))
 
     demo.begin(f"Find numbers to buy in area code {AREA_CODE}", f"search_available_numbers(area_code={AREA_CODE!r})")
-    offers = (await call(client, "search_available_numbers", {"area_code": AREA_CODE, "limit": 3}))["result"]
+    offers = (await call(client, "search_available_numbers", {"area_code": AREA_CODE, "limit": 3}))["items"]
     if not offers:
         raise DemoError(f"the sandbox offers no numbers in area code {AREA_CODE}")
     for offer in offers:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from mcp_anyreach import __version__
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.server import oauth
+from mcp_anyreach.server.agent_names import AgentNames
 from mcp_anyreach.server.audit_log import AuditLog
 from mcp_anyreach.server.caller import caller_identity
 from mcp_anyreach.server.confirm import TokenSigner
@@ -102,6 +103,7 @@ def build_services(
         sandbox=settings.uses_sandbox if sandbox is None else sandbox,
         purchases=shared.purchases,
         managed_account=ManagedAccount(client, settings.managed_account_id),
+        agent_names=AgentNames(client),
     )
 
 

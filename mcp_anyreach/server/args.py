@@ -25,6 +25,11 @@ def to_e164(value: str) -> str:
     except phonenumbers.NumberParseException as exc:
         raise ValueError(f"{value[:40]!r} is not a phone number; give it in E.164, like +14155550100") from exc
     if not phonenumbers.is_valid_number(parsed):
+        if phonenumbers.is_possible_number(parsed):
+            raise ValueError(
+                f"{value[:40]!r} is well-formed, but no such number exists (its area or network code is not in "
+                "use): check the digits"
+            )
         raise ValueError(f"{value[:40]!r} is not a valid phone number; give it in E.164, like +14155550100")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
@@ -34,11 +39,12 @@ PhoneNumberArg = Annotated[E164, Field(description="E.164, e.g. +14155550100")]
 PhoneNumberList = Annotated[list[E164], Field(max_length=100, description="E.164 numbers")]
 Limit = Annotated[int, Field(ge=1, le=100)]
 Cursor = Annotated[str | None, Field(max_length=512, description="next_cursor from the previous page")]
-# Undescribed on purpose: the confirmation_required result says when and how to pass it back.
-ConfirmationToken = Annotated[str | None, Field(max_length=1024)]
+ConfirmationToken = Annotated[
+    str | None, Field(max_length=1024, description="Only from a confirmation_required result")
+]
 Identifier = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(identifier)]
-TrunkId = Identifier
-AgentId = Identifier
+TrunkId = Annotated[Identifier, Field(description="From list_trunks")]
+AgentId = Annotated[Identifier, Field(description="From list_agents")]
 # Names and usernames end up in SIP messages, logs and confirmations a person reads.
 Text = Annotated[str, AfterValidator(single_line)]
 
@@ -98,7 +104,7 @@ def _sip_headers(value: dict[str, str]) -> dict[str, str]:
 
 
 class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, strict=True)
 
 
 class InboundArgs(_Args):

@@ -69,6 +69,8 @@ SPECS: tuple[ToolSpec, ...] = (
         gated=True,
         idempotent=True,
     ),
+    ToolSpec("list_agents", "List agents", "agents", "read"),
+    ToolSpec("get_agent", "Get an agent", "agents", "read"),
     ToolSpec(
         "assign_agent_to_numbers",
         "Assign an agent to numbers",

@@ -81,7 +81,9 @@ def register_resources(server: MCPServer, services: Services) -> None:
     async def phone_numbers() -> str:
         """Every number of the directory with its trunk and agent versions, oldest first."""
         with _resource_errors():
-            views = [NumberView.of(number) async for number in _counted(client.phone_numbers.iter(page_size=PAGE_SIZE))]
+            agents = await services.agent_names.directory()
+            numbers = _counted(client.phone_numbers.iter(page_size=PAGE_SIZE))
+            views = [NumberView.of(number, agents) async for number in numbers]
         return _numbers_json.dump_json(views).decode()
 
     @server.resource(f"{NUMBERS_URI}/{{phone_number}}", name="phone_number", title="Phone number", mime_type=JSON)
@@ -92,7 +94,8 @@ def register_resources(server: MCPServer, services: Services) -> None:
         except ValueError as exc:
             raise ResourceNotFoundError(f"{exc}. Read {NUMBERS_URI} for the directory.") from exc
         with _resource_errors(not_found=f"{e164} is not in the directory; read {NUMBERS_URI} for the list."):
-            return _json(NumberView.of(await client.phone_numbers.get(e164)))
+            agents = await services.agent_names.directory()
+            return _json(NumberView.of(await client.phone_numbers.get(e164), agents))
 
     @server.resource(TRUNKS_URI, name="trunks", title="SIP trunks", mime_type=JSON)
     async def trunks() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.server.agent_names import AgentNames
 from mcp_anyreach.server.gate import Gatekeeper
 from mcp_anyreach.server.purchases import ManagedAccount
 from mcp_anyreach.server.shared_state.purchases import Purchases
@@ -19,3 +20,4 @@ class Services:
     sandbox: bool
     purchases: Purchases
     managed_account: ManagedAccount
+    agent_names: AgentNames

@@ -7,19 +7,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from mcp_anyreach.api import PhoneNumber
+from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.server.text import shown
+from mcp_anyreach.server.views import agent_named
 
 WITHOUT_ROUTING = "Without routing, each number's own inbound agent answers, and numbers without one disconnect."
 
 
-def number_sentence(number: PhoneNumber) -> str:
+def number_sentence(number: PhoneNumber, agents: AgentDirectory | None = None) -> str:
     inbound = (
-        f"Inbound calls are answered by agent version {shown(number.inbound_agent_version_id)}."
+        f"Inbound calls are answered by agent {shown(agent_named(agents, number.inbound_agent_version_id))}."
         if number.inbound_agent_version_id
         else "No agent answers its inbound calls."
     )
     outbound = (
-        f" Agent version {shown(number.outbound_agent_version_id)} places outbound calls from it."
+        f" Agent {shown(agent_named(agents, number.outbound_agent_version_id))} places outbound calls from it."
         if number.outbound_agent_version_id
         else ""
     )

@@ -23,8 +23,9 @@ from typing import Any
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from mcp_anyreach.server.argument_errors import argument_problems, invalid_arguments
 from mcp_anyreach.server.gate import Verdict, Write, preview_of
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.registry import SPEC_BY_NAME, ToolSpec
@@ -39,7 +40,7 @@ TOKEN = "confirmation_token"  # noqa: S105 - an argument's name
 
 class _Arguments(ArgModelBase):
     # A rejected argument may be a SIP password: the error the model reads names the field, never the value.
-    model_config = ConfigDict(arbitrary_types_allowed=True, hide_input_in_errors=True, defer_build=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, hide_input_in_errors=True, defer_build=True, strict=True)
 
 
 def published_schemas() -> dict[str, dict[str, Any]]:
@@ -81,7 +82,7 @@ def make_tool(
     gates = _gates(fn, spec.name, spec.gated, spec.kind, params, list(arguments), services)
     arg_model = create_model(f"{spec.name}_arguments", __base__=_Arguments, **arguments)
     write = next((name for name, param in params.items() if param.annotation is Write), None)
-    return Tool(
+    return _StrictTool(
         fn=_bound(fn, services, spec.name, write, [n for n in arguments if n != TOKEN]),
         name=spec.name,
         title=spec.title,
@@ -94,6 +95,26 @@ def make_tool(
         resolver_plans=build_resolver_plans(gates, set(arguments)),
         annotations=spec.annotations,
     )
+
+
+class _StrictTool(Tool):
+    """A tool that says exactly which argument is wrong, and never guesses what the model meant.
+
+    The SDK ignores unknown arguments (a `trunk_id` given to update_phone_number would change nothing and
+    report success), turns the string "5" into 5, and reports pydantic's text with a link. Here an unknown
+    argument, a number or boolean sent as a string, and every invalid value is refused with the argument's
+    name, what is wrong, and an example.
+    """
+
+    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        properties: dict[str, Any] = self.parameters.get("properties", {})
+        if problems := argument_problems(self.name, properties, arguments):
+            raise ToolError(problems)
+        try:
+            self.fn_metadata.validate_arguments(arguments)
+        except ValidationError as exc:
+            raise ToolError(invalid_arguments(self.name, self.parameters, exc)) from None
+        return await super().run(arguments, context, convert_result)
 
 
 def _gates(

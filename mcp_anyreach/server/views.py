@@ -15,6 +15,7 @@ from mcp_anyreach.api import (
     PhoneNumber,
     Trunk,
 )
+from mcp_anyreach.api.agent_directory import AgentDirectory
 
 CLIP_BYTES = 4096
 """A blob larger than this (an inline workflow) is replaced in tool results by a note saying where it is whole."""
@@ -33,13 +34,53 @@ class View(Result):
 class NumberView(View):
     phone_number: str
     trunk_id: str
+    inbound_agent: str | None = None  # "Support v2": who answers its calls
+    outbound_agent: str | None = None
     inbound_agent_version_id: str | None = None
     outbound_agent_version_id: str | None = None
     outbound_shareable: bool = False
 
     @classmethod
-    def of(cls, number: PhoneNumber) -> NumberView:
-        return cls.model_validate(number.model_dump())
+    def of(cls, number: PhoneNumber, agents: AgentDirectory | None = None) -> NumberView:
+        view = cls.model_validate(number.model_dump())
+        if agents is not None:
+            view.inbound_agent = agent_label(agents, number.inbound_agent_version_id)
+            view.outbound_agent = agent_label(agents, number.outbound_agent_version_id)
+        return view
+
+
+def agent_label(agents: AgentDirectory | None, version_id: str | None) -> str | None:
+    """ "Support v2" for a slot's version id; the id itself when the directory does not know it."""
+    if version_id is None:
+        return None
+    ref = agents.resolve(version_id) if agents is not None else None
+    return ref.label if ref is not None else version_id
+
+
+def agent_named(agents: AgentDirectory | None, version_id: str) -> str:
+    """ "Support v2 (agv_…)" for previews: the name a person knows and the id the API holds."""
+    label = agent_label(agents, version_id)
+    return version_id if label == version_id else f"{label} ({version_id})"
+
+
+class AgentVersionView(View):
+    version: int
+    published: bool
+
+
+class AgentView(View):
+    id: str
+    name: str
+    active: bool = True
+    latest_published: int | None = None
+    answers: int | None = None  # numbers with one of its versions on the inbound slot
+
+
+class AgentDetailView(AgentView):
+    description: str | None = None
+    versions: list[AgentVersionView] = []
+    inbound_numbers: list[str] = []
+    outbound_numbers: list[str] = []
 
 
 class InboundView(View):

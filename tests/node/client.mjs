@@ -62,7 +62,7 @@ async function run(kind, rest) {
     const listing = await callTool(client, "list_phone_numbers", { limit: 2 });
     if (!Array.isArray(listing.items) || listing.items.length === 0) fail("list_phone_numbers returned no numbers");
 
-    const offers = (await callTool(client, "search_available_numbers", { area_code: AREA_CODE, limit: 1 })).result;
+    const offers = (await callTool(client, "search_available_numbers", { area_code: AREA_CODE, limit: 1 })).items;
     if (!Array.isArray(offers) || offers.length === 0) fail(`no number offered in area code ${AREA_CODE}`);
     const number = offers[0].phone_number;
 

@@ -331,7 +331,7 @@ async def purchase(run: Run) -> None:
     found = await run.read("search_available_numbers", {"area_code": area_code, "limit": 10})
     if found.is_error:
         return
-    offers = [offer["phone_number"] for offer in (found.structured_content or {})["result"]]
+    offers = [offer["phone_number"] for offer in (found.structured_content or {})["items"]]
     offers = [number for number in offers if number not in run.model.numbers]
     if not offers:
         return

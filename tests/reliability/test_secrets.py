@@ -95,7 +95,7 @@ async def run_mission(client: Client, sandbox: Sandbox, seen: Transcript) -> Non
     ]:
         await seen.call(client, tool, arguments)
     offers = await seen.call(client, "search_available_numbers", {"area_code": "415", "limit": 3})
-    offer = (offers.structured_content or {})["result"][0]["phone_number"]
+    offer = (offers.structured_content or {})["items"][0]["phone_number"]
 
     created = await seen.call(client, "create_trunk", {"name": "Canary", "inbound": inbound(), "outbound": outbound()})
     trunk_id = (created.structured_content or {})["id"]

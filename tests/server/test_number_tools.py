@@ -129,7 +129,7 @@ async def test_the_delete_confirmation_names_the_agent_that_answers_the_number(
 
 async def test_search_offers_numbers_in_the_requested_area_code(make_server: ServerFactory, era: str) -> None:
     async with connect(make_server(), era) as client:
-        offers = _data(await client.call_tool("search_available_numbers", {"area_code": "312", "limit": 5}))["result"]
+        offers = _data(await client.call_tool("search_available_numbers", {"area_code": "312", "limit": 5}))["items"]
     assert 1 <= len(offers) <= 5
     assert all(offer["phone_number"].startswith("+1312") for offer in offers)
 

@@ -99,9 +99,12 @@ async def test_the_phone_numbers_resource_lists_the_whole_directory_compactly(ma
         "+12125550132",
         "+13125550143",
     ]
+    assert numbers[0]["inbound_agent"] == "Support v2", "who answers, by name"
     assert set(numbers[0]) == {
         "phone_number",
         "trunk_id",
+        "inbound_agent",
+        "outbound_agent",
         "inbound_agent_version_id",
         "outbound_agent_version_id",
         "outbound_shareable",

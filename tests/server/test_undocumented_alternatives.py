@@ -91,7 +91,7 @@ async def test_a_purchase_answered_with_an_empty_body_is_reported_as_bought_and_
     async with connect(make_server(max_purchases=1), era, elicitation_callback=callback) as client:
         offers = await call(client, "search_available_numbers", {"area_code": "303", "limit": 2})
         assert offers.structured_content is not None
-        first, second = (offer["phone_number"] for offer in offers.structured_content["result"])
+        first, second = (offer["phone_number"] for offer in offers.structured_content["items"])
         bought = await call(client, "purchase_phone_number", {"phone_number": first})
         over_the_cap = await call(client, "purchase_phone_number", {"phone_number": second})
 
@@ -152,12 +152,12 @@ async def test_search_covers_any_iso_country_voice_and_mms_and_both_number_types
     toll_free = await tool(make_server, era, "search_available_numbers", {"area_code": "800", "limit": 3})
     nowhere = await tool(make_server, era, "search_available_numbers", {"country": "FR"})
 
-    assert [offer["phone_number"][:3] for offer in british["result"]] == ["+44"] * 3
-    assert sydney["result"]
-    assert {offer["phone_number"][:4] for offer in sydney["result"]} == {"+612"}
-    assert all({"mms", "voice"} <= set(offer["capabilities"]) for offer in mms["result"])
-    assert {offer["phone_number_type"] for offer in toll_free["result"]} == {"toll_free"}
-    assert nowhere["result"] == []
+    assert [offer["phone_number"][:3] for offer in british["items"]] == ["+44"] * 3
+    assert sydney["items"]
+    assert {offer["phone_number"][:4] for offer in sydney["items"]} == {"+612"}
+    assert all({"mms", "voice"} <= set(offer["capabilities"]) for offer in mms["items"])
+    assert {offer["phone_number_type"] for offer in toll_free["items"]} == {"toll_free"}
+    assert nowhere["items"] == []
 
 
 @pytest.mark.parametrize(

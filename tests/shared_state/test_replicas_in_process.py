@@ -81,7 +81,7 @@ async def offered_numbers(cluster: Cluster, count: int) -> list[str]:
     numbers: list[str] = []
     for turn, area_code in enumerate(AREA_CODES):
         found = await cluster.replica(turn).call_tool("search_available_numbers", {"area_code": area_code, "limit": 50})
-        numbers += [offer["phone_number"] for offer in (found.structured_content or {})["result"]]
+        numbers += [offer["phone_number"] for offer in (found.structured_content or {})["items"]]
     assert len(numbers) >= count
     return numbers[:count]
 

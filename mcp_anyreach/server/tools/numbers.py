@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from mcp_anyreach.api import PhoneNumber
+from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumberArg, TrunkId
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.gate import Verdict, Write, previewed_by
 from mcp_anyreach.server.notify import NUMBERS_URI, TRUNKS_URI, number_uri, trunk_uri
+from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.summaries import number_sentence
+from mcp_anyreach.server.text import shown
 from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, NumberView
 
 NUMBER_NOT_FOUND = "Find numbers with list_phone_numbers."
+SCAN_PAGES = 20
+SlotFilter = Annotated[str | None, Field(max_length=64, description="Agent id (list_agents), none or any")]
 Digits = Annotated[str | None, Field(max_length=16, pattern=r"^\+?[0-9]+$", description="Digits the number contains")]
 
 
@@ -24,22 +31,38 @@ async def list_phone_numbers(
     services: Services,
     contains: Digits = None,
     trunk_id: TrunkId | None = None,
+    inbound_agent: SlotFilter = None,
+    outbound_agent: SlotFilter = None,
+    trunk_kind: Literal["managed", "byoc"] | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Listing[NumberView]:
-    """List the organization's phone numbers with their trunk and agent versions, oldest first."""
-    with api_errors(retry_safe=True):
-        page = await services.client.phone_numbers.list(
-            phone_number=contains, trunk_id=trunk_id, limit=limit, cursor=cursor
-        )
-    warning = POSSIBLY_INCOMPLETE if page.possibly_incomplete else None
-    return Listing(items=[NumberView.of(n) for n in page.items], next_cursor=page.next_cursor, warning=warning)
+    """List phone numbers with their trunk and agents (name vN), oldest first."""
+    agents = await services.agent_names.directory()
+    keep = await _number_filter(services, agents, trunk_id, inbound_agent, outbound_agent, trunk_kind)
+    items: list[NumberView] = []
+    warning: str | None = None
+    for _ in range(SCAN_PAGES if keep else 1):
+        with api_errors(retry_safe=True):
+            page = await services.client.phone_numbers.list(
+                phone_number=contains, trunk_id=trunk_id, limit=limit, cursor=cursor
+            )
+        items += [NumberView.of(n, agents) for n in page.items if keep is None or keep(n)]
+        cursor = page.next_cursor
+        warning = POSSIBLY_INCOMPLETE if page.possibly_incomplete else None
+        if cursor is None or len(items) >= limit:
+            break
+    else:
+        if keep is not None and cursor is not None:
+            warning = f"Scanned {SCAN_PAGES} pages for matches; call again with next_cursor to go on."
+    return Listing(items=items, next_cursor=cursor, warning=warning)
 
 
 async def get_phone_number(services: Services, phone_number: PhoneNumberArg) -> NumberView:
-    """Get one number: its trunk, agent versions and outbound sharing."""
+    """Get one number: its trunk, agents and outbound sharing."""
+    agents = await services.agent_names.directory()
     with api_errors(retry_safe=True, not_found=NUMBER_NOT_FOUND):
-        return NumberView.of(await services.client.phone_numbers.get(phone_number))
+        return NumberView.of(await services.client.phone_numbers.get(phone_number), agents)
 
 
 async def register_phone_number(
@@ -77,7 +100,7 @@ async def update_phone_number(
     async def update() -> NumberView:
         with api_errors(retry_safe=True, not_found=NUMBER_NOT_FOUND):
             updated = await services.client.phone_numbers.update(phone_number, outbound_shareable=outbound_shareable)
-        return NumberView.of(updated)
+        return NumberView.of(updated, await services.agent_names.directory())
 
     changed = [NUMBERS_URI, number_uri(phone_number)]
     return await services.gatekeeper.write(ctx, write, update, changed=changed)
@@ -86,7 +109,14 @@ async def update_phone_number(
 async def preview_delete_phone_number(services: Services, phone_number: str) -> Preview:
     with api_errors(retry_safe=True, not_found=NUMBER_NOT_FOUND):
         number = await services.client.phone_numbers.get(phone_number)
-    summary = f"Delete {number.phone_number} from the directory. {number_sentence(number)}"
+        trunk = await services.client.trunks.get(number.trunk_id)
+    agents = await services.agent_names.directory()
+    summary = f"Delete {number.phone_number} from the directory; its calls stop. {number_sentence(number, agents)}"
+    if trunk.managed_account_id:
+        summary += (
+            f" It was bought: the number is released, and its managed trunk {shown(trunk.name)!r} stays behind "
+            "(the API cannot delete managed trunks)."
+        )
     return Preview(summary, number.model_dump(mode="json"), (number_uri(phone_number),))
 
 
@@ -106,6 +136,41 @@ async def delete_phone_number(
         return phone_number
 
     return await services.gatekeeper.run(ctx, verdict, delete, changed=[NUMBERS_URI, number_uri(phone_number)])
+
+
+async def _number_filter(
+    services: Services,
+    agents: AgentDirectory | None,
+    trunk_id: str | None,
+    inbound_agent: str | None,
+    outbound_agent: str | None,
+    trunk_kind: str | None,
+) -> Callable[[PhoneNumber], bool] | None:
+    """A filter the API cannot apply, checked first: a filter on a trunk or agent that does not exist is an
+    error, never an empty list the model would take for an answer."""
+    if trunk_id is not None:
+        with api_errors(retry_safe=True, not_found=f"No trunk {trunk_id}. Find trunk ids with list_trunks."):
+            await services.client.trunks.get(trunk_id)
+    tests: list[Callable[[PhoneNumber], bool]] = []
+    for slot, wanted in (("inbound", inbound_agent), ("outbound", outbound_agent)):
+        if wanted is not None:
+            tests.append(_slot_test(agents, f"{slot}_agent_version_id", wanted))
+    if trunk_kind is not None:
+        with api_errors(retry_safe=True):
+            managed = {t.id async for t in services.client.trunks.iter() if t.managed_account_id}
+        tests.append(lambda n: (n.trunk_id in managed) == (trunk_kind == "managed"))
+    return (lambda n: all(test(n) for test in tests)) if tests else None
+
+
+def _slot_test(agents: AgentDirectory | None, slot: str, wanted: str) -> Callable[[PhoneNumber], bool]:
+    if wanted in ("none", "any"):
+        return lambda n: (getattr(n, slot) is None) == (wanted == "none")
+    if agents is None:
+        raise Refusal("Cannot filter by agent: the agents cannot be read with this credential (agents:read).")
+    if agents.agent(wanted) is None:
+        raise Refusal(f"There is no agent {wanted}. Find agent ids with list_agents, or use none or any.")
+    own = {version.id for version in agents.versions_of(wanted)}
+    return lambda n: getattr(n, slot) in own
 
 
 TOOLS = (list_phone_numbers, get_phone_number, register_phone_number, update_phone_number, delete_phone_number)

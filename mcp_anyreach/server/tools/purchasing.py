@@ -19,7 +19,8 @@ from mcp_anyreach.server.views import AvailableNumberView, Gated, NumberView, Re
 
 
 class Offers(Result):
-    result: list[AvailableNumberView]
+    items: list[AvailableNumberView]
+    hint: str | None = None
 
 
 def _digits(value: str) -> str:
@@ -65,7 +66,17 @@ async def search_available_numbers(
         limit=limit,
     )
     await services.purchases.remember(offers)
-    return Offers(result=[AvailableNumberView.of(offer) for offer in offers])
+    hint = None if offers else _nothing_found(area_code, country, number_type)
+    return Offers(items=[AvailableNumberView.of(offer) for offer in offers], hint=hint)
+
+
+def _nothing_found(area_code: str | None, country: str, number_type: str | None) -> str:
+    tries = ["a nearby area code" if area_code else "an area code", "region (state or province) instead"]
+    if number_type is not None:
+        tries.append(f"number_type {'toll_free' if number_type == 'local' else 'local'}")
+    if country != "US":
+        tries.append("another country")
+    return f"Nothing on offer for these filters. Try {', or '.join(tries)}."
 
 
 async def preview_purchase_phone_number(services: Services, phone_number: str) -> Preview:
