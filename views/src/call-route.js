@@ -41,10 +41,10 @@ function diagram(explanation) {
   const routing = findings(steps, "routing", "workflow", "fallback");
   const agentValue =
     explanation.outcome === "answered"
-      ? explanation.agent ?? "an agent"
+      ? agentName(explanation.agent) ?? "an agent"
       : explanation.outcome === "workflow_decides"
         ? explanation.fallback_agent
-          ? `picked at call time; fallback ${explanation.fallback_agent}`
+          ? `picked at call time; fallback ${agentName(explanation.fallback_agent)}`
           : "picked at call time; no fallback"
         : "nobody";
   const caller = explanation.caller_number ?? state.input.caller_number;
@@ -59,6 +59,9 @@ function diagram(explanation) {
   );
 }
 
+/** "agent 'Support' v2 (agt_…)" reads as "'Support' v2 (agt_…)" under the Agent heading. */
+const agentName = (label) => (typeof label === "string" ? label.replace(/^agent /, "") : label);
+
 function agentTone(outcome, otherwise) {
   if (outcome === "answered") return "answered";
   return outcome === "dropped" ? "stopped" : otherwise;
@@ -66,8 +69,8 @@ function agentTone(outcome, otherwise) {
 
 function trunkName(steps) {
   const finding = findings(steps, "trunk")[0]?.finding ?? "";
-  const named = finding.match(/(managed|byoc) trunk '([^']*)'/i);
-  return named ? `${named[2]} (${named[1] === "managed" ? "managed" : "BYOC"})` : "the number's trunk";
+  const named = finding.match(/(managed|byoc) trunk (['"])(.*?)\2/i);
+  return named ? `${named[3]} (${named[1].toLowerCase() === "managed" ? "managed" : "BYOC"})` : "the number's trunk";
 }
 
 function routingValue(routing, stopAt) {

@@ -63,6 +63,13 @@ function impactList(plan) {
   );
 }
 
+function applied() {
+  const report = state.outcome?.result;
+  if (!report || Array.isArray(report) || report.done == null) return null;
+  const line = `${plural(report.done, "step")} done, ${count(report.failed ?? 0)} failed, ${count(report.not_started ?? 0)} not started.`;
+  return h("p", { class: "applied" }, line, report.next ? ` ${report.next}` : "");
+}
+
 function approveBar(plan) {
   const steps = plan.steps ?? [];
   if (!steps.length) return banner("Nothing to do: the account already matches.", "ok");
@@ -71,6 +78,7 @@ function approveBar(plan) {
     "div",
     { class: "approve" },
     gate ? banner(state.outcome.message ? `${gate[1]} ${state.outcome.message}` : gate[1], gate[0]) : null,
+    applied(),
     h(
       "div",
       { class: "approve-row" },
@@ -103,6 +111,7 @@ function render() {
                 h("tbody", null, plan.steps.map(stepRow)),
               )
             : null,
+          plan.steps_not_listed ? h("p", { class: "muted" }, `${plural(plan.steps_not_listed, "more step")} not listed.`) : null,
           (plan.notes ?? []).length ? [h("h2", null, "Notes"), h("ul", { class: "notes" }, plan.notes.map((note) => h("li", null, note)))] : null,
           approveBar(plan),
         ]
