@@ -213,7 +213,7 @@ async def test_call_route_view_traces_a_real_call_through_the_server(server: MCP
             arguments = {"phone_number": "+14155550101", "caller_number": "+15105550123"}
             html, result = await called(client, "explain_inbound_call", arguments)
             frame = await show(page, html=html, tool="explain_inbound_call", arguments=arguments, result=result)
-            await frame.locator(".hop.answered", has_text="Support").filter(has_text="v2").wait_for()
+            await frame.locator(".hop.answered", has_text="Support v2").wait_for()
             await frame.locator(".hop[data-hop=trunk]", has_text=MANAGED_TRUNK).wait_for()
             await screenshot(page, "call-route")
 

@@ -59,8 +59,14 @@ function diagram(explanation) {
   );
 }
 
-/** "agent 'Support' v2 (agt_…)" reads as "'Support' v2 (agt_…)" under the Agent heading. */
-const agentName = (label) => (typeof label === "string" ? label.replace(/^agent /, "") : label);
+/** "agent 'Support' v2 (agt_…, inactive)" reads as "Support v2 (inactive)" under the Agent heading. */
+function agentName(label) {
+  if (typeof label !== "string") return label;
+  const [, name, version, note] = label.match(/^(?:agent )?'(.*)'( v\d+)?(?: \(([^)]*)\))?$/) ?? [];
+  if (name === undefined) return label.replace(/^agent /, "");
+  const inactive = note?.includes("inactive") ? " (inactive)" : "";
+  return `${name}${version ?? ""}${inactive}`;
+}
 
 function agentTone(outcome, otherwise) {
   if (outcome === "answered") return "answered";
