@@ -87,5 +87,5 @@ for (const [name, entry, output, title] of TARGETS) {
   const path = join(target, output);
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, html, "utf8");
-  console.log(`${relative(process.cwd(), path)}  ${(bytes / 1024).toFixed(0)} KiB`);
+  console.log(`${relative(target, path)}  ${(bytes / 1024).toFixed(0)} KiB`);
 }
