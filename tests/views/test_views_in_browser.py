@@ -50,36 +50,21 @@ SAMPLE_EXPLANATION = {
     ],
 }
 SAMPLE_PLAN = {
-    "plan_id": "plan_7c1d",
+    "plan_id": "pln_7c1d2e3f",
     "summary": "3 steps: 1 delete number, 1 register number, 1 publish.",
-    "steps": [
-        {
-            "n": 1,
-            "action": "delete_number",
-            "tool": "delete_phone_number",
-            "subject": "+12125550132",
-            "detail": "Remove it from trunk 'Demo Telephony Co PBX (BYOC)'.",
-        },
-        {
-            "n": 2,
-            "action": "register_number",
-            "tool": "register_phone_number",
-            "subject": "+12125550132",
-            "detail": "Register it on trunk 'New carrier'.",
-        },
-        {
-            "n": 3,
-            "action": "publish",
-            "tool": "assign_agent_to_numbers",
-            "subject": "+12125550132",
-            "detail": "Put 'After-hours' v1 back on both slots.",
-        },
-    ],
     "impact": [
-        "+12125550132 is unanswered between steps 1 and 3 (an outage of a few seconds).",
-        "Its agent stays 'After-hours' v1.",
+        "1 numbers move (steps 1-3): each is out of the directory from its delete until it is registered again, "
+        "a moment per number; calls to it fail meanwhile. Sharing and both agent slots are kept.",
+        "Trunk 'New carrier' changes; the calls of its 2 numbers follow at once.",
     ],
-    "notes": ["Moving keeps outbound_shareable and both agent slots."],
+    "notes": [],
+    "steps": [
+        {"n": 1, "action": "delete_number", "detail": "Delete +12125550132 from trunk 'Demo Telephony Co PBX (BYOC)'."},
+        {"n": 2, "action": "register_number", "detail": "Register +12125550132 on trunk 'New carrier'."},
+        {"n": 3, "action": "publish", "detail": "Publish 'After-hours' v1 on +12125550132 (inbound and outbound)."},
+    ],
+    "expires_in_seconds": 900,
+    "next": "Nothing changed yet. To make these changes, call apply_changes with this plan_id.",
 }
 
 
@@ -230,7 +215,7 @@ async def test_change_set_view_lists_the_steps_and_highlights_the_outage(browser
             risks = await frame.locator(".impact li.risk").all_inner_texts()
 
     assert steps == 3
-    assert ["unanswered" in risk for risk in risks] == [True]
+    assert ["calls to it fail" in risk for risk in risks] == [True]  # the outage stands out; the rest does not
     assert record.calls == []  # showing a plan calls nothing
     assert record.errors == []
 

@@ -7,7 +7,8 @@ const root = document.getElementById("root");
 const state = { plan: null, error: null, applying: false, outcome: null };
 let app = null;
 
-const RISKY = /unanswer|nobody|no agent|outage|disconnect|dropped|delete|open|any address|0\.0\.0\.0|::\/0/i;
+// Impact lines a telephony admin must not miss: callers left unanswered, outage windows, networks opened.
+const RISKY = /nobody|unanswer|no agent|outage|fail|disconnect|dropped|released|warning|without authentication|accept calls from|any address/i;
 const TONES = {
   delete_number: "danger",
   delete_trunk: "danger",
@@ -27,6 +28,7 @@ const GATE = {
   done: ["ok", "Applied."],
   declined: ["warn", "Declined: nothing was changed."],
   cancelled: ["warn", "Cancelled: nothing was changed."],
+  partial: ["danger", "Stopped part-way:"],
   confirmation_required: ["info", "Confirmation needed: ask the assistant to apply the plan after you agree; nothing was changed yet."],
 };
 
@@ -39,7 +41,9 @@ function outcomes() {
   return new Map(rows.filter((row) => row && row.n != null).map((row) => [row.n, row]));
 }
 
-function stepRow(step) {
+const hasSubjects = (plan) => (plan.steps ?? []).some((step) => step.subject);
+
+function stepRow(step, subjects) {
   const done = outcomes().get(step.n);
   const [statusText, statusTone] = done ? STATUS[done.status] ?? [done.status, "muted"] : [null, null];
   return h(
@@ -47,7 +51,7 @@ function stepRow(step) {
     { "data-step": step.n },
     h("td", { class: "muted" }, step.n),
     h("td", null, pill(label(step.action), TONES[step.action] ?? "muted")),
-    h("td", { class: "mono" }, step.subject ?? ""),
+    subjects ? h("td", { class: "mono" }, step.subject ?? "") : null,
     h("td", null, step.detail ?? "", done?.cause ? h("div", { class: "cause" }, done.cause) : null),
     h("td", null, statusText ? pill(statusText, statusTone) : null),
   );
@@ -70,6 +74,11 @@ function applied() {
   return h("p", { class: "applied" }, line, report.next ? ` ${report.next}` : "");
 }
 
+function expiry(plan) {
+  const seconds = plan.expires_in_seconds;
+  return typeof seconds === "number" ? `, valid for ${plural(Math.max(1, Math.round(seconds / 60)), "minute")}` : "";
+}
+
 function approveBar(plan) {
   const steps = plan.steps ?? [];
   if (!steps.length) return banner("Nothing to do: the account already matches.", "ok");
@@ -82,7 +91,7 @@ function approveBar(plan) {
     h(
       "div",
       { class: "approve-row" },
-      h("span", { class: "muted" }, `The server asks you to confirm before anything changes (plan ${planId(plan) ?? "?"}).`),
+      h("span", { class: "muted" }, `The server asks you to confirm before anything changes (plan ${planId(plan) ?? "?"}${expiry(plan)}).`),
       h(
         "button",
         { type: "button", class: "primary", disabled: state.applying || state.outcome?.status === "done", onclick: approve },
@@ -107,8 +116,8 @@ function render() {
             ? h(
                 "table",
                 { class: "steps" },
-                h("thead", null, h("tr", null, ["#", "Action", "Subject", "What changes", "Result"].map((t) => h("th", null, t)))),
-                h("tbody", null, plan.steps.map(stepRow)),
+                h("thead", null, h("tr", null, ["#", "Action", hasSubjects(plan) && "Subject", "What changes", "Result"].filter(Boolean).map((t) => h("th", null, t)))),
+                h("tbody", null, plan.steps.map((step) => stepRow(step, hasSubjects(plan)))),
               )
             : null,
           plan.steps_not_listed ? h("p", { class: "muted" }, `${plural(plan.steps_not_listed, "more step")} not listed.`) : null,
