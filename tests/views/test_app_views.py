@@ -21,6 +21,7 @@ from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server import build_server
 from mcp_anyreach.server.app_views import VIEWS, bind_views, offered_views
+from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.server.tool_factory import make_tool
 from mcp_anyreach.settings import Settings
 from tests.server.conftest import ERAS, sandbox_api
@@ -30,6 +31,12 @@ ROOT = Path(__file__).parents[2]
 INVENTORY_VIEW = "ui://anyreach/inventory.html"
 BUILT = [view.path for view in VIEWS] + [ROOT / "tests" / "views" / "host.html"]
 BUILD_TIMEOUT = 120.0
+
+
+def expected_bindings() -> dict[str, str]:
+    """Tool -> view URI for every tool a view draws that the registry has (issue 12's tools once they exist)."""
+    names = {spec.name for spec in select_tools(read_only=False)}
+    return {tool: view.uri for view in VIEWS for tool in view.tools if tool in names}
 
 
 class Page(HTMLParser):
@@ -85,7 +92,8 @@ async def test_audit_inventory_and_the_inventory_resource_point_at_the_inventory
         (page,) = (await client.read_resource(INVENTORY_VIEW)).contents
 
     bound = {tool.name: (tool.meta or {})["ui"]["resourceUri"] for tool in tools if tool.meta}
-    assert bound == {"audit_inventory": INVENTORY_VIEW}
+    assert bound["audit_inventory"] == INVENTORY_VIEW
+    assert bound == expected_bindings()
     assert (resources["anyreach://inventory"].meta or {})["ui"] == {"resourceUri": INVENTORY_VIEW}
     assert resources[INVENTORY_VIEW].mime_type == APP_MIME_TYPE
     assert isinstance(page, TextResourceContents)
@@ -135,8 +143,10 @@ async def test_every_tool_that_points_at_a_view_finds_it_and_every_view_draws_so
 
     pointed = {(tool.meta or {})["ui"]["resourceUri"] for tool in tools if tool.meta}
     views = {uri for uri in listed if uri.startswith("ui://")}
+    registered = [tool.name for tool in tools]
     assert pointed <= views
-    assert views == {INVENTORY_VIEW}  # the inventory resource is always there; issue 12's tools are not yet
+    assert views == {view.uri for view in offered_views(registered)}
+    assert INVENTORY_VIEW in views  # the inventory resource is always there, whatever the toolsets
 
 
 async def test_binding_a_view_adds_only_meta_so_the_model_facing_tool_list_costs_nothing_more(
@@ -150,7 +160,7 @@ async def test_binding_a_view_adds_only_meta_so_the_model_facing_tool_list_costs
 
     fields = {"name", "title", "description", "parameters", "annotations", "output_schema"}
     assert [tool.model_dump(include=fields) for tool in bound] == [tool.model_dump(include=fields) for tool in tools]
-    assert [tool.name for tool in bound if tool.meta] == ["audit_inventory"]
+    assert {tool.name for tool in bound if tool.meta} == {tool for view in VIEWS for tool in view.tools} & set(TOOLS)
 
 
 @pytest.mark.parametrize("era", ERAS)

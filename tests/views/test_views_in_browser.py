@@ -228,13 +228,13 @@ async def test_approving_in_the_change_set_view_when_the_human_declines_changes_
     api: AnyreachClient, browser: Any, server: MCPServer
 ) -> None:
     human = answering("decline")
-    number = "+12125550131"
+    numbers = ["+12125550131", "+12125550132"]  # the second is answered: deleting it leaves callers unanswered
     with anyio.fail_after(RENDER_TIMEOUT):
         async with (
             apps_client(server, elicitation_callback=human) as client,
             host_page(browser, client) as (page, record),
         ):
-            arguments = {"operations": [{"op": "delete_numbers", "phone_numbers": [number]}]}
+            arguments = {"operations": [{"op": "delete_numbers", "phone_numbers": numbers}]}
             html, result = await called(client, "plan_changes", arguments)
             frame = await show(page, html=html, tool="plan_changes", arguments=arguments, result=result)
             await screenshot(page, "change-set")
@@ -243,7 +243,7 @@ async def test_approving_in_the_change_set_view_when_the_human_declines_changes_
 
     assert ("tools/call", "apply_changes") in record.calls
     assert len(questions(human)) == 1  # the gate asked the human; the view could not answer for them
-    assert (await api.phone_numbers.get(number)).phone_number == number
+    assert [(await api.phone_numbers.get(number)).phone_number for number in numbers] == numbers
     assert record.errors == []
 
 
