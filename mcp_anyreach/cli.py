@@ -10,26 +10,54 @@ import gc
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mcp_anyreach.settings import Settings
 
-COMMANDS = ("serve", "sandbox", "demo")
+from mcp_anyreach import __version__
+
+COMMANDS = ("serve", "sandbox", "demo", "doctor")
+SANDBOX_EXAMPLES = """examples:
+  --faults "error_rate=0.1,rate_limit_rate=0.05,latency_ms=20,drop_after_write_rate=0.05,seed=1"
+  --behaviour "pagination=link,put=replace,purchase_body=empty,max_limit=50"
+      pagination: header (X-Next-Cursor) | link | next_cursor | cursor | next (envelopes) | none
+      put: merge | replace        purchase_body: row | empty | status        max_limit: 1-100"""
 logger = logging.getLogger("mcp_anyreach")
 
 
 def _sandbox(args: argparse.Namespace) -> int:
     from mcp_anyreach.sandbox import serve
 
-    serve(host=args.host, port=args.port, db=args.db, faults=args.faults)
+    serve(host=args.host, port=args.port, db=args.db, faults=args.faults, behaviour=args.behaviour)
     return 0
+
+
+def _behaviour(spec: str) -> Any:
+    from mcp_anyreach.sandbox.behaviour import behaviour_argument
+
+    return behaviour_argument(spec)
 
 
 def _demo(args: argparse.Namespace) -> int:
     from mcp_anyreach.demo import run_demo
 
     return run_demo(db=args.db)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from mcp_anyreach.doctor import run_doctor
+    from mcp_anyreach.settings import Settings
+
+    flags = {key: getattr(args, key) for key in ("read_only", "audit_log", "token_store") if getattr(args, key)}
+    try:
+        settings = Settings(**flags)
+    except ValidationError as exc:
+        print(f"mcp-anyreach: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    return run_doctor(settings, as_machine_readable=args.json, per_check=args.timeout)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -66,6 +94,13 @@ def _serve(args: argparse.Namespace) -> int:
         )
         print("mcp-anyreach: invalid configuration:\n" + "\n".join(problems), file=sys.stderr)
         return 2
+    if not settings.uses_sandbox and settings.token is not None:
+        from mcp_anyreach.credentials import credential_problem
+
+        if problem := credential_problem(settings.token.get_secret_value(), settings.org_id):
+            print(f"mcp-anyreach: {problem} (`mcp-anyreach doctor` checks the whole set-up)", file=sys.stderr)
+            return 2
+
     from mcp_anyreach.server.audit_log import AuditLog, AuditUnavailable
     from mcp_anyreach.server.http import check_exposure
 
@@ -86,7 +121,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 async def _run(settings: Settings) -> None:
     from mcp_anyreach.server import build_server
-    from mcp_anyreach.server.backend import connect
+    from mcp_anyreach.server.backend import connect, unreachable_api_logged
     from mcp_anyreach.server.http import http_app
     from mcp_anyreach.server.shared_state import open_shared_state
     from mcp_anyreach.server.telemetry import configure_tracing
@@ -95,7 +130,11 @@ async def _run(settings: Settings) -> None:
         logger.info("OpenTelemetry: exporting traces as the OTEL_* variables say")
     if settings.no_confirm:
         logger.warning("--no-confirm: purchases, deletions and routing changes run WITHOUT any confirmation")
-    async with connect(settings) as client, open_shared_state(settings, client.identity) as shared:
+    async with (
+        connect(settings) as client,
+        unreachable_api_logged(settings),
+        open_shared_state(settings, client.identity) as shared,
+    ):
         server = build_server(settings, client, shared=shared)
         gc.freeze()
         gc.enable()
@@ -144,29 +183,55 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mcp-anyreach",
         description="MCP server for Anyreach telephony. Without ANYREACH_TOKEN it runs on the embedded sandbox.",
     )
+    parser.add_argument("--version", action="version", version=f"mcp-anyreach {__version__}")
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the MCP server (the default command)")
     _serve_flags(serve)
     serve.set_defaults(run=_serve)
-    sandbox = commands.add_parser("sandbox", help="serve the embedded Anyreach-compatible API on loopback")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8787, help="default 8787; 0: any free port, shown at start-up")
-    sandbox.add_argument("--db", default=None, help="SQLite file (default: under the user data dir; :memory:)")
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve the embedded Anyreach-compatible API on loopback",
+        description="Serve the embedded Anyreach-compatible API (demo data) for curl, clients and tests.",
+        epilog=SANDBOX_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s)")
     sandbox.add_argument(
-        "--faults",
+        "--port", type=int, default=8787, help="port (default: %(default)s; 0: any free port, shown at start-up)"
+    )
+    sandbox.add_argument(
+        "--db", default=None, help="SQLite file (default: sandbox.db under the user data dir; :memory: forgets)"
+    )
+    sandbox.add_argument("--faults", default=None, help="inject 5xx, 429, latency and dropped connections")
+    sandbox.add_argument(
+        "--behaviour",
+        type=_behaviour,
         default=None,
-        help='inject faults, e.g. "error_rate=0.1,rate_limit_rate=0.05,latency_ms=20,seed=1"',
+        help="answer where the vendor's docs are silent another way (default: the contract's choices)",
     )
     sandbox.set_defaults(run=_sandbox)
     demo = commands.add_parser("demo", help="walk through every feature against a fresh sandbox, step by step")
     demo.add_argument("--db", default=None, help="keep the demo's sandbox in this SQLite file (default: fresh)")
     demo.set_defaults(run=_demo)
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the set-up for a real Anyreach account: token, network, scopes, managed account, files",
+        description="Check, in order, everything a server needs for the account in ANYREACH_TOKEN (and the other "
+        "ANYREACH_ variables); print the fix for each failure. Exit code 0 when the server can work, 1 when not. "
+        "It never writes to the account.",
+    )
+    doctor.add_argument("--read-only", action="store_true", help="check only what a --read-only server needs")
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON (for machines)")
+    doctor.add_argument("--audit-log", help="the audit log the server would write (else MCP_ANYREACH_AUDIT_LOG)")
+    doctor.add_argument("--token-store", help="the used-token store the server would use (else its variable)")
+    doctor.add_argument("--timeout", type=float, default=10.0, help="seconds per check (default: %(default)s)")
+    doctor.set_defaults(run=_doctor)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "serve")
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx2").setLevel(logging.WARNING)

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("token", "org_id", "managed_account_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # An installer (an MCP bundle's optional field, say) may pass an empty string for "not given".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("toolsets", "tools", "allowed_hosts", "allowed_origins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

@@ -85,3 +85,13 @@ async def test_python_dash_m_mcp_anyreach_help_names_every_command() -> None:
     assert completed.returncode == 0
     assert completed.stdout.startswith(b"usage: mcp-anyreach demo")
     assert b"--db" in completed.stdout
+
+
+async def test_mcp_anyreach_dash_dash_version_prints_the_package_version() -> None:
+    with anyio.fail_after(60):
+        completed = await anyio.run_process(
+            [*SERVER_COMMAND, "--version"], env=server_env(), stdin=subprocess.DEVNULL, check=False
+        )
+
+    assert completed.returncode == 0
+    assert completed.stdout.decode().strip() == f"mcp-anyreach {__version__}"

@@ -85,6 +85,8 @@ class HTTPCore:
         self._sleep = sleep
         self._retry_base_delay = retry_base_delay
         self._retry_max_delay = retry_max_delay
+        self.max_limit: int | None = None  # the largest `limit` the service accepted after refusing a larger one
+        self.cursor_seen = False  # a list answered with a next-page cursor this client recognises
 
     async def request(
         self,

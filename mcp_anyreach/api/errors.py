@@ -12,6 +12,7 @@
     │   └── InternalServerError        >= 500
     ├── APIConnectionError(base_url, cause)                      no usable answer arrived
     │   └── APITimeoutError                                       cause "timeout"
+    ├── PasswordRequiredError          a whole-trunk update lacks a write-only password; nothing was written
     └── ReadOnlyError                  a write on a read_only client; raised before any I/O
 
 No message, attribute or repr of these errors carries the bearer token or a SIP password: the
@@ -45,6 +46,7 @@ __all__ = [
     "ConnectionCause",
     "InternalServerError",
     "NotFoundError",
+    "PasswordRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
     "ReadOnlyError",
@@ -173,6 +175,22 @@ class APITimeoutError(APIConnectionError):
         reason: str | None = None,
     ) -> None:
         super().__init__(message, method=method, path=path, base_url=base_url, cause="timeout", reason=reason)
+
+
+class PasswordRequiredError(AnyreachError):
+    """Updating a trunk sends it whole, and a config that keeps authentication needs its password again.
+
+    The API never returns passwords, so the client cannot send them back by itself; nothing was written.
+    """
+
+    def __init__(self, trunk_id: str, sides: Sequence[str]) -> None:
+        self.trunk_id = trunk_id
+        self.sides = tuple(sides)
+        which = " and ".join(self.sides)
+        super().__init__(
+            f"Updating trunk {trunk_id} sends the whole trunk, and its {which} config keeps authentication "
+            f"whose password the API never returns: give the {which} password again"
+        )
 
 
 class ReadOnlyError(AnyreachError):

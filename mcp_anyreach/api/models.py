@@ -211,11 +211,16 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of a list; pass `next_cursor` back as `cursor` to get the next (None on the last)."""
+    """One page of a list; pass `next_cursor` back as `cursor` to get the next (None on the last).
+
+    `possibly_incomplete`: the page is full but came without a next-page cursor this client recognises, so
+    it may not be the last; a caller must say so rather than present the list as complete.
+    """
 
     model_config = ConfigDict(defer_build=True)
     items: list[T]
     next_cursor: str | None = None
+    possibly_incomplete: bool = False
 
 
 def to_request_json(config: InboundConfig | OutboundConfig) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mcp_anyreach.sandbox.app import create_app
+from mcp_anyreach.sandbox.behaviour import Behaviour, behaviour_argument
 from mcp_anyreach.sandbox.errors import (
     Conflict,
     Forbidden,
@@ -18,6 +19,7 @@ from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed
 from mcp_anyreach.sandbox.store import SandboxStore
 
 __all__ = [
+    "Behaviour",
     "Conflict",
     "DemoOrg",
     "DemoSeed",
@@ -30,6 +32,7 @@ __all__ = [
     "SandboxError",
     "SandboxStore",
     "Unauthorized",
+    "behaviour_argument",
     "create_app",
     "faults_argument",
     "open_sandbox",

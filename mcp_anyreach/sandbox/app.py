@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_anyreach import __version__
+from mcp_anyreach.sandbox.behaviour import Behaviour, BehaviourMiddleware
 from mcp_anyreach.sandbox.errors import Invalid, SandboxError, Unauthorized
 from mcp_anyreach.sandbox.faults import FaultInjector, Faults
 from mcp_anyreach.sandbox.routes import agents, managed_accounts, phone_numbers, routing, trunks
@@ -105,8 +106,15 @@ def _valid_unicode(body: bytes) -> bool:
     return True
 
 
-def create_app(store: SandboxStore, *, number_limit: int = 100, faults: Faults | None = None) -> FastAPI:
-    """The sandbox API over `store`. With `faults`, requests fail as configured until `faults.enabled` is False."""
+def create_app(
+    store: SandboxStore,
+    *,
+    number_limit: int = 100,
+    faults: Faults | None = None,
+    behaviour: Behaviour | None = None,
+) -> FastAPI:
+    """The sandbox API over `store`. With `faults`, requests fail as configured until `faults.enabled` is False;
+    `behaviour` picks how it answers where the vendor's documentation is silent."""
     app = FastAPI(
         title="Anyreach Telephony API (sandbox)",
         version=__version__,
@@ -119,7 +127,10 @@ def create_app(store: SandboxStore, *, number_limit: int = 100, faults: Faults |
     app.state.number_limit = number_limit
     app.state.request_counts = Counter[str]()
     app.state.faults = faults or Faults(enabled=False)
-    # Added first, so it runs inside the counter: a request that fails on purpose still reached the sandbox.
+    app.state.behaviour = behaviour or Behaviour()
+    # Innermost: a fault (a drop after the write, say) strikes the answer as the client would receive it.
+    app.add_middleware(BehaviourMiddleware)
+    # Added before the counter, so it runs inside it: a request that fails on purpose still reached the sandbox.
     app.add_middleware(FaultInjector, faults=app.state.faults)
     app.add_middleware(RefuseInvalidText)
     app.add_middleware(RequestCounter, counts=app.state.request_counts)

@@ -1,4 +1,7 @@
-"""The deterministic pool of numbers a managed account offers: real NANP area codes, valid numbers."""
+"""The deterministic pool of numbers a managed account offers: real area codes, valid numbers.
+
+Mostly NANP (US, CA), plus a few local numbers in GB and AU so that searches by any ISO country are real.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +9,20 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Annotated, Literal
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field
 
 NumberType = Literal["local", "toll_free"]
-Country = Literal["US", "CA"]
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code, e.g. US, GB.")]
+_DIALLING_CODES = {"US": "1", "CA": "1", "GB": "44", "AU": "61"}
 
 
 @dataclass(frozen=True)
 class _AreaCode:
     code: int
-    country: Country
+    country: str
     region: str
     city: str
     postal_code: str
@@ -45,6 +49,13 @@ _AREA_CODES = (
     _AreaCode(514, "CA", "QC", "Montreal", "H2Y 1C6", 45.5017, -73.5673, "MONTREAL", None),
     _AreaCode(403, "CA", "AB", "Calgary", "T2P 1J9", 51.0447, -114.0719, "CALGARY", None),
 )
+_INTERNATIONAL_AREA_CODES = (
+    _AreaCode(20, "GB", "ENG", "London", "EC1A 1BB", 51.5154, -0.0984, "London", None),
+    _AreaCode(161, "GB", "ENG", "Manchester", "M1 1AE", 53.4808, -2.2426, "Manchester", None),
+    _AreaCode(2, "AU", "NSW", "Sydney", "2000", -33.8688, 151.2093, "Sydney", None),
+    _AreaCode(3, "AU", "VIC", "Melbourne", "3000", -37.8136, 144.9631, "Melbourne", None),
+)
+_INTERNATIONAL_PER_AREA_CODE = 10
 _TOLL_FREE_PREFIXES = (800, 833, 844, 855, 866, 877, 888)
 _LOCAL_PER_AREA_CODE = 40
 _TOLL_FREE_PER_PREFIX = 12
@@ -77,7 +88,9 @@ class AvailableNumber(BaseModel):
 class NumberSearch(BaseModel):
     """Every filter is optional except the country; booleans match the capability exactly."""
 
-    area_code: str | None = Field(default=None, pattern=r"^[2-9]\d{2}$")
+    area_code: str | None = Field(
+        default=None, pattern=r"^\d{1,5}$", description="Leading digits of the national number."
+    )
     country_code: Country = "US"
     phone_number_type: NumberType | None = None
     voice_enabled: bool | None = None
@@ -90,7 +103,7 @@ class NumberSearch(BaseModel):
     def matches(self, number: AvailableNumber) -> bool:
         wanted = (
             (self.country_code, number.iso_country),
-            (self.area_code, number.phone_number[2:5]),
+            (self.area_code, _national(number)[: len(self.area_code or "")]),
             (self.phone_number_type, number.phone_number_type),
             (self.voice_enabled, number.capabilities.voice),
             (self.sms_enabled, number.capabilities.sms),
@@ -99,6 +112,10 @@ class NumberSearch(BaseModel):
             (_fold(self.in_postal_code), _fold(number.postal_code)),
         )
         return all(expected is None or expected == actual for expected, actual in wanted)
+
+
+def _national(number: AvailableNumber) -> str:
+    return number.phone_number[1 + len(_DIALLING_CODES[number.iso_country]) :]
 
 
 def _fold(text: str | None) -> str | None:
@@ -129,6 +146,42 @@ def _candidates(prefix: int, count: int, wanted_type: int) -> Iterator[tuple[pho
             continue
         seen.add(text)
         yield parsed, traits
+
+
+def _international_candidates(area: _AreaCode) -> Iterator[tuple[phonenumbers.PhoneNumber, int]]:
+    """Valid fixed-line numbers under a GB or AU area code (national numbers of ten and nine digits)."""
+    dialling, prefix = _DIALLING_CODES[area.country], str(area.code)
+    digits = (10 if area.country == "GB" else 9) - len(prefix)
+    seen: set[str] = set()
+    attempt = 0
+    while len(seen) < _INTERNATIONAL_PER_AREA_CODE:
+        high, low, traits = _digits(f"{area.country}{prefix}-{attempt}")
+        attempt += 1
+        text = f"+{dialling}{prefix}{(high * 10_000 + low) % 10**digits:0{digits}d}"
+        parsed = phonenumbers.parse(text, None)
+        if text in seen or phonenumbers.number_type(parsed) != phonenumbers.PhoneNumberType.FIXED_LINE:
+            continue
+        seen.add(text)
+        yield parsed, traits
+
+
+def _international_numbers(area: _AreaCode) -> Iterator[AvailableNumber]:
+    for parsed, traits in _international_candidates(area):
+        yield AvailableNumber(
+            phone_number=_e164(parsed),
+            friendly_name=_friendly(parsed),
+            locality=area.city,
+            region=area.region,
+            postal_code=area.postal_code,
+            iso_country=area.country,
+            rate_center=area.rate_center,
+            lata=None,
+            latitude=area.latitude,
+            longitude=area.longitude,
+            phone_number_type="local",
+            capabilities=Capabilities(voice=True, sms=area.country == "GB" and traits % 2 == 0, mms=False),
+            address_requirements="any" if area.country == "GB" else "local",
+        )
 
 
 def _locality(parsed: phonenumbers.PhoneNumber, area: _AreaCode) -> str:
@@ -194,4 +247,5 @@ def available_numbers() -> dict[str, AvailableNumber]:
     """The whole pool keyed by E.164, in a stable order."""
     numbers = [number for area in _AREA_CODES for number in _local_numbers(area)]
     numbers += [number for prefix in _TOLL_FREE_PREFIXES for number in _toll_free_numbers(prefix)]
+    numbers += [number for area in _INTERNATIONAL_AREA_CODES for number in _international_numbers(area)]
     return {number.phone_number: number for number in numbers}

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from mcp_anyreach.sandbox.app import create_app
+from mcp_anyreach.sandbox.behaviour import Behaviour
 from mcp_anyreach.sandbox.faults import Faults, QuietDrops
 from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed
 from mcp_anyreach.sandbox.store import SandboxStore
@@ -23,10 +24,19 @@ class Sandbox:
     seed: DemoSeed
 
 
-def open_sandbox(db: str | Path = ":memory:", *, number_limit: int = 100, faults: Faults | None = None) -> Sandbox:
+def open_sandbox(
+    db: str | Path = ":memory:",
+    *,
+    number_limit: int = 100,
+    faults: Faults | None = None,
+    behaviour: Behaviour | str | None = None,
+) -> Sandbox:
+    """A seeded sandbox; `behaviour` is a `Behaviour` or its spec for `Behaviour.parse` (ValueError when wrong)."""
+    answers = Behaviour.parse(behaviour) if isinstance(behaviour, str) else behaviour
     store = SandboxStore(db)
     seed = store.seed_demo()
-    return Sandbox(store=store, app=create_app(store, number_limit=number_limit, faults=faults), seed=seed)
+    app = create_app(store, number_limit=number_limit, faults=faults, behaviour=answers)
+    return Sandbox(store=store, app=app, seed=seed)
 
 
 def _org_banner(base_url: str, org: DemoOrg) -> list[str]:
@@ -52,8 +62,14 @@ def banner(base_url: str, seed: DemoSeed, db: str) -> str:
     return "\n".join(lines)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8787, db: str | None = None, faults: str | Faults | None = None) -> None:
-    """Serve until interrupted; `faults` is a `Faults` or its spec for `Faults.parse` (ValueError when wrong).
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    db: str | None = None,
+    faults: str | Faults | None = None,
+    behaviour: str | Behaviour | None = None,
+) -> None:
+    """Serve until interrupted; `faults` and `behaviour` are objects or their specs (ValueError when wrong).
 
     The banner goes to stderr once the port accepts connections, with the URL actually bound (port 0 picks one).
     """
@@ -62,8 +78,10 @@ def serve(host: str = "127.0.0.1", port: int = 8787, db: str | None = None, faul
     from mcp_anyreach.listening import AnnouncingServer
 
     injected = Faults.parse(faults) if isinstance(faults, str) else faults
+    answers = Behaviour.parse(behaviour) if isinstance(behaviour, str) else behaviour
     db_path = str(db if db is not None else default_sandbox_db())
     sandbox = open_sandbox(db_path, faults=injected)
+    sandbox.app.state.behaviour = answers or Behaviour()
     if injected is not None:
         logging.getLogger("uvicorn.error").addFilter(QuietDrops())
 
@@ -71,6 +89,8 @@ def serve(host: str = "127.0.0.1", port: int = 8787, db: str | None = None, faul
         print(banner(base_url, sandbox.seed, db_path), file=sys.stderr, flush=True)
         if injected is not None:
             print(f"Injecting faults: {injected}", file=sys.stderr, flush=True)
+        if answers is not None and answers != Behaviour():
+            print(f"Answering as: {answers}", file=sys.stderr, flush=True)
 
     config = uvicorn.Config(sandbox.app, host=host, port=port, log_level="warning")
     AnnouncingServer(config, announce).run()

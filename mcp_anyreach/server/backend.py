@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
 
+import anyio
 import httpx2
 
 from mcp_anyreach.api import AnyreachClient
@@ -32,6 +35,34 @@ def connect(settings: Settings) -> AnyreachClient:
     return AnyreachClient(
         SANDBOX_BASE_URL, f"sandbox:{db}", transport=EmbeddedSandbox(db), read_only=settings.read_only
     )
+
+
+@asynccontextmanager
+async def unreachable_api_logged(settings: Settings) -> AsyncGenerator[None]:
+    """While the server runs, check once in the background whether the real API can be reached, and log the
+    base URL and the cause when it cannot. Nothing waits for it: the tools work as soon as the API answers."""
+    if settings.uses_sandbox:
+        yield
+        return
+    async with anyio.create_task_group() as background:
+        background.start_soon(_log_if_unreachable, settings.base_url)
+        try:
+            yield
+        finally:
+            background.cancel_scope.cancel()
+
+
+async def _log_if_unreachable(base_url: str) -> None:
+    from mcp_anyreach.doctor import reachability_problem
+
+    problem = await reachability_problem(base_url)
+    if problem is not None:
+        logger.warning(
+            "The Anyreach API at %s cannot be reached (%s); tools fail until it can. "
+            "Run `mcp-anyreach doctor` to check the set-up.",
+            base_url,
+            problem,
+        )
 
 
 class EmbeddedSandbox(httpx2.AsyncBaseTransport):

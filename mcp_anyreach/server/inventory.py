@@ -98,6 +98,7 @@ class Inventory(Result):
     routing: RoutingState
     findings: list[Finding] = Field(description="Most severe first; at most 20 per code")
     findings_not_listed: dict[FindingCode, int] = Field(default_factory=dict[FindingCode, int], description="Per code")
+    warnings: list[str] = Field(default_factory=list[str], description="Why the counts may be incomplete")
 
     def finding_counts(self) -> dict[Severity, int]:
         """Findings per severity, listed or not."""
@@ -157,8 +158,11 @@ async def collect_inventory(client: AnyreachClient, *, sandbox: bool, progress: 
     _check_routing(routing, findings)
     await step(1, "Read the inbound routing config")
 
+    warnings: list[str] = []
     tallies: dict[str, _TrunkTally] = {}
     async for page in pages(lambda cursor: client.trunks.list(limit=PAGE_SIZE, cursor=cursor)):
+        if page.possibly_incomplete:
+            warnings.append(_incomplete("trunks", len(tallies) + len(page.items)))
         for trunk in page.items:
             tallies[trunk.id] = _TrunkTally(trunk)
             _check_trunk(trunk, findings)
@@ -167,6 +171,8 @@ async def collect_inventory(client: AnyreachClient, *, sandbox: bool, progress: 
     routed = routing is not None and routing.enabled
     numbers = 0
     async for page in pages(lambda cursor: client.phone_numbers.list(limit=PAGE_SIZE, cursor=cursor)):
+        if page.possibly_incomplete:
+            warnings.append(_incomplete("phone numbers", numbers + len(page.items)))
         for number in page.items:
             tallies.setdefault(number.trunk_id, _TrunkTally(None)).numbers += 1
             _check_number(number, findings, routed=routed)
@@ -189,6 +195,14 @@ async def collect_inventory(client: AnyreachClient, *, sandbox: bool, progress: 
         routing=_routing_state(routing),
         findings=findings.ordered(),
         findings_not_listed=dict(findings.not_listed),
+        warnings=warnings,
+    )
+
+
+def _incomplete(what: str, read: int) -> str:
+    return (
+        f"Possibly incomplete: after {read} {what}, the API sent a full page without a next-page cursor this "
+        f"server recognises, so there may be more {what} than counted, and findings about them are missing."
     )
 
 

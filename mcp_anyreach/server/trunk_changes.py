@@ -7,6 +7,7 @@ added or removed (nothing dangerous may hide behind "..."), and warns about thos
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, cast
 
 from pydantic import BaseModel
@@ -17,8 +18,18 @@ from mcp_anyreach.server.text import shown
 from mcp_anyreach.server.views import TrunkView
 
 
-def trunk_changes(trunk: Trunk, name: str | None, sides: dict[str, BaseModel | None], removed: set[str]) -> list[str]:
-    """Sentences for each change; `sides` maps "inbound"/"outbound" to the new config args (or None)."""
+def trunk_changes(
+    trunk: Trunk,
+    name: str | None,
+    sides: dict[str, BaseModel | None],
+    removed: set[str],
+    *,
+    resent: Collection[str] = (),
+) -> list[str]:
+    """Sentences for each change; `sides` maps "inbound"/"outbound" to the new config args (or None).
+
+    `resent` names the sides whose password is given again because the update sends the whole trunk.
+    """
     before = TrunkView.of(trunk)
     changes = [f"name {before.name!r} -> {name!r}"] if name and name != before.name else []
     for side in ("inbound", "outbound"):
@@ -27,6 +38,8 @@ def trunk_changes(trunk: Trunk, name: str | None, sides: dict[str, BaseModel | N
             changes.append(f"REMOVE the {side} config ({side} calls over this trunk stop)")
         elif (new := sides.get(side)) is not None:
             changes += _config_changes(side, old, new)
+    if changes:
+        changes += [f"{side} password: sent again as given (it replaces the current one)" for side in sorted(resent)]
     return changes
 
 

@@ -135,9 +135,16 @@ class RoutingView(View):
 T = TypeVar("T")
 
 
+POSSIBLY_INCOMPLETE = (
+    "This page is full but came without a next-page cursor the server recognises, so there may be more. "
+    "Narrow the filters to see the rest."
+)
+
+
 class Listing(Result, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
+    warning: str | None = None
 
 
 class Gated(Result, Generic[T]):

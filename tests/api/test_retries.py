@@ -32,11 +32,11 @@ async def test_a_get_is_retried_after_a_gateway_failure(recorder: Recorder, stat
     "failure", [httpx2.ConnectError("refused"), httpx2.ReadTimeout("slow"), httpx2.ReadError("reset")]
 )
 async def test_put_and_delete_are_retried_after_a_connection_failure(recorder: Recorder, failure: Exception) -> None:
-    recorder.queue(failure, json_response(200, TRUNK), failure, httpx2.Response(204))
+    recorder.queue(json_response(200, TRUNK), failure, json_response(200, TRUNK), failure, httpx2.Response(204))
     async with recorder.client() as client:
         await client.trunks.update("t-1", name="office")
         await client.trunks.delete("t-1")
-    assert [r.method for r in recorder.requests] == ["PUT", "PUT", "DELETE", "DELETE"]
+    assert [r.method for r in recorder.requests] == ["GET", "PUT", "PUT", "DELETE", "DELETE"]
 
 
 async def test_retries_stop_after_max_retries_and_raise_the_last_failure(recorder: Recorder) -> None:

@@ -21,6 +21,7 @@ from mcp_anyreach.sandbox import DemoOrg, Sandbox
 from .conftest import PASSWORD
 
 Connect = Callable[..., AnyreachClient]
+PW = SecretStr(PASSWORD)
 
 
 async def test_an_org_api_key_and_a_pat_with_its_org_both_work(sandbox: Sandbox, connect: Connect) -> None:
@@ -68,6 +69,7 @@ async def test_a_pat_naming_another_org_is_refused(sandbox: Sandbox, connect: Co
 
 async def test_a_read_only_key_reads_but_every_write_is_permission_denied(sandbox: Sandbox, connect: Connect) -> None:
     seed = sandbox.seed.demo
+    await connect(seed.api_key).inbound_routing.create(workflow_id="wf")
     reader = connect(seed.read_only_key)
     numbers = (await reader.phone_numbers.list()).items
     assert numbers
@@ -81,9 +83,9 @@ async def test_a_read_only_key_reads_but_every_write_is_permission_denied(sandbo
         lambda: reader.phone_numbers.delete(numbers[0].phone_number),
         lambda: reader.managed_accounts.purchase_number(seed.managed_account_id, phone_number=offers[0].phone_number),
         lambda: reader.trunks.create(name="nope"),
-        lambda: reader.trunks.update(seed.byoc_trunk_id, name="nope"),
+        lambda: reader.trunks.update(seed.byoc_trunk_id, name="nope", passwords={"inbound": PW, "outbound": PW}),
         lambda: reader.trunks.delete(seed.byoc_trunk_id),
-        lambda: reader.inbound_routing.create(workflow_id="wf"),
+        lambda: reader.inbound_routing.create(workflow_id="wf2"),
         lambda: reader.inbound_routing.update(enabled=False),
         lambda: reader.inbound_routing.delete(),
         lambda: reader.agents.publish(seed.agent_ids[0], 1, phone_numbers=[numbers[0].phone_number]),

@@ -15,6 +15,7 @@ from mcp_anyreach.api import (
     InboundConfig,
     NotFoundError,
     OutboundConfig,
+    PasswordRequiredError,
     UnprocessableEntityError,
 )
 from mcp_anyreach.sandbox import Sandbox
@@ -68,17 +69,20 @@ async def test_a_trunk_is_created_updated_and_deleted(demo: AnyreachClient) -> N
     assert trunk.outbound_config.auth_password_set is True
     assert trunk.outbound_config.transport == "TLS"
 
-    renamed = await demo.trunks.update(trunk.id, name="Office PBX 2")
+    # The update sends the whole trunk; the outbound config it keeps needs its write-only password again.
+    with pytest.raises(PasswordRequiredError, match="outbound password"):
+        await demo.trunks.update(trunk.id, name="Office PBX 2")
+    assert (await demo.trunks.get(trunk.id)).name == "Office PBX"
+    renamed = await demo.trunks.update(trunk.id, name="Office PBX 2", passwords={"outbound": SecretStr(PASSWORD)})
     assert renamed.name == "Office PBX 2"
     assert renamed.inbound_config == trunk.inbound_config
-    # Sending back the config read from the API keeps the stored password (it is not re-sent).
-    assert renamed.outbound_config is not None
-    kept = await demo.trunks.update(trunk.id, outbound_config=renamed.outbound_config)
-    assert kept.outbound_config is not None
-    assert kept.outbound_config.auth_password_set is True
-    stripped = await demo.trunks.update(trunk.id, inbound_config=None, outbound_config=UNSET)
+    assert renamed.outbound_config == trunk.outbound_config
+    stripped = await demo.trunks.update(
+        trunk.id, inbound_config=None, outbound_config=UNSET, passwords={"outbound": SecretStr(PASSWORD)}
+    )
     assert stripped.inbound_config is None
     assert stripped.outbound_config is not None
+    assert stripped.outbound_config.auth_password_set is True
 
     await demo.trunks.delete(trunk.id)
     with pytest.raises(NotFoundError):

@@ -82,10 +82,11 @@ async def test_an_error_body_echoing_the_token_or_a_password_field_is_scrubbed(r
         "auth_password": "other-secret",
         "auth_password_set": True,
     }
-    recorder.queue(json_response(400, echo))
+    recorder.queue(json_response(200, {"id": "t", "name": "office"}), json_response(400, echo))
     async with recorder.client() as client:
         with pytest.raises(BadRequestError) as caught:
             await client.trunks.update("t", outbound_config=outbound())
+    assert recorder.requests[-1].method == "PUT"
     assert_clean(str(caught.value))
     assert_clean(str(caught.value.body))
     assert "other-secret" not in str(caught.value.body)
@@ -108,12 +109,8 @@ async def test_debug_logs_never_contain_the_token_or_a_password(
     recorder: Recorder, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    recorder.queue(
-        json_response(503, {"detail": "down"}),
-        json_response(201, {"id": "t", "name": "office"}),
-        httpx2.ReadTimeout("slow"),
-        json_response(200, {"id": "t", "name": "office"}),
-    )
+    trunk = json_response(200, {"id": "t", "name": "office"})
+    recorder.queue(trunk, json_response(503, {"detail": "down"}), trunk, trunk, httpx2.ReadTimeout("slow"), trunk)
     async with recorder.client() as client:
         await client.trunks.update("t", outbound_config=outbound())
         await client.trunks.update("t", outbound_config=outbound())

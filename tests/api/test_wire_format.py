@@ -10,11 +10,10 @@ import pytest
 from pydantic import SecretStr
 
 from mcp_anyreach.api import (
-    UNSET,
     AnyreachClient,
     AnyreachError,
-    InboundConfig,
     OutboundConfig,
+    PasswordRequiredError,
     PhoneNumber,
     ReadOnlyError,
 )
@@ -166,34 +165,62 @@ async def test_trunk_create_sends_the_real_password_and_only_fields_given(record
     }
 
 
-async def test_trunk_update_sends_only_given_fields_and_none_removes_a_config(recorder: Recorder) -> None:
-    recorder.queue(json_response(200, TRUNK), json_response(200, TRUNK), json_response(200, TRUNK))
+async def test_trunk_update_reads_the_trunk_and_sends_it_whole_with_the_change(recorder: Recorder) -> None:
+    inbound = {"allowed_addresses": ["192.0.2.1/32"], "auth_password": None, "auth_password_set": False, "vendor": 1}
+    current = {**TRUNK, "inbound_config": inbound, "outbound_config": None}
+    recorder.queue(*(json_response(200, current) for _ in range(4)))
     async with recorder.client() as client:
         await client.trunks.update("t-1", name="renamed")
         await client.trunks.update("t-1", inbound_config=None)
-        await client.trunks.update(
-            "t-1", inbound_config=InboundConfig(allowed_numbers=["+15551230001"]), outbound_config=UNSET
-        )
-    assert [recorder.body(i) for i in range(3)] == [
-        {"name": "renamed"},
-        {"inbound_config": None},
-        {"inbound_config": {"allowed_numbers": ["+15551230001"]}},
-    ]
-    assert {r.method for r in recorder.requests} == {"PUT"}
+    kept_inbound = {
+        "enable_noise_cancellation": False,
+        "media_encryption": "NONE",
+        "allowed_addresses": ["192.0.2.1/32"],
+        "allowed_numbers": [],
+    }
+    assert [r.method for r in recorder.requests] == ["GET", "PUT", "GET", "PUT"]
+    assert recorder.body(1) == {"name": "renamed", "inbound_config": kept_inbound, "outbound_config": None}
+    assert recorder.body(3) == {"name": "office", "inbound_config": None, "outbound_config": None}
 
 
-async def test_inbound_routing_update_sends_only_the_fields_passed(recorder: Recorder) -> None:
-    config = {"id": "irc-1", "enabled": False}
-    recorder.queue(json_response(200, config), json_response(200, config), json_response(201, config))
+async def test_a_trunk_update_keeping_authentication_needs_the_password_and_sends_nothing_without(
+    recorder: Recorder,
+) -> None:
+    outbound = {"address": "sip.example.com", "auth_username": "u", "auth_password": None, "auth_password_set": True}
+    recorder.queue(*(json_response(200, {**TRUNK, "outbound_config": outbound}) for _ in range(3)))
+    async with recorder.client() as client:
+        with pytest.raises(PasswordRequiredError) as caught:
+            await client.trunks.update("t-1", name="renamed")
+        await client.trunks.update("t-1", name="renamed", passwords={"outbound": SecretStr(PASSWORD)})
+    assert caught.value.sides == ("outbound",)
+    assert [r.method for r in recorder.requests] == ["GET", "GET", "PUT"]
+    assert recorder.body()["outbound_config"]["auth_password"] == PASSWORD
+    assert recorder.body()["outbound_config"]["auth_username"] == "u"
+
+
+async def test_inbound_routing_update_reads_the_config_and_sends_it_whole(recorder: Recorder) -> None:
+    config = {"id": "irc-1", "enabled": True, "workflow_id": "wf-1", "workflow_version": 2, "fallback_agent_id": "a"}
+    recorder.queue(*(json_response(200, config) for _ in range(4)), json_response(201, config))
     async with recorder.client() as client:
         await client.inbound_routing.update(enabled=False)
-        await client.inbound_routing.update(fallback_agent_id=None, workflow_version=3)
+        await client.inbound_routing.update(workflow_definition={"steps": []}, fallback_agent_id=None)
         await client.inbound_routing.create(workflow_id="wf-1", workflow_version=2)
-    assert [recorder.body(i) for i in range(3)] == [
-        {"enabled": False},
-        {"fallback_agent_id": None, "workflow_version": 3},
-        {"enabled": True, "workflow_id": "wf-1", "workflow_version": 2},
-    ]
+    assert [r.method for r in recorder.requests] == ["GET", "PUT", "GET", "PUT", "POST"]
+    assert recorder.body(1) == {
+        "enabled": False,
+        "workflow_id": "wf-1",
+        "workflow_version": 2,
+        "workflow_definition": None,
+        "fallback_agent_id": "a",
+    }
+    assert recorder.body(3) == {
+        "enabled": True,
+        "workflow_id": None,
+        "workflow_version": None,
+        "workflow_definition": {"steps": []},
+        "fallback_agent_id": None,
+    }
+    assert recorder.body(4) == {"enabled": True, "workflow_id": "wf-1", "workflow_version": 2}
 
 
 async def test_inbound_routing_get_returns_none_for_a_json_null(recorder: Recorder) -> None:

@@ -46,12 +46,15 @@ class LiveSandbox:
 
 
 @asynccontextmanager
-async def live_sandbox(wrap: Callable[[ASGIApp], ASGIApp] | None = None) -> AsyncIterator[LiveSandbox]:
-    """A fresh in-memory sandbox served by uvicorn on a free loopback port (port 0: the kernel picks it) until
-    the block ends. `wrap` puts a test's own middleware in front of it (to hold a request at a chosen moment)."""
-    sandbox = open_sandbox(":memory:")
+async def live_sandbox(
+    sandbox: Sandbox | None = None, port: int = 0, wrap: Callable[[ASGIApp], ASGIApp] | None = None
+) -> AsyncIterator[LiveSandbox]:
+    """A sandbox (fresh and in memory unless given) served by uvicorn on a loopback port (port 0: the kernel
+    picks one) until the block ends. `wrap` puts a test's own middleware in front of it (to hold a request at
+    a chosen moment)."""
+    sandbox = sandbox or open_sandbox(":memory:")
     app = sandbox.app if wrap is None else wrap(sandbox.app)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="live-sandbox", daemon=True)
     thread.start()

@@ -394,7 +394,12 @@ async def rename_trunk(run: Run) -> None:
             if facts.trunk == old:
                 model.numbers[number] = NumberFacts(new, facts.shareable, facts.inbound_version, facts.outbound_version)
 
-    arguments = {"trunk_id": run.trunk_id(old), "name": new}
+    trunk_id = run.trunk_id(old)
+    # An update sends the whole trunk, so the passwords of the SIP auth it keeps are given again.
+    trunk = run.sandbox.store.trunks.get(run.sandbox.seed.demo.org_id, trunk_id)
+    sides = {"inbound": trunk.inbound_config, "outbound": trunk.outbound_config}
+    passwords = {f"{side}_password": "p" for side, config in sides.items() if config and config.auth_username}
+    arguments = {"trunk_id": trunk_id, "name": new, **passwords}
     await run.write(Write("update trunk", "update_trunk", arguments, renamed, True, True))
 
 

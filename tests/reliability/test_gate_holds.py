@@ -179,9 +179,9 @@ async def test_a_token_for_another_tool_with_the_same_arguments_is_refused_as_fo
 
 
 async def test_a_token_for_other_arguments_on_the_same_trunk_is_refused_as_other_arguments(
-    make_server: ServerFactory, sandbox: Sandbox
+    make_server: ServerFactory, api: AnyreachClient
 ) -> None:
-    trunk = sandbox.seed.demo.byoc_trunk_id
+    trunk = (await api.trunks.create(name="Carrier")).id
     async with connect(make_server(), "legacy") as client:
         token = _token(await client.call_tool("update_trunk", {"trunk_id": trunk, "name": "Carrier A"}))
         other = {"trunk_id": trunk, "name": "Carrier B", "confirmation_token": token}
@@ -244,8 +244,10 @@ async def test_a_token_used_once_is_refused_as_already_used_even_when_its_previe
     assert (await api.inbound_routing.get()).enabled  # type: ignore[union-attr]
 
 
-async def test_one_token_confirmed_many_times_at_once_runs_once(make_server: ServerFactory, sandbox: Sandbox) -> None:
-    trunk = sandbox.seed.demo.byoc_trunk_id
+async def test_one_token_confirmed_many_times_at_once_runs_once(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    trunk = (await api.trunks.create(name="Carrier")).id
     async with connect(make_server(), "legacy") as client:
         token = _token(await client.call_tool("update_trunk", {"trunk_id": trunk, "name": "Carrier A"}))
         arguments = {"trunk_id": trunk, "name": "Carrier A", "confirmation_token": token}

@@ -19,10 +19,10 @@ CARRIER = ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4", "198.
 
 
 async def test_opening_a_trunk_to_the_internet_in_two_halves_is_warned_and_every_address_is_listed(
-    make_server: ServerFactory, sandbox: Sandbox
+    make_server: ServerFactory, api: AnyreachClient
 ) -> None:
     inbound = {"allowed_addresses": [*CARRIER, *HALVES]}
-    arguments = {"trunk_id": sandbox.seed.demo.byoc_trunk_id, "inbound": inbound}
+    arguments = {"trunk_id": (await api.trunks.create(name="Carrier")).id, "inbound": inbound}
     async with connect(make_server(), "legacy") as client:
         preview = data(await client.call_tool("update_trunk", arguments))
     assert "WARNING" in preview["message"]

@@ -143,9 +143,10 @@ async def refusals(client: Client, sandbox: Sandbox, seen: Transcript, trunk_id:
         assert (await seen.call(client, tool, arguments)).is_error, tool
     preview = await seen.call(client, "delete_trunk", {"trunk_id": trunk_id})
     assert preview.is_error, "a trunk that still carries a number is refused before any token"
-    first = await seen.call(client, "update_trunk", {"trunk_id": trunk_id, "outbound": outbound()})
+    kept = {"inbound_password": INBOUND_PASSWORD}
+    first = await seen.call(client, "update_trunk", {"trunk_id": trunk_id, "outbound": outbound(), **kept})
     token = (first.structured_content or {})["confirmation_token"]
-    other = {"trunk_id": trunk_id, "outbound": outbound("203.0.113.9"), "confirmation_token": token}
+    other = {"trunk_id": trunk_id, "outbound": outbound("203.0.113.9"), "confirmation_token": token, **kept}
     assert (await seen.call(client, "update_trunk", other)).is_error, "a token for other arguments is refused"
     for uri in ["anyreach://trunks/no-such-trunk", "anyreach://phone-numbers/not-a-number"]:
         try:

@@ -68,7 +68,7 @@ async def test_local_offers_carry_their_locality(client: httpx2.AsyncClient, san
     assert all(offer["locality"] and offer["rate_center"] and offer["latitude"] for offer in offers)
 
 
-@pytest.mark.parametrize("params", [{"country_code": "GB"}, {"limit": 0}, {"phone_number_type": "mobile"}])
+@pytest.mark.parametrize("params", [{"country_code": "UK1"}, {"limit": 0}, {"phone_number_type": "mobile"}])
 async def test_bad_search_parameters_are_refused_with_422(
     client: httpx2.AsyncClient, sandbox: Sandbox, params: dict[str, object]
 ) -> None:

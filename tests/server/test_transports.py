@@ -75,7 +75,8 @@ def assert_lists_phone_numbers(result: CallToolResult) -> None:
     assert result.is_error is False
     listing = result.structured_content
     assert listing is not None
-    assert set(listing) == {"items", "next_cursor"}
+    assert set(listing) == {"items", "next_cursor", "warning"}
+    assert listing["warning"] is None
     assert listing["items"], "the sandbox's demo organization has numbers"
     assert all(item["phone_number"].startswith("+") for item in listing["items"])
 

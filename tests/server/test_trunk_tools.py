@@ -15,6 +15,7 @@ from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connec
 
 PASSWORD_IN = "in-Hunter2-Secret-9931"
 PASSWORD_OUT = "out-Hunter2-Secret-9931"
+KEPT_PASSWORDS = {"inbound_password": "pw-kept-1", "outbound_password": "pw-kept-2"}
 
 
 def text_of(result: CallToolResult) -> str:
@@ -143,7 +144,11 @@ async def test_update_trunk_changes_the_trunk_once_the_user_accepts(
     byoc_id = sandbox.seed.demo.byoc_trunk_id
     callback = answering("accept", ACCEPT)
     async with connect(make_server(), era, elicitation_callback=callback) as client:
-        result = await call(client, "update_trunk", {"trunk_id": byoc_id, "name": "Renamed PBX", "remove": "inbound"})
+        result = await call(
+            client,
+            "update_trunk",
+            {"trunk_id": byoc_id, "name": "Renamed PBX", "remove": "inbound", "outbound_password": "pw-kept-1"},
+        )
 
     assert not result.is_error, result.content
     assert result.structured_content is not None
@@ -162,7 +167,8 @@ async def test_update_trunk_declined_by_the_user_changes_nothing(
     byoc_id = sandbox.seed.demo.byoc_trunk_id
     before = await api.trunks.get(byoc_id)
     async with connect(make_server(), era, elicitation_callback=answering("decline")) as client:
-        result = await call(client, "update_trunk", {"trunk_id": byoc_id, "name": "Renamed PBX"})
+        renamed = {"trunk_id": byoc_id, "name": "Renamed PBX", **KEPT_PASSWORDS}
+        result = await call(client, "update_trunk", renamed)
 
     assert result.structured_content is not None
     assert result.structured_content["status"] == "declined"
@@ -173,7 +179,7 @@ async def test_update_trunk_without_elicitation_returns_a_token_changes_nothing_
     make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
 ) -> None:
     byoc_id = sandbox.seed.demo.byoc_trunk_id
-    arguments = {"trunk_id": byoc_id, "outbound": byoc_arguments()["outbound"]}
+    arguments = {"trunk_id": byoc_id, "outbound": byoc_arguments()["outbound"], "inbound_password": "pw-kept-1"}
     before = await api.trunks.get(byoc_id)
     async with connect(make_server(), era) as client:
         preview = await call(client, "update_trunk", arguments)

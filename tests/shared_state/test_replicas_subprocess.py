@@ -73,7 +73,7 @@ class Deployment:
 async def deployment(logs: Path, redis: RedisServer, replicas: int) -> AsyncIterator[Deployment]:
     """The sandbox (with the hold in front) and `replicas` servers sharing Redis, until the block ends."""
     hold = PurchaseHold()
-    async with live_sandbox(hold.wrap) as live, AsyncExitStack() as stack:
+    async with live_sandbox(wrap=hold.wrap) as live, AsyncExitStack() as stack:
         env = live.env(
             MCP_ANYREACH_CONFIRM_SECRET=CONFIRM_SECRET,
             MCP_ANYREACH_REDIS_URL=redis.url,

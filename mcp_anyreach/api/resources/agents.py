@@ -21,7 +21,7 @@ from mcp_anyreach.api._http import (
 from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.api.errors import AnyreachError, NotFoundError
 from mcp_anyreach.api.models import Agent, AgentDetail, AgentVersion, Page, PhoneNumber
-from mcp_anyreach.api.pagination import iterate_pages, parse_page
+from mcp_anyreach.api.pagination import fetch_page, iterate_pages
 
 PATH = "/core/agents"
 
@@ -79,8 +79,7 @@ class Agents:
             "limit": limit,
             "cursor": cursor,
         }
-        response = await self._core.request("GET", PATH, params=params)
-        return parse_page(response, Agent)
+        return await fetch_page(self._core, PATH, params, Agent)
 
     def iter(
         self,
@@ -142,8 +141,7 @@ class Agents:
             "limit": limit,
             "cursor": cursor,
         }
-        response = await self._core.request("GET", f"{agent_path(agent_id)}/versions", params=params)
-        return parse_page(response, AgentVersion)
+        return await fetch_page(self._core, f"{agent_path(agent_id)}/versions", params, AgentVersion)
 
     def iter_versions(
         self,

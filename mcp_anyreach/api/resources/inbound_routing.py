@@ -1,11 +1,27 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mcp_anyreach.api._http import HTTPCore, parse_json, parse_model, validate
+from mcp_anyreach.api.errors import NotFoundError, ReadOnlyError
 from mcp_anyreach.api.models import UNSET, InboundRoutingConfig, Unset
 
 PATH = "/core/inbound-routing-config"
+FIELDS = ("enabled", "workflow_id", "workflow_version", "workflow_definition", "fallback_agent_id")
+
+
+def complete_routing(current: InboundRoutingConfig, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole config as a PUT should carry it, so that a replacing and a merging PUT agree.
+
+    Naming one kind of workflow (an id, or an inline definition) clears the other, and with it the version.
+    """
+    body = {field: getattr(current, field) for field in FIELDS}
+    if changes.get("workflow_id") is not None:
+        body.update(workflow_definition=None, workflow_version=None)
+    if changes.get("workflow_definition") is not None:
+        body.update(workflow_id=None, workflow_version=None)
+    return body | dict(changes)
 
 
 class InboundRouting:
@@ -49,7 +65,12 @@ class InboundRouting:
         workflow_definition: dict[str, Any] | Unset | None = UNSET,
         fallback_agent_id: str | Unset | None = UNSET,
     ) -> InboundRoutingConfig:
-        """Change only the fields passed; None clears a field. NotFoundError when there is no config."""
+        """Change the fields passed (None clears one); the rest stay. NotFoundError when there is no config.
+
+        The config is read, then sent whole (see `complete_routing`).
+        """
+        if self._core.read_only:
+            raise ReadOnlyError("PUT", PATH)
         given = {
             "enabled": enabled,
             "workflow_id": workflow_id,
@@ -57,8 +78,12 @@ class InboundRouting:
             "workflow_definition": workflow_definition,
             "fallback_agent_id": fallback_agent_id,
         }
-        body = {key: value for key, value in given.items() if value is not UNSET}
-        response = await self._core.request("PUT", PATH, json=body)
+        current = await self.get()
+        if current is None:
+            detail = "This organization has no inbound routing config; create one first"
+            raise NotFoundError(404, detail, method="PUT", path=PATH)
+        changes = {key: value for key, value in given.items() if value is not UNSET}
+        response = await self._core.request("PUT", PATH, json=complete_routing(current, changes))
         return parse_model(response, InboundRoutingConfig)
 
     async def delete(self) -> None:

@@ -1,23 +1,41 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
+
+import httpx2
+from pydantic import ValidationError
 
 from mcp_anyreach.api._http import (
     AMBIGUOUS_STATUSES,
     HTTPCore,
     as_list,
     parse_json,
-    parse_model,
     path_segment,
     unexpected_response,
     validate,
 )
 from mcp_anyreach.api.errors import AnyreachError, APIConnectionError, APIStatusError, NotFoundError
 from mcp_anyreach.api.models import AvailableNumber, PhoneNumber
+from mcp_anyreach.api.pagination import get_with_limit
 from mcp_anyreach.api.resources.phone_numbers import PhoneNumbers
 from mcp_anyreach.api.resources.trunks import Trunks
 
 logger = logging.getLogger("mcp_anyreach.api")
+
+
+def _row_in(response: httpx2.Response) -> PhoneNumber | None:
+    """The PhoneNumber a purchase answered with, bare or under "data"; None for any other body."""
+    try:
+        payload = cast(object, response.json())
+    except ValueError:
+        return None
+    if isinstance(payload, dict) and isinstance(cast(dict[str, object], payload).get("data"), dict):
+        payload = cast(dict[str, object], payload)["data"]
+    try:
+        return PhoneNumber.model_validate(payload)
+    except ValidationError:
+        return None
 
 
 def _is_ambiguous(error: AnyreachError) -> bool:
@@ -60,7 +78,7 @@ class ManagedAccounts:
             "limit": limit,
         }
         path = f"/core/managed-accounts/{path_segment(managed_account_id)}/search-numbers"
-        response = await self._core.request("GET", path, params=params)
+        response, _ = await get_with_limit(self._core, path, params)
         rows = as_list(parse_json(response), "data", "available_phone_numbers")
         if rows is None:
             raise unexpected_response(response, "the body holds no list of available numbers")
@@ -71,7 +89,8 @@ class ManagedAccounts:
 
         Buying spends money, so the POST is never re-sent. When its outcome is unknown (connection
         lost, timeout, 502/503/504) the directory is consulted: a number now on a managed trunk was
-        bought and its row is returned; otherwise the original error is raised.
+        bought and its row is returned; otherwise the original error is raised. A success answered
+        without the number's row (an empty or other body) was a purchase too: the row is looked up.
         """
         path = f"/core/managed-accounts/{path_segment(managed_account_id)}/purchase-number"
         try:
@@ -84,7 +103,17 @@ class ManagedAccounts:
                 raise
             logger.debug("purchase of %s had an unclear outcome; the directory shows it bought", phone_number)
             return bought
-        return parse_model(response, PhoneNumber)
+        return _row_in(response) or await self._row_after_purchase(response, phone_number)
+
+    async def _row_after_purchase(self, response: httpx2.Response, phone_number: str) -> PhoneNumber:
+        answered = f"the purchase of {phone_number} succeeded (HTTP {response.status_code}) without the number's row"
+        try:
+            return await PhoneNumbers(self._core).get(phone_number)
+        except AnyreachError as lookup_error:
+            raise AnyreachError(
+                f"{answered}, and the directory does not show it yet ({lookup_error}). It was bought: do not buy "
+                "it again; look it up again in a minute"
+            ) from lookup_error
 
     async def _find_bought(self, phone_number: str) -> PhoneNumber | None:
         try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from mcp_anyreach.api._http import HTTPCore, Params, parse_model, path_segment
 from mcp_anyreach.api.models import Page, PhoneNumber
-from mcp_anyreach.api.pagination import iterate_pages, parse_page
+from mcp_anyreach.api.pagination import fetch_page, iterate_pages
 
 PATH = "/core/phone-numbers"
 
@@ -44,8 +44,7 @@ class PhoneNumbers:
             "limit": limit,
             "cursor": cursor,
         }
-        response = await self._core.request("GET", PATH, params=params)
-        return parse_page(response, PhoneNumber)
+        return await fetch_page(self._core, PATH, params, PhoneNumber)
 
     def iter(
         self,

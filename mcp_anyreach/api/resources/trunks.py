@@ -1,22 +1,79 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import SecretStr
 
 from mcp_anyreach.api._http import HTTPCore, Params, parse_model, path_segment
-from mcp_anyreach.api.models import UNSET, InboundConfig, OutboundConfig, Page, Trunk, Unset, to_request_json
-from mcp_anyreach.api.pagination import iterate_pages, parse_page
+from mcp_anyreach.api.errors import PasswordRequiredError, ReadOnlyError
+from mcp_anyreach.api.models import (
+    REVEAL_SECRETS,
+    UNSET,
+    InboundConfig,
+    OutboundConfig,
+    Page,
+    Trunk,
+    Unset,
+    to_request_json,
+)
+from mcp_anyreach.api.pagination import fetch_page, iterate_pages
 
 PATH = "/core/trunks"
+Side = Literal["inbound", "outbound"]
+SIDES: tuple[Side, ...] = ("inbound", "outbound")
+Config = InboundConfig | OutboundConfig
 
 
 def trunk_path(trunk_id: str) -> str:
     return f"{PATH}/{path_segment(trunk_id)}"
 
 
-def _config_json(config: InboundConfig | OutboundConfig | None) -> dict[str, Any] | None:
-    return None if config is None else to_request_json(config)
+def needs_password(config: Config | None) -> bool:
+    """Whether sending this config whole needs a password it does not carry (the API never returns one)."""
+    return config is not None and bool(config.auth_username) and config.auth_password is None
+
+
+def complete_trunk(
+    current: Trunk,
+    *,
+    name: str | None = None,
+    inbound_config: Config | Unset | None = UNSET,
+    outbound_config: Config | Unset | None = UNSET,
+    passwords: Mapping[Side, SecretStr] | None = None,
+) -> dict[str, Any]:
+    """The whole trunk as a PUT should carry it: `current` with the changes applied.
+
+    Whether the service's PUT replaces or merges is undocumented; a complete body ends in the same state
+    under both. A config given as None is removed; UNSET keeps the current one. A config that keeps
+    authentication needs its password, from the config itself or from `passwords`, since the API never
+    returns one: PasswordRequiredError names the sides without.
+    """
+    changes: dict[Side, Config | Unset | None] = {"inbound": inbound_config, "outbound": outbound_config}
+    kept: dict[Side, Config | None] = {"inbound": current.inbound_config, "outbound": current.outbound_config}
+    body: dict[str, Any] = {"name": current.name if name is None else name}
+    missing: list[Side] = []
+    for side in SIDES:
+        change = changes[side]
+        config = kept[side] if isinstance(change, Unset) else change
+        password = (passwords or {}).get(side)
+        if password is not None and (config is None or not config.auth_username):
+            raise ValueError(f"a password was given for the {side} config, which has no auth_username")
+        if config is not None and password is not None and config.auth_password is None:
+            config = config.model_copy(update={"auth_password": password})
+        if needs_password(config):
+            missing.append(side)
+        body[f"{side}_config"] = None if config is None else _whole(config)
+    if missing:
+        raise PasswordRequiredError(current.id, missing)
+    return body
+
+
+def _whole(config: Config) -> dict[str, Any]:
+    """Every field this client knows, with the real password; unknown fields the service returned stay out."""
+    known = set(type(config).model_fields) - {"auth_password_set"}
+    return config.model_dump(mode="json", include=known, exclude_none=True, context={REVEAL_SECRETS: True})
 
 
 class Trunks:
@@ -45,8 +102,7 @@ class Trunks:
             "limit": limit,
             "cursor": cursor,
         }
-        response = await self._core.request("GET", PATH, params=params)
-        return parse_page(response, Trunk)
+        return await fetch_page(self._core, PATH, params, Trunk)
 
     def iter(
         self,
@@ -98,15 +154,19 @@ class Trunks:
         name: str | None = None,
         inbound_config: InboundConfig | Unset | None = UNSET,
         outbound_config: OutboundConfig | Unset | None = UNSET,
+        passwords: Mapping[Side, SecretStr] | None = None,
     ) -> Trunk:
-        """Change the given fields of a customer-owned trunk; a config given as None is removed."""
-        body: dict[str, Any] = {}
-        if name is not None:
-            body["name"] = name
-        if inbound_config is not UNSET:
-            body["inbound_config"] = _config_json(inbound_config)
-        if outbound_config is not UNSET:
-            body["outbound_config"] = _config_json(outbound_config)
+        """Change a customer-owned trunk: read it, then PUT it whole (see `complete_trunk`).
+
+        A config given as None is removed, UNSET keeps it. `passwords` re-sends the passwords of configs
+        that keep authentication; without them PasswordRequiredError is raised and nothing is written.
+        """
+        if self._core.read_only:
+            raise ReadOnlyError("PUT", trunk_path(trunk_id))
+        current = await self.get(trunk_id)
+        body = complete_trunk(
+            current, name=name, inbound_config=inbound_config, outbound_config=outbound_config, passwords=passwords
+        )
         response = await self._core.request("PUT", trunk_path(trunk_id), json=body)
         return parse_model(response, Trunk)
 

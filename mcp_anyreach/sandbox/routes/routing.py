@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Response
 
 from mcp_anyreach.sandbox.auth import Store, requires
+from mcp_anyreach.sandbox.behaviour import SandboxBehaviour
 from mcp_anyreach.sandbox.routes import router
 from mcp_anyreach.sandbox.schemas import InboundRoutingConfig, RoutingConfigCreate, RoutingConfigUpdate
 
@@ -30,9 +31,9 @@ async def create_inbound_routing_config(
 
 @routes.put(PATH, response_model=InboundRoutingConfig)
 async def update_inbound_routing_config(
-    org_id: Manager, store: Store, body: RoutingConfigUpdate
+    org_id: Manager, store: Store, body: RoutingConfigUpdate, behaviour: SandboxBehaviour
 ) -> InboundRoutingConfig:
-    return store.routing.update(org_id, body)
+    return store.routing.update(org_id, body, replace=behaviour.put == "replace")
 
 
 @routes.delete(PATH, status_code=204, response_class=Response)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Response
 
 from mcp_anyreach.sandbox.auth import Store, requires
+from mcp_anyreach.sandbox.behaviour import SandboxBehaviour
 from mcp_anyreach.sandbox.routes import list_filter, router, set_next_cursor
 from mcp_anyreach.sandbox.schemas import (
     InboundConfigView,
@@ -56,8 +57,10 @@ async def create_trunk(org_id: Manager, store: Store, body: TrunkCreate) -> Trun
 
 
 @routes.put("/trunks/{trunk_id}", response_model=Trunk)
-async def update_trunk(org_id: Manager, store: Store, trunk_id: str, body: TrunkUpdate) -> Trunk:
-    return view(store.trunks.update(org_id, trunk_id, body))
+async def update_trunk(
+    org_id: Manager, store: Store, trunk_id: str, body: TrunkUpdate, behaviour: SandboxBehaviour
+) -> Trunk:
+    return view(store.trunks.update(org_id, trunk_id, body, replace=behaviour.put == "replace"))
 
 
 @routes.delete("/trunks/{trunk_id}", status_code=204, response_class=Response)

@@ -40,6 +40,19 @@ def _merge(current: InboundRoutingConfig, body: RoutingConfigUpdate) -> InboundR
     return merged
 
 
+def _replace(current: InboundRoutingConfig, body: RoutingConfigUpdate) -> InboundRoutingConfig:
+    """A replacing PUT: the body is the whole config; a field left out takes its default."""
+    enabled = True if body.enabled is None else body.enabled
+    replaced = current.model_copy(update={**body.model_dump(), "enabled": enabled})
+    if (replaced.workflow_id is None) == (replaced.workflow_definition is None):
+        raise Invalid(
+            ("workflow_id",), "PUT replaces the whole config: give exactly one of workflow_id or workflow_definition"
+        )
+    if replaced.workflow_version is not None and replaced.workflow_id is None:
+        raise Invalid(("workflow_version",), "workflow_version needs workflow_id")
+    return replaced
+
+
 class RoutingConfigs:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -65,8 +78,9 @@ class RoutingConfigs:
             )
         return self.require(org_id)
 
-    def update(self, org_id: str, body: RoutingConfigUpdate) -> InboundRoutingConfig:
-        merged = _merge(self.require(org_id), body)
+    def update(self, org_id: str, body: RoutingConfigUpdate, *, replace: bool = False) -> InboundRoutingConfig:
+        """Merge `body` into the config; with `replace`, the body is the whole config."""
+        merged = (_replace if replace else _merge)(self.require(org_id), body)
         with self._db.transaction() as tx:
             tx.execute(
                 "UPDATE inbound_routing_configs SET enabled = ?, workflow_id = ?, workflow_version = ?,"

@@ -63,6 +63,16 @@ def _keep_password(new: ConfigT | None, old: ConfigT | None, field: str) -> Conf
     raise Invalid((field, "auth_password"), f"{field} has auth_username but no auth_password; give both")
 
 
+def _with_password(new: ConfigT | None, field: str) -> ConfigT | None:
+    """A replacing PUT keeps nothing, so a config with auth_username must carry its password."""
+    if new is not None and new.auth_username is not None and new.auth_password is None:
+        raise Invalid(
+            (field, "auth_password"),
+            f"{field} has auth_username but no auth_password; PUT replaces the whole trunk, so give the password again",
+        )
+    return new
+
+
 def _changed(body: BaseModel, field: str) -> bool:
     return field in body.model_fields_set
 
@@ -93,12 +103,18 @@ class Trunks:
             insert(tx, trunk_id, org_id, body.name, None, self._db.now(), _dump(inbound), _dump(outbound))
         return self.get(org_id, trunk_id)
 
-    def update(self, org_id: str, trunk_id: str, body: TrunkUpdate) -> TrunkRecord:
+    def update(self, org_id: str, trunk_id: str, body: TrunkUpdate, *, replace: bool = False) -> TrunkRecord:
+        """Merge `body` into the trunk; with `replace`, the body is the whole trunk (left out means removed)."""
         current = self._editable(org_id, trunk_id, "updated")
         inbound, outbound = current.inbound_config, current.outbound_config
-        if _changed(body, "inbound_config"):
+        if replace:
+            if body.name is None:
+                raise Invalid(("name",), "name is required: PUT replaces the whole trunk")
+            inbound = _with_password(body.inbound_config, "inbound_config")
+            outbound = _with_password(body.outbound_config, "outbound_config")
+        if not replace and _changed(body, "inbound_config"):
             inbound = _keep_password(body.inbound_config, inbound, "inbound_config")
-        if _changed(body, "outbound_config"):
+        if not replace and _changed(body, "outbound_config"):
             outbound = _keep_password(body.outbound_config, outbound, "outbound_config")
         name = body.name if body.name is not None else current.name
         with self._db.transaction() as tx:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mcp.server.mcpserver import Context
+from pydantic import Field
 
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.inventory import (
@@ -26,6 +27,7 @@ class AuditReport(Result):
     counts: dict[Severity, int]
     findings: list[Finding]
     findings_not_listed: dict[FindingCode, int]
+    warnings: list[str] = Field(default_factory=list[str])
 
 
 async def audit_inventory(services: Services, ctx: Context, min_severity: Severity = "low") -> AuditReport:
@@ -42,6 +44,7 @@ async def audit_inventory(services: Services, ctx: Context, min_severity: Severi
         findings_not_listed={
             code: more for code, more in inventory.findings_not_listed.items() if RULES[code].severity in shown
         },
+        warnings=inventory.warnings,
     )
 
 

@@ -14,7 +14,7 @@ from mcp_anyreach.server.gate import Verdict, Write, previewed_by
 from mcp_anyreach.server.notify import NUMBERS_URI, TRUNKS_URI, number_uri, trunk_uri
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.summaries import number_sentence
-from mcp_anyreach.server.views import Gated, Listing, NumberView
+from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, NumberView
 
 NUMBER_NOT_FOUND = "Find numbers with list_phone_numbers."
 Digits = Annotated[str | None, Field(max_length=16, pattern=r"^\+?[0-9]+$", description="Digits the number contains")]
@@ -32,7 +32,8 @@ async def list_phone_numbers(
         page = await services.client.phone_numbers.list(
             phone_number=contains, trunk_id=trunk_id, limit=limit, cursor=cursor
         )
-    return Listing(items=[NumberView.of(n) for n in page.items], next_cursor=page.next_cursor)
+    warning = POSSIBLY_INCOMPLETE if page.possibly_incomplete else None
+    return Listing(items=[NumberView.of(n) for n in page.items], next_cursor=page.next_cursor, warning=warning)
 
 
 async def get_phone_number(services: Services, phone_number: PhoneNumberArg) -> NumberView:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from mcp_anyreach.api import APIStatusError, AvailableNumber
 from mcp_anyreach.server.args import ConfirmationToken, PhoneNumberArg
@@ -22,17 +22,33 @@ class Offers(Result):
     result: list[AvailableNumberView]
 
 
-AreaCode = Annotated[str | None, Field(pattern=r"^[2-9][0-9]{2}$", description="3-digit area code")]
+def _digits(value: str) -> str:
+    if not value.isdigit() or len(value) > 5:
+        raise ValueError("an area code is 1 to 5 digits, e.g. 415 (US) or 20 (GB)")
+    return value
+
+
+def _iso_country(value: str) -> str:
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise ValueError("a country is an ISO 3166 alpha-2 code, e.g. US, CA, GB, AU")
+    return value.upper()
+
+
+# Checked by validators rather than schema patterns: every listed schema token costs every conversation.
+AreaCode = Annotated[Annotated[str, AfterValidator(_digits)] | None, Field(description="e.g. 415")]
+Country = Annotated[str, AfterValidator(_iso_country), Field(description="e.g. GB")]
 
 
 async def search_available_numbers(
     services: Services,
     area_code: AreaCode = None,
-    country: Literal["US", "CA"] = "US",
-    number_type: Literal["local", "toll_free"] = "local",
-    region: Annotated[str | None, Field(max_length=2, description="State/province, e.g. CA")] = None,
+    country: Country = "US",
+    number_type: Literal["local", "toll_free"] | None = None,
+    region: Annotated[str | None, Field(max_length=8, description="State/province, e.g. CA")] = None,
     postal_code: Annotated[str | None, Field(max_length=10)] = None,
+    voice: bool | None = None,
     sms: bool | None = None,
+    mms: bool | None = None,
     limit: Annotated[int, Field(ge=1, le=50)] = 10,
 ) -> Offers:
     """Find numbers the organization can buy; pass one to purchase_phone_number."""
@@ -43,7 +59,9 @@ async def search_available_numbers(
         phone_number_type=number_type,
         in_region=region,
         in_postal_code=postal_code,
+        voice_enabled=voice,
         sms_enabled=sms,
+        mms_enabled=mms,
         limit=limit,
     )
     await services.purchases.remember(offers)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
-from pydantic import Field
+from pydantic import Field, SecretStr
 
-from mcp_anyreach.api import Trunk
+from mcp_anyreach.api import UNSET, InboundConfig, OutboundConfig, PasswordRequiredError, Trunk, Unset
+from mcp_anyreach.api.resources.trunks import Side, complete_trunk
 from mcp_anyreach.server.args import (
     ConfirmationToken,
     Cursor,
@@ -26,12 +27,13 @@ from mcp_anyreach.server.notify import TRUNKS_URI, trunk_uri
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.trunk_changes import trunk_changes
-from mcp_anyreach.server.views import Gated, Listing, TrunkView
+from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, TrunkView
 
 TRUNK_NOT_FOUND = "Find trunk ids with list_trunks."
 MANAGED = "managed trunks belong to purchased numbers and cannot be changed through the API"
 Name = Annotated[Text, Field(min_length=1, max_length=128)]
 Removal = Literal["inbound", "outbound", "both"]
+KeptPassword = Annotated[SecretStr | None, Field(max_length=128)]
 
 
 async def list_trunks(
@@ -43,7 +45,8 @@ async def list_trunks(
     """List SIP trunks, oldest first: managed (bought numbers) and BYOC (your carrier)."""
     with api_errors(retry_safe=True):
         page = await services.client.trunks.list(name=name, limit=limit, cursor=cursor)
-    return Listing(items=[TrunkView.of(t) for t in page.items], next_cursor=page.next_cursor)
+    warning = POSSIBLY_INCOMPLETE if page.possibly_incomplete else None
+    return Listing(items=[TrunkView.of(t) for t in page.items], next_cursor=page.next_cursor, warning=warning)
 
 
 async def get_trunk(services: Services, trunk_id: TrunkId) -> TrunkView:
@@ -81,12 +84,16 @@ async def preview_update_trunk(
     inbound: InboundArgs | None,
     outbound: OutboundArgs | None,
     remove: Removal | None,
+    inbound_password: SecretStr | None,
+    outbound_password: SecretStr | None,
 ) -> Preview:
     trunk, count = await _editable_trunk(services, trunk_id)
     removed = _sides(remove)
     if removed & {side for side, given in (("inbound", inbound), ("outbound", outbound)) if given is not None}:
         raise Refusal("Do not both replace and remove the same config.")
-    changes = trunk_changes(trunk, name, {"inbound": inbound, "outbound": outbound}, removed)
+    passwords = _passwords(inbound_password, outbound_password)
+    _check_passwords(trunk, removed, inbound, outbound, passwords)
+    changes = trunk_changes(trunk, name, {"inbound": inbound, "outbound": outbound}, removed, resent=set(passwords))
     if not changes:
         raise Refusal("Nothing to change: give name, inbound, outbound or remove.")
     summary = (
@@ -106,18 +113,23 @@ async def update_trunk(
     inbound: InboundArgs | None = None,
     outbound: OutboundArgs | None = None,
     remove: Removal | None = None,
+    inbound_password: KeptPassword = None,
+    outbound_password: KeptPassword = None,
     confirmation_token: ConfirmationToken = None,
 ) -> Gated[TrunkView]:
-    """Change a BYOC trunk; omitted parts stay. Affects live calls. Gated."""
+    """Change a BYOC trunk; omitted parts stay (kept SIP auth needs its password). Affects live calls. Gated."""
     changes: dict[str, Any] = {f"{side}_config": None for side in _sides(remove)}
     if inbound:
         changes["inbound_config"] = inbound_config(inbound)
     if outbound:
         changes["outbound_config"] = outbound_config(outbound)
 
+    passwords = _passwords(inbound_password, outbound_password)
+
     async def update() -> TrunkView:
         with api_errors(retry_safe=True, not_found=TRUNK_NOT_FOUND, refused=MANAGED):
-            return TrunkView.of(await services.client.trunks.update(trunk_id, name=name, **changes))
+            updated = await services.client.trunks.update(trunk_id, name=name, passwords=passwords, **changes)
+        return TrunkView.of(updated)
 
     return await services.gatekeeper.run(ctx, verdict, update, changed=[TRUNKS_URI, trunk_uri(trunk_id)])
 
@@ -167,6 +179,38 @@ async def _editable_trunk(services: Services, trunk_id: str) -> tuple[Trunk, int
     with api_errors(retry_safe=True, not_found=TRUNK_NOT_FOUND):
         numbers = await services.client.phone_numbers.list(trunk_id=trunk_id, limit=100)
     return trunk, len(numbers.items)
+
+
+def _passwords(inbound: SecretStr | None, outbound: SecretStr | None) -> dict[Side, SecretStr]:
+    given: dict[Side, SecretStr | None] = {"inbound": inbound, "outbound": outbound}
+    return {side: password for side, password in given.items() if password is not None}
+
+
+def _check_passwords(
+    trunk: Trunk,
+    removed: set[str],
+    inbound: InboundArgs | None,
+    outbound: OutboundArgs | None,
+    passwords: dict[Side, SecretStr],
+) -> None:
+    """The update sends the whole trunk; refuse it before asking anyone if a kept password is missing."""
+    configs: dict[str, InboundConfig | OutboundConfig | Unset | None] = {
+        "inbound": None if "inbound" in removed else UNSET if inbound is None else inbound_config(inbound),
+        "outbound": None if "outbound" in removed else UNSET if outbound is None else outbound_config(outbound),
+    }
+    try:
+        complete_trunk(
+            trunk, inbound_config=configs["inbound"], outbound_config=configs["outbound"], passwords=passwords
+        )
+    except PasswordRequiredError as missing:
+        needed = " and ".join(f"{side}_password" for side in missing.sides)
+        raise Refusal(
+            f"Updating sends the whole trunk, and it keeps SIP authentication on the {' and '.join(missing.sides)} "
+            f"side, whose password the API never returns. Ask the user for it and give {needed} too "
+            "(or replace that config). Nothing was changed."
+        ) from None
+    except ValueError as exc:
+        raise Refusal(f"{exc}: leave that password out.") from None
 
 
 def _sides(remove: str | None) -> set[str]:

@@ -1,0 +1,242 @@
+"""`mcp-anyreach doctor` and the server's start-up checks, against a sandbox on a real loopback port and against
+an address that refuses connections: each failure names its fix, and the exit code says whether a server can work."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from mcp_anyreach.doctor import Report, diagnose, run_doctor
+from mcp_anyreach.sandbox import open_sandbox
+from mcp_anyreach.sandbox.store.orgs import READ_SCOPES
+from mcp_anyreach.settings import Settings
+from tests.reliability.live import LiveSandbox, live_sandbox
+from tests.server.loopback import free_port
+from tests.server.procs import SERVER_COMMAND, server_env
+
+RUN_TIMEOUT = 60.0
+WITHOUT_TRUNKS = "ak_doctor_without_trunks_read"
+WITHOUT_MANAGED = "ak_doctor_without_managed_accounts_read"
+NO_MANAGED_TRUNK = "ak_doctor_org_without_managed_trunks"
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def live() -> AsyncIterator[LiveSandbox]:
+    async with live_sandbox() as running:
+        store, demo = running.sandbox.store, running.sandbox.seed.demo
+        store.organizations.add_credential(demo.org_id, WITHOUT_TRUNKS, tuple(set(READ_SCOPES) - {"trunks:read"}))
+        managed_less = tuple(set(READ_SCOPES) - {"managed_accounts:read"})
+        store.organizations.add_credential(demo.org_id, WITHOUT_MANAGED, managed_less)
+        bare_org = store.organizations.create("No Managed Trunks Ltd")
+        store.organizations.add_credential(bare_org, NO_MANAGED_TRUNK, READ_SCOPES)
+        yield running
+
+
+def settings_for(live: LiveSandbox, **fields: Any) -> Settings:
+    given = {"token": live.sandbox.seed.demo.api_key, "base_url": live.base_url, **fields}
+    return Settings.model_validate({key: value for key, value in given.items() if value is not None})
+
+
+def statuses(report: Report) -> dict[str, str]:
+    return {check.name: check.status for check in report.checks}
+
+
+def failed(report: Report) -> dict[str, str]:
+    """Each failed check and its fix."""
+    return {check.name: check.fix or "" for check in report.checks if check.status == "fail"}
+
+
+async def exit_code(settings: Settings, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    """`run_doctor --json` as the command runs it (its own event loop, in a worker thread): code and report."""
+    code = await anyio.to_thread.run_sync(functools.partial(run_doctor, settings, as_machine_readable=True))
+    return code, json.loads(capsys.readouterr().out)
+
+
+async def test_every_check_passes_for_a_sandbox_account_and_the_command_exits_zero(live: LiveSandbox) -> None:
+    with anyio.fail_after(RUN_TIMEOUT):
+        table = await anyio.run_process(
+            [*SERVER_COMMAND, "doctor"], env=live.env(), stdin=subprocess.DEVNULL, check=False
+        )
+        machine = await anyio.run_process(
+            [*SERVER_COMMAND, "doctor", "--json", "--read-only"], env=live.env(), stdin=subprocess.DEVNULL, check=False
+        )
+
+    assert table.returncode == 0, table.stdout.decode()
+    text = table.stdout.decode()
+    assert "Ready: a read-write server can use this account." in text
+    assert "FAIL" not in text
+    assert live.sandbox.seed.demo.managed_account_id in text
+    assert live.sandbox.seed.demo.api_key not in text + table.stderr.decode()
+    report = json.loads(machine.stdout)
+    assert (machine.returncode, report["ok"], report["read_only"]) == (0, True, True)
+    assert {check["status"] for check in report["checks"]} <= {"ok", "skip"}
+    assert set(live.counts) <= {"GET"}, "doctor never writes"
+
+
+@pytest.mark.parametrize(
+    ("fields", "check", "fix"),
+    [
+        ({"token": None}, "token format", "Set ANYREACH_TOKEN"),
+        ({"token": "bearer-of-bad-news"}, "token format", "API key"),
+        ({"token": "ak_ spaced"}, "token format", "without surrounding quotes"),
+        ({"token": "pat_abc"}, "token format", "ANYREACH_ORG_ID"),
+        ({"token": "ak_not_a_real_key"}, "credential", "Check ANYREACH_TOKEN"),
+        ({"token": WITHOUT_TRUNKS}, "scope trunks:read", "trunks:read"),
+        ({"token": WITHOUT_MANAGED}, "scope managed_accounts:read", "managed_accounts:read"),
+        ({"managed_account_id": "ma_not_ours"}, "managed account", "ANYREACH_MANAGED_ACCOUNT_ID"),
+        ({"token": NO_MANAGED_TRUNK}, "managed account", "ANYREACH_MANAGED_ACCOUNT_ID"),
+        ({"audit_log": "/nonexistent-dir/audit.jsonl"}, "audit log", "--audit-log"),
+        ({"token_store": "/nonexistent-dir/tokens.db"}, "token store", "--token-store"),
+    ],
+    ids=[
+        "no-token",
+        "unknown-format",
+        "whitespace",
+        "pat-without-org",
+        "refused-credential",
+        "missing-read-scope",
+        "missing-managed-accounts-scope",
+        "wrong-managed-account",
+        "no-managed-account-to-find",
+        "audit-log-unwritable",
+        "token-store-unwritable",
+    ],
+)
+async def test_each_failure_names_its_fix_and_makes_the_exit_code_one(
+    live: LiveSandbox, capsys: pytest.CaptureFixture[str], fields: dict[str, Any], check: str, fix: str
+) -> None:
+    settings = settings_for(live, **fields)
+
+    report = await diagnose(settings)
+    code, machine = await exit_code(settings, capsys)
+
+    assert list(failed(report)) == [check]
+    assert fix in failed(report)[check]
+    assert code == 1
+    assert machine["ok"] is False
+    assert {entry["name"]: entry["status"] for entry in machine["checks"]}[check] == "fail"
+
+
+async def test_read_only_checks_only_what_a_read_only_server_needs(
+    live: LiveSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unwritable = "/nonexistent-dir/audit.jsonl"
+    settings = settings_for(live, token=NO_MANAGED_TRUNK, read_only=True, audit_log=unwritable)
+
+    report = await diagnose(settings)
+    code, _ = await exit_code(settings, capsys)
+
+    assert failed(report) == {}
+    assert statuses(report)["managed account"] == "warn", "searching needs it, but a read-only server starts"
+    assert statuses(report)["audit log"] == "skip"
+    assert statuses(report)["write scopes"] == "skip"
+    assert code == 0
+
+
+async def test_an_address_that_refuses_connections_fails_at_tcp_and_skips_everything_that_needs_the_api(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    settings = Settings.model_validate({"token": "ak_anything", "base_url": closed})
+
+    report = await diagnose(settings, per_check=5)
+    code, _ = await exit_code(settings, capsys)
+
+    assert failed(report) == {"TCP": failed(report)["TCP"]}
+    assert "reachable" in failed(report)["TCP"]
+    tcp = next(check for check in report.checks if check.name == "TCP")
+    assert "refused" in tcp.detail
+    assert statuses(report)["credential"] == "skip"
+    assert statuses(report)["scope trunks:read"] == "skip"
+    assert code == 1
+
+
+async def test_a_tls_url_to_a_plain_http_port_fails_at_tls_with_its_fix(live: LiveSandbox) -> None:
+    report = await diagnose(settings_for(live, base_url=f"https://127.0.0.1:{live.port}"), per_check=5)
+
+    assert list(failed(report)) == ["TLS"]
+    assert "http://" in failed(report)["TLS"]
+
+
+async def test_the_table_shows_each_failure_with_its_fix_under_it(live: LiveSandbox) -> None:
+    with anyio.fail_after(RUN_TIMEOUT):
+        completed = await anyio.run_process(
+            [*SERVER_COMMAND, "doctor"], env=live.env("ak_not_a_real_key"), stdin=subprocess.DEVNULL, check=False
+        )
+    lines = completed.stdout.decode().splitlines()
+    row = next(index for index, line in enumerate(lines) if line.split()[:2] == ["credential", "FAIL"])
+
+    assert completed.returncode == 1
+    assert lines[row + 1].strip().startswith("fix: Check ANYREACH_TOKEN")
+    assert "1 check(s) failed" in lines[-1]
+    assert "ak_not_a_real_key" not in completed.stdout.decode()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"ANYREACH_TOKEN": "Bearer ak_pasted_whole"}, "spaces"),
+        ({"ANYREACH_TOKEN": "sk_from_another_vendor"}, "neither an API key"),
+        ({"ANYREACH_TOKEN": "pat_without_organization"}, "ANYREACH_ORG_ID"),
+    ],
+    ids=["whitespace", "unknown-format", "pat-without-org"],
+)
+async def test_the_server_refuses_to_start_on_a_malformed_credential_without_showing_it(
+    env: dict[str, str], expected: str
+) -> None:
+    with anyio.fail_after(RUN_TIMEOUT):
+        completed = await anyio.run_process(
+            [*SERVER_COMMAND, "--db", ":memory:"], env=server_env(**env), stdin=subprocess.DEVNULL, check=False
+        )
+    stderr = completed.stderr.decode()
+
+    assert completed.returncode == 2
+    assert expected in stderr
+    assert "doctor" in stderr
+    assert env["ANYREACH_TOKEN"].split()[-1] not in stderr
+    assert completed.stdout == b""
+
+
+async def test_an_unreachable_api_is_logged_with_its_url_and_cause_and_the_tools_work_once_it_answers(
+    tmp_path: Path,
+) -> None:
+    sandbox = open_sandbox(":memory:")
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = server_env(ANYREACH_TOKEN=sandbox.seed.demo.api_key, ANYREACH_BASE_URL=base_url)
+    params = StdioServerParameters(command=SERVER_COMMAND[0], args=[*SERVER_COMMAND[1:]], env=env)
+    stderr = tmp_path / "stderr.log"
+    with stderr.open("w") as errlog, anyio.fail_after(RUN_TIMEOUT):
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            line = await logged_line(stderr, "cannot be reached")
+            async with live_sandbox(sandbox, port):
+                result = await client.call_tool("list_trunks", {})
+
+    assert base_url in line
+    assert "refused" in line
+    assert "doctor" in line
+    assert not result.is_error, result.content
+    assert sandbox.seed.demo.api_key not in stderr.read_text()
+
+
+async def logged_line(log: Path, needle: str) -> str:
+    """The first line of `log` containing `needle`, once it is there (the caller bounds the wait)."""
+    while True:
+        found = [line for line in (await anyio.Path(log).read_text()).splitlines() if needle in line]
+        if found:
+            return found[0]
+        await anyio.sleep(0.05)
