@@ -225,6 +225,25 @@ async def cleanup_with_elicitation(demo: Demo, client: Client, trunk_name: str) 
         demo.changes.append(f"deleted trunk {trunk['id']}")
 
 
+async def show_views(demo: Demo, client: Client) -> None:
+    """Step 13: the MCP Apps views a host draws next to these results, and how to see them."""
+    demo.title("Part 3: what a host with MCP Apps draws (Claude, ChatGPT, VS Code and others)")
+    demo.begin("Find the tools and resources that open a view", "tools/list, resources/list: _meta.ui.resourceUri")
+    bound = [(tool.name, tool.meta) for tool in (await client.list_tools()).tools]
+    bound += [(str(resource.uri), resource.meta) for resource in (await client.list_resources()).resources]
+    for name, meta in bound:
+        if meta and "resourceUri" in meta.get("ui", {}):
+            uri = meta["ui"]["resourceUri"]
+            (page,) = (await client.read_resource(uri)).contents
+            size = len(getattr(page, "text", "").encode()) // 1024
+            demo.show(f"{name} -> {uri} ({size} KiB, one self-contained page that loads nothing from the network)")
+    demo.show(
+        "To see it: connect this server to a host that supports MCP Apps and ask it to audit your telephony;\n"
+        "audit_inventory's result then opens the inventory view (numbers by trunk, who answers each, findings).\n"
+        "Hosts without MCP Apps show the same results as text. See 'See it: MCP Apps views' in README.md."
+    )
+
+
 def run_demo(db: str | None) -> int:
     """Run the demo against `db` (a fresh temporary sandbox when None); 0 on success."""
     out = sys.stdout
@@ -255,6 +274,7 @@ async def _run(demo: Demo, db: str, log_path: Path) -> None:
         async with connected(db, log, yes_to_everything(demo)) as client:
             await part_one_done.wait()
             await cleanup_with_elicitation(demo, client, TRUNK_NAME)
+            await show_views(demo, client)
 
     with log_path.open("w") as log, anyio.fail_after(STEP_TIMEOUT * 4):
         async with anyio.create_task_group() as parts:

@@ -21,6 +21,7 @@ MISSION = [
     "audit_inventory",
     "delete_phone_number",
     "The server asks the human:",
+    "audit_inventory -> ui://anyreach/inventory.html",
     "== Summary ==",
 ]
 

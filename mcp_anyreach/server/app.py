@@ -16,6 +16,7 @@ from mcp_anyreach import __version__
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.server import oauth
 from mcp_anyreach.server.agent_names import AgentNames
+from mcp_anyreach.server.app_views import apps_extension, bind_views, offered_views
 from mcp_anyreach.server.audit_log import AuditLog
 from mcp_anyreach.server.caller import caller_identity
 from mcp_anyreach.server.confirm import TokenSigner
@@ -57,16 +58,18 @@ def build_server(
         make_tool(TOOLS[spec.name], services, schemas.get(spec.name))
         for spec in select_tools(read_only=settings.read_only, toolsets=settings.toolsets, tools=settings.tools)
     ]
+    views = offered_views(tool.name for tool in tools)
     server = MCPServer(
         "mcp-anyreach",
         title="Anyreach telephony",
         version=__version__,
         instructions=_instructions(settings, services.sandbox),
-        tools=tools,
+        tools=bind_views(tools, views),
+        extensions=[apps_extension(views)],
         request_state_security=_request_state_security(settings),
         **oauth.server_options(settings),
     )
-    register_resources(server, services)
+    register_resources(server, services, views=views)
     register_prompts(server, read_only=settings.read_only)
     return server
 

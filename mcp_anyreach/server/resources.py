@@ -8,7 +8,8 @@ variable for them; when the client asked for no progress, reporting does nothing
 from __future__ import annotations
 
 import contextvars
-from collections.abc import AsyncIterator, Generator
+import json
+from collections.abc import AsyncIterator, Generator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from mcp_anyreach.api import AnyreachError, NotFoundError
+from mcp_anyreach.server.app_views import AppView, view_of_resource
 from mcp_anyreach.server.args import to_e164
 from mcp_anyreach.server.errors import error_message
 from mcp_anyreach.server.inventory import PAGE_SIZE, collect_inventory
@@ -26,6 +28,7 @@ from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.views import NumberView, RoutingView, TrunkView
 
 JSON = "application/json"
+AGENTS_URI = "anyreach://agents"
 R = TypeVar("R")
 _reading: contextvars.ContextVar[ServerRequestContext[Any, Any] | None] = contextvars.ContextVar(
     "anyreach_resource_read", default=None
@@ -65,13 +68,23 @@ def _json(model: BaseModel | None) -> str:
     return "null" if model is None else model.model_dump_json()
 
 
-def register_resources(server: MCPServer, services: Services) -> None:
-    """Register the inventory, phone-number, trunk and routing resources (all read-only, JSON)."""
+def register_resources(server: MCPServer, services: Services, *, views: Sequence[AppView] = ()) -> None:
+    """Register the inventory, phone-number, trunk, agent and routing resources (all read-only, JSON).
+
+    A resource that one of `views` draws says so in `_meta.ui.resourceUri`, as a bound tool does.
+    """
     client = services.client
     if _keep_read_context not in server.middleware:
         server.middleware.append(_keep_read_context)
+    inventory_view = view_of_resource(INVENTORY_URI, views)
 
-    @server.resource(INVENTORY_URI, name="inventory", title="Telephony inventory", mime_type=JSON)
+    @server.resource(
+        INVENTORY_URI,
+        name="inventory",
+        title="Telephony inventory",
+        mime_type=JSON,
+        meta=inventory_view.meta if inventory_view else None,
+    )
     async def inventory() -> str:
         """Counts, numbers per trunk, routing state and audit findings; `sandbox` says whether it is demo data."""
         with _resource_errors():
@@ -109,6 +122,27 @@ def register_resources(server: MCPServer, services: Services) -> None:
         """One SIP trunk by id (passwords never shown)."""
         with _resource_errors(not_found=f"No trunk {trunk_id}; read {TRUNKS_URI} for the list."):
             return _json(TrunkView.of(await client.trunks.get(trunk_id)))
+
+    @server.resource(AGENTS_URI, name="agents", title="Agents", mime_type=JSON)
+    async def agents() -> str:
+        """Every agent with its versions: whom the `agv_...` id on a number's slot names (agent and version)."""
+        with _resource_errors():
+            directory = await client.agents.directory()
+        return json.dumps(
+            [
+                {
+                    "id": agent.id,
+                    "name": agent.name,
+                    "active": agent.active,
+                    "versions": [
+                        {"id": version.id, "version": version.version, "published": version.published}
+                        for version in directory.versions_of(agent.id)
+                    ],
+                }
+                for agent in directory.agents
+            ],
+            separators=(",", ":"),
+        )
 
     @server.resource(ROUTING_URI, name="inbound_routing_config", title="Inbound routing", mime_type=JSON)
     async def inbound_routing_config() -> str:

@@ -34,6 +34,8 @@ URIS = [
     "anyreach://phone-numbers",
     "anyreach://trunks",
     "anyreach://inbound-routing-config",
+    "anyreach://agents",
+    "ui://anyreach/inventory.html",  # the MCP Apps view: the same rule as results
 ]
 
 

@@ -27,7 +27,9 @@ STATIC = {
     "anyreach://phone-numbers",
     "anyreach://trunks",
     "anyreach://inbound-routing-config",
+    "anyreach://agents",
 }
+VIEWS = {"ui://anyreach/inventory.html"}
 TEMPLATES = {"anyreach://phone-numbers/{phone_number}", "anyreach://trunks/{trunk_id}"}
 Progress = list[tuple[float, float | None, str | None]]
 
@@ -68,9 +70,11 @@ async def test_every_resource_and_template_is_listed_as_json(make_server: Server
         resources = (await client.list_resources()).resources
         templates = (await client.list_resource_templates()).resource_templates
 
-    assert {str(resource.uri) for resource in resources} == STATIC
+    assert {str(resource.uri) for resource in resources} == STATIC | VIEWS
     assert {template.uri_template for template in templates} == TEMPLATES
-    assert {item.mime_type for item in [*resources, *templates]} == {"application/json"}
+    data = [item for item in [*resources, *templates] if str(getattr(item, "uri", "")) not in VIEWS]
+    assert {item.mime_type for item in data} == {"application/json"}
+    assert {item.mime_type for item in resources if str(item.uri) in VIEWS} == {"text/html;profile=mcp-app"}
 
 
 async def test_the_inventory_resource_summarises_the_seeded_sandbox(
@@ -86,6 +90,21 @@ async def test_the_inventory_resource_summarises_the_seeded_sandbox(
     assert per_trunk == {demo.managed_trunk_ids[0]: ("managed", 2), demo.byoc_trunk_id: ("byoc", 3)}
     assert inventory["routing"]["state"] == "none"
     assert {finding["code"] for finding in inventory["findings"]} >= {"number_without_inbound_agent"}
+
+
+async def test_the_agents_resource_names_the_agent_and_version_behind_every_slot(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    async with connect(make_server(), era) as client:
+        agents = await read_json(client, "anyreach://agents")
+
+    labels = {
+        version["id"]: f"{agent['name']} v{version['version']}" for agent in agents for version in agent["versions"]
+    }
+    support = (await api.phone_numbers.get("+14155550101")).inbound_agent_version_id
+    after_hours = (await api.phone_numbers.get("+12125550132")).outbound_agent_version_id
+    assert (labels[support or ""], labels[after_hours or ""]) == ("Support v2", "After-hours v1")
+    assert {agent["name"] for agent in agents} >= {"Support", "Sales", "Legacy IVR"}
 
 
 async def test_the_phone_numbers_resource_lists_the_whole_directory_compactly(make_server: ServerFactory) -> None:
@@ -235,5 +254,5 @@ async def test_resources_stay_readable_in_read_only_mode(make_server: ServerFact
         listed = {str(resource.uri) for resource in (await client.list_resources()).resources}
         inventory = await read_json(client, "anyreach://inventory")
 
-    assert listed == STATIC
+    assert listed == STATIC | VIEWS
     assert inventory["organization"]["numbers"] == 5
