@@ -101,15 +101,12 @@ async def connected(db: str, log: TextIO, elicitation: ElicitationFnT | None = N
         yield client
 
 
-def seeded_agent_id(db: str) -> str:
-    """The sandbox's first demo agent. MCP has no tool that lists agents, so read the seed directly."""
-    from mcp_anyreach.sandbox import SandboxStore
-
-    store = SandboxStore(db)
-    try:
-        return store.seed_demo().demo.agent_ids[0]
-    finally:
-        store.close()
+async def support_agent(demo: Demo, client: Client) -> str:
+    """The agent named Support, found through the agent directory, as a model would find it."""
+    demo.begin("Find the support agent by name", 'list_agents(name="Support")')
+    [agent] = (await call(client, "list_agents", {"name": "Support"}))["items"]
+    demo.show(f"{agent['name']}: {agent['id']}, latest published version {agent['latest_published']}")
+    return str(agent["id"])
 
 
 def describe_inventory(inventory: dict[str, Any]) -> str:
@@ -126,7 +123,7 @@ def describe_inventory(inventory: dict[str, Any]) -> str:
     )
 
 
-async def mission_with_tokens(demo: Demo, client: Client, agent_id: str) -> str:
+async def mission_with_tokens(demo: Demo, client: Client) -> str:
     """Steps 1-9 as an unattended pipeline sees them: gated calls return a preview and a one-time token."""
     demo.title("Part 1: a client that cannot ask a human (confirmation by token)")
     demo.begin("What is in the account?", "read resource anyreach://inventory")
@@ -161,14 +158,15 @@ async def mission_with_tokens(demo: Demo, client: Client, agent_id: str) -> str:
     demo.show(f"{registered['phone_number']} is in the directory on trunk {registered['trunk_id']}")
     demo.changes.append(f"registered {BYOC_NUMBER}")
 
-    assign = {"agent_id": agent_id, "version": 1, "phone_numbers": [number, BYOC_NUMBER], "direction": "inbound"}
-    demo.begin(f"Make agent {agent_id} answer both numbers", "assign_agent_to_numbers(...)  (gated)")
+    agent_id = await support_agent(demo, client)
+    assign = {"agent_id": agent_id, "phone_numbers": [number, BYOC_NUMBER], "direction": "inbound"}
+    demo.begin("Make the support agent answer both numbers", "assign_agent_to_numbers(...)  (gated)")
     preview = await call(client, "assign_agent_to_numbers", assign)
     demo.show(f"status: {preview['status']}\n{preview['message']}")
     demo.show("the human agreed: the same call again, with the confirmation_token")
     assigned = await confirm(client, "assign_agent_to_numbers", assign, preview)
     for row in assigned["result"]:
-        demo.show(f"confirmed: {row['phone_number']} answered by {row['inbound_agent_version_id']}")
+        demo.show(f"confirmed: {row['phone_number']} answered by {row['inbound_agent']}")
     demo.changes.append(f"assigned agent {agent_id} to {number} and {BYOC_NUMBER}")
 
     await set_routing(demo, client, agent_id)
@@ -265,7 +263,6 @@ async def _run(demo: Demo, db: str, log_path: Path) -> None:
         "mcp-anyreach demo: the real MCP server runs as a subprocess over stdio on the embedded sandbox\n"
         f"(demo data, nothing real or billed; database {db}). A real MCP client drives it below."
     )
-    agent_id = seeded_agent_id(db)
     part_one_done = anyio.Event()
     number = ""
 
@@ -280,10 +277,10 @@ async def _run(demo: Demo, db: str, log_path: Path) -> None:
         async with anyio.create_task_group() as parts:
             parts.start_soon(part_two, log)
             async with connected(db, log) as client:
-                number = await mission_with_tokens(demo, client, agent_id)
+                number = await mission_with_tokens(demo, client)
             part_one_done.set()
     demo.title("Summary")
     for change in demo.changes:
         demo.show(f"- {change}")
-    demo.show(f"{number} stays bought, answered by agent {agent_id}; gated calls each needed a yes.")
+    demo.show(f"{number} stays bought, answered by the support agent; gated calls each needed a yes.")
     demo.say("\nThe demo finished; next: connect your assistant (see README.md).")

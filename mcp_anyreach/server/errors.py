@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 
 from mcp_anyreach.api import (
@@ -24,22 +24,30 @@ from mcp_anyreach.server.refusal import Refusal
 
 @contextmanager
 def api_errors(
-    *, retry_safe: bool, not_found: str | None = None, conflict: str | None = None, refused: str | None = None
+    *,
+    retry_safe: bool,
+    not_found: str | None = None,
+    conflict: str | None = None,
+    refused: str | Callable[[str], str | None] | None = None,
 ) -> Generator[None]:
     """Re-raise any AnyreachError inside the block as a Refusal with a next step.
 
     `retry_safe` says whether repeating the same call cannot apply it twice; the message tells the model.
-    `not_found`, `conflict` and `refused` (400) add the tool's own next step for those answers.
+    `not_found`, `conflict` and `refused` (400) add the tool's own next step for those answers; `refused` may
+    pick the hint from the refusal's detail, since one call can be refused for different business rules.
     """
     try:
         yield
     except AnyreachError as exc:
-        hints: dict[type[AnyreachError], str | None] = {
-            NotFoundError: not_found,
-            ConflictError: conflict,
-            BadRequestError: refused,
-        }
-        hint = hints.get(type(exc))
+        if isinstance(exc, BadRequestError) and callable(refused):
+            hint = refused(exc.detail or "")
+        else:
+            hints: dict[type[AnyreachError], str | None] = {
+                NotFoundError: not_found,
+                ConflictError: conflict,
+                BadRequestError: refused if isinstance(refused, str) else None,
+            }
+            hint = hints.get(type(exc))
         raise Refusal(error_message(exc, retry_safe=retry_safe, hint=hint)) from exc
 
 
@@ -73,8 +81,21 @@ def _base_message(exc: AnyreachError, detail: str | None, retry_safe: bool) -> s
             return f"The API rejected the arguments: {detail}. Correct them and call again."
         case RateLimitError():
             return "The Anyreach API is rate limiting; nothing was applied. It is safe to retry this call shortly."
+        case APIConnectionError() if not exc.retry_may_help:
+            what = {
+                "refused": "refused the connection",
+                "dns": "could not be found (DNS)",
+                "tls": "failed the TLS handshake",
+            }.get(exc.cause, "could not be reached")
+            return (
+                f"The Anyreach API at {exc.base_url or 'the configured address'} {what}; nothing was changed, and "
+                "retrying will not help. The server's operator must fix ANYREACH_BASE_URL (or the network) and "
+                "restart the server; `mcp-anyreach doctor` checks it."
+            )
         case InternalServerError() | APIConnectionError():
-            what = "The Anyreach API could not be reached or failed"
+            where = f" at {exc.base_url}" if isinstance(exc, APIConnectionError) and exc.base_url else ""
+            cause = f" ({exc.cause})" if isinstance(exc, APIConnectionError) else ""
+            what = f"The Anyreach API{where} could not be reached or failed{cause}"
             if getattr(exc, "method", None) == "GET":
                 return f"{what}; nothing was changed. It is safe to retry this call shortly."
             if retry_safe:

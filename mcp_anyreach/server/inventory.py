@@ -36,6 +36,7 @@ class Rule(NamedTuple):
 
 FindingCode = Literal[
     "number_without_inbound_agent",
+    "number_unused",
     "byoc_trunk_unprotected",
     "byoc_trunk_without_inbound_auth",
     "byoc_trunk_open_to_any_address",
@@ -48,6 +49,7 @@ FindingCode = Literal[
 ]
 RULES: dict[FindingCode, Rule] = {
     "number_without_inbound_agent": Rule(severity="high", fix="assign_agent_to_numbers"),
+    "number_unused": Rule(severity="low", fix="delete_phone_number"),
     "byoc_trunk_unprotected": Rule(severity="high", fix="update_trunk"),
     "byoc_trunk_without_inbound_auth": Rule(severity="medium", fix="update_trunk"),
     "byoc_trunk_open_to_any_address": Rule(severity="medium", fix="update_trunk"),
@@ -99,6 +101,7 @@ class Inventory(Result):
     findings: list[Finding] = Field(description="Most severe first; at most 20 per code")
     findings_not_listed: dict[FindingCode, int] = Field(default_factory=dict[FindingCode, int], description="Per code")
     warnings: list[str] = Field(default_factory=list[str], description="Why the counts may be incomplete")
+    seen: dict[FindingCode, int] = Field(default_factory=dict[FindingCode, int], exclude=True)
 
     def finding_counts(self) -> dict[Severity, int]:
         """Findings per severity, listed or not."""
@@ -111,16 +114,22 @@ class Inventory(Result):
 
 
 class _Findings:
-    """Keeps the first few findings of each code and counts the rest."""
+    """Keeps the first few findings of each code and counts the rest; of `kept`, `window` (offset, size)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kept: FindingCode | None = None, window: tuple[int, int] = (0, FINDINGS_PER_CODE)) -> None:
         self.listed: dict[FindingCode, list[Finding]] = {code: [] for code in RULES}
         self.not_listed: Counter[FindingCode] = Counter()
+        self.seen: Counter[FindingCode] = Counter()
+        self._kept = kept
+        self._window = window
 
     def add(self, code: FindingCode, subject: str, message: str) -> None:
         rule = RULES[code]
         bucket = self.listed[code]
-        if len(bucket) < FINDINGS_PER_CODE:
+        index = self.seen[code]
+        self.seen[code] += 1
+        start, size = self._window if code == self._kept else (0, FINDINGS_PER_CODE)
+        if start <= index < start + size:
             bucket.append(Finding(code=code, severity=rule.severity, subject=subject, message=message, fix=rule.fix))
         else:
             self.not_listed[code] += 1
@@ -143,9 +152,19 @@ class _TrunkTally:
         )
 
 
-async def collect_inventory(client: AnyreachClient, *, sandbox: bool, progress: Progress | None = None) -> Inventory:
-    """Read routing, then every trunk and number page by page; raise AnyreachError when the API fails."""
-    findings = _Findings()
+async def collect_inventory(
+    client: AnyreachClient,
+    *,
+    sandbox: bool,
+    progress: Progress | None = None,
+    code: FindingCode | None = None,
+    window: tuple[int, int] = (0, FINDINGS_PER_CODE),
+) -> Inventory:
+    """Read routing, then every trunk and number page by page; raise AnyreachError when the API fails.
+
+    Findings of `code` are listed from `window` (offset, size), so that every one of them can be paged through.
+    """
+    findings = _Findings(code, window)
     done = 0
 
     async def step(rows: int, message: str) -> None:
@@ -195,6 +214,7 @@ async def collect_inventory(client: AnyreachClient, *, sandbox: bool, progress: 
         routing=_routing_state(routing),
         findings=findings.ordered(),
         findings_not_listed=dict(findings.not_listed),
+        seen=dict(findings.seen),
         warnings=warnings,
     )
 
@@ -267,10 +287,18 @@ def _trunk_without_numbers(trunk: Trunk, findings: _Findings) -> None:
 
 def _check_number(number: PhoneNumber, findings: _Findings, *, routed: bool) -> None:
     if number.inbound_agent_version_id is None and not routed:
+        also = " (an agent places outbound calls from it)" if number.outbound_agent_version_id else ""
         findings.add(
             "number_without_inbound_agent",
             number.phone_number,
-            f"{number.phone_number} has no inbound agent and no enabled routing: its calls are disconnected.",
+            f"{number.phone_number} has no inbound agent and no enabled routing: its calls are disconnected{also}.",
+        )
+    if number.inbound_agent_version_id is None and number.outbound_agent_version_id is None and not routed:
+        findings.add(
+            "number_unused",
+            number.phone_number,
+            f"{number.phone_number} has no agent on either slot: nobody answers or calls from it. "
+            "Assign an agent, or delete it if nobody needs it.",
         )
     if number.outbound_shareable:
         findings.add(

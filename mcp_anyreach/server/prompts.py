@@ -26,7 +26,7 @@ def _provision_steps(area_code: str, agent_id: str | None) -> str:
     agent = (
         f"assign agent {agent_id} to it"
         if agent_id
-        else "ask me which agent (and version) should answer it, then assign it"
+        else "call list_agents, then ask me which agent (by name) should answer it, and assign it"
     )
     return f"""Provision a new phone number in area code {area_code}.
 
@@ -35,8 +35,8 @@ capabilities, address requirements) and let me choose. If there are none, say so
 2. Buy only the number I chose with purchase_phone_number. It costs money and asks for confirmation: show me \
 its summary and wait for my yes; if it returns confirmation_required, repeat the call with the \
 confirmation_token only after I agree.
-3. Then {agent} with assign_agent_to_numbers (ask me which agent version if you do not know it; direction \
-inbound unless I say otherwise), again confirming with me.
+3. Then {agent} with assign_agent_to_numbers (leave out version to use the agent's latest published one; \
+direction inbound unless I say otherwise), again confirming with me.
 4. Finally read {ROUTING_URI} or call get_inbound_routing_config and tell me who will answer calls to the new \
 number: an enabled routing workflow decides before the number's own agent does."""
 

@@ -196,3 +196,32 @@ async def test_deleting_a_bought_number_says_its_managed_trunk_stays_behind(
     assert "Support v2" in preview["message"]
     assert "managed trunk" in preview["message"]
     assert "stays behind" in preview["message"]
+
+
+async def test_an_unreachable_api_names_its_address_and_says_retrying_will_not_help(era: str) -> None:
+    import socket
+
+    from mcp_anyreach.server import build_server
+    from mcp_anyreach.settings import Settings
+
+    with socket.socket() as probe:  # a port that was free a moment ago refuses connections
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with AnyreachClient(f"http://127.0.0.1:{port}", "ak_unused") as nowhere:
+        server = build_server(Settings.model_validate({"token": "ak_unused"}), nowhere)
+        async with connect(server, era) as client:
+            result = await client.call_tool("list_trunks", {})
+    assert result.is_error
+    assert f"http://127.0.0.1:{port}" in texts(result)
+    assert "refused the connection" in texts(result)
+    assert "retrying will not help" in texts(result)
+
+
+async def test_the_routing_fallback_agent_can_be_cleared(
+    make_server: ServerFactory, sandbox: Sandbox, api: AnyreachClient, era: str
+) -> None:
+    await api.inbound_routing.create(workflow_id="wf_main", fallback_agent_id=agent(sandbox, SUPPORT))
+    async with connect(make_server(no_confirm=True), era) as client:
+        result = await client.call_tool("update_inbound_routing_config", {"fallback_agent_id": "none"})
+    assert data(result)["status"] == "done"
+    assert (await api.inbound_routing.get()).fallback_agent_id is None  # type: ignore[union-attr]

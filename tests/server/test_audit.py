@@ -44,8 +44,14 @@ async def test_the_audit_counts_the_seeded_organization_and_flags_what_an_admin_
     assert subjects(report, "number_without_inbound_agent") == UNASSIGNED
     assert subjects(report, "number_shareable_outbound") == {"+12125550131"}
     assert subjects(report, "no_routing_config") == {"routing"}
-    assert codes(report) == {"number_without_inbound_agent", "number_shareable_outbound", "no_routing_config"}
-    assert report["counts"] == {"high": 3, "medium": 0, "low": 1, "info": 1}
+    assert subjects(report, "number_unused") == UNASSIGNED, "no agent on either slot"
+    assert codes(report) == {
+        "number_without_inbound_agent",
+        "number_unused",
+        "number_shareable_outbound",
+        "no_routing_config",
+    }
+    assert report["counts"] == {"high": 3, "medium": 0, "low": 4, "info": 1}
 
 
 async def test_each_finding_names_its_severity_and_the_tool_that_fixes_it(make_server: ServerFactory) -> None:
@@ -54,6 +60,7 @@ async def test_each_finding_names_its_severity_and_the_tool_that_fixes_it(make_s
     fixes = {finding["code"]: (finding["severity"], finding["fix"]) for finding in report["findings"]}
     assert fixes == {
         "number_without_inbound_agent": ("high", "assign_agent_to_numbers"),
+        "number_unused": ("low", "delete_phone_number"),
         "number_shareable_outbound": ("low", "update_phone_number"),
         "no_routing_config": ("info", "create_inbound_routing_config"),
     }
@@ -65,7 +72,7 @@ async def test_min_severity_hides_milder_findings_but_still_counts_them(make_ser
     report = await audit(make_server, min_severity="high")
 
     assert codes(report) == {"number_without_inbound_agent"}
-    assert report["counts"] == {"high": 3, "medium": 0, "low": 1, "info": 1}
+    assert report["counts"] == {"high": 3, "medium": 0, "low": 4, "info": 1}
 
 
 async def test_an_enabled_routing_config_clears_the_routing_and_unanswered_number_findings(
@@ -178,7 +185,7 @@ async def test_a_large_account_is_read_page_by_page_with_progress_and_findings_s
 
     assert report["organization"]["numbers"] == 235
     assert len(subjects(report, "number_without_inbound_agent")) == 20
-    assert report["findings_not_listed"] == {"number_without_inbound_agent": 233 - 20}
+    assert report["findings_not_listed"] == {"number_without_inbound_agent": 233 - 20, "number_unused": 233 - 20}
     assert report["counts"]["high"] == 233
     progress = [done for done, _, _ in reports]
     assert progress == sorted(set(progress))
@@ -204,3 +211,36 @@ async def test_audit_inventory_is_offered_in_read_only_mode(make_server: ServerF
 
     assert tools["audit_inventory"].annotations is not None
     assert tools["audit_inventory"].annotations.read_only_hint is True
+
+
+async def test_every_finding_of_a_code_can_be_paged_through_and_the_counts_agree(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
+) -> None:
+    trunk = sandbox.seed.demo.byoc_trunk_id
+    for index in range(60):
+        await api.phone_numbers.create(phone_number=f"+1646555{index:04d}", trunk_id=trunk)
+    seen: list[str] = []
+    cursor: str | None = None
+    async with connect(make_server(), "auto") as client:
+        for _ in range(10):
+            arguments = {"code": "number_without_inbound_agent", **({"cursor": cursor} if cursor else {})}
+            page = (await client.call_tool("audit_inventory", arguments)).structured_content or {}
+            seen += [finding["subject"] for finding in page["findings"]]
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                break
+        unknown = await client.call_tool("audit_inventory", {"code": "numbers_nobody_loves"})
+    assert len(seen) == len(set(seen)) == page["counts"]["high"] == 63
+    assert unknown.is_error
+
+
+async def test_an_outbound_only_number_is_not_called_unused(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
+) -> None:
+    await api.phone_numbers.create(phone_number="+16465550999", trunk_id=sandbox.seed.demo.byoc_trunk_id)
+    await api.agents.publish(sandbox.seed.demo.agent_ids[2], 1, phone_numbers=["+16465550999"], direction="outbound")
+
+    report = await audit(make_server)
+
+    assert "+16465550999" not in subjects(report, "number_unused"), "an agent places calls from it"
+    assert "+16465550999" in subjects(report, "number_without_inbound_agent"), "but nobody answers it"

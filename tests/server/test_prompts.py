@@ -63,6 +63,7 @@ async def test_without_an_agent_the_provision_prompt_asks_which_one(make_server:
     text = text_of(rendered.messages[0])
     assert "area code 212" in text
     assert "ask me which agent" in text
+    assert "list_agents" in text, "the model finds the agents itself instead of asking for ids"
 
 
 async def test_the_provision_prompt_requires_an_area_code(make_server: ServerFactory) -> None:

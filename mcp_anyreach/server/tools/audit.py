@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from mcp_anyreach.server.args import Cursor
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.inventory import (
     RULES,
@@ -16,6 +19,7 @@ from mcp_anyreach.server.inventory import (
     Severity,
     collect_inventory,
 )
+from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.views import Result
 
@@ -27,25 +31,56 @@ class AuditReport(Result):
     counts: dict[Severity, int]
     findings: list[Finding]
     findings_not_listed: dict[FindingCode, int]
+    next_cursor: str | None = None
     warnings: list[str] = Field(default_factory=list[str])
 
 
-async def audit_inventory(services: Services, ctx: Context, min_severity: Severity = "low") -> AuditReport:
+async def audit_inventory(
+    services: Services,
+    ctx: Context,
+    min_severity: Severity = "low",
+    code: Annotated[str | None, Field(max_length=64, description="List every finding of this code")] = None,
+    cursor: Cursor = None,
+) -> AuditReport:
     """Audit numbers, trunks and routing: findings by severity, each with the tool that fixes it."""
+    start = _offset(cursor)
+    if code is not None and code not in RULES:
+        raise Refusal(f"There is no finding code {code!r}; the codes are: {', '.join(RULES)}.")
+    listed = code
     with api_errors(retry_safe=True):
-        inventory = await collect_inventory(services.client, sandbox=services.sandbox, progress=ctx.report_progress)
+        inventory = await collect_inventory(
+            services.client,
+            sandbox=services.sandbox,
+            progress=ctx.report_progress,
+            code=listed,
+            window=(start, CODE_PAGE),
+        )
     shown = set(SEVERITIES[: SEVERITIES.index(min_severity) + 1])
+    findings = [f for f in inventory.findings if f.severity in shown and (listed is None or f.code == listed)]
+    more = listed is not None and inventory.seen.get(listed, 0) > start + CODE_PAGE
     return AuditReport(
         sandbox=inventory.sandbox,
         organization=inventory.organization,
         routing=inventory.routing,
         counts=inventory.finding_counts(),
-        findings=[finding for finding in inventory.findings if finding.severity in shown],
+        findings=findings,
         findings_not_listed={
-            code: more for code, more in inventory.findings_not_listed.items() if RULES[code].severity in shown
+            c: inventory.seen[c] - sum(1 for f in findings if f.code == c)
+            for c in inventory.seen
+            if RULES[c].severity in shown and inventory.seen[c] > sum(1 for f in findings if f.code == c)
         },
+        next_cursor=str(start + CODE_PAGE) if more else None,
         warnings=inventory.warnings,
     )
 
 
+def _offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isdigit():
+        raise Refusal("cursor: pass the next_cursor of the previous audit_inventory result unchanged.")
+    return int(cursor)
+
+
+CODE_PAGE = 50
 TOOLS = (audit_inventory,)

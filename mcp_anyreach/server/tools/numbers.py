@@ -78,8 +78,7 @@ async def register_phone_number(
     async def register() -> NumberView:
         with api_errors(
             retry_safe=False,
-            refused="Register numbers only on a BYOC trunk (list_trunks, kind=byoc); "
-            "numbers for managed trunks are bought with purchase_phone_number.",
+            refused=_registration_hint,
             not_found="Find trunk ids with list_trunks, or create one with create_trunk.",
             conflict="It is already in the directory; see get_phone_number.",
         ):
@@ -90,6 +89,15 @@ async def register_phone_number(
 
     changed = [NUMBERS_URI, number_uri(phone_number), TRUNKS_URI, trunk_uri(trunk_id)]
     return await services.gatekeeper.write(ctx, write, register, changed=changed)
+
+
+def _registration_hint(detail: str) -> str:
+    if "limit" in detail.lower():
+        return "Delete numbers nobody uses (audit_inventory lists them) or ask Anyreach to raise the limit."
+    return (
+        "Register numbers only on a BYOC trunk (list_trunks, kind=byoc); "
+        "numbers for managed trunks are bought with purchase_phone_number."
+    )
 
 
 async def update_phone_number(

@@ -19,7 +19,10 @@ from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.summaries import WITHOUT_ROUTING, merged_routing, routing_sentence
 from mcp_anyreach.server.views import Gated, Result, RoutingView
 
-FallbackAgentId = Annotated[AgentId | None, Field(description="Agent that answers when the workflow fails")]
+FallbackAgentId = Annotated[
+    AgentId | None, Field(description="Agent (list_agents) that answers when the workflow fails; none to clear")
+]
+CLEAR = "none"
 WorkflowId = Identifier | None
 WorkflowVersion = Annotated[int | None, Field(ge=1, description="Omit for the latest published")]
 WorkflowDefinition = Annotated[SmallJson | None, Field(description="Inline workflow, instead of workflow_id")]
@@ -55,7 +58,7 @@ async def preview_create_inbound_routing_config(
         raise Refusal("Give exactly one of workflow_id or workflow_definition.")
     if await _current(services) is not None:
         raise Refusal("A routing config exists already; change it with update_inbound_routing_config.")
-    summary = f"Create inbound routing: {routing_sentence(fields)}. Today: {WITHOUT_ROUTING}"
+    summary = f"Create inbound routing: {routing_sentence(_given(fields))}. Today: {WITHOUT_ROUTING}"
     return Preview(summary, None, (ROUTING_URI,))
 
 
@@ -169,7 +172,11 @@ def _fields(
 
 
 def _given(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in fields.items() if value is not None}
+    """The fields to send: those given, with a fallback of "none" sent as null (cleared)."""
+    given = {key: value for key, value in fields.items() if value is not None}
+    if given.get("fallback_agent_id") == CLEAR:
+        given["fallback_agent_id"] = None
+    return given
 
 
 TOOLS = (
