@@ -52,6 +52,7 @@ SPECS: tuple[ToolSpec, ...] = (
     ToolSpec("update_trunk", "Update a BYOC SIP trunk", "trunks", "write", gated=True, idempotent=True),
     ToolSpec("delete_trunk", "Delete a BYOC SIP trunk", "trunks", "destroy", gated=True, idempotent=True),
     ToolSpec("get_inbound_routing_config", "Get inbound routing", "routing", "read"),
+    ToolSpec("explain_inbound_call", "Explain who answers a call", "routing", "read"),
     ToolSpec("create_inbound_routing_config", "Create inbound routing", "routing", "write", gated=True),
     ToolSpec(
         "update_inbound_routing_config",

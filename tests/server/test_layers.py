@@ -17,6 +17,8 @@ ENGINES = (
     "mcp_anyreach.server.views",
     "mcp_anyreach.server.confirm",
     "mcp_anyreach.server.audit_log",
+    "mcp_anyreach.server.explain",
+    "mcp_anyreach.server.uris",
 )
 
 
