@@ -125,7 +125,7 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help=f"HTTP port ({default('port')}; 0: any free port, logged at start-up)")
     parser.add_argument("--stateless", action="store_true", help="stateless streamable HTTP (for replicas)")
     parser.add_argument("--read-only", action="store_true", help="register read tools only; refuse every write")
-    parser.add_argument("--toolsets", help="comma-separated: numbers,purchasing,trunks,routing,agents,audit")
+    parser.add_argument("--toolsets", help="comma-separated: numbers,purchasing,trunks,routing,agents,audit,changes")
     parser.add_argument("--tools", help="comma-separated tool names (added to --toolsets)")
     parser.add_argument("--no-confirm", action="store_true", help="skip confirmation gates (pipelines only)")
     parser.add_argument(

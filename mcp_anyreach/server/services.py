@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.server.changes.store import MemoryPlans, PlanStore
 from mcp_anyreach.server.gate import Gatekeeper
 from mcp_anyreach.server.purchases import ManagedAccount
 from mcp_anyreach.server.shared_state.purchases import Purchases
@@ -19,3 +20,4 @@ class Services:
     sandbox: bool
     purchases: Purchases
     managed_account: ManagedAccount
+    plans: PlanStore = field(default_factory=MemoryPlans)  # between plan_changes and apply_changes

@@ -19,6 +19,11 @@ ENGINES = (
     "mcp_anyreach.server.audit_log",
     "mcp_anyreach.server.explain",
     "mcp_anyreach.server.uris",
+    "mcp_anyreach.server.changes",
+    "mcp_anyreach.server.changes.desired",
+    "mcp_anyreach.server.changes.planner",
+    "mcp_anyreach.server.changes.executor",
+    "mcp_anyreach.server.changes.store",
 )
 
 
