@@ -24,6 +24,7 @@ ENGINES = (
     "mcp_anyreach.server.changes.planner",
     "mcp_anyreach.server.changes.executor",
     "mcp_anyreach.server.changes.store",
+    "mcp_anyreach.server.changes.commands",
 )
 
 

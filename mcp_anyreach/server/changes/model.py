@@ -25,7 +25,26 @@ Action = Literal[
     "update_routing",
     "delete_routing",
 ]
+PHRASES: dict[Action, tuple[str, str]] = {
+    "create_trunk": ("create", "trunk"),
+    "update_trunk": ("update", "trunk"),
+    "delete_trunk": ("delete", "trunk"),
+    "delete_number": ("delete", "number"),
+    "register_number": ("register", "number"),
+    "set_shareable": ("change outbound sharing of", "number"),
+    "publish": ("publish", "agent assignment"),
+    "unassign": ("clear", "agent assignment"),
+    "create_routing": ("create", "routing config"),
+    "update_routing": ("update", "routing config"),
+    "delete_routing": ("delete", "routing config"),
+}
 Slot = Literal["inbound", "outbound"]
+
+
+def counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 SLOTS: tuple[Slot, ...] = ("inbound", "outbound")
 
 
@@ -139,11 +158,11 @@ class Plan(BaseModel):
         """One line per kind of step: `delete 98 numbers`, `move 5 numbers`, ..."""
         if not self.steps:
             return "Nothing to do: the account already matches."
-        counts: dict[str, int] = {}
+        counts: dict[Action, int] = {}
         for step in self.steps:
             counts[step.action] = counts.get(step.action, 0) + 1
-        parts = [f"{count} {action.replace('_', ' ')}" for action, count in counts.items()]
-        return f"{len(self.steps)} steps: " + ", ".join(parts) + "."
+        parts = [f"{PHRASES[action][0]} {counted(count, PHRASES[action][1])}" for action, count in counts.items()]
+        return f"{counted(len(self.steps), 'step')}: " + ", ".join(parts) + "."
 
 
 StepStatus = Literal["done", "failed", "not_started"]

@@ -27,6 +27,7 @@ from mcp_anyreach.server.changes.model import (
     Slot,
     SlotTarget,
     Step,
+    counted,
 )
 from mcp_anyreach.server.changes.snapshot import Snapshot
 from mcp_anyreach.server.explain import nobody_answers
@@ -57,6 +58,7 @@ class _Draft:
     impact: list[str] = field(default_factory=list[str])
     watched: set[str] = field(default_factory=set[str])
     moves: dict[str, MoveIntent] = field(default_factory=dict[str, MoveIntent])
+    released: list[str] = field(default_factory=list[str])
 
     def add(
         self, phase: str, action: Action, tool: str, subject: str, detail: str, args: dict[str, Any], targets: list[str]
@@ -80,11 +82,10 @@ def make_plan(
 ) -> Plan:
     """Every step that makes the snapshot match the targets, or a Refusal saying which target cannot be met."""
     draft = _Draft()
-    names = {target.name: target for target in trunks}
     _check_secrets(trunks, has_env)
     _plan_trunks(trunks, snapshot, draft)
     for phone, target in numbers.items():
-        _plan_number(phone, target, snapshot, draft, names)
+        _plan_number(phone, target, snapshot, draft)
     _plan_agents(numbers, snapshot, draft)
     routing_after = _plan_routing(routing, snapshot, draft)
     _check_pruned_trunks(trunks, numbers, snapshot)
@@ -217,75 +218,65 @@ def _warn_wide(name: str, inbound: Mapping[str, Any] | None, draft: _Draft) -> N
         draft.impact.append(f"Trunk {name!r} would accept calls from {wide}.")
 
 
-def _plan_number(
-    phone: str, target: NumberTarget, snapshot: Snapshot, draft: _Draft, names: Mapping[str, TrunkTarget]
-) -> None:
+def _plan_number(phone: str, target: NumberTarget, snapshot: Snapshot, draft: _Draft) -> None:
     current = snapshot.numbers.get(phone)
     uri = number_uri(phone)
     draft.watched.add(uri)
     if not target.present:
         if current is not None:
-            detail = f"delete {phone}" + (
-                " (bought through Anyreach: released)" if _purchased(current, snapshot) else ""
-            )
+            purchased = _purchased(current, snapshot)
+            if purchased:
+                draft.released.append(phone)
+            detail = f"delete {phone}" + (" (bought through Anyreach: released)" if purchased else "")
             draft.add("deletes", "delete_number", "delete_phone_number", phone, detail, {"phone_number": phone}, [uri])
         return
     trunk = target.trunk if not isinstance(target.trunk, Keep) else (current.trunk_id if current else None)
     if trunk is None:
         raise Refusal(f"{phone} is not in the directory; say which trunk to register it on.")
     _register_only_on_byoc(phone, trunk, snapshot)
-    shareable = target.outbound_shareable
     if current is None or current.trunk_id != trunk:
-        if current is not None and _purchased(current, snapshot):
-            raise Refusal(
-                f"{phone} was bought through Anyreach and lives on its managed trunk; moving it to another trunk "
-                "would delete the purchased number. Keep it on its trunk."
-            )
-        slots = {side: _resolved(target.slot(side), current, side, snapshot) for side in SLOTS}
-        keep_sharing = current.outbound_shareable if current is not None else False
-        sharing = keep_sharing if isinstance(shareable, Keep) else shareable
-        trunk_label = _trunk_label(trunk, snapshot)
-        steps_phase = "moves" if current is not None else "registers"
-        if current is not None:
-            draft.add(
-                steps_phase,
-                "delete_number",
-                "delete_phone_number",
-                phone,
-                f"delete {phone} from trunk {_trunk_label(current.trunk_id, snapshot)} (to move it)",
-                {"phone_number": phone},
-                [uri],
-            )
-            if not trunk.startswith("name:"):
-                draft.moves[phone] = MoveIntent(
-                    phone_number=phone,
-                    from_trunk_id=current.trunk_id,
-                    trunk_id=trunk,
-                    outbound_shareable=sharing,
-                    inbound=slots["inbound"].json() if slots["inbound"] else None,
-                    outbound=slots["outbound"].json() if slots["outbound"] else None,
-                )
-        register = {"phone_number": phone, "outbound_shareable": sharing}
-        register.update(
-            {"trunk_name": trunk.removeprefix("name:")} if trunk.startswith("name:") else {"trunk_id": trunk}
-        )
-        draft.add(
-            steps_phase,
-            "register_number",
-            "register_phone_number",
-            phone,
-            f"register {phone} on trunk {trunk_label}" + (", outbound shareable" if sharing else ""),
-            register,
-            [uri],
-        )
-        _publish_slots(steps_phase, phone, slots, draft)
-        if not trunk.startswith("name:"):
-            draft.watched.add(trunk_uri(trunk))
-        return
-    if not isinstance(shareable, Keep) and shareable != current.outbound_shareable:
-        detail = f"{'allow' if shareable else 'forbid'} outbound sharing of {phone}"
-        args = {"phone_number": phone, "outbound_shareable": shareable}
+        _place(phone, trunk, target, current, snapshot, draft)
+    elif not isinstance(target.outbound_shareable, Keep) and target.outbound_shareable != current.outbound_shareable:
+        detail = f"{'allow' if target.outbound_shareable else 'forbid'} outbound sharing of {phone}"
+        args = {"phone_number": phone, "outbound_shareable": target.outbound_shareable}
         draft.add("numbers", "set_shareable", "update_phone_number", phone, detail, args, [uri])
+
+
+def _place(
+    phone: str, trunk: str, target: NumberTarget, current: PhoneNumber | None, snapshot: Snapshot, draft: _Draft
+) -> None:
+    """Register a number on `trunk`, deleting it from its old trunk first (a move), and give it its agents."""
+    if current is not None and _purchased(current, snapshot):
+        raise Refusal(
+            f"{phone} was bought through Anyreach and lives on its managed trunk; moving it to another trunk "
+            "would delete the purchased number. Keep it on its trunk."
+        )
+    slots = {side: _resolved(target.slot(side), current, side, snapshot) for side in SLOTS}
+    keep = current.outbound_shareable if current is not None else False
+    sharing = keep if isinstance(target.outbound_shareable, Keep) else target.outbound_shareable
+    phase = "moves" if current is not None else "registers"
+    uri = number_uri(phone)
+    if current is not None:
+        detail = f"delete {phone} from trunk {_trunk_label(current.trunk_id, snapshot)} (to move it)"
+        draft.add(phase, "delete_number", "delete_phone_number", phone, detail, {"phone_number": phone}, [uri])
+        if not trunk.startswith("name:"):
+            draft.moves[phone] = MoveIntent(
+                phone_number=phone,
+                from_trunk_id=current.trunk_id,
+                trunk_id=trunk,
+                outbound_shareable=sharing,
+                inbound=slots["inbound"].json() if slots["inbound"] else None,
+                outbound=slots["outbound"].json() if slots["outbound"] else None,
+            )
+    register: dict[str, Any] = {"phone_number": phone, "outbound_shareable": sharing}
+    if trunk.startswith("name:"):
+        register["trunk_name"] = trunk.removeprefix("name:")
+    else:
+        register["trunk_id"] = trunk
+        draft.watched.add(trunk_uri(trunk))
+    detail = f"register {phone} on trunk {_trunk_label(trunk, snapshot)}" + (", outbound shareable" if sharing else "")
+    draft.add(phase, "register_number", "register_phone_number", phone, detail, register, [uri])
+    _publish_slots(phase, phone, slots, draft)
 
 
 def _register_only_on_byoc(phone: str, trunk: str, snapshot: Snapshot) -> None:
@@ -506,26 +497,27 @@ def _answering_impact(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, r
             changed.append(phone)
     lines: list[str] = []
     if lost:
-        lines.append(f"{len(lost)} numbers end up with nobody answering (or are deleted while answered): {_few(lost)}.")
+        lost_phrase = counted(len(lost), "number")
+        lines.append(f"{lost_phrase} end up with nobody answering (or are deleted while answered): {_few(lost)}.")
     if changed:
-        lines.append(f"{len(changed)} numbers get another inbound agent: {_few(changed)}.")
+        lines.append(f"{counted(len(changed), 'number')} get another inbound agent: {_few(changed)}.")
     return lines
 
 
 def _outage(steps: Sequence[Step], draft: _Draft) -> None:
-    moved = [step for step in steps if step.action == "delete_number" and step.subject in draft.moves]
+    offset = len(draft.phases["trunks"])
+    moving = draft.phases["moves"]
+    moved = [step.subject for step in moving if step.action == "delete_number"]
     if moved:
-        first, last = moved[0].n, max(step.n for step in steps if step.subject in draft.moves)
         draft.impact.append(
-            f"{len(moved)} numbers move (steps {first}-{last}): each is out of the directory from its delete until it "
-            "is registered again, a moment per number; calls to it fail meanwhile. Sharing and both agent slots are "
-            "kept."
+            f"{counted(len(moved), 'number')} move (steps {offset + 1}-{offset + len(moving)}): each is out of the "
+            "directory from its delete until it is registered again, a moment per number; calls to it fail "
+            "meanwhile. Sharing and both agent slots are kept."
         )
-    purchased = [step.subject for step in steps if step.action == "delete_number" and "released" in step.detail]
-    if purchased:
+    if draft.released:
         draft.impact.append(
-            f"{len(purchased)} purchased numbers are released ({_few(purchased)}); their managed trunks stay (the API "
-            "cannot delete them)."
+            f"{counted(len(draft.released), 'purchased number')} released ({_few(draft.released)}); their managed "
+            "trunks stay (the API cannot delete them)."
         )
 
 
