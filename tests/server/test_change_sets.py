@@ -67,6 +67,21 @@ async def test_a_plan_changes_nothing_and_one_confirmation_applies_every_step(
     assert [line["outcome"] for line in lines if line["tool"] == "apply_changes"][-1] == "done"
 
 
+async def test_a_client_that_cannot_ask_gets_the_plans_token_with_the_plan_and_applies_in_one_call(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    async with connect(make_server(), era) as client:
+        plan = data(await call(client, "plan_changes", {"operations": [{"op": "delete_numbers", "unused": True}]}))
+        arguments = {"plan_id": plan["plan_id"], "confirmation_token": plan["confirmation_token"]}
+        done = data(await call(client, "apply_changes", arguments))
+        replayed = error(await call(client, "apply_changes", arguments))
+
+    assert "only if they agree" in plan["next"]
+    assert done["status"] == "done"
+    assert not UNUSED & set(await directory(api))
+    assert "plan_changes again" in replayed
+
+
 async def test_a_client_that_can_ask_is_asked_once_for_the_whole_plan(
     make_server: ServerFactory, api: AnyreachClient, era: str
 ) -> None:
@@ -75,6 +90,7 @@ async def test_a_client_that_can_ask_is_asked_once_for_the_whole_plan(
         plan = data(await call(client, "plan_changes", {"operations": [{"op": "delete_numbers", "unused": True}]}))
         done = data(await call(client, "apply_changes", {"plan_id": plan["plan_id"]}))
 
+    assert plan.get("confirmation_token") is None
     assert done["status"] == "done"
     assert len(questions(ask)) == 1
     assert "3 steps" in questions(ask)[0]
@@ -193,6 +209,7 @@ async def test_a_read_only_server_plans_but_cannot_apply(make_server: ServerFact
     assert not {"apply_changes", "move_phone_numbers", "delete_phone_numbers"} & names
     assert plan["summary"].startswith("3 steps")
     assert "cannot apply" in plan["next"]
+    assert plan.get("confirmation_token") is None
 
 
 async def test_the_document_and_operation_schemas_are_resources(make_server: ServerFactory) -> None:

@@ -19,6 +19,7 @@ from mcp_anyreach.server.uris import NUMBERS_URI, ROUTING_URI, TRUNKS_URI
 from mcp_anyreach.server.views import Result
 
 STEPS_SHOWN = 25
+PREVIEW_STEPS = 12  # a confirmation a person reads; plan_changes shows more
 
 
 async def plan_operations(
@@ -101,9 +102,9 @@ async def apply_plan(
 def preview_text(plan: Plan) -> str:
     """What a person approves: the summary, the impact, and the first steps."""
     lines = [plan.summary(), *plan.impact]
-    lines += [f"{step.n}. {step.detail}" for step in plan.steps[:STEPS_SHOWN]]
-    if len(plan.steps) > STEPS_SHOWN:
-        lines.append(f"... and {len(plan.steps) - STEPS_SHOWN} more steps")
+    lines += [f"{step.n}. {step.detail}" for step in plan.steps[:PREVIEW_STEPS]]
+    if len(plan.steps) > PREVIEW_STEPS:
+        lines.append(f"... and {len(plan.steps) - PREVIEW_STEPS} more steps (plan_changes lists them)")
     return "\n".join(lines)
 
 
@@ -136,6 +137,7 @@ class PlanView(Result):
     steps: list[StepView]
     steps_not_listed: int = 0
     expires_in_seconds: int | None = None
+    confirmation_token: str | None = None
     next: str
 
     @classmethod

@@ -47,6 +47,7 @@ PlanId = Annotated[
 
 async def plan_changes(
     services: Services,
+    ctx: Context,
     operations: Annotated[
         list[dict[str, Any]] | None, Field(max_length=50, description=f"Jobs, as {OPERATIONS_URI} describes")
     ] = None,
@@ -63,18 +64,30 @@ async def plan_changes(
         else:
             assert desired_state is not None
             plan = await plan_document(services.client, services.plans, desired_state, env=os.environ)
+    if services.settings.read_only:
+        hint = "use a server without --read-only (this one cannot apply plans)"
+        return PlanView.of(plan, ttl_seconds=services.plans.ttl_seconds, apply_hint=hint)
+    token = None
+    if plan.steps:
+        token = services.gatekeeper.offer_token(ctx, "apply_changes", {"plan_id": plan.id}, _apply_preview(plan))
     hint = (
-        "use a server without --read-only (this one cannot apply plans)"
-        if services.settings.read_only
+        "show this plan to the user and, only if they agree, call apply_changes with plan_id and "
+        f"confirmation_token (valid {services.gatekeeper.token_ttl_seconds} s, once)"
+        if token
         else "call apply_changes with this plan_id"
     )
-    return PlanView.of(plan, ttl_seconds=services.plans.ttl_seconds, apply_hint=hint)
+    view = PlanView.of(plan, ttl_seconds=services.plans.ttl_seconds, apply_hint=hint)
+    return view.model_copy(update={"confirmation_token": token})
+
+
+def _apply_preview(plan: Plan) -> Preview:
+    """What apply_changes previews: the same whether plan_changes or apply_changes itself shows it."""
+    return Preview(preview_text(plan), {"plan": plan.id, **fingerprint(plan)}, tuple(plan.targets))
 
 
 async def preview_apply_changes(services: Services, plan_id: str) -> Preview:
     with api_errors(retry_safe=True):
-        plan = await fresh_plan(services.client, services.plans, plan_id)
-    return Preview(preview_text(plan), {"plan": plan.id, **fingerprint(plan)}, tuple(plan.targets))
+        return _apply_preview(await fresh_plan(services.client, services.plans, plan_id))
 
 
 @previewed_by(preview_apply_changes)
