@@ -126,9 +126,13 @@ def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draf
         if target.trunk_id is None:
             args: dict[str, Any] = {"name": target.name}
             args.update({f"{side}_config": config for side, config in target.configs.items() if config is not None})
-            draft.add(
-                "trunks", "create_trunk", "create_trunk", target.name, f"create BYOC trunk {target.name!r}", args, []
-            )
+            settings = [
+                f"{side}: {_config_diff(None, _comparable(side, config), 'auth_password' in config)}"
+                for side, config in target.configs.items()
+                if config is not None
+            ]
+            detail = f"create BYOC trunk {target.name!r}" + (f" ({'; '.join(settings)})" if settings else "")
+            draft.add("trunks", "create_trunk", "create_trunk", target.name, detail, args, [])
             _warn_wide(target.name, target.configs.get("inbound"), draft)
             continue
         trunk = snapshot.trunks[target.trunk_id]
@@ -196,8 +200,8 @@ def _comparable(side: str, config: Mapping[str, Any] | None) -> dict[str, Any] |
 
 def _config_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, password: bool) -> str:
     if before is None:
-        changed = [f"{name} {shown(value)}" for name, value in (after or {}).items() if value not in (None, [], {})]
-        return "add the config (" + ", ".join(changed) + (", password" if password else "") + ")"
+        given = [f"{name} {shown(value)}" for name, value in (after or {}).items() if value and value != "NONE"]
+        return ", ".join([*given, *(["password"] if password else [])])
     changed = [
         f"{name} {shown(before.get(name))} -> {shown(value)}"
         for name, value in (after or {}).items()
