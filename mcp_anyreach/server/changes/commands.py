@@ -24,7 +24,7 @@ from mcp_anyreach.server.audit_log import AuditLog, AuditUnavailable
 from mcp_anyreach.server.backend import connect
 from mcp_anyreach.server.changes.desired import export_document
 from mcp_anyreach.server.changes.engine import PlanView, plan_document, stale_resources
-from mcp_anyreach.server.changes.executor import ApplyReport, run_plan
+from mcp_anyreach.server.changes.executor import ApplyReport, RunStep, run_plan
 from mcp_anyreach.server.changes.model import Plan, Step
 from mcp_anyreach.server.changes.snapshot import read_snapshot
 from mcp_anyreach.server.changes.store import MemoryPlans
@@ -90,16 +90,14 @@ async def apply(
                 file=sys.stderr,
             )
             return ERROR
-        report = await run_plan(client, planned, _audited(audit, planned, via), env=os.environ, store=store)
+        report = await run_plan(client, planned, _audited(audit, via), env=os.environ, store=store)
     _report(report, as_json=as_json, out=out)
     return NOTHING if report.complete else ERROR
 
 
-def _audited(
-    audit: AuditLog, planned: Plan, via: str
-) -> Callable[[Step, Callable[[], Awaitable[object]]], Awaitable[object]]:
-    async def run_step(step: Step, call: Callable[[], Awaitable[object]]) -> object:
-        arguments = {**step.args, "plan_id": planned.id, "step": step.n}
+def _audited(audit: AuditLog, via: str) -> RunStep:
+    async def run_step(plan_id: str, step: Step, call: Callable[[], Awaitable[object]]) -> object:
+        arguments = {**step.args, "plan_id": plan_id, "step": step.n}
         call_id = secrets.token_hex(4)
         try:
             audit.record(step.tool, arguments, outcome="attempted", via=via, call=call_id, required=True)

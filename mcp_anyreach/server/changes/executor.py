@@ -1,6 +1,6 @@
 """Runs a plan's steps in order, stops at the first failure, and says per step: done, failed, not started.
 
-Each step goes through `run_step(step, call)`, which the caller supplies: the MCP tools pass the gate's
+Each step goes through `run_step(plan_id, step, call)`, which the caller supplies: the MCP tools pass the gate's
 `act` (audit line before and after, recorded as a write), the command line an audit-log writer. The
 executor itself knows nothing of MCP.
 """
@@ -19,7 +19,7 @@ from mcp_anyreach.server.errors import error_message
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.views import Result
 
-RunStep = Callable[[Step, Callable[[], Awaitable[object]]], Awaitable[object]]
+RunStep = Callable[[str, Step, Callable[[], Awaitable[object]]], Awaitable[object]]
 SHOWN = 20
 
 
@@ -54,7 +54,7 @@ async def run_plan(
             outcomes.append(StepOutcome(n=step.n, action=step.action, subject=step.subject, status="not_started"))
             continue
         try:
-            await run_step(step, _call(client, step, env, created))
+            await run_step(plan.id, step, _call(client, step, env, created))
         except Exception as exc:
             failure = StepOutcome(
                 n=step.n, action=step.action, subject=step.subject, status="failed", cause=_cause(exc)

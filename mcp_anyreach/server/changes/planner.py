@@ -27,7 +27,6 @@ from mcp_anyreach.server.changes.model import (
     Slot,
     SlotTarget,
     Step,
-    counted,
 )
 from mcp_anyreach.server.changes.snapshot import Snapshot
 from mcp_anyreach.server.explain import nobody_answers
@@ -501,10 +500,10 @@ def _answering_impact(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, r
             changed.append(phone)
     lines: list[str] = []
     if lost:
-        lost_phrase = counted(len(lost), "number")
-        lines.append(f"{lost_phrase} end up with nobody answering (or are deleted while answered): {_few(lost)}.")
+        lost_phrase = _are(len(lost), "number ends", "numbers end")
+        lines.append(f"{lost_phrase} up with nobody answering (or are deleted while answered): {_few(lost)}.")
     if changed:
-        lines.append(f"{counted(len(changed), 'number')} get another inbound agent: {_few(changed)}.")
+        lines.append(f"{_are(len(changed), 'number gets', 'numbers get')} another inbound agent: {_few(changed)}.")
     return lines
 
 
@@ -513,16 +512,22 @@ def _outage(steps: Sequence[Step], draft: _Draft) -> None:
     moving = draft.phases["moves"]
     moved = [step.subject for step in moving if step.action == "delete_number"]
     if moved:
+        steps_range = f"steps {offset + 1}-{offset + len(moving)}"
         draft.impact.append(
-            f"{counted(len(moved), 'number')} move (steps {offset + 1}-{offset + len(moving)}): each is out of the "
+            f"{_are(len(moved), 'number moves', 'numbers move')} ({steps_range}): each is out of the "
             "directory from its delete until it is registered again, a moment per number; calls to it fail "
             "meanwhile. Sharing and both agent slots are kept."
         )
     if draft.released:
         draft.impact.append(
-            f"{counted(len(draft.released), 'purchased number')} released ({_few(draft.released)}); their managed "
+            f"{_are(len(draft.released), 'purchased number is', 'purchased numbers are')} released "
+            f"({_few(draft.released)}); their managed "
             "trunks stay (the API cannot delete them)."
         )
+
+
+def _are(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 def _subject(phones: Sequence[str]) -> str:

@@ -100,7 +100,7 @@ async def apply_changes(
         with api_errors(retry_safe=True):
             return await apply_plan(services.client, services.plans, plan_id, run_step, env=os.environ)
 
-    return await run_change_set(services, ctx, verdict, apply, plan_id=plan_id)
+    return await run_change_set(services, ctx, verdict, apply)
 
 
 async def run_change_set(
@@ -108,15 +108,13 @@ async def run_change_set(
     ctx: Context,
     verdict: Verdict,
     apply: Callable[[RunStep], Awaitable[ApplyReport]],
-    *,
-    plan_id: str | None = None,
 ) -> Gated[ApplyReport]:
     """Run a change set behind a verdict: each step through the gate's `act` (audited, recorded as a write),
     one notification for everything it touched, and a partial run reported step by step, not as an error."""
     report: ApplyReport | None = None
 
-    async def run_step(step: Step, call: Callable[[], Awaitable[object]]) -> object:
-        arguments = {**step.args, "plan_id": plan_id or "-", "step": step.n}
+    async def run_step(plan_id: str, step: Step, call: Callable[[], Awaitable[object]]) -> object:
+        arguments = {**step.args, "plan_id": plan_id, "step": step.n}
         return await services.gatekeeper.act(ctx, step.tool, arguments, call, targets=step.targets)
 
     async def action() -> ApplyReport:
