@@ -12,6 +12,8 @@ from mcp_types import TextContent, TextResourceContents
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Faults, Sandbox, open_sandbox
 from mcp_anyreach.server import build_server
+from mcp_anyreach.server.changes.desired import export_document
+from mcp_anyreach.server.changes.snapshot import read_snapshot
 from mcp_anyreach.settings import Settings
 from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect, questions, sandbox_api
 
@@ -267,6 +269,31 @@ async def test_a_desired_state_document_is_planned_applied_and_then_matches(
     moved = await api.phone_numbers.get("+12125550131")
     assert moved.trunk_id == trunk.id
     assert moved.outbound_shareable is True, "a field the document leaves out keeps its value"
+
+
+async def test_the_exported_account_with_routing_and_agents_by_name_plans_nothing(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    await api.inbound_routing.create(
+        enabled=True, workflow_id="wf_router", fallback_agent_id=sandbox.seed.demo.agent_ids[1]
+    )
+    exported = export_document(await read_snapshot(api))
+
+    async with connect(make_server(), era) as client:
+        plan = data(await call(client, "plan_changes", {"desired_state": exported}))
+
+    assert exported["routing"]["fallback_agent"] == "After-hours"
+    assert plan["plan_id"] is None
+    assert plan["summary"] == "Nothing to do: the account already matches."
+
+
+async def test_a_change_set_never_buys_a_number(make_server: ServerFactory, api: AnyreachClient) -> None:
+    wanted = {"numbers": {"items": [{"phone_number": "+14155550177", "trunk": "Anyreach managed numbers"}]}}
+    async with connect(make_server(), "auto") as client:
+        refused = error(await call(client, "plan_changes", {"desired_state": wanted}))
+
+    assert "purchase_phone_number" in refused
+    assert "+14155550177" not in await directory(api)
 
 
 async def test_a_secret_the_environment_lacks_is_refused_before_anything_changes(make_server: ServerFactory) -> None:
