@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from mcp_anyreach.api import AnyreachClient, AnyreachError, InboundConfig, OutboundConfig
 from mcp_anyreach.server.changes.model import Plan, Step, StepOutcome
 from mcp_anyreach.server.changes.store import PlanStore
-from mcp_anyreach.server.errors import error_message
+from mcp_anyreach.server.errors import api_errors, error_message
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.views import Result
 
@@ -111,53 +111,63 @@ def _call(
     args = step.args
 
     async def call() -> object:
-        match step.action:
-            case "create_trunk":
-                trunk = await client.trunks.create(
-                    name=args["name"],
-                    inbound_config=_config(InboundConfig, args.get("inbound_config"), env),
-                    outbound_config=_config(OutboundConfig, args.get("outbound_config"), env),
-                )
-                created[trunk.name] = trunk.id
-                return trunk.id
-            case "update_trunk":
-                changes: dict[str, Any] = {}
-                if "inbound_config" in args:
-                    changes["inbound_config"] = _config(InboundConfig, args["inbound_config"], env)
-                if "outbound_config" in args:
-                    changes["outbound_config"] = _config(OutboundConfig, args["outbound_config"], env)
-                return await client.trunks.update(args["trunk_id"], **changes)
-            case "delete_trunk":
-                return await client.trunks.delete(args["trunk_id"])
-            case "delete_number":
-                return await client.phone_numbers.delete(args["phone_number"])
-            case "register_number":
-                trunk_id = args.get("trunk_id") or created.get(args.get("trunk_name", ""))
-                if trunk_id is None:
-                    raise Refusal(f"The trunk {args.get('trunk_name')!r} this plan was to create does not exist.")
-                return await client.phone_numbers.create(
-                    phone_number=args["phone_number"], trunk_id=trunk_id, outbound_shareable=args["outbound_shareable"]
-                )
-            case "set_shareable":
-                return await client.phone_numbers.update(
-                    args["phone_number"], outbound_shareable=args["outbound_shareable"]
-                )
-            case "publish" | "unassign":
-                return await client.agents.publish(
-                    args["agent_id"],
-                    args["version"],
-                    phone_numbers=args.get("phone_numbers", ()),
-                    unassign_phone_numbers=args.get("unassign_phone_numbers", ()),
-                    direction=args["direction"],
-                )
-            case "create_routing":
-                return await client.inbound_routing.create(**args)
-            case "update_routing":
-                return await client.inbound_routing.update(**args)
-            case "delete_routing":
-                return await client.inbound_routing.delete()
+        with api_errors(retry_safe=step.action not in NOT_RETRY_SAFE):
+            return await _send(client, step, args, env, created)
 
     return call
+
+
+NOT_RETRY_SAFE = frozenset({"create_trunk", "register_number", "create_routing"})
+
+
+async def _send(
+    client: AnyreachClient, step: Step, args: Mapping[str, Any], env: Mapping[str, str], created: dict[str, str]
+) -> object:
+    match step.action:
+        case "create_trunk":
+            trunk = await client.trunks.create(
+                name=args["name"],
+                inbound_config=_config(InboundConfig, args.get("inbound_config"), env),
+                outbound_config=_config(OutboundConfig, args.get("outbound_config"), env),
+            )
+            created[trunk.name] = trunk.id
+            return trunk.id
+        case "update_trunk":
+            changes: dict[str, Any] = {}
+            if "inbound_config" in args:
+                changes["inbound_config"] = _config(InboundConfig, args["inbound_config"], env)
+            if "outbound_config" in args:
+                changes["outbound_config"] = _config(OutboundConfig, args["outbound_config"], env)
+            return await client.trunks.update(args["trunk_id"], **changes)
+        case "delete_trunk":
+            return await client.trunks.delete(args["trunk_id"])
+        case "delete_number":
+            return await client.phone_numbers.delete(args["phone_number"])
+        case "register_number":
+            trunk_id = args.get("trunk_id") or created.get(args.get("trunk_name", ""))
+            if trunk_id is None:
+                raise Refusal(f"The trunk {args.get('trunk_name')!r} this plan was to create does not exist.")
+            return await client.phone_numbers.create(
+                phone_number=args["phone_number"], trunk_id=trunk_id, outbound_shareable=args["outbound_shareable"]
+            )
+        case "set_shareable":
+            return await client.phone_numbers.update(
+                args["phone_number"], outbound_shareable=args["outbound_shareable"]
+            )
+        case "publish" | "unassign":
+            return await client.agents.publish(
+                args["agent_id"],
+                args["version"],
+                phone_numbers=args.get("phone_numbers", ()),
+                unassign_phone_numbers=args.get("unassign_phone_numbers", ()),
+                direction=args["direction"],
+            )
+        case "create_routing":
+            return await client.inbound_routing.create(**args)
+        case "update_routing":
+            return await client.inbound_routing.update(**args)
+        case "delete_routing":
+            return await client.inbound_routing.delete()
 
 
 def _config(
