@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp import Client
-from mcp_types import TextContent, TextResourceContents
+from mcp_types import ResourceUpdatedNotification, TextContent, TextResourceContents
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Faults, Sandbox, open_sandbox
@@ -97,6 +97,23 @@ async def test_a_client_that_can_ask_is_asked_once_for_the_whole_plan(
     assert len(questions(ask)) == 1
     assert "3 steps" in questions(ask)[0]
     assert not UNUSED & set(await directory(api))
+
+
+async def test_a_change_set_tells_clients_once_about_every_number_it_changed(make_server: ServerFactory) -> None:
+    updated: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            updated.append(str(message.params.uri))
+
+    async with connect(make_server(no_confirm=True), "legacy", message_handler=on_message) as client:
+        plan = data(await call(client, "plan_changes", {"operations": [{"op": "delete_numbers", "unused": True}]}))
+        assert updated == [], "planning changes nothing"
+        data(await call(client, "apply_changes", {"plan_id": plan["plan_id"]}))
+
+    assert {f"anyreach://phone-numbers/{number}" for number in UNUSED} <= set(updated)
+    assert updated.count("anyreach://inventory") == 1
+    assert updated.count("anyreach://phone-numbers/+12125550131") == 1
 
 
 async def test_declining_the_plan_changes_nothing(make_server: ServerFactory, api: AnyreachClient) -> None:
