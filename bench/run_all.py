@@ -27,7 +27,15 @@ from typing import Any
 
 from _common import BENCH, EXIT_BROKEN, EXIT_MET, EXIT_MISSED, load_average, machine, now_utc, tree
 
-SCRIPTS = ("tool_tokens.py", "cold_start.py", "call_overhead.py", "inventory_scale.py", "pagination.py", "http_load.py")
+SCRIPTS = (
+    "tool_tokens.py",
+    "cold_start.py",
+    "call_overhead.py",
+    "inventory_scale.py",
+    "pagination.py",
+    "http_load.py",
+    "jobs.py",
+)
 README = BENCH / "README.md"
 START = "<!-- run_all.py writes the table below this line; do not edit by hand -->"
 END = "<!-- run_all.py writes the table above this line -->"

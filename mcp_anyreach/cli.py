@@ -9,7 +9,8 @@ import argparse
 import gc
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 from mcp_anyreach import __version__
 
-COMMANDS = ("serve", "sandbox", "demo", "doctor")
+COMMANDS = ("serve", "sandbox", "demo", "doctor", "export", "plan", "apply")
 SANDBOX_EXAMPLES = """examples:
   --faults "error_rate=0.1,rate_limit_rate=0.05,latency_ms=20,drop_after_write_rate=0.05,seed=1"
   --behaviour "pagination=link,put=replace,purchase_body=empty,max_limit=50"
@@ -58,6 +59,70 @@ def _doctor(args: argparse.Namespace) -> int:
         print(f"mcp-anyreach: invalid configuration:\n{exc}", file=sys.stderr)
         return 2
     return run_doctor(settings, as_machine_readable=args.json, per_check=args.timeout)
+
+
+def _change_settings(args: argparse.Namespace) -> Settings | None:
+    """Settings for export/plan/apply: the environment plus --sandbox, --db, --audit-log."""
+    import os
+
+    from pydantic import ValidationError
+
+    from mcp_anyreach.settings import Settings, unknown_variables
+
+    if unknown := unknown_variables(os.environ):
+        print(f"mcp-anyreach: unknown environment variables: {', '.join(unknown)}; fix or unset them.", file=sys.stderr)
+        return None
+    flags = {key: getattr(args, key) for key in ("sandbox", "db", "audit_log") if getattr(args, key, None)}
+    try:
+        return Settings(**flags)
+    except ValidationError as exc:
+        print(f"mcp-anyreach: invalid configuration: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return None
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mcp_anyreach.server.changes import commands
+
+    settings = _change_settings(args)
+    if settings is None:
+        return commands.ERROR
+    output = Path(args.output) if args.output else None
+    as_json = args.json or (output is not None and output.suffix == ".json")
+    return commands.run(lambda: commands.export(settings, output, as_json=as_json, out=sys.stdout))
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from mcp_anyreach.server.changes import commands
+
+    settings = _change_settings(args)
+    if settings is None:
+        return commands.ERROR
+    return commands.run(lambda: commands.plan(settings, Path(args.file), as_json=args.json, out=sys.stdout))
+
+
+def _apply(args: argparse.Namespace) -> int:
+    from mcp_anyreach.server.changes import commands
+
+    settings = _change_settings(args)
+    if settings is None:
+        return commands.ERROR
+
+    async def ask(question: str) -> bool:
+        import anyio.to_thread
+
+        print(question, end="", file=sys.stderr, flush=True)
+        return (await anyio.to_thread.run_sync(sys.stdin.readline)).strip() == "yes"
+
+    return commands.run(
+        lambda: commands.apply(
+            settings,
+            Path(args.file),
+            auto_approve=args.auto_approve,
+            as_json=args.json,
+            out=sys.stdout,
+            ask=ask if sys.stdin.isatty() else None,
+        )
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -164,7 +229,7 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help=f"HTTP port ({default('port')}; 0: any free port, logged at start-up)")
     parser.add_argument("--stateless", action="store_true", help="stateless streamable HTTP (for replicas)")
     parser.add_argument("--read-only", action="store_true", help="register read tools only; refuse every write")
-    parser.add_argument("--toolsets", help="comma-separated: numbers,purchasing,trunks,routing,agents,audit")
+    parser.add_argument("--toolsets", help="comma-separated: numbers,purchasing,trunks,routing,agents,audit,changes")
     parser.add_argument("--tools", help="comma-separated tool names (added to --toolsets)")
     parser.add_argument("--no-confirm", action="store_true", help="skip confirmation gates (pipelines only)")
     parser.add_argument(
@@ -226,7 +291,36 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--token-store", help="the used-token store the server would use (else its variable)")
     doctor.add_argument("--timeout", type=float, default=10.0, help="seconds per check (default: %(default)s)")
     doctor.set_defaults(run=_doctor)
+    _change_commands(commands.add_parser)
     return parser
+
+
+def _change_commands(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
+    """export / plan / apply: the account as a desired-state document, for pipelines."""
+
+    def account(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--sandbox", action="store_true", help="use the embedded sandbox even with a token")
+        parser.add_argument("--db", help="the embedded sandbox's SQLite file")
+
+    export = add_parser("export", help="print the account as a desired-state document (no secrets)")
+    export.add_argument("--output", help="write to this file (YAML, or JSON when it ends in .json)")
+    export.add_argument("--json", action="store_true", help="JSON instead of YAML")
+    account(export)
+    export.set_defaults(run=_export)
+    plan = add_parser(
+        "plan", help="show what applying a document would change; exit 0 nothing to do, 2 changes pending, 1 error"
+    )
+    plan.add_argument("file", help="the desired-state document (YAML or JSON)")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    account(plan)
+    plan.set_defaults(run=_plan)
+    apply = add_parser("apply", help="make the account match a document, after a yes (or --auto-approve)")
+    apply.add_argument("file", help="the desired-state document (YAML or JSON)")
+    apply.add_argument("--auto-approve", action="store_true", help="apply without asking (needed without a terminal)")
+    apply.add_argument("--json", action="store_true", help="print the plan and the outcome as JSON")
+    apply.add_argument("--audit-log", help="append every step to this JSON-lines file")
+    account(apply)
+    apply.set_defaults(run=_apply)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

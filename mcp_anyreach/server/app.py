@@ -28,12 +28,14 @@ from mcp_anyreach.server.resources import register_resources
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.shared_state import SharedState, shared_state
 from mcp_anyreach.server.tool_factory import make_tool, published_schemas
-from mcp_anyreach.server.tools import agents, audit, numbers, purchasing, routing, trunks
+from mcp_anyreach.server.tools import agents, audit, changes, numbers, purchasing, routing, trunks
 from mcp_anyreach.settings import Settings
 
 logger = logging.getLogger("mcp_anyreach.server")
 TOOLS: dict[str, Callable[..., Awaitable[BaseModel]]] = {
-    tool.__name__: tool for module in (numbers, purchasing, trunks, routing, agents, audit) for tool in module.TOOLS
+    tool.__name__: tool
+    for module in (numbers, purchasing, trunks, routing, agents, audit, changes)
+    for tool in module.TOOLS
 }
 
 

@@ -147,6 +147,19 @@ class Gatekeeper:
             resolver.__qualname__ = f"gate.{tool}.{resolver.__name__}"  # the question's stable wire key
         return Resolve(verdict)
 
+    def offer_token(self, ctx: Context, tool: str, arguments: Mapping[str, Any], preview: Preview) -> str | None:
+        """A confirmation token for `tool` with these arguments, when another tool has just shown its preview
+        (plan_changes shows what apply_changes would do), so that a client that cannot be asked confirms in one
+        call. None when no token is needed: the client will be asked, or --no-confirm is on."""
+        if self._no_confirm or self._can_ask(ctx):
+            return None
+        self._audit.record(tool, arguments, outcome="confirmation_required", via="token")
+        return self._signer.mint(tool, arguments, preview, self._binding(ctx))
+
+    @property
+    def token_ttl_seconds(self) -> int:
+        return self._signer.ttl_seconds
+
     async def run(
         self, ctx: Context, verdict: Verdict, action: Callable[[], Awaitable[T]], *, changed: Sequence[str] = ()
     ) -> Gated[T]:

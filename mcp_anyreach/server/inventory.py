@@ -14,6 +14,7 @@ from pydantic import Field
 
 from mcp_anyreach.api import AnyreachClient, InboundRoutingConfig, PhoneNumber, Trunk
 from mcp_anyreach.api.pagination import pages
+from mcp_anyreach.server.explain import nobody_answers
 from mcp_anyreach.server.networks import too_wide
 from mcp_anyreach.server.text import shown
 from mcp_anyreach.server.views import Result
@@ -187,14 +188,13 @@ async def collect_inventory(
             _check_trunk(trunk, findings)
         await step(len(page.items), f"Read {len(tallies)} trunks")
 
-    routed = routing is not None and routing.enabled
     numbers = 0
     async for page in pages(lambda cursor: client.phone_numbers.list(limit=PAGE_SIZE, cursor=cursor)):
         if page.possibly_incomplete:
             warnings.append(_incomplete("phone numbers", numbers + len(page.items)))
         for number in page.items:
             tallies.setdefault(number.trunk_id, _TrunkTally(None)).numbers += 1
-            _check_number(number, findings, routed=routed)
+            _check_number(number, findings, routing)
         numbers += len(page.items)
         await step(len(page.items), f"Read {numbers} phone numbers")
 
@@ -285,15 +285,15 @@ def _trunk_without_numbers(trunk: Trunk, findings: _Findings) -> None:
         findings.add("trunk_without_numbers", trunk.id, message)
 
 
-def _check_number(number: PhoneNumber, findings: _Findings, *, routed: bool) -> None:
-    if number.inbound_agent_version_id is None and not routed:
+def _check_number(number: PhoneNumber, findings: _Findings, routing: InboundRoutingConfig | None) -> None:
+    if nobody_answers(number, routing):
         also = " (an agent places outbound calls from it)" if number.outbound_agent_version_id else ""
         findings.add(
             "number_without_inbound_agent",
             number.phone_number,
             f"{number.phone_number} has no inbound agent and no enabled routing: its calls are disconnected{also}.",
         )
-    if number.inbound_agent_version_id is None and number.outbound_agent_version_id is None and not routed:
+    if nobody_answers(number, routing) and number.outbound_agent_version_id is None:
         findings.add(
             "number_unused",
             number.phone_number,

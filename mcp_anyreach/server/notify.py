@@ -8,20 +8,26 @@ from collections.abc import Sequence
 from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPError
 
-INVENTORY_URI = "anyreach://inventory"
-NUMBERS_URI = "anyreach://phone-numbers"
-TRUNKS_URI = "anyreach://trunks"
-ROUTING_URI = "anyreach://inbound-routing-config"
-# Lists: a write to one member is recorded against the member's own URI, not the list's.
-COLLECTIONS = frozenset({INVENTORY_URI, NUMBERS_URI, TRUNKS_URI})
+from mcp_anyreach.server.uris import (
+    COLLECTIONS,
+    INVENTORY_URI,
+    NUMBERS_URI,
+    ROUTING_URI,
+    TRUNKS_URI,
+    number_uri,
+    trunk_uri,
+)
 
-
-def number_uri(phone_number: str) -> str:
-    return f"{NUMBERS_URI}/{phone_number}"
-
-
-def trunk_uri(trunk_id: str) -> str:
-    return f"{TRUNKS_URI}/{trunk_id}"
+__all__ = [
+    "COLLECTIONS",
+    "INVENTORY_URI",
+    "NUMBERS_URI",
+    "ROUTING_URI",
+    "TRUNKS_URI",
+    "notify_changed",
+    "number_uri",
+    "trunk_uri",
+]
 
 
 async def notify_changed(ctx: Context, uris: Sequence[str]) -> None:

@@ -13,8 +13,8 @@ from typing import Literal
 from mcp_types import ToolAnnotations
 
 Kind = Literal["read", "write", "spend", "destroy"]
-Toolset = Literal["numbers", "purchasing", "trunks", "routing", "agents", "audit"]
-TOOLSETS: tuple[Toolset, ...] = ("numbers", "purchasing", "trunks", "routing", "agents", "audit")
+Toolset = Literal["numbers", "purchasing", "trunks", "routing", "agents", "audit", "changes"]
+TOOLSETS: tuple[Toolset, ...] = ("numbers", "purchasing", "trunks", "routing", "agents", "audit", "changes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,8 @@ SPECS: tuple[ToolSpec, ...] = (
     ToolSpec("register_phone_number", "Register a BYOC phone number", "numbers", "write"),
     ToolSpec("update_phone_number", "Set outbound sharing of a number", "numbers", "write", idempotent=True),
     ToolSpec("delete_phone_number", "Delete a phone number", "numbers", "destroy", gated=True, idempotent=True),
+    ToolSpec("move_phone_numbers", "Move numbers to another trunk", "numbers", "write", gated=True, idempotent=True),
+    ToolSpec("delete_phone_numbers", "Delete many phone numbers", "numbers", "destroy", gated=True, idempotent=True),
     ToolSpec("search_available_numbers", "Search numbers to buy", "purchasing", "read"),
     ToolSpec("purchase_phone_number", "Buy a phone number", "purchasing", "spend", gated=True),
     ToolSpec("list_trunks", "List SIP trunks", "trunks", "read"),
@@ -52,6 +54,7 @@ SPECS: tuple[ToolSpec, ...] = (
     ToolSpec("update_trunk", "Update a BYOC SIP trunk", "trunks", "write", gated=True, idempotent=True),
     ToolSpec("delete_trunk", "Delete a BYOC SIP trunk", "trunks", "destroy", gated=True, idempotent=True),
     ToolSpec("get_inbound_routing_config", "Get inbound routing", "routing", "read"),
+    ToolSpec("explain_inbound_call", "Explain who answers a call", "routing", "read"),
     ToolSpec("create_inbound_routing_config", "Create inbound routing", "routing", "write", gated=True),
     ToolSpec(
         "update_inbound_routing_config",
@@ -80,6 +83,8 @@ SPECS: tuple[ToolSpec, ...] = (
         idempotent=True,
     ),
     ToolSpec("audit_inventory", "Audit telephony inventory", "audit", "read"),
+    ToolSpec("plan_changes", "Plan a change set", "changes", "read"),
+    ToolSpec("apply_changes", "Apply a planned change set", "changes", "destroy", gated=True),
 )
 SPEC_BY_NAME: dict[str, ToolSpec] = {spec.name: spec for spec in SPECS}
 

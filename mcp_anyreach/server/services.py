@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.server.agent_names import AgentNames
+from mcp_anyreach.server.changes.store import MemoryPlans, PlanStore
 from mcp_anyreach.server.gate import Gatekeeper
 from mcp_anyreach.server.purchases import ManagedAccount
 from mcp_anyreach.server.shared_state.purchases import Purchases
@@ -21,3 +22,4 @@ class Services:
     purchases: Purchases
     managed_account: ManagedAccount
     agent_names: AgentNames
+    plans: PlanStore = field(default_factory=MemoryPlans)  # between plan_changes and apply_changes

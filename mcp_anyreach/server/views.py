@@ -189,9 +189,10 @@ class Listing(Result, Generic[T]):
 
 
 class Gated(Result, Generic[T]):
-    """The outcome of a gated call. Only `done` changed anything."""
+    """The outcome of a gated call. Only `done` (and `partial`: a change set stopped at a failing step) changed
+    anything."""
 
-    status: Literal["done", "confirmation_required", "declined", "cancelled"]
+    status: Literal["done", "partial", "confirmation_required", "declined", "cancelled"]
     message: str
     confirmation_token: str | None = None
     result: T | None = None

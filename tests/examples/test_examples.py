@@ -31,11 +31,32 @@ async def test_the_provision_pipeline_changes_the_sandbox_once_and_nothing_on_it
     first = json.loads((await run_example("provision_pipeline.py", "--db", db, "--json")).stdout)
     second = json.loads((await run_example("provision_pipeline.py", "--db", db, "--json")).stdout)
 
-    assert len(first["changes"]) == 5
-    assert any(change.startswith("created BYOC trunk") for change in first["changes"])
-    assert any(change.startswith("inbound routing created") for change in first["changes"])
+    assert len(first["changes"]) == 6
+    assert first["changes"][0].startswith("create BYOC trunk 'Pipeline carrier (BYOC)'")
+    assert first["changes"][-1].startswith("create inbound routing")
+    assert sum("'Support' v2 answers" in change for change in first["changes"]) == 2
     assert second["changes"] == []
-    assert len(second["unchanged"]) == 6
+
+
+async def test_the_gitops_document_plans_applies_and_then_has_nothing_to_do(tmp_path: Path) -> None:
+    document = str(EXAMPLES / "gitops" / "telephony.yaml")
+    db = str(tmp_path / "sandbox.db")
+    env = server_env(ACME_INBOUND_PASSWORD="change-me-in-ci")
+
+    async def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
+        with anyio.fail_after(RUN_TIMEOUT):
+            command = [sys.executable, "-m", "mcp_anyreach", *args, "--db", db]
+            return await anyio.run_process(command, env=env, stdin=subprocess.DEVNULL, check=False)
+
+    pending = await cli("plan", document)
+    applied = await cli("apply", document, "--auto-approve")
+    settled = await cli("plan", document)
+
+    assert pending.returncode == 2, pending.stderr.decode()
+    assert b"create BYOC trunk 'Acme carrier (BYOC)'" in pending.stdout
+    assert b"change-me-in-ci" not in pending.stdout + applied.stdout + applied.stderr
+    assert applied.returncode == 0, applied.stderr.decode()
+    assert settled.returncode == 0
 
 
 async def test_the_audit_report_writes_markdown_findings_from_a_read_only_server(tmp_path: Path) -> None:

@@ -244,11 +244,13 @@ async def test_a_token_used_once_is_refused_as_already_used_even_when_its_previe
     assert (await api.inbound_routing.get()).enabled  # type: ignore[union-attr]
 
 
-async def test_one_token_confirmed_many_times_at_once_runs_once(
-    make_server: ServerFactory, api: AnyreachClient
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+async def test_one_token_confirmed_many_times_at_once_runs_once_and_the_others_say_already_used(
+    make_server: ServerFactory, api: AnyreachClient, tmp_path: Any, store: str
 ) -> None:
     trunk = (await api.trunks.create(name="Carrier")).id
-    async with connect(make_server(), "legacy") as client:
+    server = make_server(**({"token_store": tmp_path / "used.db"} if store == "sqlite" else {}))
+    async with connect(server, "legacy") as client:
         token = _token(await client.call_tool("update_trunk", {"trunk_id": trunk, "name": "Carrier A"}))
         arguments = {"trunk_id": trunk, "name": "Carrier A", "confirmation_token": token}
         outcomes: list[Any] = []
@@ -260,7 +262,40 @@ async def test_one_token_confirmed_many_times_at_once_runs_once(
             async with anyio.create_task_group() as group:
                 for _ in range(8):
                     group.start_soon(confirm)
-    assert sorted(not result.is_error for result in outcomes) == [False] * 7 + [True]
+    refused = [texts(result) for result in outcomes if result.is_error]
+    assert len(refused) == 7
+    assert all("already used" in reason for reason in refused), refused
+
+
+async def test_a_token_is_good_until_the_second_it_expires(make_server: ServerFactory, api: AnyreachClient) -> None:
+    number = await _first_number(api)
+    now = [1_900_000_000.0]
+    async with connect(make_server(clock=lambda: now[0]), "legacy") as client:
+        token = _token(await client.call_tool("delete_phone_number", {"phone_number": number}))
+        now[0] += 300
+        last_second = await client.call_tool(
+            "delete_phone_number", {"phone_number": number, "confirmation_token": token}
+        )
+    assert data(last_second)["status"] == "done"
+
+
+async def test_a_refused_token_is_written_to_the_audit_log_as_refused_with_the_call(
+    make_server: ServerFactory, api: AnyreachClient, tmp_path: Any
+) -> None:
+    import json
+
+    number = await _first_number(api)
+    log = tmp_path / "audit.jsonl"
+    async with connect(make_server(audit_log=log), "legacy") as client:
+        token = _token(await client.call_tool("delete_phone_number", {"phone_number": number}))
+        await client.call_tool(
+            "delete_phone_number", {"phone_number": number, "confirmation_token": token[:-4] + "AAAA"}
+        )
+    last = json.loads(log.read_text().splitlines()[-1])
+    assert last["tool"] == "delete_phone_number"
+    assert last["arguments"] == {"phone_number": number}
+    assert last["confirmation"] == "token"
+    assert last["outcome"].startswith("refused: This confirmation token is not valid")
 
 
 @pytest.mark.parametrize(
@@ -269,8 +304,10 @@ async def test_one_token_confirmed_many_times_at_once_runs_once(
         lambda token: token[:-4] + "AAAA",
         lambda token: token[:-4] + "é" * 4,
         lambda token: token.replace(".", ".x", 1),
+        lambda token: token.rsplit(".", 1)[0],
+        lambda token: "xx1" + token[3:],
     ],
-    ids=["altered-signature", "non-ascii-signature", "altered-claims"],
+    ids=["altered-signature", "non-ascii-signature", "altered-claims", "truncated", "another-format"],
 )
 async def test_an_altered_token_is_refused_as_not_valid_with_the_usual_sentence(
     make_server: ServerFactory, api: AnyreachClient, forge: Any

@@ -123,4 +123,7 @@ def write_arguments(sandbox: Sandbox) -> dict[str, dict[str, Any]]:
         "update_inbound_routing_config": {"enabled": False},
         "delete_inbound_routing_config": {},
         "assign_agent_to_numbers": {"agent_id": demo.agent_ids[2], "version": 1, "phone_numbers": ["+14155550102"]},
+        "move_phone_numbers": {"to_trunk_id": demo.byoc_trunk_id, "phone_numbers": ["+12125550132"]},
+        "delete_phone_numbers": {"phone_numbers": ["+12125550132"]},
+        "apply_changes": {"plan_id": "pln_a_plan_made_elsewhere"},
     }

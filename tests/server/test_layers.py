@@ -17,6 +17,14 @@ ENGINES = (
     "mcp_anyreach.server.views",
     "mcp_anyreach.server.confirm",
     "mcp_anyreach.server.audit_log",
+    "mcp_anyreach.server.explain",
+    "mcp_anyreach.server.uris",
+    "mcp_anyreach.server.changes",
+    "mcp_anyreach.server.changes.desired",
+    "mcp_anyreach.server.changes.planner",
+    "mcp_anyreach.server.changes.executor",
+    "mcp_anyreach.server.changes.store",
+    "mcp_anyreach.server.changes.commands",
 )
 
 

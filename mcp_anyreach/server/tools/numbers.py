@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from mcp_anyreach.api import PhoneNumber
 from mcp_anyreach.api.agent_directory import AgentDirectory
-from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumberArg, TrunkId
+from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumberArg, PhoneNumberList, TrunkId
+from mcp_anyreach.server.changes import ApplyReport, Plan, RunStep, fingerprint, plan_operations, preview_text
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.gate import Verdict, Write, previewed_by
@@ -19,6 +20,7 @@ from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.summaries import number_sentence
 from mcp_anyreach.server.text import shown
+from mcp_anyreach.server.tools.changes import run_change_set, run_planned
 from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, NumberView
 
 NUMBER_NOT_FOUND = "Find numbers with list_phone_numbers."
@@ -181,4 +183,82 @@ def _slot_test(agents: AgentDirectory | None, slot: str, wanted: str) -> Callabl
     return lambda n: getattr(n, slot) in own
 
 
-TOOLS = (list_phone_numbers, get_phone_number, register_phone_number, update_phone_number, delete_phone_number)
+async def _bulk_plan(services: Services, operation: dict[str, Any]) -> Plan:
+    with api_errors(retry_safe=True):
+        plan = await plan_operations(services.client, services.plans, [operation], save=False)
+    if not plan.steps:
+        raise Refusal(" ".join(["Nothing to do.", *plan.notes]))
+    return plan
+
+
+async def _bulk_preview(services: Services, operation: dict[str, Any]) -> Preview:
+    plan = await _bulk_plan(services, operation)
+    return Preview(preview_text(plan), fingerprint(plan), tuple(plan.targets))
+
+
+async def _bulk_run(
+    services: Services, ctx: Context, verdict: Verdict, operation: dict[str, Any]
+) -> Gated[ApplyReport]:
+    async def apply(run_step: RunStep) -> ApplyReport:
+        plan = await _bulk_plan(services, operation)
+        if fingerprint(plan) != verdict.preview.state:
+            raise Refusal("What this change touches moved since the preview, so nothing was done; call again.")
+        return await run_planned(services, plan, run_step)
+
+    return await run_change_set(services, ctx, verdict, apply)
+
+
+def _move(to_trunk_id: str, phone_numbers: list[str], from_trunk_id: str | None) -> dict[str, Any]:
+    return {
+        "op": "move_numbers",
+        "to_trunk_id": to_trunk_id,
+        "phone_numbers": phone_numbers,
+        "from_trunk_id": from_trunk_id,
+    }
+
+
+async def preview_move_phone_numbers(
+    services: Services, to_trunk_id: str, phone_numbers: list[str], from_trunk_id: str | None
+) -> Preview:
+    return await _bulk_preview(services, _move(to_trunk_id, phone_numbers, from_trunk_id))
+
+
+@previewed_by(preview_move_phone_numbers)
+async def move_phone_numbers(
+    services: Services,
+    ctx: Context,
+    verdict: Verdict,
+    to_trunk_id: TrunkId,
+    phone_numbers: PhoneNumberList = [],  # noqa: B006 - pydantic copies defaults
+    from_trunk_id: Annotated[TrunkId | None, Field(description="Move all its numbers")] = None,
+    confirmation_token: ConfirmationToken = None,
+) -> Gated[ApplyReport]:
+    """Move numbers to a BYOC trunk, keeping sharing and agents (delete, register, publish). Gated once."""
+    return await _bulk_run(services, ctx, verdict, _move(to_trunk_id, phone_numbers, from_trunk_id))
+
+
+async def preview_delete_phone_numbers(services: Services, phone_numbers: list[str]) -> Preview:
+    return await _bulk_preview(services, {"op": "delete_numbers", "phone_numbers": phone_numbers})
+
+
+@previewed_by(preview_delete_phone_numbers)
+async def delete_phone_numbers(
+    services: Services,
+    ctx: Context,
+    verdict: Verdict,
+    phone_numbers: PhoneNumberList,
+    confirmation_token: ConfirmationToken = None,
+) -> Gated[ApplyReport]:
+    """Remove many numbers; their calls stop being answered. Gated once for all."""
+    return await _bulk_run(services, ctx, verdict, {"op": "delete_numbers", "phone_numbers": phone_numbers})
+
+
+TOOLS = (
+    list_phone_numbers,
+    get_phone_number,
+    register_phone_number,
+    update_phone_number,
+    delete_phone_number,
+    move_phone_numbers,
+    delete_phone_numbers,
+)

@@ -9,9 +9,11 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from mcp_anyreach.api import InboundRoutingConfig
-from mcp_anyreach.server.args import AgentId, ConfirmationToken, Identifier, SmallJson
+from mcp_anyreach.server.args import AgentId, ConfirmationToken, Identifier, PhoneNumberArg, SmallJson
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
+from mcp_anyreach.server.explain import CallExplanation
+from mcp_anyreach.server.explain import explain_inbound_call as explain
 from mcp_anyreach.server.gate import Verdict, previewed_by
 from mcp_anyreach.server.notify import ROUTING_URI
 from mcp_anyreach.server.refusal import Refusal
@@ -179,7 +181,16 @@ def _given(fields: Mapping[str, Any]) -> dict[str, Any]:
     return given
 
 
+async def explain_inbound_call(
+    services: Services, phone_number: PhoneNumberArg, caller_number: PhoneNumberArg | None = None
+) -> CallExplanation:
+    """Who answers a call to one of our numbers, and why: directory, trunk, routing, agent or drop."""
+    with api_errors(retry_safe=True):
+        return await explain(services.client, phone_number, caller_number)
+
+
 TOOLS = (
+    explain_inbound_call,
     get_inbound_routing_config,
     create_inbound_routing_config,
     update_inbound_routing_config,

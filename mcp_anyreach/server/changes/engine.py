@@ -1,0 +1,155 @@
+"""The change-set engine as the tools and the command line use it: plan, check that a plan is fresh, apply."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.server.changes.desired import compile_document, load_document
+from mcp_anyreach.server.changes.executor import ApplyReport, RunStep, run_plan
+from mcp_anyreach.server.changes.model import Plan
+from mcp_anyreach.server.changes.operations import compile_operations, parse_operations
+from mcp_anyreach.server.changes.planner import make_plan
+from mcp_anyreach.server.changes.snapshot import observe, read_snapshot
+from mcp_anyreach.server.changes.store import PlanStore, new_plan_id
+from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.server.uris import NUMBERS_URI, ROUTING_URI, TRUNKS_URI
+from mcp_anyreach.server.views import Result
+
+STEPS_SHOWN = 25
+PREVIEW_STEPS = 12  # a confirmation a person reads; plan_changes shows more
+
+
+async def plan_operations(
+    client: AnyreachClient, store: PlanStore, operations: Sequence[Mapping[str, Any]], *, save: bool = True
+) -> Plan:
+    """Plan a list of operations (see operations.py); AnyreachError when the API fails, Refusal when impossible."""
+    parsed = parse_operations(operations)
+    snapshot = await read_snapshot(client)
+    interrupted = await store.moves()
+    targets, notes = compile_operations(parsed, snapshot, interrupted)
+    plan = make_plan(snapshot, targets, plan_id=new_plan_id(), now=time.time(), notes=notes)
+    return await _keep(store, plan, save)
+
+
+async def plan_document(
+    client: AnyreachClient,
+    store: PlanStore,
+    document: str | Mapping[str, Any],
+    *,
+    env: Mapping[str, str],
+    save: bool = True,
+) -> Plan:
+    """Plan a desired-state document (YAML or JSON text, or parsed); secrets are looked up in `env`."""
+    doc = load_document(document)
+    snapshot = await read_snapshot(client)
+    interrupted = await store.moves()
+    targets = compile_document(doc, snapshot, interrupted)
+    plan = make_plan(
+        snapshot,
+        targets.numbers,
+        targets.trunks,
+        targets.routing,
+        plan_id=new_plan_id(),
+        now=time.time(),
+        has_env=lambda name: name in env,
+    )
+    return await _keep(store, plan, save)
+
+
+async def _keep(store: PlanStore, plan: Plan, save: bool) -> Plan:
+    if not plan.steps and plan.moves:
+        await store.forget_moves(plan.moves)  # an interrupted move that turned out to be finished
+    if save and plan.steps:
+        await store.save(plan)
+    return plan
+
+
+async def stale_resources(client: AnyreachClient, plan: Plan) -> list[str]:
+    """The resources the plan touches that changed since it was planned."""
+    now = await observe(client, plan.basis)
+    return [uri for uri, digest in plan.basis.items() if now.get(uri) != digest]
+
+
+async def fresh_plan(client: AnyreachClient, store: PlanStore, plan_id: str) -> Plan:
+    """The stored plan, if the account still looks as it did when planned; else a Refusal saying what moved."""
+    plan = await store.load(plan_id)
+    if plan is None:
+        raise Refusal(
+            f"There is no plan {plan_id} (plans last {store.ttl_seconds // 60} minutes and run once); call "
+            "plan_changes again."
+        )
+    if moved := await stale_resources(client, plan):
+        raise Refusal(
+            f"The plan is stale: {_names(moved)} changed since it was planned, so nothing was done. Call "
+            "plan_changes again to plan against the current state."
+        )
+    return plan
+
+
+async def apply_plan(
+    client: AnyreachClient, store: PlanStore, plan_id: str, run_step: RunStep, *, env: Mapping[str, str]
+) -> ApplyReport:
+    """Take the plan (it runs once) and run it; the caller has checked that it is fresh."""
+    plan = await store.take(plan_id)
+    if plan is None:
+        raise Refusal(f"The plan {plan_id} was applied or expired meanwhile; call plan_changes again.")
+    return await run_plan(client, plan, run_step, env=env, store=store)
+
+
+def preview_text(plan: Plan) -> str:
+    """What a person approves: the summary, the impact, and the first steps."""
+    lines = [plan.summary(), *plan.impact]
+    lines += [f"{step.n}. {step.detail}" for step in plan.steps[:PREVIEW_STEPS]]
+    if len(plan.steps) > PREVIEW_STEPS:
+        lines.append(f"... and {len(plan.steps) - PREVIEW_STEPS} more steps (plan_changes lists them)")
+    return "\n".join(lines)
+
+
+def fingerprint(plan: Plan) -> dict[str, Any]:
+    """What approving a plan approves: these steps, against the account as it was seen."""
+    return {"basis": plan.basis, "steps": [step.model_dump(mode="json", exclude={"n"}) for step in plan.steps]}
+
+
+def _names(uris: Sequence[str]) -> str:
+    names = [
+        uri.removeprefix(NUMBERS_URI + "/").removeprefix(TRUNKS_URI + "/").replace(ROUTING_URI, "the routing config")
+        for uri in uris
+    ]
+    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
+class StepView(Result):
+    n: int
+    action: str
+    detail: str
+
+
+class PlanView(Result):
+    """What a model (or a person) reads of a plan."""
+
+    plan_id: str | None = None
+    summary: str
+    impact: list[str]
+    notes: list[str]
+    steps: list[StepView]
+    steps_not_listed: int = 0
+    expires_in_seconds: int | None = None
+    confirmation_token: str | None = None
+    next: str
+
+    @classmethod
+    def of(cls, plan: Plan, *, ttl_seconds: int, apply_hint: str = "call apply_changes with this plan_id") -> PlanView:
+        listed = plan.steps[:STEPS_SHOWN]
+        return cls(
+            plan_id=plan.id if plan.steps else None,
+            summary=plan.summary(),
+            impact=plan.impact,
+            notes=plan.notes,
+            steps=[StepView(n=step.n, action=step.action, detail=step.detail) for step in listed],
+            steps_not_listed=len(plan.steps) - len(listed),
+            expires_in_seconds=ttl_seconds if plan.steps else None,
+            next=f"Nothing changed yet. To make these changes, {apply_hint}." if plan.steps else "Nothing to do.",
+        )

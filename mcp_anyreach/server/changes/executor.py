@@ -1,0 +1,186 @@
+"""Runs a plan's steps in order, stops at the first failure, and says per step: done, failed, not started.
+
+Each step goes through `run_step(plan_id, step, call)`, which the caller supplies: the MCP tools pass the gate's
+`act` (audit line before and after, recorded as a write), the command line an audit-log writer. The
+executor itself knows nothing of MCP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from pydantic import SecretStr
+
+from mcp_anyreach.api import AnyreachClient, AnyreachError, InboundConfig, OutboundConfig
+from mcp_anyreach.server.changes.model import Plan, Step, StepOutcome
+from mcp_anyreach.server.changes.store import PlanStore
+from mcp_anyreach.server.errors import api_errors, error_message
+from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.server.views import Result
+
+RunStep = Callable[[str, Step, Callable[[], Awaitable[object]]], Awaitable[object]]
+SHOWN = 20
+
+
+class ApplyReport(Result):
+    plan_id: str
+    complete: bool
+    done: int
+    failed: int
+    not_started: int
+    failure: StepOutcome | None = None
+    steps: list[StepOutcome]
+    steps_not_listed: int = 0
+    next: str
+
+
+async def run_plan(
+    client: AnyreachClient,
+    plan: Plan,
+    run_step: RunStep,
+    *,
+    env: Mapping[str, str],
+    store: PlanStore | None = None,
+) -> ApplyReport:
+    """Run every step until one fails; record unfinished moves first, so that planning again can finish them."""
+    if store is not None and plan.moves:
+        await store.remember_moves(plan.moves)
+    created: dict[str, str] = {}
+    outcomes: list[StepOutcome] = []
+    failure: StepOutcome | None = None
+    for step in plan.steps:
+        if failure is not None:
+            outcomes.append(StepOutcome(n=step.n, action=step.action, subject=step.subject, status="not_started"))
+            continue
+        try:
+            await run_step(plan.id, step, _call(client, step, env, created))
+        except Exception as exc:
+            failure = StepOutcome(
+                n=step.n, action=step.action, subject=step.subject, status="failed", cause=_cause(exc)
+            )
+            outcomes.append(failure)
+            continue
+        outcomes.append(StepOutcome(n=step.n, action=step.action, subject=step.subject, status="done"))
+    if store is not None and plan.moves and failure is None:
+        await store.forget_moves(plan.moves)
+    return _report(plan, outcomes, failure)
+
+
+def _report(plan: Plan, outcomes: list[StepOutcome], failure: StepOutcome | None) -> ApplyReport:
+    done = sum(1 for outcome in outcomes if outcome.status == "done")
+    waiting = sum(1 for outcome in outcomes if outcome.status == "not_started")
+    if failure is None:
+        listed: list[StepOutcome] = []  # every step is done: the count says it
+        advice = f"Every step is done ({done})."
+    else:
+        # The failure and its neighbours matter; a long run of done steps does not.
+        index = outcomes.index(failure)
+        listed = outcomes[max(0, index - 3) : index + SHOWN - 3]
+        advice = (
+            f"Stopped at step {failure.n}; steps after it were not started. Fix the cause if it is yours, then call "
+            "plan_changes again with the same request: it plans only what is still missing (moves interrupted "
+            "half-way are finished, their agents restored)."
+        )
+    return ApplyReport(
+        plan_id=plan.id,
+        complete=failure is None,
+        done=done,
+        failed=0 if failure is None else 1,
+        not_started=waiting,
+        failure=failure,
+        steps=listed,
+        steps_not_listed=len(outcomes) - len(listed),
+        next=advice,
+    )
+
+
+def _cause(exc: Exception) -> str:
+    if isinstance(exc, AnyreachError):
+        return error_message(exc, retry_safe=False)
+    if isinstance(exc, Refusal):
+        return str(exc)
+    message = str(exc)
+    # ToolError (from the gate's act) carries its own sentence; anything else is named, never dumped.
+    return message if type(exc).__name__ == "ToolError" and message else f"{type(exc).__name__}"
+
+
+def _call(
+    client: AnyreachClient, step: Step, env: Mapping[str, str], created: dict[str, str]
+) -> Callable[[], Awaitable[object]]:
+    args = step.args
+
+    async def call() -> object:
+        with api_errors(retry_safe=step.action not in NOT_RETRY_SAFE):
+            return await _send(client, step, args, env, created)
+
+    return call
+
+
+NOT_RETRY_SAFE = frozenset({"create_trunk", "register_number", "create_routing"})
+
+
+async def _send(
+    client: AnyreachClient, step: Step, args: Mapping[str, Any], env: Mapping[str, str], created: dict[str, str]
+) -> object:
+    match step.action:
+        case "create_trunk":
+            trunk = await client.trunks.create(
+                name=args["name"],
+                inbound_config=_config(InboundConfig, args.get("inbound_config"), env),
+                outbound_config=_config(OutboundConfig, args.get("outbound_config"), env),
+            )
+            created[trunk.name] = trunk.id
+            return trunk.id
+        case "update_trunk":
+            changes: dict[str, Any] = {}
+            if "inbound_config" in args:
+                changes["inbound_config"] = _config(InboundConfig, args["inbound_config"], env)
+            if "outbound_config" in args:
+                changes["outbound_config"] = _config(OutboundConfig, args["outbound_config"], env)
+            return await client.trunks.update(args["trunk_id"], **changes)
+        case "delete_trunk":
+            return await client.trunks.delete(args["trunk_id"])
+        case "delete_number":
+            return await client.phone_numbers.delete(args["phone_number"])
+        case "register_number":
+            trunk_id = args.get("trunk_id") or created.get(args.get("trunk_name", ""))
+            if trunk_id is None:
+                raise Refusal(f"The trunk {args.get('trunk_name')!r} this plan was to create does not exist.")
+            return await client.phone_numbers.create(
+                phone_number=args["phone_number"], trunk_id=trunk_id, outbound_shareable=args["outbound_shareable"]
+            )
+        case "set_shareable":
+            return await client.phone_numbers.update(
+                args["phone_number"], outbound_shareable=args["outbound_shareable"]
+            )
+        case "publish" | "unassign":
+            return await client.agents.publish(
+                args["agent_id"],
+                args["version"],
+                phone_numbers=args.get("phone_numbers", ()),
+                unassign_phone_numbers=args.get("unassign_phone_numbers", ()),
+                direction=args["direction"],
+            )
+        case "create_routing":
+            return await client.inbound_routing.create(**args)
+        case "update_routing":
+            return await client.inbound_routing.update(**args)
+        case "delete_routing":
+            return await client.inbound_routing.delete()
+
+
+def _config(
+    model: type[InboundConfig] | type[OutboundConfig], data: Mapping[str, Any] | None, env: Mapping[str, str]
+) -> Any:
+    if data is None:
+        return None
+    fields = dict(data)
+    reference = fields.pop("auth_password", None)
+    config = model.model_validate(fields)
+    if isinstance(reference, Mapping):
+        name = str(reference.get("env"))  # type: ignore[union-attr]
+        if name not in env:
+            raise Refusal(f"The environment variable {name}, which holds a trunk password, is not set.")
+        config.auth_password = SecretStr(env[name])
+    return config

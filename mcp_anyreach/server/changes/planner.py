@@ -1,0 +1,539 @@
+"""From targets to an ordered plan: the steps, what they mean for callers, and what planning saw.
+
+Safe order: trunks are created and updated first, then numbers move (each deleted, registered on its new
+trunk and given its agents back before the next), new numbers are registered, sharing and agents change,
+routing changes, and only then are numbers and trunks deleted. Everything compares the target with the
+snapshot, so planning again after a partial apply plans only what is still missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp_anyreach.api import PhoneNumber
+from mcp_anyreach.server.changes.agents import current_slot
+from mcp_anyreach.server.changes.desired import RoutingTarget, TrunkTarget
+from mcp_anyreach.server.changes.model import (
+    KEEP,
+    SLOTS,
+    Action,
+    AgentSlot,
+    Keep,
+    MoveIntent,
+    NumberTarget,
+    Plan,
+    Slot,
+    SlotTarget,
+    Step,
+)
+from mcp_anyreach.server.changes.snapshot import Snapshot
+from mcp_anyreach.server.explain import nobody_answers
+from mcp_anyreach.server.networks import too_wide
+from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.server.summaries import routing_sentence
+from mcp_anyreach.server.text import shown
+from mcp_anyreach.server.uris import ROUTING_URI, number_uri, trunk_uri
+
+PUBLISH_BATCH = 100
+LISTED = 10
+CONFIG_FIELDS = {
+    "inbound": (
+        "allowed_addresses",
+        "allowed_numbers",
+        "auth_username",
+        "media_encryption",
+        "enable_noise_cancellation",
+    ),
+    "outbound": ("address", "auth_username", "transport", "media_encryption", "headers"),
+}
+PHASES = ("trunks", "moves", "registers", "numbers", "agents", "routing", "deletes", "trunk_deletes")
+
+
+@dataclass
+class _Draft:
+    phases: dict[str, list[Step]] = field(default_factory=lambda: {phase: [] for phase in PHASES})
+    impact: list[str] = field(default_factory=list[str])
+    watched: set[str] = field(default_factory=set[str])
+    moves: dict[str, MoveIntent] = field(default_factory=dict[str, MoveIntent])
+    released: list[str] = field(default_factory=list[str])
+
+    def add(
+        self, phase: str, action: Action, tool: str, subject: str, detail: str, args: dict[str, Any], targets: list[str]
+    ) -> None:
+        self.phases[phase].append(
+            Step(n=0, action=action, tool=tool, subject=subject, detail=detail, args=args, targets=targets)
+        )
+        self.watched.update(targets)
+
+
+def make_plan(
+    snapshot: Snapshot,
+    numbers: Mapping[str, NumberTarget],
+    trunks: Sequence[TrunkTarget] = (),
+    routing: RoutingTarget = KEEP,
+    *,
+    plan_id: str,
+    now: float,
+    notes: Sequence[str] = (),
+    has_env: Callable[[str], bool] = lambda name: True,
+) -> Plan:
+    """Every step that makes the snapshot match the targets, or a Refusal saying which target cannot be met."""
+    draft = _Draft()
+    _check_secrets(trunks, has_env)
+    _plan_trunks(trunks, snapshot, draft)
+    for phone, target in numbers.items():
+        _plan_number(phone, target, snapshot, draft)
+    _plan_agents(numbers, snapshot, draft)
+    routing_after = _plan_routing(routing, snapshot, draft)
+    _check_pruned_trunks(trunks, numbers, snapshot)
+    draft.impact += _answering_impact(numbers, snapshot, routing_after)
+    steps = [step for phase in PHASES for step in draft.phases[phase]]
+    numbered = [step.model_copy(update={"n": index}) for index, step in enumerate(steps, 1)]
+    _outage(numbered, draft)
+    basis = {uri: snapshot.digest(uri) for uri in sorted(draft.watched)}
+    return Plan(
+        id=plan_id,
+        created_at=now,
+        steps=numbered,
+        impact=draft.impact,
+        notes=list(notes),
+        basis=basis,
+        moves=draft.moves,
+    )
+
+
+def _check_secrets(trunks: Sequence[TrunkTarget], has_env: Callable[[str], bool]) -> None:
+    missing = [
+        str(config["auth_password"]["env"])
+        for target in trunks
+        for config in target.configs.values()
+        if config is not None
+        and isinstance(config.get("auth_password"), dict)
+        and not has_env(str(config["auth_password"]["env"]))
+    ]
+    if missing:
+        raise Refusal(
+            f"The environment variables {', '.join(sorted(set(missing)))} are not set; the document references "
+            "them for trunk passwords. Set them where the plan is made and applied."
+        )
+
+
+def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draft) -> None:
+    for target in trunks:
+        if target.trunk_id is None:
+            args: dict[str, Any] = {"name": target.name}
+            args.update({f"{side}_config": config for side, config in target.configs.items() if config is not None})
+            settings = [
+                f"{side}: {_config_diff(None, _comparable(side, config), 'auth_password' in config)}"
+                for side, config in target.configs.items()
+                if config is not None
+            ]
+            detail = f"create BYOC trunk {target.name!r}" + (f" ({'; '.join(settings)})" if settings else "")
+            draft.add("trunks", "create_trunk", "create_trunk", target.name, detail, args, [])
+            _warn_wide(target.name, target.configs.get("inbound"), draft)
+            continue
+        trunk = snapshot.trunks[target.trunk_id]
+        uri = trunk_uri(trunk.id)
+        if not target.present:
+            detail = f"delete BYOC trunk {trunk.name!r} ({trunk.id})"
+            draft.add(
+                "trunk_deletes", "delete_trunk", "delete_trunk", trunk.name, detail, {"trunk_id": trunk.id}, [uri]
+            )
+            continue
+        changes: dict[str, Any] = {}
+        sentences: list[str] = []
+        for side, wanted in target.configs.items():
+            current = trunk.inbound_config if side == "inbound" else trunk.outbound_config
+            now = _comparable(side, current.model_dump(mode="json") if current else None)
+            if wanted is None:
+                if current is not None:
+                    changes[f"{side}_config"] = None
+                    sentences.append(f"REMOVE the {side} config")
+                continue
+            differs = now != _comparable(side, wanted)
+            needs_password = "auth_password" in wanted and not (current is not None and current.password_set)
+            if not (differs or needs_password):
+                continue
+            if (
+                "auth_password" not in wanted
+                and wanted.get("auth_username")
+                and (current is None or current.auth_username != wanted.get("auth_username"))
+            ):
+                raise Refusal(
+                    f"Trunk {trunk.name!r}: the {side} auth_username changes, so the API needs its password again; "
+                    "add auth_password: {env: NAME}."
+                )
+            changes[f"{side}_config"] = wanted
+            sentences.append(f"{side}: " + _config_diff(now, _comparable(side, wanted), "auth_password" in wanted))
+            if side == "inbound":
+                _warn_wide(trunk.name, wanted, draft)
+        if changes:
+            detail = f"update BYOC trunk {trunk.name!r}: " + "; ".join(sentences)
+            draft.add(
+                "trunks", "update_trunk", "update_trunk", trunk.name, detail, {"trunk_id": trunk.id, **changes}, [uri]
+            )
+            count = len(snapshot.numbers_on(trunk.id))
+            draft.impact.append(f"Trunk {trunk.name!r} changes; the calls of its {count} numbers follow at once.")
+
+
+def _comparable(side: str, config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if config is None:
+        return None
+    defaults: dict[str, Any] = {
+        "allowed_addresses": [],
+        "allowed_numbers": [],
+        "media_encryption": "NONE",
+        "enable_noise_cancellation": False,
+        "transport": "UDP",
+        "headers": {},
+        "auth_username": None,
+    }
+    picked = {name: config.get(name, defaults.get(name)) for name in CONFIG_FIELDS[side]}
+    for name in ("allowed_addresses", "allowed_numbers"):
+        if name in picked:
+            picked[name] = sorted(picked[name] or [])
+    return picked
+
+
+def _config_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, password: bool) -> str:
+    if before is None:
+        given = [f"{name} {shown(value)}" for name, value in (after or {}).items() if value and value != "NONE"]
+        return ", ".join([*given, *(["password"] if password else [])])
+    changed = [
+        f"{name} {shown(before.get(name))} -> {shown(value)}"
+        for name, value in (after or {}).items()
+        if before.get(name) != value
+    ]
+    if password:
+        changed.append("password sent again")
+    return ", ".join(changed)
+
+
+def _warn_wide(name: str, inbound: Mapping[str, Any] | None, draft: _Draft) -> None:
+    if inbound is None:
+        return
+    wide = too_wide(inbound.get("allowed_addresses") or [])
+    if wide and not inbound.get("auth_username"):
+        draft.impact.append(f"WARNING: trunk {name!r} would accept calls without authentication from {wide}.")
+    elif wide:
+        draft.impact.append(f"Trunk {name!r} would accept calls from {wide}.")
+
+
+def _plan_number(phone: str, target: NumberTarget, snapshot: Snapshot, draft: _Draft) -> None:
+    current = snapshot.numbers.get(phone)
+    uri = number_uri(phone)
+    draft.watched.add(uri)
+    if not target.present:
+        if current is not None:
+            purchased = _purchased(current, snapshot)
+            if purchased:
+                draft.released.append(phone)
+            detail = f"delete {phone}" + (" (bought through Anyreach: released)" if purchased else "")
+            draft.add("deletes", "delete_number", "delete_phone_number", phone, detail, {"phone_number": phone}, [uri])
+        return
+    trunk = target.trunk if not isinstance(target.trunk, Keep) else (current.trunk_id if current else None)
+    if trunk is None:
+        raise Refusal(f"{phone} is not in the directory; say which trunk to register it on.")
+    _register_only_on_byoc(phone, trunk, snapshot)
+    if current is None or current.trunk_id != trunk:
+        _place(phone, trunk, target, current, snapshot, draft)
+    elif not isinstance(target.outbound_shareable, Keep) and target.outbound_shareable != current.outbound_shareable:
+        detail = f"{'allow' if target.outbound_shareable else 'forbid'} outbound sharing of {phone}"
+        args = {"phone_number": phone, "outbound_shareable": target.outbound_shareable}
+        draft.add("numbers", "set_shareable", "update_phone_number", phone, detail, args, [uri])
+
+
+def _place(
+    phone: str, trunk: str, target: NumberTarget, current: PhoneNumber | None, snapshot: Snapshot, draft: _Draft
+) -> None:
+    """Register a number on `trunk`, deleting it from its old trunk first (a move), and give it its agents."""
+    if current is not None and _purchased(current, snapshot):
+        raise Refusal(
+            f"{phone} was bought through Anyreach and lives on its managed trunk; moving it to another trunk "
+            "would delete the purchased number. Keep it on its trunk."
+        )
+    slots = {side: _resolved(target.slot(side), current, side, snapshot) for side in SLOTS}
+    keep = current.outbound_shareable if current is not None else False
+    sharing = keep if isinstance(target.outbound_shareable, Keep) else target.outbound_shareable
+    phase = "moves" if current is not None else "registers"
+    uri = number_uri(phone)
+    if current is not None:
+        detail = f"delete {phone} from trunk {_trunk_label(current.trunk_id, snapshot)} (to move it)"
+        draft.add(phase, "delete_number", "delete_phone_number", phone, detail, {"phone_number": phone}, [uri])
+        if not trunk.startswith("name:"):
+            draft.moves[phone] = MoveIntent(
+                phone_number=phone,
+                from_trunk_id=current.trunk_id,
+                trunk_id=trunk,
+                outbound_shareable=sharing,
+                inbound=slots["inbound"].json() if slots["inbound"] else None,
+                outbound=slots["outbound"].json() if slots["outbound"] else None,
+            )
+    register: dict[str, Any] = {"phone_number": phone, "outbound_shareable": sharing}
+    if trunk.startswith("name:"):
+        register["trunk_name"] = trunk.removeprefix("name:")
+    else:
+        register["trunk_id"] = trunk
+        draft.watched.add(trunk_uri(trunk))
+    detail = f"register {phone} on trunk {_trunk_label(trunk, snapshot)}" + (", outbound shareable" if sharing else "")
+    draft.add(phase, "register_number", "register_phone_number", phone, detail, register, [uri])
+    _publish_slots(phase, phone, slots, draft)
+
+
+def _register_only_on_byoc(phone: str, trunk: str, snapshot: Snapshot) -> None:
+    existing = snapshot.trunks.get(trunk)
+    if existing is not None and existing.managed_account_id and snapshot.numbers.get(phone, None) is None:
+        raise Refusal(
+            f"{phone} is not in the directory and its trunk {existing.name!r} is managed: numbers on managed trunks "
+            "are bought (search_available_numbers, purchase_phone_number), which a change set never does."
+        )
+    if existing is not None and existing.managed_account_id:
+        current = snapshot.numbers[phone]
+        if current.trunk_id != trunk:
+            raise Refusal(
+                f"{phone} cannot move to the managed trunk {existing.name!r}: numbers are registered only on BYOC "
+                "trunks."
+            )
+
+
+def _purchased(number: PhoneNumber, snapshot: Snapshot) -> bool:
+    trunk = snapshot.trunks.get(number.trunk_id)
+    return trunk is not None and trunk.managed_account_id is not None
+
+
+def _trunk_label(trunk: str, snapshot: Snapshot) -> str:
+    if trunk.startswith("name:"):
+        return f"{trunk.removeprefix('name:')!r} (created by this plan)"
+    known = snapshot.trunks.get(trunk)
+    return f"{known.name!r}" if known else trunk
+
+
+def _resolved(slot: SlotTarget, current: PhoneNumber | None, side: Slot, snapshot: Snapshot) -> AgentSlot | None:
+    if not isinstance(slot, Keep):
+        return slot
+    if current is None:
+        return None
+    version_id = current.inbound_agent_version_id if side == "inbound" else current.outbound_agent_version_id
+    return current_slot(snapshot.directory, version_id, f"{current.phone_number}'s {side} slot")
+
+
+def _publish_slots(phase: str, phone: str, slots: Mapping[str, AgentSlot | None], draft: _Draft) -> None:
+    inbound, outbound = slots["inbound"], slots["outbound"]
+    uri = number_uri(phone)
+    if inbound is not None and inbound == outbound:
+        draft.add(
+            phase,
+            "publish",
+            "assign_agent_to_numbers",
+            phone,
+            f"{inbound.label} answers and calls from {phone}",
+            _publish_args(inbound, [phone], "both"),
+            [uri],
+        )
+        return
+    for side, slot in (("inbound", inbound), ("outbound", outbound)):
+        if slot is not None:
+            verb = "answers" if side == "inbound" else "calls from"
+            draft.add(
+                phase,
+                "publish",
+                "assign_agent_to_numbers",
+                phone,
+                f"{slot.label} {verb} {phone}",
+                _publish_args(slot, [phone], side),
+                [uri],
+            )
+
+
+def _publish_args(slot: AgentSlot, phones: list[str], direction: str) -> dict[str, Any]:
+    return {"agent_id": slot.agent_id, "version": slot.version, "phone_numbers": phones, "direction": direction}
+
+
+def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft: _Draft) -> None:
+    """Slot changes of numbers that stay on their trunk, batched per agent version and direction."""
+    publish: dict[tuple[str, int, str, str], list[str]] = {}
+    labels: dict[tuple[str, int, str, str], str] = {}
+    for phone, target in numbers.items():
+        current = snapshot.numbers.get(phone)
+        if current is None or not target.present:
+            continue
+        if not isinstance(target.trunk, Keep) and target.trunk != current.trunk_id:
+            continue  # a move restores its slots itself
+        wanted: dict[Slot, AgentSlot | None] = {}
+        for side in SLOTS:
+            slot = target.slot(side)
+            held = current.inbound_agent_version_id if side == "inbound" else current.outbound_agent_version_id
+            if isinstance(slot, Keep) or (slot.version_id if slot else None) == held:
+                continue
+            wanted[side] = slot
+        both = len(wanted) == 2 and wanted["inbound"] == wanted["outbound"]
+        for side, slot in wanted.items():
+            if both and side == "outbound":
+                continue
+            direction = "both" if both else side
+            if slot is None:
+                held = current.inbound_agent_version_id if side == "inbound" else current.outbound_agent_version_id
+                holder = current_slot(snapshot.directory, held, f"{phone}'s {side} slot")
+                assert holder is not None
+                key = ("unassign", holder.version, holder.agent_id, direction)
+                labels[key] = holder.label
+            else:
+                key = ("publish", slot.version, slot.agent_id, direction)
+                labels[key] = slot.label
+            publish.setdefault(key, []).append(phone)
+    for (kind, version, agent_id, direction), phones in publish.items():
+        for start in range(0, len(phones), PUBLISH_BATCH):
+            batch = phones[start : start + PUBLISH_BATCH]
+            label = labels[(kind, version, agent_id, direction)]
+            uris = [number_uri(phone) for phone in batch]
+            args: dict[str, Any] = {"agent_id": agent_id, "version": version, "direction": direction}
+            if kind == "publish":
+                detail = f"{label} on the {direction} slot of {_few(batch)}"
+                draft.add(
+                    "agents",
+                    "publish",
+                    "assign_agent_to_numbers",
+                    _subject(batch),
+                    detail,
+                    {**args, "phone_numbers": batch},
+                    uris,
+                )
+            else:
+                detail = f"take {label} off the {direction} slot of {_few(batch)}"
+                draft.add(
+                    "agents",
+                    "unassign",
+                    "assign_agent_to_numbers",
+                    _subject(batch),
+                    detail,
+                    {**args, "unassign_phone_numbers": batch},
+                    uris,
+                )
+
+
+def _plan_routing(routing: RoutingTarget, snapshot: Snapshot, draft: _Draft) -> Any:
+    """Steps for the routing target; returns the config after the plan (a dict, or None)."""
+    current = snapshot.routing
+    before = current.model_dump(mode="json") if current else None
+    if isinstance(routing, Keep):
+        return before
+    draft.watched.add(ROUTING_URI)
+    if routing is None:
+        if current is not None:
+            draft.add(
+                "routing",
+                "delete_routing",
+                "delete_inbound_routing_config",
+                "routing",
+                f"delete inbound routing (now: {routing_sentence(before or {})})",
+                {},
+                [ROUTING_URI],
+            )
+        return None
+    if current is None:
+        args = {key: value for key, value in routing.items() if value is not None}
+        draft.add(
+            "routing",
+            "create_routing",
+            "create_inbound_routing_config",
+            "routing",
+            f"create inbound routing: {routing_sentence(routing)}",
+            args,
+            [ROUTING_URI],
+        )
+        return routing
+    changes = {key: value for key, value in routing.items() if (before or {}).get(key) != value}
+    if changes:
+        after = {**(before or {}), **routing}
+        detail = f"change inbound routing; after: {routing_sentence(after)}"
+        draft.add(
+            "routing", "update_routing", "update_inbound_routing_config", "routing", detail, changes, [ROUTING_URI]
+        )
+        return after
+    return before
+
+
+def _check_pruned_trunks(
+    trunks: Sequence[TrunkTarget], numbers: Mapping[str, NumberTarget], snapshot: Snapshot
+) -> None:
+    for target in trunks:
+        if target.present or target.trunk_id is None:
+            continue
+        staying = [
+            number.phone_number
+            for number in snapshot.numbers_on(target.trunk_id)
+            if (wanted := numbers.get(number.phone_number)) is None
+            or (wanted.present and (isinstance(wanted.trunk, Keep) or wanted.trunk == target.trunk_id))
+        ]
+        if staying:
+            raise Refusal(
+                f"Trunk {target.name!r} is pruned, yet {len(staying)} numbers stay on it ({_few(staying)}); "
+                "move or delete them in the document too."
+            )
+
+
+def _answering_impact(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, routing_after: Any) -> list[str]:
+    """Numbers that lose their answering agent, or get another one."""
+    from mcp_anyreach.api import InboundRoutingConfig
+
+    after_routing = (
+        None if routing_after is None else InboundRoutingConfig.model_validate({"id": "after", **routing_after})
+    )
+    lost: list[str] = []
+    changed: list[str] = []
+    for phone, number in snapshot.numbers.items():
+        target = numbers.get(phone, NumberTarget(phone))
+        if not target.present:
+            if not nobody_answers(number, snapshot.routing):
+                lost.append(phone)
+            continue
+        inbound = target.inbound
+        after_id = (
+            number.inbound_agent_version_id if isinstance(inbound, Keep) else (inbound.version_id if inbound else None)
+        )
+        after = number.model_copy(update={"inbound_agent_version_id": after_id})
+        if nobody_answers(after, after_routing) and not nobody_answers(number, snapshot.routing):
+            lost.append(phone)
+        elif after_id != number.inbound_agent_version_id and after_id is not None and number.inbound_agent_version_id:
+            changed.append(phone)
+    lines: list[str] = []
+    if lost:
+        lost_phrase = _are(len(lost), "number ends", "numbers end")
+        lines.append(f"{lost_phrase} up with nobody answering (or are deleted while answered): {_few(lost)}.")
+    if changed:
+        lines.append(f"{_are(len(changed), 'number gets', 'numbers get')} another inbound agent: {_few(changed)}.")
+    return lines
+
+
+def _outage(steps: Sequence[Step], draft: _Draft) -> None:
+    offset = len(draft.phases["trunks"])
+    moving = draft.phases["moves"]
+    moved = [step.subject for step in moving if step.action == "delete_number"]
+    if moved:
+        steps_range = f"steps {offset + 1}-{offset + len(moving)}"
+        draft.impact.append(
+            f"{_are(len(moved), 'number moves', 'numbers move')} ({steps_range}): each is out of the "
+            "directory from its delete until it is registered again, a moment per number; calls to it fail "
+            "meanwhile. Sharing and both agent slots are kept."
+        )
+    if draft.released:
+        draft.impact.append(
+            f"{_are(len(draft.released), 'purchased number is', 'purchased numbers are')} released "
+            f"({_few(draft.released)}); their managed "
+            "trunks stay (the API cannot delete them)."
+        )
+
+
+def _are(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _subject(phones: Sequence[str]) -> str:
+    return phones[0] if len(phones) == 1 else f"{len(phones)} numbers"
+
+
+def _few(values: Sequence[str]) -> str:
+    more = f" and {len(values) - LISTED} more" if len(values) > LISTED else ""
+    return ", ".join(values[:LISTED]) + more

@@ -1,0 +1,149 @@
+"""The changes toolset: many changes behind one preview and one confirmation, planned by the change-set engine.
+
+`plan_changes` only reads and keeps the plan; `apply_changes` is gated once for the whole plan, through
+the same gatekeeper as every single-call tool: each step is recorded in the audit log as the single-call
+tool that does the same (with the plan id), and clients are told once what changed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from mcp_anyreach.server.args import ConfirmationToken
+from mcp_anyreach.server.changes import (
+    ApplyReport,
+    Plan,
+    PlanView,
+    RunStep,
+    Step,
+    apply_plan,
+    fingerprint,
+    fresh_plan,
+    plan_document,
+    plan_operations,
+    preview_text,
+    run_plan,
+)
+from mcp_anyreach.server.changes.desired import SCHEMA_URI
+from mcp_anyreach.server.changes.operations import OPERATIONS_URI
+from mcp_anyreach.server.confirm import Preview
+from mcp_anyreach.server.errors import api_errors
+from mcp_anyreach.server.gate import Verdict, previewed_by
+from mcp_anyreach.server.notify import NUMBERS_URI, ROUTING_URI, TRUNKS_URI, notify_changed
+from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.views import Gated
+
+PlanId = Annotated[
+    str, Field(min_length=8, max_length=64, pattern=r"^pln_[A-Za-z0-9_-]+$", description="From plan_changes")
+]
+
+
+async def plan_changes(
+    services: Services,
+    ctx: Context,
+    operations: Annotated[
+        list[dict[str, Any]] | None, Field(max_length=50, description=f"Jobs, as {OPERATIONS_URI} describes")
+    ] = None,
+    desired_state: Annotated[
+        dict[str, Any] | str | None, Field(description=f"YAML/JSON document, as {SCHEMA_URI} describes")
+    ] = None,
+) -> PlanView:
+    """Plan many changes without making them: steps, impact on callers, and a plan_id for apply_changes."""
+    if (operations is None) == (desired_state is None):
+        raise Refusal(f"Give operations ({OPERATIONS_URI}) or desired_state ({SCHEMA_URI}), not both.")
+    with api_errors(retry_safe=True):
+        if operations is not None:
+            plan = await plan_operations(services.client, services.plans, operations)
+        else:
+            assert desired_state is not None
+            plan = await plan_document(services.client, services.plans, desired_state, env=os.environ)
+    if services.settings.read_only:
+        hint = "use a server without --read-only (this one cannot apply plans)"
+        return PlanView.of(plan, ttl_seconds=services.plans.ttl_seconds, apply_hint=hint)
+    token = None
+    if plan.steps:
+        token = services.gatekeeper.offer_token(ctx, "apply_changes", {"plan_id": plan.id}, _apply_preview(plan))
+    hint = (
+        "show this plan to the user and, only if they agree, call apply_changes with plan_id and "
+        f"confirmation_token (valid {services.gatekeeper.token_ttl_seconds} s, once)"
+        if token
+        else "call apply_changes with this plan_id"
+    )
+    view = PlanView.of(plan, ttl_seconds=services.plans.ttl_seconds, apply_hint=hint)
+    return view.model_copy(update={"confirmation_token": token})
+
+
+def _apply_preview(plan: Plan) -> Preview:
+    """What apply_changes previews: the same whether plan_changes or apply_changes itself shows it."""
+    return Preview(preview_text(plan), {"plan": plan.id, **fingerprint(plan)}, tuple(plan.targets))
+
+
+async def preview_apply_changes(services: Services, plan_id: str) -> Preview:
+    with api_errors(retry_safe=True):
+        return _apply_preview(await fresh_plan(services.client, services.plans, plan_id))
+
+
+@previewed_by(preview_apply_changes)
+async def apply_changes(
+    services: Services, ctx: Context, verdict: Verdict, plan_id: PlanId, confirmation_token: ConfirmationToken = None
+) -> Gated[ApplyReport]:
+    """Make a planned change set, in order, stopping at the first failure. Gated once for the whole plan."""
+
+    async def apply(run_step: RunStep) -> ApplyReport:
+        with api_errors(retry_safe=True):
+            return await apply_plan(services.client, services.plans, plan_id, run_step, env=os.environ)
+
+    return await run_change_set(services, ctx, verdict, apply)
+
+
+async def run_change_set(
+    services: Services,
+    ctx: Context,
+    verdict: Verdict,
+    apply: Callable[[RunStep], Awaitable[ApplyReport]],
+) -> Gated[ApplyReport]:
+    """Run a change set behind a verdict: each step through the gate's `act` (audited, recorded as a write),
+    one notification for everything it touched, and a partial run reported step by step, not as an error."""
+    report: ApplyReport | None = None
+
+    async def run_step(plan_id: str, step: Step, call: Callable[[], Awaitable[object]]) -> object:
+        arguments = {**step.args, "plan_id": plan_id, "step": step.n}
+        return await services.gatekeeper.act(ctx, step.tool, arguments, call, targets=step.targets)
+
+    async def action() -> ApplyReport:
+        nonlocal report
+        report = ran = await apply(run_step)
+        if (failure := ran.failure) is not None:
+            raise Refusal(f"stopped at step {failure.n} ({failure.action} {failure.subject}): {failure.cause}")
+        return ran
+
+    changed = [NUMBERS_URI, TRUNKS_URI, ROUTING_URI, *verdict.preview.targets]
+    try:
+        return await services.gatekeeper.run(ctx, verdict, action, changed=changed)
+    except ToolError:
+        if report is None or (report.done == 0 and report.failure is None):
+            raise
+        await notify_changed(ctx, changed)
+        failure = report.failure
+        assert failure is not None
+        done = f"{report.done} steps are done" if report.done else "nothing changed"
+        message = (
+            f"Stopped at step {failure.n} of {report.done + 1 + report.not_started}: {failure.cause} "
+            f"So far {done}; {report.not_started} steps were not started. {report.next}"
+        )
+        return Gated[ApplyReport](status="partial", message=message, result=report)
+
+
+async def run_planned(services: Services, plan: Plan, run_step: RunStep) -> ApplyReport:
+    with api_errors(retry_safe=True):
+        return await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans)
+
+
+TOOLS = (plan_changes, apply_changes)

@@ -1,0 +1,18 @@
+"""The resource URIs: what previews name as targets, results cite as sources, and notifications announce."""
+
+from __future__ import annotations
+
+INVENTORY_URI = "anyreach://inventory"
+NUMBERS_URI = "anyreach://phone-numbers"
+TRUNKS_URI = "anyreach://trunks"
+ROUTING_URI = "anyreach://inbound-routing-config"
+# Lists: a write to one member is recorded against the member's own URI, not the list's.
+COLLECTIONS = frozenset({INVENTORY_URI, NUMBERS_URI, TRUNKS_URI})
+
+
+def number_uri(phone_number: str) -> str:
+    return f"{NUMBERS_URI}/{phone_number}"
+
+
+def trunk_uri(trunk_id: str) -> str:
+    return f"{TRUNKS_URI}/{trunk_id}"
