@@ -16,7 +16,6 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mcp_anyreach.api import InboundConfig, OutboundConfig, Trunk
@@ -135,6 +134,8 @@ def desired_state_schema() -> dict[str, Any]:
 def load_document(source: str | Mapping[str, Any]) -> DesiredState:
     """A document from YAML or JSON text (or already parsed), or a Refusal naming what is wrong."""
     if isinstance(source, str):
+        import yaml  # here: most server starts never read a document, and every host start waits for imports
+
         try:
             parsed: object = yaml.safe_load(source)
         except yaml.YAMLError as exc:
