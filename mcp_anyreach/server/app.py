@@ -19,6 +19,7 @@ from mcp_anyreach.server.agent_names import AgentNames
 from mcp_anyreach.server.app_views import apps_extension, bind_views, offered_views
 from mcp_anyreach.server.audit_log import AuditLog
 from mcp_anyreach.server.caller import caller_identity
+from mcp_anyreach.server.completions import register_completions
 from mcp_anyreach.server.confirm import TokenSigner
 from mcp_anyreach.server.gate import Gatekeeper
 from mcp_anyreach.server.prompts import register_prompts
@@ -73,6 +74,7 @@ def build_server(
     )
     register_resources(server, services, views=views)
     register_prompts(server, read_only=settings.read_only)
+    register_completions(server, services)
     return server
 
 

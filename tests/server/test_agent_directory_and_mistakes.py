@@ -225,3 +225,37 @@ async def test_the_routing_fallback_agent_can_be_cleared(
         result = await client.call_tool("update_inbound_routing_config", {"fallback_agent_id": "none"})
     assert data(result)["status"] == "done"
     assert (await api.inbound_routing.get()).fallback_agent_id is None  # type: ignore[union-attr]
+
+
+async def test_disabling_routing_says_how_many_numbers_will_have_nobody_answering(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    await api.inbound_routing.create(workflow_id="wf_main")
+    async with connect(make_server(), era) as client:
+        disable = data(await client.call_tool("update_inbound_routing_config", {"enabled": False}))
+        delete = data(await client.call_tool("delete_inbound_routing_config", {}))
+    assert "3 number(s) have no inbound agent of their own" in disable["message"]
+    assert "3 number(s) have no inbound agent of their own" in delete["message"]
+
+
+async def test_prompt_arguments_and_resource_parameters_complete_from_the_account(
+    make_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    from mcp_types import PromptReference, ResourceTemplateReference
+
+    async with connect(make_server(read_only=True), era) as client:
+        numbers = await client.complete(
+            ResourceTemplateReference(uri="anyreach://phone-numbers/{phone_number}"),
+            {"name": "phone_number", "value": "+1212"},
+        )
+        trunks = await client.complete(
+            ResourceTemplateReference(uri="anyreach://trunks/{trunk_id}"), {"name": "trunk_id", "value": ""}
+        )
+    async with connect(make_server(), era) as client:
+        agents = await client.complete(PromptReference(name="provision_number"), {"name": "agent_id", "value": ""})
+        codes = await client.complete(PromptReference(name="provision_number"), {"name": "area_code", "value": "41"})
+    assert numbers.completion.values == ["+12125550131", "+12125550132"]
+    assert sandbox.seed.demo.byoc_trunk_id in trunks.completion.values
+    assert agent(sandbox, SUPPORT) in agents.completion.values
+    assert codes.completion.values
+    assert all(code.startswith("41") for code in codes.completion.values)

@@ -106,6 +106,8 @@ async def preview_update_inbound_routing_config(
     before = config.model_dump()
     after = merged_routing(before, changes)
     summary = f"Change inbound routing. Now: {routing_sentence(before)}. After: {routing_sentence(after)}."
+    if before.get("enabled") and after.get("enabled") is False:
+        summary += await _left_unanswered(services)
     return Preview(summary, config.model_dump(mode="json"), (ROUTING_URI,))
 
 
@@ -135,6 +137,8 @@ async def preview_delete_inbound_routing_config(services: Services) -> Preview:
     if config is None:
         raise Refusal("There is no routing config to delete.")
     summary = f"Delete inbound routing. Now: {routing_sentence(config.model_dump())}. After: {WITHOUT_ROUTING}"
+    if config.enabled:
+        summary += await _left_unanswered(services)
     return Preview(summary, config.model_dump(mode="json"), (ROUTING_URI,))
 
 
@@ -150,6 +154,15 @@ async def delete_inbound_routing_config(
         return "deleted"
 
     return await services.gatekeeper.run(ctx, verdict, delete, changed=[ROUTING_URI])
+
+
+async def _left_unanswered(services: Services) -> str:
+    """The impact of routing no longer deciding: numbers without their own inbound agent stop being answered."""
+    with api_errors(retry_safe=True):
+        silent = [n.phone_number async for n in services.client.phone_numbers.iter() if not n.inbound_agent_version_id]
+    if not silent:
+        return " Every number has its own inbound agent, so every call is still answered."
+    return f" {len(silent)} number(s) have no inbound agent of their own and will have nobody answering."
 
 
 async def _current(services: Services) -> InboundRoutingConfig | None:

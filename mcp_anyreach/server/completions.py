@@ -1,0 +1,77 @@
+"""Completion of prompt arguments and resource-template parameters, from the account's own data.
+
+A person filling in `provision_number` sees the area codes the managed account offers and the agents by id;
+a client opening `anyreach://phone-numbers/{phone_number}` or `anyreach://trunks/{trunk_id}` sees what exists.
+Completions are suggestions: when the API cannot be read, there are none, and nothing fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from mcp.server import MCPServer
+from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
+
+from mcp_anyreach.api import AnyreachError
+from mcp_anyreach.server.notify import NUMBERS_URI, TRUNKS_URI
+from mcp_anyreach.server.services import Services
+
+logger = logging.getLogger("mcp_anyreach.server")
+MAX_VALUES = 100  # the protocol's limit per answer
+
+
+def register_completions(server: MCPServer, services: Services) -> None:
+    @server.completion()
+    async def complete(  # pyright: ignore[reportUnusedFunction]  # registered by the decorator
+        ref: PromptReference | ResourceTemplateReference,
+        argument: CompletionArgument,
+        context: CompletionContext | None,
+    ) -> Completion | None:
+        source = _source(services, ref, argument.name)
+        if source is None:
+            return None
+        found: list[str] = []
+        try:
+            async for value in source:
+                if value.startswith(argument.value) and value not in found:
+                    found.append(value)
+        except AnyreachError as exc:
+            logger.info("no completions for %s: %s", argument.name, exc)
+            return None
+        return Completion(values=found[:MAX_VALUES], total=len(found), has_more=len(found) > MAX_VALUES)
+
+
+def _source(
+    services: Services, ref: PromptReference | ResourceTemplateReference, name: str
+) -> AsyncIterator[str] | None:
+    if isinstance(ref, PromptReference) and ref.name == "provision_number":
+        return _area_codes(services) if name == "area_code" else _agent_ids(services) if name == "agent_id" else None
+    if isinstance(ref, ResourceTemplateReference):
+        if ref.uri == f"{NUMBERS_URI}/{{phone_number}}" and name == "phone_number":
+            return _numbers(services)
+        if ref.uri == f"{TRUNKS_URI}/{{trunk_id}}" and name == "trunk_id":
+            return _trunk_ids(services)
+    return None
+
+
+async def _area_codes(services: Services) -> AsyncIterator[str]:
+    account = await services.managed_account.id()
+    for offer in await services.client.managed_accounts.search_numbers(account, limit=100):
+        if offer.phone_number.startswith("+1"):
+            yield offer.phone_number[2:5]
+
+
+async def _agent_ids(services: Services) -> AsyncIterator[str]:
+    async for agent in services.client.agents.iter():
+        yield agent.id
+
+
+async def _numbers(services: Services) -> AsyncIterator[str]:
+    async for number in services.client.phone_numbers.iter():
+        yield number.phone_number
+
+
+async def _trunk_ids(services: Services) -> AsyncIterator[str]:
+    async for trunk in services.client.trunks.iter():
+        yield trunk.id
