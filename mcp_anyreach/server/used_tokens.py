@@ -20,6 +20,8 @@ from typing import Literal, Protocol
 
 import anyio.to_thread
 
+from mcp_anyreach.server.sqlite_file import SqliteFile
+
 Claim = Literal["fresh", "used", "stale"]
 
 
@@ -88,14 +90,10 @@ class MemoryUsedTokens:
 
 
 class SqliteUsedTokens:
-    """Rollback journal, not WAL: turning a file to WAL while another replica opens it fails at once
-    ("database is locked") instead of waiting, and WAL does not work on network filesystems. Every
-    write is a `BEGIN IMMEDIATE` transaction, which waits its turn (up to `timeout`) instead of failing."""
+    """The record in one SQLite file that the replicas of one host share (see sqlite_file.py)."""
 
     def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        self._lock = threading.Lock()  # one transaction at a time on this connection
+        self._file = SqliteFile(path, timeout=timeout)
         with self._transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS used_tokens (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
             db.execute(
@@ -155,16 +153,8 @@ class SqliteUsedTokens:
 
     @contextmanager
     def _transaction(self) -> Generator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    # Also when COMMIT itself failed: a transaction left open would lock every replica out.
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:  # locked past the timeout, a full disk, a broken file
-                raise UsedTokensBusy(f"{type(exc).__name__}: {exc}") from exc
+        try:
+            with self._file.transaction() as db:
+                yield db
+        except sqlite3.Error as exc:  # locked past the timeout, a full disk, a broken file
+            raise UsedTokensBusy(f"{type(exc).__name__}: {exc}") from exc

@@ -13,24 +13,25 @@ import anyio
 import pytest
 from mcp_types import ElicitRequestParams, ElicitResult
 
-from mcp_anyreach.api import AnyreachClient, NotFoundError
+from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
 from tests.reliability.live import data, texts
-from tests.server.conftest import ServerFactory, answering, api, connect, make_server, sandbox, sandbox_api
+from tests.server.conftest import (
+    ServerFactory,
+    answering,
+    api,
+    connect,
+    in_directory,
+    make_server,
+    sandbox,
+    sandbox_api,
+)
 
 __all__ = ["api", "make_server", "sandbox"]  # fixtures shared with tests/server
 
 
 async def _first_number(api: AnyreachClient) -> str:
     return (await api.phone_numbers.list(limit=1)).items[0].phone_number
-
-
-async def _owned(api: AnyreachClient, number: str) -> bool:
-    try:
-        await api.phone_numbers.get(number)
-    except NotFoundError:
-        return False
-    return True
 
 
 async def _offer(api: AnyreachClient, sandbox: Sandbox) -> str:
@@ -76,7 +77,7 @@ async def test_a_client_that_can_ask_its_user_is_asked_and_a_token_from_it_is_re
     assert "can ask its user" in texts(carried)
     assert data(asked)["status"] == "declined"
     assert len(human.asked) == 1  # type: ignore[attr-defined]
-    assert await _owned(api, number)
+    assert await in_directory(api, number)
 
 
 # 2. Questions pending at the same time in two sessions do not overwrite each other.
@@ -113,8 +114,8 @@ async def test_two_sessions_asking_their_humans_at_once_each_get_what_their_huma
         first_number: "done",
         second_number: "done",
     }
-    assert not await _owned(api, first_number)
-    assert not await _owned(api, second_number)
+    assert not await in_directory(api, first_number)
+    assert not await in_directory(api, second_number)
 
 
 # 3. A shared secret needs a shared record; a token is refused once its target was written by anyone else.
@@ -134,7 +135,7 @@ async def test_a_purchase_token_is_refused_after_the_number_was_bought_and_relea
     assert data(bought)["status"] == "done"
     assert again.is_error
     assert "changed by another call" in texts(again)
-    assert not await _owned(api, number)
+    assert not await in_directory(api, number)
 
 
 async def test_a_create_routing_token_is_refused_after_another_create_and_a_delete(
@@ -212,7 +213,7 @@ async def test_an_expired_token_is_refused_as_expired(make_server: ServerFactory
         now[0] += 301
         late = await client.call_tool("delete_phone_number", {"phone_number": number, "confirmation_token": token})
     assert "expired" in texts(late)
-    assert await _owned(api, number)
+    assert await in_directory(api, number)
 
 
 async def test_a_token_whose_number_changed_outside_this_server_is_refused_as_changed(
@@ -225,7 +226,7 @@ async def test_a_token_whose_number_changed_outside_this_server_is_refused_as_ch
         arguments = {"phone_number": number.phone_number, "confirmation_token": token}
         stale = await client.call_tool("delete_phone_number", arguments)
     assert "changed since the preview" in texts(stale)
-    assert await _owned(api, number.phone_number)
+    assert await in_directory(api, number.phone_number)
 
 
 async def test_a_token_used_once_is_refused_as_already_used_even_when_its_preview_still_holds(
@@ -322,4 +323,4 @@ async def test_an_altered_token_is_refused_as_not_valid_with_the_usual_sentence(
         )
     assert forged.is_error
     assert "not valid" in texts(forged)
-    assert await _owned(api, number)
+    assert await in_directory(api, number)

@@ -6,21 +6,13 @@ import json
 import subprocess
 from pathlib import Path
 
-from mcp_anyreach.api import AnyreachClient, NotFoundError
+from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
 from tests.reliability.live import data, texts
-from tests.server.conftest import ServerFactory, api, connect, make_server, sandbox
+from tests.server.conftest import ServerFactory, api, connect, in_directory, make_server, sandbox
 from tests.server.procs import SERVER_COMMAND, server_env
 
 __all__ = ["api", "make_server", "sandbox"]  # fixtures shared with tests/server
-
-
-async def _owned(api: AnyreachClient, number: str) -> bool:
-    try:
-        await api.phone_numbers.get(number)
-    except NotFoundError:
-        return False
-    return True
 
 
 # 7. The audit log fails closed.
@@ -37,7 +29,7 @@ async def test_a_purchase_whose_intent_cannot_be_audited_is_not_attempted_and_sa
         result = await client.call_tool("purchase_phone_number", {"phone_number": number})
     assert result.is_error
     assert "not attempted and nothing changed" in texts(result)
-    assert not await _owned(api, number)
+    assert not await in_directory(api, number)
 
 
 def test_the_server_refuses_to_start_when_its_audit_log_cannot_be_appended_to(tmp_path: Path) -> None:
@@ -69,6 +61,6 @@ async def test_a_broken_token_store_refuses_the_confirmation_with_a_sentence_and
     assert result.is_error
     assert "nothing was done" in texts(result)
     assert "Error executing tool" not in texts(result).split(":")[1]
-    assert await _owned(api, number)
+    assert await in_directory(api, number)
     last = json.loads(log.read_text().splitlines()[-1])
     assert last["outcome"].startswith("failed:")

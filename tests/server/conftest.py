@@ -13,7 +13,7 @@ from mcp import Client
 from mcp.server import MCPServer
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 
-from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.api import AnyreachClient, NotFoundError
 from mcp_anyreach.sandbox import Sandbox, open_sandbox
 from mcp_anyreach.server import build_server
 from mcp_anyreach.server.registry import SPECS
@@ -91,6 +91,15 @@ def answering(action: str, content: dict[str, Any] | None = None) -> Callable[..
 
     callback.asked = asked  # type: ignore[attr-defined]
     return callback
+
+
+async def in_directory(api: AnyreachClient, number: str) -> bool:
+    """Whether `number` is in the demo organization's directory (owned, registered or bought)."""
+    try:
+        await api.phone_numbers.get(number)
+    except NotFoundError:
+        return False
+    return True
 
 
 def connect(server: MCPServer, era: str, **kwargs: Any) -> Client:

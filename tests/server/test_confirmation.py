@@ -11,22 +11,14 @@ import anyio
 import pytest
 from mcp_types import ElicitRequestParams, ElicitResult
 
-from mcp_anyreach.api import AnyreachClient, NotFoundError
+from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
-from tests.server.conftest import ServerFactory, answering, connect, sandbox_api
+from tests.server.conftest import ServerFactory, answering, connect, in_directory, sandbox_api
 
 
 async def _offer(api: AnyreachClient, sandbox: Sandbox, area_code: str = "415") -> str:
     offers = await api.managed_accounts.search_numbers(sandbox.seed.demo.managed_account_id, area_code=area_code)
     return offers[0].phone_number
-
-
-async def _owned(api: AnyreachClient, number: str) -> bool:
-    try:
-        await api.phone_numbers.get(number)
-    except NotFoundError:
-        return False
-    return True
 
 
 async def test_purchase_without_confirmation_buys_nothing(
@@ -40,7 +32,7 @@ async def test_purchase_without_confirmation_buys_nothing(
     assert outcome["status"] == "confirmation_required"
     assert number in outcome["message"]
     assert outcome["confirmation_token"]
-    assert not await _owned(api, number)
+    assert not await in_directory(api, number)
 
 
 async def test_purchase_with_the_previewed_token_buys_the_number_once(
@@ -54,7 +46,7 @@ async def test_purchase_with_the_previewed_token_buys_the_number_once(
         replay = await client.call_tool("purchase_phone_number", {"phone_number": number, "confirmation_token": token})
     assert (done.structured_content or {})["status"] == "done"
     assert (done.structured_content or {})["result"]["phone_number"] == number
-    assert await _owned(api, number)
+    assert await in_directory(api, number)
     assert replay.is_error
 
 
@@ -66,7 +58,7 @@ async def test_accepting_the_elicitation_purchases_and_shows_the_human_what_it_c
     async with connect(make_server(), era, elicitation_callback=human) as client:
         result = await client.call_tool("purchase_phone_number", {"phone_number": number})
     assert (result.structured_content or {})["status"] == "done"
-    assert await _owned(api, number)
+    assert await in_directory(api, number)
     [question] = human.asked  # type: ignore[attr-defined]
     assert number in question
     assert "spends money" in question
@@ -91,7 +83,7 @@ async def test_declining_or_cancelling_the_elicitation_buys_nothing_and_says_so(
     assert not result.is_error
     assert (result.structured_content or {})["status"] == status
     assert "nothing changed" in (result.structured_content or {})["message"]
-    assert not await _owned(api, number)
+    assert not await in_directory(api, number)
 
 
 async def test_an_expired_token_is_refused_and_nothing_is_deleted(
@@ -106,7 +98,7 @@ async def test_an_expired_token_is_refused_and_nothing_is_deleted(
         late = await client.call_tool("delete_phone_number", {"phone_number": number, "confirmation_token": token})
     assert late.is_error
     assert "expired" in late.content[0].text  # type: ignore[union-attr]
-    assert await _owned(api, number)
+    assert await in_directory(api, number)
 
 
 def _tamper(token: str, **changes: Any) -> str:
@@ -127,7 +119,7 @@ async def test_an_altered_token_is_refused_and_nothing_is_deleted(
         forged = await client.call_tool("delete_phone_number", {"phone_number": number, "confirmation_token": token})
     assert forged.is_error
     assert "not valid" in forged.content[0].text  # type: ignore[union-attr]
-    assert await _owned(api, number)
+    assert await in_directory(api, number)
 
 
 async def test_a_token_for_other_arguments_is_refused(
@@ -141,8 +133,8 @@ async def test_a_token_for_other_arguments_is_refused(
             "delete_phone_number", {"phone_number": second.phone_number, "confirmation_token": token}
         )
     assert other.is_error
-    assert await _owned(api, first.phone_number)
-    assert await _owned(api, second.phone_number)
+    assert await in_directory(api, first.phone_number)
+    assert await in_directory(api, second.phone_number)
 
 
 async def test_a_token_is_refused_when_the_number_changed_after_the_preview(
@@ -158,7 +150,7 @@ async def test_a_token_is_refused_when_the_number_changed_after_the_preview(
         )
     assert stale.is_error
     assert "changed" in stale.content[0].text  # type: ignore[union-attr]
-    assert await _owned(api, number.phone_number)
+    assert await in_directory(api, number.phone_number)
 
 
 async def test_a_token_from_another_server_secret_is_refused(
@@ -171,7 +163,7 @@ async def test_a_token_from_another_server_secret_is_refused(
     async with connect(make_server(confirm_secret="two"), era) as second:
         refused = await second.call_tool("delete_phone_number", {"phone_number": number, "confirmation_token": token})
     assert refused.is_error
-    assert await _owned(api, number)
+    assert await in_directory(api, number)
 
 
 async def test_replicas_sharing_the_secret_accept_each_others_tokens_once(
@@ -188,7 +180,7 @@ async def test_replicas_sharing_the_secret_accept_each_others_tokens_once(
     async with connect(make_server(**replica), era) as third:
         replay = await third.call_tool("delete_phone_number", arguments)
     assert (done.structured_content or {})["status"] == "done"
-    assert not await _owned(api, number)
+    assert not await in_directory(api, number)
     assert replay.is_error
 
 
@@ -202,7 +194,7 @@ async def test_the_spend_cap_stops_purchases_beyond_the_limit(
     assert (first.structured_content or {})["status"] == "done"
     assert second.is_error
     assert "purchase limit" in second.content[0].text  # type: ignore[union-attr]
-    assert not await _owned(api, offers[1].phone_number)
+    assert not await in_directory(api, offers[1].phone_number)
 
 
 async def test_a_number_no_search_offers_cannot_be_bought(make_server: ServerFactory, era: str) -> None:
@@ -220,7 +212,7 @@ async def test_no_confirm_runs_gated_calls_at_once_and_audits_them(
     async with connect(make_server(no_confirm=True, audit_log=log), era) as client:
         result = await client.call_tool("delete_phone_number", {"phone_number": number})
     assert (result.structured_content or {})["status"] == "done"
-    assert not await _owned(api, number)
+    assert not await in_directory(api, number)
     intent, entry = [json.loads(line) for line in log.read_text().splitlines()]
     assert intent["outcome"] == "attempted"
     assert entry["tool"] == "delete_phone_number"
@@ -244,7 +236,7 @@ async def test_replicas_sharing_a_token_store_refuse_a_replay_even_when_the_stat
     assert (done.structured_content or {})["status"] == "done"
     assert replay.is_error
     assert "already used" in replay.content[0].text  # type: ignore[union-attr]
-    assert not await _owned(api, number)
+    assert not await in_directory(api, number)
 
 
 def _changing_the_number_first(api: AnyreachClient, number: str) -> Any:
@@ -271,7 +263,7 @@ async def test_a_yes_given_to_a_state_that_changed_meanwhile_deletes_nothing_on_
         result = await client.call_tool("delete_phone_number", {"phone_number": number})
     assert result.is_error
     assert "changed while the user was deciding" in result.content[0].text  # type: ignore[union-attr]
-    assert await _owned(api, number)
+    assert await in_directory(api, number)
 
 
 async def test_a_modern_client_is_asked_again_when_the_state_changed_before_its_answer(
@@ -284,7 +276,7 @@ async def test_a_modern_client_is_asked_again_when_the_state_changed_before_its_
     first, second = human.asked  # type: ignore[attr-defined]
     assert first != second
     assert (result.structured_content or {})["status"] == "done"
-    assert not await _owned(api, number)
+    assert not await in_directory(api, number)
 
 
 async def test_a_token_from_a_server_of_another_organization_is_refused_even_with_the_same_secret(
@@ -322,7 +314,7 @@ async def test_concurrent_confirmations_cannot_pass_the_spend_cap(
         async with anyio.create_task_group() as group:
             for number in numbers:
                 group.start_soon(confirm, number)
-    assert [await _owned(api, number) for number in numbers].count(True) == 1
+    assert [await in_directory(api, number) for number in numbers].count(True) == 1
 
 
 @pytest.mark.parametrize(("era", "status"), [("legacy", "confirmation_required"), ("auto", "declined")])
@@ -333,4 +325,4 @@ async def test_a_stateless_server_asks_modern_clients_and_gives_legacy_ones_a_to
     async with connect(make_server(stateless=True), era, elicitation_callback=answering("decline")) as client:
         result = await client.call_tool("delete_phone_number", {"phone_number": number})
     assert (result.structured_content or {})["status"] == status
-    assert await _owned(api, number)
+    assert await in_directory(api, number)

@@ -18,7 +18,7 @@ from typing import Protocol
 import anyio.to_thread
 
 from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
-from mcp_anyreach.server.shared_state.sqlite_file import SqliteFile
+from mcp_anyreach.server.sqlite_file import SqliteFile
 
 
 class PurchaseBudget(Protocol):
