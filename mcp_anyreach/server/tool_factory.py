@@ -111,10 +111,12 @@ class _StrictTool(Tool):
         if problems := argument_problems(self.name, properties, arguments):
             raise ToolError(problems)
         try:
-            self.fn_metadata.validate_arguments(arguments)
-        except ValidationError as exc:
-            raise ToolError(invalid_arguments(self.name, self.parameters, exc)) from None
-        return await super().run(arguments, context, convert_result)
+            return await super().run(arguments, context, convert_result)
+        except ToolError as exc:
+            # The SDK validates once and raises the ValidationError as the cause: only its wording changes.
+            if isinstance(exc.__cause__, ValidationError):
+                raise ToolError(invalid_arguments(self.name, self.parameters, exc.__cause__)) from None
+            raise
 
 
 def _gates(
