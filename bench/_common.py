@@ -30,8 +30,16 @@ PROTOCOL_VERSION = "2025-11-25"
 
 
 def server_env(**extra: str) -> dict[str, str]:
-    """This environment without any Anyreach credential or server setting, plus `extra`."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("ANYREACH_", "MCP_ANYREACH_"))}
+    """This environment without any Anyreach credential or server setting, plus `extra`.
+
+    Without PYTHONDONTWRITEBYTECODE too: an installed package has its bytecode (pip writes it), and a server
+    that recompiled every module edited since its `__pycache__` was written would time the compiler.
+    """
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("ANYREACH_", "MCP_ANYREACH_")) and name != "PYTHONDONTWRITEBYTECODE"
+    }
     return env | {"PYTHONUNBUFFERED": "1"} | extra
 
 

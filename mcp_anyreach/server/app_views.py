@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mcp.server.apps import Apps, ResourceCsp
+from mcp.server.apps import APP_MIME_TYPE, Apps, ResourceCsp
+from mcp.server.mcpserver.resources import FileResource
 from mcp.server.mcpserver.tools import Tool
 
 from mcp_anyreach.server.notify import INVENTORY_URI
@@ -102,16 +103,24 @@ def bind_views(tools: Sequence[Tool], views: Sequence[AppView]) -> list[Tool]:
 
 
 def apps_extension(views: Sequence[AppView]) -> Apps:
-    """The Apps extension serving `views` as `ui://` resources with a strict CSP; it advertises the capability."""
+    """The Apps extension serving `views` as `ui://` resources with a strict CSP; it advertises the capability.
+
+    Each page (about 600 KB, the ext-apps bridge inlined) is read from disk when a host asks for it, not at
+    start-up: most sessions never render a view, and every launch would pay for reading them.
+    """
     apps = Apps()
+    ui = {"csp": STRICT_CSP.model_dump(by_alias=True, exclude_none=True), "prefersBorder": True}
     for view in views:
-        apps.add_html_resource(
-            view.uri,
-            view.path.read_text(encoding="utf-8"),
-            name=f"{view.name}_view",
-            title=view.title,
-            description=view.description,
-            csp=STRICT_CSP,
-            prefers_border=True,
+        apps.add_resource(
+            FileResource(
+                uri=view.uri,
+                name=f"{view.name}_view",
+                title=view.title,
+                description=view.description,
+                mime_type=APP_MIME_TYPE,
+                meta={"ui": ui},
+                path=view.path,
+                encoding="utf-8",
+            )
         )
     return apps

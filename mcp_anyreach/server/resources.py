@@ -21,14 +21,11 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from mcp_anyreach.api import AnyreachError, NotFoundError
 from mcp_anyreach.server.app_views import AppView, view_of_resource
 from mcp_anyreach.server.args import to_e164
-from mcp_anyreach.server.changes.desired import SCHEMA_URI
-from mcp_anyreach.server.changes.desired import desired_state_schema as document_schema
-from mcp_anyreach.server.changes.operations import OPERATIONS_URI
-from mcp_anyreach.server.changes.operations import operations_schema as operation_list_schema
 from mcp_anyreach.server.errors import error_message
 from mcp_anyreach.server.inventory import PAGE_SIZE, collect_inventory
 from mcp_anyreach.server.notify import INVENTORY_URI, NUMBERS_URI, ROUTING_URI, TRUNKS_URI
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.uris import OPERATIONS_URI, SCHEMA_URI
 from mcp_anyreach.server.views import NumberView, RoutingView, TrunkView
 
 JSON = "application/json"
@@ -158,12 +155,16 @@ def register_resources(server: MCPServer, services: Services, *, views: Sequence
     @server.resource(SCHEMA_URI, name="desired_state_schema", title="Desired-state document schema", mime_type=JSON)
     def desired_state_schema() -> str:
         """JSON Schema of the desired-state document that plan_changes and `mcp-anyreach plan` take."""
-        return json.dumps(document_schema())
+        from mcp_anyreach.server.changes.desired import desired_state_schema as schema  # the engine: on first use
+
+        return json.dumps(schema())
 
     @server.resource(OPERATIONS_URI, name="operations_schema", title="Change-set operations schema", mime_type=JSON)
     def operations_schema() -> str:
         """JSON Schema of the operations list that plan_changes takes."""
-        return json.dumps({"$id": OPERATIONS_URI, **operation_list_schema()})
+        from mcp_anyreach.server.changes.operations import operations_schema as schema  # the engine: on first use
+
+        return json.dumps({"$id": OPERATIONS_URI, **schema()})
 
 
 async def _counted(rows: AsyncIterator[R]) -> AsyncIterator[R]:

@@ -6,6 +6,8 @@ INVENTORY_URI = "anyreach://inventory"
 NUMBERS_URI = "anyreach://phone-numbers"
 TRUNKS_URI = "anyreach://trunks"
 ROUTING_URI = "anyreach://inbound-routing-config"
+SCHEMA_URI = "anyreach://schema/desired-state"
+OPERATIONS_URI = "anyreach://schema/operations"
 # Lists: a write to one member is recorded against the member's own URI, not the list's.
 COLLECTIONS = frozenset({INVENTORY_URI, NUMBERS_URI, TRUNKS_URI})
 

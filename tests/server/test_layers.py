@@ -25,6 +25,7 @@ ENGINES = (
     "mcp_anyreach.server.changes.executor",
     "mcp_anyreach.server.changes.store",
     "mcp_anyreach.server.changes.commands",
+    "mcp_anyreach.server.changes.results",
 )
 
 
@@ -34,6 +35,24 @@ def test_importing_the_engines_leaves_the_mcp_sdk_unloaded() -> None:
     )
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     assert completed.stdout.strip() == "[]"
+
+
+def test_a_server_on_the_real_api_starts_without_loading_what_only_some_calls_need() -> None:
+    """A host waits for start-up on every launch: the change-set engine, the sandbox, number parsing and YAML
+    wait for the first call that needs them."""
+    probe = """
+import sys
+from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.server import build_server
+from mcp_anyreach.settings import Settings
+settings = Settings(token="ak_dummy", base_url="http://127.0.0.1:9")
+build_server(settings, AnyreachClient(settings.base_url, token="ak_dummy"))
+print(sorted(m for m in sys.modules if m.startswith(LAZY)))
+""".replace("LAZY", repr(("mcp_anyreach.server.changes.", "mcp_anyreach.sandbox", "fastapi", "phonenumbers", "yaml")))
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    loaded = completed.stdout.strip()
+    assert loaded == str([f"mcp_anyreach.server.changes.{name}" for name in ("model", "results", "store")])
 
 
 def test_the_sdk_internals_the_server_relies_on_are_still_where_the_seam_expects_them() -> None:

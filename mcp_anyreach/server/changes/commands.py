@@ -23,9 +23,10 @@ from mcp_anyreach.api import AnyreachError
 from mcp_anyreach.server.audit_log import AuditLog, AuditUnavailable
 from mcp_anyreach.server.backend import connect
 from mcp_anyreach.server.changes.desired import export_document
-from mcp_anyreach.server.changes.engine import PlanView, plan_document, stale_resources
-from mcp_anyreach.server.changes.executor import ApplyReport, RunStep, run_plan
+from mcp_anyreach.server.changes.engine import plan_document, stale_resources
+from mcp_anyreach.server.changes.executor import RunStep, run_plan
 from mcp_anyreach.server.changes.model import Plan, Step
+from mcp_anyreach.server.changes.results import ApplyReport, PlanView
 from mcp_anyreach.server.changes.snapshot import read_snapshot
 from mcp_anyreach.server.changes.store import MemoryPlans
 from mcp_anyreach.server.errors import error_message

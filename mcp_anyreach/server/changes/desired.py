@@ -24,8 +24,8 @@ from mcp_anyreach.server.changes.agents import agent_slot, find_agent
 from mcp_anyreach.server.changes.model import KEEP, Keep, MoveIntent, NumberTarget, SlotTarget
 from mcp_anyreach.server.changes.snapshot import Snapshot
 from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.server.uris import SCHEMA_URI
 
-SCHEMA_URI = "anyreach://schema/desired-state"
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 
 
@@ -158,6 +158,8 @@ class TrunkTarget(BaseModel):
     """A trunk the document wants (or, with `present` false, wants gone). Configs are API-shaped JSON with
     passwords as `{"env": NAME}`; `None` removes a config; a missing key leaves it."""
 
+    model_config = ConfigDict(defer_build=True)
+
     name: str
     trunk_id: str | None = None
     present: bool = True
@@ -168,7 +170,7 @@ RoutingTarget = dict[str, Any] | None | Keep
 
 
 class DesiredTargets(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     numbers: dict[str, NumberTarget]
     trunks: list[TrunkTarget]

@@ -8,17 +8,16 @@ from typing import Any
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.server.changes.desired import compile_document, load_document
-from mcp_anyreach.server.changes.executor import ApplyReport, RunStep, run_plan
+from mcp_anyreach.server.changes.executor import RunStep, run_plan
 from mcp_anyreach.server.changes.model import Plan
 from mcp_anyreach.server.changes.operations import compile_operations, parse_operations
 from mcp_anyreach.server.changes.planner import make_plan
+from mcp_anyreach.server.changes.results import ApplyReport
 from mcp_anyreach.server.changes.snapshot import observe, read_snapshot
 from mcp_anyreach.server.changes.store import PlanStore, new_plan_id
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.uris import NUMBERS_URI, ROUTING_URI, TRUNKS_URI
-from mcp_anyreach.server.views import Result
 
-STEPS_SHOWN = 25
 PREVIEW_STEPS = 12  # a confirmation a person reads; plan_changes shows more
 
 
@@ -119,37 +118,3 @@ def _names(uris: Sequence[str]) -> str:
         for uri in uris
     ]
     return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-
-
-class StepView(Result):
-    n: int
-    action: str
-    detail: str
-
-
-class PlanView(Result):
-    """What a model (or a person) reads of a plan."""
-
-    plan_id: str | None = None
-    summary: str
-    impact: list[str]
-    notes: list[str]
-    steps: list[StepView]
-    steps_not_listed: int = 0
-    expires_in_seconds: int | None = None
-    confirmation_token: str | None = None
-    next: str
-
-    @classmethod
-    def of(cls, plan: Plan, *, ttl_seconds: int, apply_hint: str = "call apply_changes with this plan_id") -> PlanView:
-        listed = plan.steps[:STEPS_SHOWN]
-        return cls(
-            plan_id=plan.id if plan.steps else None,
-            summary=plan.summary(),
-            impact=plan.impact,
-            notes=plan.notes,
-            steps=[StepView(n=step.n, action=step.action, detail=step.detail) for step in listed],
-            steps_not_listed=len(plan.steps) - len(listed),
-            expires_in_seconds=ttl_seconds if plan.steps else None,
-            next=f"Nothing changed yet. To make these changes, {apply_hint}." if plan.steps else "Nothing to do.",
-        )

@@ -14,25 +14,13 @@ from pydantic import SecretStr
 
 from mcp_anyreach.api import AnyreachClient, AnyreachError, InboundConfig, OutboundConfig
 from mcp_anyreach.server.changes.model import Plan, Step, StepOutcome
+from mcp_anyreach.server.changes.results import ApplyReport
 from mcp_anyreach.server.changes.store import PlanStore
 from mcp_anyreach.server.errors import api_errors, error_message
 from mcp_anyreach.server.refusal import Refusal
-from mcp_anyreach.server.views import Result
 
 RunStep = Callable[[str, Step, Callable[[], Awaitable[object]]], Awaitable[object]]
 SHOWN = 20
-
-
-class ApplyReport(Result):
-    plan_id: str
-    complete: bool
-    done: int
-    failed: int
-    not_started: int
-    failure: StepOutcome | None = None
-    steps: list[StepOutcome]
-    steps_not_listed: int = 0
-    next: str
 
 
 async def run_plan(

@@ -107,7 +107,7 @@ class NumberTarget:
 class Step(BaseModel):
     """One API call of a plan. `tool` is the single-call tool that does the same (the audit log names it)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     n: int
     action: Action
@@ -121,6 +121,8 @@ class Step(BaseModel):
 class MoveIntent(BaseModel):
     """Where a moved number goes and what it carries, kept until the move is finished, so that planning
     again after an interruption (deleted, not yet registered) can still restore it."""
+
+    model_config = ConfigDict(defer_build=True)
 
     phone_number: str
     from_trunk_id: str
@@ -141,6 +143,8 @@ class MoveIntent(BaseModel):
 
 class Plan(BaseModel):
     """The ordered steps, what they change for callers, and what the account looked like when planned."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     created_at: float
@@ -169,6 +173,8 @@ StepStatus = Literal["done", "failed", "not_started"]
 
 
 class StepOutcome(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     n: int
     action: Action
     subject: str

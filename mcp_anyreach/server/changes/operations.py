@@ -18,7 +18,6 @@ from mcp_anyreach.server.changes.model import KEEP, MoveIntent, NumberTarget, Sl
 from mcp_anyreach.server.changes.snapshot import Snapshot
 from mcp_anyreach.server.refusal import Refusal
 
-OPERATIONS_URI = "anyreach://schema/operations"
 Numbers = Annotated[list[E164], Field(max_length=1000, description="E.164 numbers")]
 Direction = Literal["inbound", "outbound", "both"]
 

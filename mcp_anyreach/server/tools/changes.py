@@ -9,36 +9,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_anyreach.server.args import ConfirmationToken
-from mcp_anyreach.server.changes import (
-    ApplyReport,
-    Plan,
-    PlanView,
-    RunStep,
-    Step,
-    apply_plan,
-    fingerprint,
-    fresh_plan,
-    plan_document,
-    plan_operations,
-    preview_text,
-    run_plan,
-)
-from mcp_anyreach.server.changes.desired import SCHEMA_URI
-from mcp_anyreach.server.changes.operations import OPERATIONS_URI
+from mcp_anyreach.server.changes.results import ApplyReport, PlanView
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.gate import Verdict, previewed_by
 from mcp_anyreach.server.notify import NUMBERS_URI, ROUTING_URI, TRUNKS_URI, notify_changed
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.uris import OPERATIONS_URI, SCHEMA_URI
 from mcp_anyreach.server.views import Gated
+
+if TYPE_CHECKING:
+    from mcp_anyreach.server.changes.executor import RunStep
+    from mcp_anyreach.server.changes.model import Plan, Step
+
+# The engine (server/changes) is imported where it is used: start-up, which a host waits for on every
+# launch, then only declares the tools.
 
 PlanId = Annotated[
     str, Field(min_length=8, max_length=64, pattern=r"^pln_[A-Za-z0-9_-]+$", description="From plan_changes")
@@ -56,6 +49,8 @@ async def plan_changes(
     ] = None,
 ) -> PlanView:
     """Plan many changes without making them: steps, impact on callers, and a plan_id for apply_changes."""
+    from mcp_anyreach.server.changes.engine import plan_document, plan_operations
+
     if (operations is None) == (desired_state is None):
         raise Refusal(f"Give operations ({OPERATIONS_URI}) or desired_state ({SCHEMA_URI}), not both.")
     with api_errors(retry_safe=True):
@@ -82,10 +77,14 @@ async def plan_changes(
 
 def _apply_preview(plan: Plan) -> Preview:
     """What apply_changes previews: the same whether plan_changes or apply_changes itself shows it."""
+    from mcp_anyreach.server.changes.engine import fingerprint, preview_text
+
     return Preview(preview_text(plan), {"plan": plan.id, **fingerprint(plan)}, tuple(plan.targets))
 
 
 async def preview_apply_changes(services: Services, plan_id: str) -> Preview:
+    from mcp_anyreach.server.changes.engine import fresh_plan
+
     with api_errors(retry_safe=True):
         return _apply_preview(await fresh_plan(services.client, services.plans, plan_id))
 
@@ -95,6 +94,8 @@ async def apply_changes(
     services: Services, ctx: Context, verdict: Verdict, plan_id: PlanId, confirmation_token: ConfirmationToken = None
 ) -> Gated[ApplyReport]:
     """Make a planned change set, in order, stopping at the first failure. Gated once for the whole plan."""
+
+    from mcp_anyreach.server.changes.engine import apply_plan
 
     async def apply(run_step: RunStep) -> ApplyReport:
         with api_errors(retry_safe=True):
@@ -142,6 +143,8 @@ async def run_change_set(
 
 
 async def run_planned(services: Services, plan: Plan, run_step: RunStep) -> ApplyReport:
+    from mcp_anyreach.server.changes.executor import run_plan
+
     with api_errors(retry_safe=True):
         return await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans)
 

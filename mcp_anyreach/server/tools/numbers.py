@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
@@ -11,7 +11,7 @@ from pydantic import Field
 from mcp_anyreach.api import PhoneNumber
 from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumberArg, PhoneNumberList, TrunkId
-from mcp_anyreach.server.changes import ApplyReport, Plan, RunStep, fingerprint, plan_operations, preview_text
+from mcp_anyreach.server.changes.results import ApplyReport
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.gate import Verdict, Write, previewed_by
@@ -22,6 +22,10 @@ from mcp_anyreach.server.summaries import number_sentence
 from mcp_anyreach.server.text import shown
 from mcp_anyreach.server.tools.changes import run_change_set, run_planned
 from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, NumberView
+
+if TYPE_CHECKING:
+    from mcp_anyreach.server.changes.executor import RunStep
+    from mcp_anyreach.server.changes.model import Plan
 
 NUMBER_NOT_FOUND = "Find numbers with list_phone_numbers."
 SCAN_PAGES = 20
@@ -184,6 +188,8 @@ def _slot_test(agents: AgentDirectory | None, slot: str, wanted: str) -> Callabl
 
 
 async def _bulk_plan(services: Services, operation: dict[str, Any]) -> Plan:
+    from mcp_anyreach.server.changes.engine import plan_operations  # on first use, as in tools/changes.py
+
     with api_errors(retry_safe=True):
         plan = await plan_operations(services.client, services.plans, [operation], save=False)
     if not plan.steps:
@@ -192,6 +198,8 @@ async def _bulk_plan(services: Services, operation: dict[str, Any]) -> Plan:
 
 
 async def _bulk_preview(services: Services, operation: dict[str, Any]) -> Preview:
+    from mcp_anyreach.server.changes.engine import fingerprint, preview_text
+
     plan = await _bulk_plan(services, operation)
     return Preview(preview_text(plan), fingerprint(plan), tuple(plan.targets))
 
@@ -199,6 +207,8 @@ async def _bulk_preview(services: Services, operation: dict[str, Any]) -> Previe
 async def _bulk_run(
     services: Services, ctx: Context, verdict: Verdict, operation: dict[str, Any]
 ) -> Gated[ApplyReport]:
+    from mcp_anyreach.server.changes.engine import fingerprint
+
     async def apply(run_step: RunStep) -> ApplyReport:
         plan = await _bulk_plan(services, operation)
         if fingerprint(plan) != verdict.preview.state:

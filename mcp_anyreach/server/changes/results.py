@@ -1,0 +1,63 @@
+"""What a model or a person reads of a plan and of an apply: the tools' result models.
+
+Kept apart from the engine so that the server declares its tools without importing the engine: a host
+waits for start-up on every launch, and most sessions never plan a change set.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mcp_anyreach.server.changes.model import StepOutcome
+from mcp_anyreach.server.views import Result
+
+if TYPE_CHECKING:
+    from mcp_anyreach.server.changes.model import Plan
+
+STEPS_SHOWN = 25
+
+
+class StepView(Result):
+    n: int
+    action: str
+    detail: str
+
+
+class PlanView(Result):
+    """What a model (or a person) reads of a plan."""
+
+    plan_id: str | None = None
+    summary: str
+    impact: list[str]
+    notes: list[str]
+    steps: list[StepView]
+    steps_not_listed: int = 0
+    expires_in_seconds: int | None = None
+    confirmation_token: str | None = None
+    next: str
+
+    @classmethod
+    def of(cls, plan: Plan, *, ttl_seconds: int, apply_hint: str = "call apply_changes with this plan_id") -> PlanView:
+        listed = plan.steps[:STEPS_SHOWN]
+        return cls(
+            plan_id=plan.id if plan.steps else None,
+            summary=plan.summary(),
+            impact=plan.impact,
+            notes=plan.notes,
+            steps=[StepView(n=step.n, action=step.action, detail=step.detail) for step in listed],
+            steps_not_listed=len(plan.steps) - len(listed),
+            expires_in_seconds=ttl_seconds if plan.steps else None,
+            next=f"Nothing changed yet. To make these changes, {apply_hint}." if plan.steps else "Nothing to do.",
+        )
+
+
+class ApplyReport(Result):
+    plan_id: str
+    complete: bool
+    done: int
+    failed: int
+    not_started: int
+    failure: StepOutcome | None = None
+    steps: list[StepOutcome]
+    steps_not_listed: int = 0
+    next: str
