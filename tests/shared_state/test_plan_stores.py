@@ -12,7 +12,14 @@ import anyio
 import pytest
 
 from mcp_anyreach.server.changes.model import MoveIntent, Plan
-from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, PLAN_TTL_SECONDS, MemoryPlans, PlanStore, new_plan_id
+from mcp_anyreach.server.changes.store import (
+    MOVE_TTL_SECONDS,
+    PLAN_CAPACITY,
+    PLAN_TTL_SECONDS,
+    MemoryPlans,
+    PlanStore,
+    new_plan_id,
+)
 from mcp_anyreach.server.shared_state import SharedStateUnavailable
 from mcp_anyreach.server.shared_state.plans import SqlitePlans
 from mcp_anyreach.server.shared_state.redis_store import RedisPlans, connect_redis
@@ -126,3 +133,20 @@ async def test_a_token_store_locked_past_its_timeout_refuses_and_the_plan_stays_
 
     assert await replica.moves() == {}
     assert await replica.take(plan.id) == plan
+
+
+async def test_a_client_planning_in_a_loop_fills_no_store_beyond_its_capacity_and_newer_plans_stay(
+    plan_stores: StoreFactory,
+) -> None:
+    now = [START]
+    replica = plan_stores(lambda: now[0])
+    plans = [a_plan() for _ in range(PLAN_CAPACITY + 20)]
+    for plan in plans:
+        now[0] += 1
+        await replica.save(plan)
+    taken = await replica.take(plans[-1].id)
+    await replica.save(a_plan())
+
+    kept = [plan for plan in plans[:-1] if await replica.load(plan.id) is not None]
+    assert taken == plans[-1]
+    assert kept == plans[-PLAN_CAPACITY:-1], "the oldest are dropped; a plan taken frees its place"

@@ -18,7 +18,7 @@ import anyio.to_thread
 from pydantic import BaseModel, ConfigDict
 
 from mcp_anyreach.server.changes.model import MoveIntent, Plan
-from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, PLAN_TTL_SECONDS
+from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, PLAN_CAPACITY, PLAN_TTL_SECONDS
 from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
 from mcp_anyreach.server.sqlite_file import SqliteFile
 
@@ -43,10 +43,12 @@ class SqlitePlans:
         path: Path,
         *,
         ttl_seconds: int = PLAN_TTL_SECONDS,
+        capacity: int = PLAN_CAPACITY,
         clock: Callable[[], float] = time.time,
         timeout: float = 10.0,
     ) -> None:
         self._ttl = ttl_seconds
+        self._capacity = capacity
         self._clock = clock
         self._file = SqliteFile(path, timeout=timeout)
         with self._transaction() as db:
@@ -90,6 +92,10 @@ class SqlitePlans:
             db.execute("DELETE FROM plans WHERE expires_at < ?", (now,))
             db.execute(
                 "INSERT OR REPLACE INTO plans (id, expires_at, plan) VALUES (?, ?, ?)", (plan_id, now + self._ttl, plan)
+            )
+            db.execute(
+                "DELETE FROM plans WHERE id NOT IN (SELECT id FROM plans ORDER BY expires_at DESC, rowid DESC LIMIT ?)",
+                (self._capacity,),
             )
 
     def _load(self, plan_id: str, now: float) -> str | None:

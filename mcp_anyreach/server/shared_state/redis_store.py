@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from mcp_anyreach.api import AvailableNumber
 from mcp_anyreach.server.changes.model import MoveIntent, Plan
-from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, PLAN_TTL_SECONDS
+from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, PLAN_CAPACITY, PLAN_TTL_SECONDS
 from mcp_anyreach.server.shared_state.budget import new_reservation
 from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
 from mcp_anyreach.server.shared_state.plans import StoredPlan
@@ -74,6 +74,22 @@ redis.call('PEXPIRE', key, math.ceil(window * 1000))
 return 1
 """
 
+# KEYS: the plan's key, the sorted set of plan keys by when they expire. ARGV: the plan, its expiry, milliseconds
+# to keep it, now, how many plans to keep. Plans beyond that number go, the soonest to expire first.
+SAVE_PLAN = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
+if excess > 0 then
+  for _, key in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do
+    redis.call('DEL', key)
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
 # KEYS: the moves hash (phone -> intent JSON), the sorted set of when each expires. ARGV: now, expires at,
 # milliseconds to keep both keys, then phone and intent pairs. Expired moves are dropped on the way.
 REMEMBER_MOVES = """
@@ -224,15 +240,19 @@ class RedisPlans:
         namespace: str,
         *,
         ttl_seconds: int = PLAN_TTL_SECONDS,
+        capacity: int = PLAN_CAPACITY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
+        self._capacity = capacity
         self._clock = clock
         prefix = key_prefix(namespace)
         self._plan_prefix = f"{prefix}plan:"
         self._moves_key = f"{prefix}moves"
         self._expiry_key = f"{prefix}moves-expire"
+        self._plans_key = f"{prefix}plans"
+        self._save = redis.register_script(SAVE_PLAN)
         self._remember = redis.register_script(REMEMBER_MOVES)
 
     @property
@@ -241,16 +261,22 @@ class RedisPlans:
 
     async def save(self, plan: Plan) -> None:
         now = self._clock()
-        stored = StoredPlan(expires_at=now + self._ttl, plan=plan).model_dump_json()
-        keep = _keep_ms(now + self._ttl, now)
-        await _unless_unreachable(self._redis.set(self._plan_prefix + plan.id, stored, px=keep), "keep a plan")
+        expires = now + self._ttl
+        stored = StoredPlan(expires_at=expires, plan=plan).model_dump_json()
+        arguments = [stored, repr(expires), _keep_ms(expires, now), repr(now), self._capacity]
+        keys = [self._plan_prefix + plan.id, self._plans_key]
+        await _unless_unreachable(cast(Awaitable[Any], self._save(keys=keys, args=arguments)), "keep a plan")
 
     async def load(self, plan_id: str) -> Plan | None:
         found = await _unless_unreachable(self._redis.get(self._plan_prefix + plan_id), "read a plan")
         return self._live(found)
 
     async def take(self, plan_id: str) -> Plan | None:
-        found = await _unless_unreachable(self._redis.getdel(self._plan_prefix + plan_id), "take a plan")
+        key = self._plan_prefix + plan_id
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.getdel(key)
+            pipe.zrem(self._plans_key, key)
+            found, _ = await _unless_unreachable(pipe.execute(), "take a plan")
         return self._live(found)
 
     def _live(self, found: str | bytes | None) -> Plan | None:
