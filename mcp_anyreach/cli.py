@@ -238,7 +238,9 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--purchase-window", help="the rolling window of --max-purchases, e.g. 24h, 90m")
     parser.add_argument("--redis-url", help="Redis (or Valkey) that replicas share state in, e.g. redis://host:6379/0")
     parser.add_argument("--audit-log", help="append every attempted write to this JSON-lines file")
-    parser.add_argument("--token-store", help="SQLite file of used confirmation tokens, shared by replicas")
+    parser.add_argument(
+        "--token-store", help="SQLite file of the state replicas on one host share: used tokens, budget, plans"
+    )
     parser.add_argument("--sandbox", action="store_true", help="use the embedded sandbox even with a token")
     parser.add_argument("--db", help="the embedded sandbox's SQLite file (default under the user data dir)")
 

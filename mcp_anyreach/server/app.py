@@ -109,6 +109,7 @@ def build_services(
         ),
         sandbox=settings.uses_sandbox if sandbox is None else sandbox,
         purchases=shared.purchases,
+        plans=shared.plans,
         managed_account=ManagedAccount(client, settings.managed_account_id),
         agent_names=AgentNames(client),
     )

@@ -7,6 +7,7 @@ executor itself knows nothing of MCP.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -18,7 +19,9 @@ from mcp_anyreach.server.changes.results import ApplyReport
 from mcp_anyreach.server.changes.store import PlanStore
 from mcp_anyreach.server.errors import api_errors, error_message
 from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
 
+logger = logging.getLogger("mcp_anyreach.server")
 RunStep = Callable[[str, Step, Callable[[], Awaitable[object]]], Awaitable[object]]
 SHOWN = 20
 
@@ -51,7 +54,10 @@ async def run_plan(
             continue
         outcomes.append(StepOutcome(n=step.n, action=step.action, subject=step.subject, status="done"))
     if store is not None and plan.moves and failure is None:
-        await store.forget_moves(plan.moves)
+        try:
+            await store.forget_moves(plan.moves)
+        except SharedStateUnavailable as exc:  # every step is done; planning again forgets finished moves
+            logger.warning("finished moves are still remembered as unfinished: %s", exc)
     return _report(plan, outcomes, failure)
 
 

@@ -18,6 +18,9 @@ from mcp_anyreach.server.changes.model import MoveIntent, Plan
 
 PLAN_TTL_SECONDS = 30 * 60
 MOVE_TTL_SECONDS = 7 * 24 * 3600
+# Plans kept at once, the oldest dropped first: a client planning in a loop cannot fill the store (and a
+# shared Redis with it, which the confirmation gate needs); a dropped plan is refused and planned again.
+PLAN_CAPACITY = 200
 
 
 def new_plan_id() -> str:
@@ -54,7 +57,7 @@ class MemoryPlans:
         self,
         *,
         ttl_seconds: int = PLAN_TTL_SECONDS,
-        capacity: int = 200,
+        capacity: int = PLAN_CAPACITY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._ttl = ttl_seconds

@@ -1,4 +1,5 @@
-"""The state replicas must share: used confirmation tokens, the purchase budget, the offers searches made.
+"""The state replicas must share: used confirmation tokens, the purchase budget, the offers searches made,
+and change-set plans with their unfinished moves.
 
 Three stores, chosen by the settings: Redis (`--redis-url`, replicas on several machines), the token store's
 SQLite file (`--token-store`, replicas on one host), or this process's memory (one server). Whatever the
@@ -12,9 +13,11 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from mcp_anyreach.server.changes.store import MemoryPlans, PlanStore
 from mcp_anyreach.server.shared_state.budget import MemoryPurchaseBudget, PurchaseBudget, SqlitePurchaseBudget
 from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
 from mcp_anyreach.server.shared_state.offers import MemoryOffers, OfferMemory
+from mcp_anyreach.server.shared_state.plans import SqlitePlans
 from mcp_anyreach.server.shared_state.purchases import Purchases
 from mcp_anyreach.server.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
 from mcp_anyreach.settings import Settings
@@ -30,6 +33,7 @@ async def _nothing_to_close() -> None:
 class SharedState:
     used_tokens: UsedTokens
     purchases: Purchases
+    plans: PlanStore = field(default_factory=MemoryPlans)  # between plan_changes and apply_changes
     aclose: Callable[[], Awaitable[None]] = field(default=_nothing_to_close)
     store: str = "memory"
 
@@ -41,6 +45,7 @@ def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], floa
         try:
             from mcp_anyreach.server.shared_state.redis_store import (  # only deployments with Redis import it
                 RedisOffers,
+                RedisPlans,
                 RedisPurchaseBudget,
                 RedisUsedTokens,
                 connect_redis,
@@ -53,6 +58,7 @@ def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], floa
         return SharedState(
             used_tokens=RedisUsedTokens(redis, namespace),
             purchases=Purchases(budget, RedisOffers(redis, namespace), clock),
+            plans=RedisPlans(redis, namespace, clock=clock),
             aclose=redis.aclose,
             store="redis",
         )
@@ -62,11 +68,13 @@ def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], floa
             purchases=Purchases(
                 SqlitePurchaseBudget(settings.token_store, settings.max_purchases, window), MemoryOffers(), clock
             ),
+            plans=SqlitePlans(settings.token_store, clock=clock),
             store="sqlite",
         )
     return SharedState(
         used_tokens=MemoryUsedTokens(),
         purchases=Purchases(MemoryPurchaseBudget(settings.max_purchases, window), MemoryOffers(), clock),
+        plans=MemoryPlans(clock=clock),
     )
 
 

@@ -13,7 +13,8 @@ they expire (5 minutes).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -22,8 +23,11 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
 from mcp_anyreach.api import AvailableNumber
+from mcp_anyreach.server.changes.model import MoveIntent, Plan
+from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, PLAN_CAPACITY, PLAN_TTL_SECONDS
 from mcp_anyreach.server.shared_state.budget import new_reservation
 from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
+from mcp_anyreach.server.shared_state.plans import StoredPlan
 from mcp_anyreach.server.used_tokens import Claim
 
 T = TypeVar("T")
@@ -67,6 +71,39 @@ if redis.call('ZCARD', key) >= limit then
 end
 redis.call('ZADD', key, now, ARGV[4])
 redis.call('PEXPIRE', key, math.ceil(window * 1000))
+return 1
+"""
+
+# KEYS: the plan's key, the sorted set of plan keys by when they expire. ARGV: the plan, its expiry, milliseconds
+# to keep it, now, how many plans to keep. Plans beyond that number go, the soonest to expire first.
+SAVE_PLAN = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
+if excess > 0 then
+  for _, key in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do
+    redis.call('DEL', key)
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
+# KEYS: the moves hash (phone -> intent JSON), the sorted set of when each expires. ARGV: now, expires at,
+# milliseconds to keep both keys, then phone and intent pairs. Expired moves are dropped on the way.
+REMEMBER_MOVES = """
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+for _, phone in ipairs(expired) do
+  redis.call('HDEL', KEYS[1], phone)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[i])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1
 """
 
@@ -191,3 +228,85 @@ class RedisOffers:
 
     async def forget(self, phone_number: str) -> None:
         await _unless_unreachable(self._redis.delete(self._prefix + phone_number), "forget an offer")
+
+
+class RedisPlans:
+    """Plans (a string each, expiring; taken with `GETDEL`, so one replica runs it) and unfinished moves (a
+    hash by phone number, with a sorted set of when each expires)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        namespace: str,
+        *,
+        ttl_seconds: int = PLAN_TTL_SECONDS,
+        capacity: int = PLAN_CAPACITY,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = redis
+        self._ttl = ttl_seconds
+        self._capacity = capacity
+        self._clock = clock
+        prefix = key_prefix(namespace)
+        self._plan_prefix = f"{prefix}plan:"
+        self._moves_key = f"{prefix}moves"
+        self._expiry_key = f"{prefix}moves-expire"
+        self._plans_key = f"{prefix}plans"
+        self._save = redis.register_script(SAVE_PLAN)
+        self._remember = redis.register_script(REMEMBER_MOVES)
+
+    @property
+    def ttl_seconds(self) -> int:
+        return self._ttl
+
+    async def save(self, plan: Plan) -> None:
+        now = self._clock()
+        expires = now + self._ttl
+        stored = StoredPlan(expires_at=expires, plan=plan).model_dump_json()
+        arguments = [stored, repr(expires), _keep_ms(expires, now), repr(now), self._capacity]
+        keys = [self._plan_prefix + plan.id, self._plans_key]
+        await _unless_unreachable(cast(Awaitable[Any], self._save(keys=keys, args=arguments)), "keep a plan")
+
+    async def load(self, plan_id: str) -> Plan | None:
+        found = await _unless_unreachable(self._redis.get(self._plan_prefix + plan_id), "read a plan")
+        return self._live(found)
+
+    async def take(self, plan_id: str) -> Plan | None:
+        key = self._plan_prefix + plan_id
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.getdel(key)
+            pipe.zrem(self._plans_key, key)
+            found, _ = await _unless_unreachable(pipe.execute(), "take a plan")
+        return self._live(found)
+
+    def _live(self, found: str | bytes | None) -> Plan | None:
+        return None if found is None else StoredPlan.model_validate_json(found).live(self._clock())
+
+    async def remember_moves(self, moves: Mapping[str, MoveIntent]) -> None:
+        if not moves:
+            return
+        now = self._clock()
+        arguments: list[str | int] = [repr(now), repr(now + MOVE_TTL_SECONDS), _keep_ms(now + MOVE_TTL_SECONDS, now)]
+        for phone, intent in moves.items():
+            arguments += [phone, intent.model_dump_json()]
+        keys = [self._moves_key, self._expiry_key]
+        await _unless_unreachable(
+            cast(Awaitable[Any], self._remember(keys=keys, args=arguments)), "remember unfinished moves"
+        )
+
+    async def moves(self) -> dict[str, MoveIntent]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            live_now = repr(self._clock())
+            pipe.zrangebyscore(self._expiry_key, live_now, "+inf")  # pyright: ignore[reportUnknownMemberType]
+            pipe.hgetall(self._moves_key)
+            live, intents = await _unless_unreachable(pipe.execute(), "read unfinished moves")
+        return {phone: MoveIntent.model_validate_json(intents[phone]) for phone in live if phone in intents}
+
+    async def forget_moves(self, phone_numbers: Iterable[str]) -> None:
+        phones = list(phone_numbers)
+        if not phones:
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self._moves_key, *phones)
+            pipe.zrem(self._expiry_key, *phones)
+            await _unless_unreachable(pipe.execute(), "forget finished moves")

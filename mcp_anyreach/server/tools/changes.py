@@ -8,7 +8,8 @@ tool that does the same (with the plan id), and clients are told once what chang
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context
@@ -23,6 +24,7 @@ from mcp_anyreach.server.gate import Verdict, previewed_by
 from mcp_anyreach.server.notify import NUMBERS_URI, ROUTING_URI, TRUNKS_URI, notify_changed
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
 from mcp_anyreach.server.uris import OPERATIONS_URI, SCHEMA_URI
 from mcp_anyreach.server.views import Gated
 
@@ -53,7 +55,7 @@ async def plan_changes(
 
     if (operations is None) == (desired_state is None):
         raise Refusal(f"Give operations ({OPERATIONS_URI}) or desired_state ({SCHEMA_URI}), not both.")
-    with api_errors(retry_safe=True):
+    with plans_reachable(), api_errors(retry_safe=True):
         if operations is not None:
             plan = await plan_operations(services.client, services.plans, operations)
         else:
@@ -85,7 +87,7 @@ def _apply_preview(plan: Plan) -> Preview:
 async def preview_apply_changes(services: Services, plan_id: str) -> Preview:
     from mcp_anyreach.server.changes.engine import fresh_plan
 
-    with api_errors(retry_safe=True):
+    with plans_reachable(), api_errors(retry_safe=True):
         return _apply_preview(await fresh_plan(services.client, services.plans, plan_id))
 
 
@@ -98,7 +100,7 @@ async def apply_changes(
     from mcp_anyreach.server.changes.engine import apply_plan
 
     async def apply(run_step: RunStep) -> ApplyReport:
-        with api_errors(retry_safe=True):
+        with plans_reachable(), api_errors(retry_safe=True):
             return await apply_plan(services.client, services.plans, plan_id, run_step, env=os.environ)
 
     return await run_change_set(services, ctx, verdict, apply)
@@ -145,8 +147,28 @@ async def run_change_set(
 async def run_planned(services: Services, plan: Plan, run_step: RunStep) -> ApplyReport:
     from mcp_anyreach.server.changes.executor import run_plan
 
-    with api_errors(retry_safe=True):
+    with plans_reachable(SAME_TOOL_AGAIN), api_errors(retry_safe=True):
         return await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans)
+
+
+PLAN_AGAIN = "Try again in a minute; if the plan is then gone, call plan_changes again."
+SAME_TOOL_AGAIN = "Call the same tool again in a minute."
+
+
+@contextmanager
+def plans_reachable(retry: str = PLAN_AGAIN) -> Generator[None]:
+    """Planning and applying need the plans the replicas share: without them, refuse before changing anything.
+
+    The store fails before a step runs (taking the plan, recording its moves) or after the last one (forgetting
+    them, which the executor lets pass), so a refusal here always means that nothing changed.
+    """
+    try:
+        yield
+    except SharedStateUnavailable as exc:
+        raise Refusal(
+            f"The plans this server's replicas share could not be reached ({exc}), so nothing was changed. "
+            f"{retry} If it keeps failing, the server's operator should check its Redis or token store."
+        ) from exc
 
 
 TOOLS = (plan_changes, apply_changes)

@@ -20,7 +20,7 @@ from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.summaries import number_sentence
 from mcp_anyreach.server.text import shown
-from mcp_anyreach.server.tools.changes import run_change_set, run_planned
+from mcp_anyreach.server.tools.changes import SAME_TOOL_AGAIN, plans_reachable, run_change_set, run_planned
 from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, NumberView
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ def _slot_test(agents: AgentDirectory | None, slot: str, wanted: str) -> Callabl
 async def _bulk_plan(services: Services, operation: dict[str, Any]) -> Plan:
     from mcp_anyreach.server.changes.engine import plan_operations  # on first use, as in tools/changes.py
 
-    with api_errors(retry_safe=True):
+    with plans_reachable(SAME_TOOL_AGAIN), api_errors(retry_safe=True):
         plan = await plan_operations(services.client, services.plans, [operation], save=False)
     if not plan.steps:
         raise Refusal(" ".join(["Nothing to do.", *plan.notes]))
