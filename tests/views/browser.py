@@ -7,7 +7,9 @@ here to a real MCP client of a real server on the sandbox. Nothing is downloaded
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,7 +21,12 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 HOST_PAGE = Path(__file__).with_name("host.html")
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+# A test run leaves the committed screenshots alone (each run draws other ids); UPDATE_SCREENSHOTS=1 rewrites them.
+SCREENSHOTS = (
+    Path(__file__).parents[2] / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "mcp-anyreach-screenshots"
+)
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -126,7 +133,7 @@ async def show(page: Any, *, html: str, tool: str, arguments: dict[str, Any], re
 
 
 async def screenshot(page: Any, name: str) -> Path:
-    """The view as a person sees it, written to docs/screenshots/NAME.png (the README shows these)."""
+    """The view as a person sees it, as SCREENSHOTS/NAME.png (docs/screenshots, which the README shows, on request)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     await page.locator("iframe").screenshot(path=str(path), animations="disabled")
