@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Generator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -93,8 +92,8 @@ class SqliteUsedTokens:
     """The record in one SQLite file that the replicas of one host share (see sqlite_file.py)."""
 
     def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
-        self._file = SqliteFile(path, timeout=timeout)
-        with self._transaction() as db:
+        self._file = SqliteFile(path, unavailable=UsedTokensBusy, timeout=timeout)
+        with self._file.transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS used_tokens (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS writes (target TEXT PRIMARY KEY, written_at REAL NOT NULL, "
@@ -114,12 +113,12 @@ class SqliteUsedTokens:
         await anyio.to_thread.run_sync(self._touch, targets, now, keep_until)
 
     def _is_used(self, nonce: str, now: float) -> bool:
-        with self._transaction() as db:
+        with self._file.transaction() as db:
             row = db.execute("SELECT 1 FROM used_tokens WHERE nonce = ? AND expires_at >= ?", (nonce, now))
             return row.fetchone() is not None
 
     def _claim(self, nonce: str, expires_at: float, now: float, targets: Sequence[str], minted_at: float) -> Claim:
-        with self._transaction() as db:
+        with self._file.transaction() as db:
             self._forget(db, now)
             if db.execute("SELECT 1 FROM used_tokens WHERE nonce = ?", (nonce,)).fetchone():
                 return "used"
@@ -135,7 +134,7 @@ class SqliteUsedTokens:
             return "fresh"
 
     def _touch(self, targets: Sequence[str], now: float, keep_until: float) -> None:
-        with self._transaction() as db:
+        with self._file.transaction() as db:
             self._forget(db, now)
             self._write(db, targets, now, "", keep_until)
 
@@ -150,11 +149,3 @@ class SqliteUsedTokens:
     def _forget(db: sqlite3.Connection, now: float) -> None:
         db.execute("DELETE FROM used_tokens WHERE expires_at < ?", (now,))
         db.execute("DELETE FROM writes WHERE keep_until < ?", (now,))
-
-    @contextmanager
-    def _transaction(self) -> Generator[sqlite3.Connection]:
-        try:
-            with self._file.transaction() as db:
-                yield db
-        except sqlite3.Error as exc:  # locked past the timeout, a full disk, a broken file
-            raise UsedTokensBusy(f"{type(exc).__name__}: {exc}") from exc

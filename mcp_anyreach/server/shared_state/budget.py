@@ -7,11 +7,8 @@ mid-purchase leaves its slot taken: the budget errs towards buying less, never m
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Generator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -76,7 +73,7 @@ class SqlitePurchaseBudget:
     def __init__(self, path: Path, limit: int, window_seconds: float, *, timeout: float = 10.0) -> None:
         self.limit = limit
         self.window_seconds = window_seconds
-        self._file = SqliteFile(path, timeout=timeout)
+        self._file = SqliteFile(path, unavailable=SharedStateUnavailable, timeout=timeout)
         with self._file.transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS purchases (reservation TEXT PRIMARY KEY, at REAL NOT NULL)")
 
@@ -90,7 +87,7 @@ class SqlitePurchaseBudget:
         return await anyio.to_thread.run_sync(self._spent, now)
 
     def _reserve(self, now: float) -> str | None:
-        with _unavailable_when_locked(), self._file.transaction() as db:
+        with self._file.transaction() as db:
             db.execute("DELETE FROM purchases WHERE at < ?", (now - self.window_seconds,))
             (count,) = db.execute("SELECT count(*) FROM purchases").fetchone()
             if count >= self.limit:
@@ -100,19 +97,11 @@ class SqlitePurchaseBudget:
             return reservation
 
     def _release(self, reservation: str) -> None:
-        with _unavailable_when_locked(), self._file.transaction() as db:
+        with self._file.transaction() as db:
             db.execute("DELETE FROM purchases WHERE reservation = ?", (reservation,))
 
     def _spent(self, now: float) -> int:
-        with _unavailable_when_locked(), self._file.transaction() as db:
+        with self._file.transaction() as db:
             cutoff = now - self.window_seconds
             (count,) = db.execute("SELECT count(*) FROM purchases WHERE at >= ?", (cutoff,)).fetchone()
             return int(count)
-
-
-@contextmanager
-def _unavailable_when_locked() -> Generator[None]:
-    try:
-        yield
-    except sqlite3.OperationalError as exc:  # locked past the timeout (another replica, a backup)
-        raise SharedStateUnavailable(str(exc)) from exc

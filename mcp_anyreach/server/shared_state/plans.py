@@ -8,10 +8,8 @@ transaction, so of two replicas applying it at the same moment exactly one gets 
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import anyio.to_thread
@@ -50,8 +48,8 @@ class SqlitePlans:
         self._ttl = ttl_seconds
         self._capacity = capacity
         self._clock = clock
-        self._file = SqliteFile(path, timeout=timeout)
-        with self._transaction() as db:
+        self._file = SqliteFile(path, unavailable=SharedStateUnavailable, timeout=timeout)
+        with self._file.transaction() as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS plans (id TEXT PRIMARY KEY, expires_at REAL NOT NULL, plan TEXT NOT NULL)"
             )
@@ -88,7 +86,7 @@ class SqlitePlans:
         await anyio.to_thread.run_sync(self._forget_moves, list(phone_numbers))
 
     def _save(self, plan_id: str, plan: str, now: float) -> None:
-        with self._transaction() as db:
+        with self._file.transaction() as db:
             db.execute("DELETE FROM plans WHERE expires_at < ?", (now,))
             db.execute(
                 "INSERT OR REPLACE INTO plans (id, expires_at, plan) VALUES (?, ?, ?)", (plan_id, now + self._ttl, plan)
@@ -99,19 +97,19 @@ class SqlitePlans:
             )
 
     def _load(self, plan_id: str, now: float) -> str | None:
-        with self._transaction() as db:
+        with self._file.transaction() as db:
             row = db.execute("SELECT plan FROM plans WHERE id = ? AND expires_at >= ?", (plan_id, now)).fetchone()
             return None if row is None else str(row[0])
 
     def _take(self, plan_id: str, now: float) -> str | None:
         # One immediate transaction: another replica taking the same plan waits, then finds it gone.
-        with self._transaction() as db:
+        with self._file.transaction() as db:
             row = db.execute("SELECT plan, expires_at FROM plans WHERE id = ?", (plan_id,)).fetchone()
             db.execute("DELETE FROM plans WHERE id = ?", (plan_id,))
             return None if row is None or row[1] < now else str(row[0])
 
     def _remember_moves(self, rows: list[tuple[str, str]], now: float) -> None:
-        with self._transaction() as db:
+        with self._file.transaction() as db:
             db.execute("DELETE FROM unfinished_moves WHERE expires_at < ?", (now,))
             db.executemany(
                 "INSERT OR REPLACE INTO unfinished_moves (phone_number, expires_at, intent) VALUES (?, ?, ?)",
@@ -119,18 +117,10 @@ class SqlitePlans:
             )
 
     def _moves(self, now: float) -> list[tuple[str, str]]:
-        with self._transaction() as db:
+        with self._file.transaction() as db:
             found = db.execute("SELECT phone_number, intent FROM unfinished_moves WHERE expires_at >= ?", (now,))
             return [(str(phone), str(intent)) for phone, intent in found.fetchall()]
 
     def _forget_moves(self, phone_numbers: list[str]) -> None:
-        with self._transaction() as db:
+        with self._file.transaction() as db:
             db.executemany("DELETE FROM unfinished_moves WHERE phone_number = ?", [(p,) for p in phone_numbers])
-
-    @contextmanager
-    def _transaction(self) -> Generator[sqlite3.Connection]:
-        try:
-            with self._file.transaction() as db:
-                yield db
-        except sqlite3.Error as exc:  # locked past the timeout, a full disk, a broken file
-            raise SharedStateUnavailable(f"the token store could not be used ({type(exc).__name__}: {exc})") from exc
