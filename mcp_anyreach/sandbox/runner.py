@@ -80,8 +80,7 @@ def serve(
     injected = Faults.parse(faults) if isinstance(faults, str) else faults
     answers = Behaviour.parse(behaviour) if isinstance(behaviour, str) else behaviour
     db_path = str(db if db is not None else default_sandbox_db())
-    sandbox = open_sandbox(db_path, faults=injected)
-    sandbox.app.state.behaviour = answers or Behaviour()
+    sandbox = open_sandbox(db_path, faults=injected, behaviour=answers)
     if injected is not None:
         logging.getLogger("uvicorn.error").addFilter(QuietDrops())
 

@@ -28,28 +28,28 @@ def register_completions(server: MCPServer, services: Services) -> None:
         argument: CompletionArgument,
         context: CompletionContext | None,
     ) -> Completion | None:
-        source = _source(services, ref, argument.name)
+        source = _source(services, ref, argument.name, argument.value)
         if source is None:
             return None
-        found: list[str] = []
+        found: dict[str, None] = {}  # ordered, and a membership test that stays cheap on a large directory
         try:
             async for value in source:
-                if value.startswith(argument.value) and value not in found:
-                    found.append(value)
+                if value.startswith(argument.value):
+                    found[value] = None
         except AnyreachError as exc:
             logger.info("no completions for %s: %s", argument.name, exc)
             return None
-        return Completion(values=found[:MAX_VALUES], total=len(found), has_more=len(found) > MAX_VALUES)
+        return Completion(values=list(found)[:MAX_VALUES], total=len(found), has_more=len(found) > MAX_VALUES)
 
 
 def _source(
-    services: Services, ref: PromptReference | ResourceTemplateReference, name: str
+    services: Services, ref: PromptReference | ResourceTemplateReference, name: str, typed: str
 ) -> AsyncIterator[str] | None:
     if isinstance(ref, PromptReference) and ref.name == "provision_number":
         return _area_codes(services) if name == "area_code" else _agent_ids(services) if name == "agent_id" else None
     if isinstance(ref, ResourceTemplateReference):
         if ref.uri == f"{NUMBERS_URI}/{{phone_number}}" and name == "phone_number":
-            return _numbers(services)
+            return _numbers(services, typed)
         if ref.uri == f"{TRUNKS_URI}/{{trunk_id}}" and name == "trunk_id":
             return _trunk_ids(services)
     return None
@@ -67,8 +67,9 @@ async def _agent_ids(services: Services) -> AsyncIterator[str]:
         yield agent.id
 
 
-async def _numbers(services: Services) -> AsyncIterator[str]:
-    async for number in services.client.phone_numbers.iter():
+async def _numbers(services: Services, typed: str) -> AsyncIterator[str]:
+    # The API's substring filter: a key press reads the numbers that can match, not the whole directory.
+    async for number in services.client.phone_numbers.iter(phone_number=typed or None):
         yield number.phone_number
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
-from mcp_anyreach.api import AnyreachClient, AnyreachError, InboundRoutingConfig, NotFoundError, PhoneNumber, Trunk
+from mcp_anyreach.api import AnyreachClient, InboundRoutingConfig, NotFoundError, PhoneNumber, Trunk
 from mcp_anyreach.api.agent_directory import AgentDirectory
+from mcp_anyreach.server.agent_names import AgentNames
 from mcp_anyreach.server.text import shown
 from mcp_anyreach.server.uris import ROUTING_URI, number_uri, trunk_uri
 from mcp_anyreach.server.views import Result
@@ -50,7 +51,7 @@ def nobody_answers(number: PhoneNumber, routing: InboundRoutingConfig | None) ->
 
 
 async def explain_inbound_call(
-    client: AnyreachClient, phone_number: str, caller_number: str | None = None
+    client: AnyreachClient, names: AgentNames, phone_number: str, caller_number: str | None = None
 ) -> CallExplanation:
     """Read the number, its trunk, the routing config and the agents, and walk the decision order.
 
@@ -67,16 +68,9 @@ async def explain_inbound_call(
         except NotFoundError:
             trunk = None
     routing = await client.inbound_routing.get() if number is not None else None
-    directory = await _directory(client) if number is not None else None
+    # Names for the agent ids; without the agents:read scope the explanation shows ids only.
+    directory = await names.directory() if number is not None else None
     return decide(phone_number, caller_number, number, trunk, routing, directory)
-
-
-async def _directory(client: AnyreachClient) -> AgentDirectory | None:
-    """Names for the agent ids; without the agents:read scope the explanation shows ids only."""
-    try:
-        return await client.agents.directory()
-    except AnyreachError:
-        return None
 
 
 def decide(

@@ -199,7 +199,7 @@ async def explain_inbound_call(
 ) -> CallExplanation:
     """Who answers a call to one of our numbers, and why: directory, trunk, routing, agent or drop."""
     with api_errors(retry_safe=True):
-        return await explain(services.client, phone_number, caller_number)
+        return await explain(services.client, services.agent_names, phone_number, caller_number)
 
 
 TOOLS = (
