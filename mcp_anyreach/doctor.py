@@ -75,14 +75,14 @@ class Report:
 @dataclass(frozen=True)
 class ReadScope:
     scope: str
-    path: str
+    probe: Callable[[AnyreachClient], Awaitable[object]]  # the cheapest read the scope allows
     used_by: str
 
 
 READ_SCOPES = (
-    ReadScope("phone_numbers:read", "/core/phone-numbers?limit=1", "the number tools, inventory and audit"),
-    ReadScope("trunks:read", "/core/trunks?limit=1", "the trunk tools, inventory and audit"),
-    ReadScope("inbound_routing_configs:read", "/core/inbound-routing-config", "the routing tools and audit"),
+    ReadScope("phone_numbers:read", lambda c: c.phone_numbers.list(limit=1), "the number tools, inventory and audit"),
+    ReadScope("trunks:read", lambda c: c.trunks.list(limit=1), "the trunk tools, inventory and audit"),
+    ReadScope("inbound_routing_configs:read", lambda c: c.inbound_routing.get(), "the routing tools and audit"),
 )
 API_CHECKS = [f"scope {scope.scope}" for scope in READ_SCOPES] + ["managed account", "scope managed_accounts:read"]
 
@@ -248,7 +248,7 @@ async def _check_api(report: Report, settings: Settings, per_check: float) -> No
 async def _check_credential(report: Report, client: AnyreachClient, scope: ReadScope) -> bool:
     """The first read both proves the credential and tests its scope: a 403 comes only after authentication."""
     try:
-        await client.phone_numbers.list(limit=1)
+        await scope.probe(client)
     except AuthenticationError as refused:
         report.add(
             "credential",
@@ -272,10 +272,7 @@ async def _check_credential(report: Report, client: AnyreachClient, scope: ReadS
 
 async def _check_scope(report: Report, client: AnyreachClient, scope: ReadScope) -> None:
     try:
-        if scope.scope == "trunks:read":
-            await client.trunks.list(limit=1)
-        else:
-            await client.inbound_routing.get()
+        await scope.probe(client)
     except PermissionDeniedError:
         _scope_missing(report, scope)
     except AnyreachError as failure:

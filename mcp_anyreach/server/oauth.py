@@ -12,7 +12,6 @@ called with the server's own credential, never with a client's token.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, cast
 
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -32,10 +31,6 @@ READ_TOOLS = frozenset(spec.name for spec in SPECS if spec.kind == "read")
 
 class OAuthConfigError(ValueError):
     """The OAuth settings are incomplete or contradictory; the message says what to set."""
-
-
-def oauth_enabled(settings: Settings) -> bool:
-    return settings.oauth_issuer is not None
 
 
 def check_oauth(settings: Settings) -> None:
@@ -125,9 +120,8 @@ class ScopeFilter:
     refusal is the JSON-RPC error for a tool the caller was not shown (invalid params), saying how to get it.
     """
 
-    def __init__(self, write_scope: str, read_tools: Iterable[str] = READ_TOOLS) -> None:
+    def __init__(self, write_scope: str) -> None:
         self._write_scope = write_scope
-        self._read_tools = frozenset(read_tools)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         token = get_access_token()
@@ -135,7 +129,7 @@ class ScopeFilter:
             return await call_next(ctx)
         if ctx.method == "tools/call":
             name = (ctx.params or {}).get("name")
-            if name not in self._read_tools:
+            if name not in READ_TOOLS:
                 raise MCPError(
                     code=INVALID_PARAMS,
                     message=f"Unknown tool {name!r} for this sign-in: it has only the read scope, so nothing was "
@@ -144,5 +138,5 @@ class ScopeFilter:
         result = await call_next(ctx)
         if ctx.method == "tools/list" and isinstance(result, dict):  # the wire form, in both protocol eras
             listed = cast(list[dict[str, Any]], result.get("tools", []))
-            return {**result, "tools": [tool for tool in listed if tool.get("name") in self._read_tools]}
+            return {**result, "tools": [tool for tool in listed if tool.get("name") in READ_TOOLS]}
         return result

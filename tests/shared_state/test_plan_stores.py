@@ -60,7 +60,7 @@ async def plan_stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
 
 
 def a_plan() -> Plan:
-    return Plan(id=new_plan_id(), created_at=START, steps=[], impact=[], basis={})
+    return Plan(id=new_plan_id(), steps=[], impact=[], basis={})
 
 
 def a_move(phone_number: str) -> MoveIntent:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,7 +28,7 @@ async def plan_operations(
     snapshot = await read_snapshot(client)
     interrupted = await store.moves()
     targets, notes = compile_operations(parsed, snapshot, interrupted)
-    plan = make_plan(snapshot, targets, plan_id=new_plan_id(), now=time.time(), notes=notes)
+    plan = make_plan(snapshot, targets, plan_id=new_plan_id(), notes=notes)
     return await _keep(store, plan, save)
 
 
@@ -52,7 +51,6 @@ async def plan_document(
         targets.trunks,
         targets.routing,
         plan_id=new_plan_id(),
-        now=time.time(),
         has_env=lambda name: name in env,
     )
     return await _keep(store, plan, save)

@@ -147,7 +147,6 @@ class Plan(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     id: str
-    created_at: float
     steps: list[Step]
     impact: list[str]
     notes: list[str] = Field(default_factory=list[str])

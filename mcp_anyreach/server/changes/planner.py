@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcp_anyreach.api import PhoneNumber
+from mcp_anyreach.api import InboundRoutingConfig, PhoneNumber
 from mcp_anyreach.server.changes.agents import current_slot
 from mcp_anyreach.server.changes.desired import RoutingTarget, TrunkTarget
 from mcp_anyreach.server.changes.model import (
@@ -75,7 +75,6 @@ def make_plan(
     routing: RoutingTarget = KEEP,
     *,
     plan_id: str,
-    now: float,
     notes: Sequence[str] = (),
     has_env: Callable[[str], bool] = lambda name: True,
 ) -> Plan:
@@ -91,11 +90,10 @@ def make_plan(
     draft.impact += _answering_impact(numbers, snapshot, routing_after)
     steps = [step for phase in PHASES for step in draft.phases[phase]]
     numbered = [step.model_copy(update={"n": index}) for index, step in enumerate(steps, 1)]
-    _outage(numbered, draft)
+    _outage(draft)
     basis = {uri: snapshot.digest(uri) for uri in sorted(draft.watched)}
     return Plan(
         id=plan_id,
-        created_at=now,
         steps=numbered,
         impact=draft.impact,
         notes=list(notes),
@@ -476,8 +474,6 @@ def _check_pruned_trunks(
 
 def _answering_impact(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, routing_after: Any) -> list[str]:
     """Numbers that lose their answering agent, or get another one."""
-    from mcp_anyreach.api import InboundRoutingConfig
-
     after_routing = (
         None if routing_after is None else InboundRoutingConfig.model_validate({"id": "after", **routing_after})
     )
@@ -507,7 +503,7 @@ def _answering_impact(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, r
     return lines
 
 
-def _outage(steps: Sequence[Step], draft: _Draft) -> None:
+def _outage(draft: _Draft) -> None:
     offset = len(draft.phases["trunks"])
     moving = draft.phases["moves"]
     moved = [step.subject for step in moving if step.action == "delete_number"]

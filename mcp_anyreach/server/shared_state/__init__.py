@@ -33,9 +33,8 @@ async def _nothing_to_close() -> None:
 class SharedState:
     used_tokens: UsedTokens
     purchases: Purchases
-    plans: PlanStore = field(default_factory=MemoryPlans)  # between plan_changes and apply_changes
+    plans: PlanStore  # between plan_changes and apply_changes
     aclose: Callable[[], Awaitable[None]] = field(default=_nothing_to_close)
-    store: str = "memory"
 
 
 def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], float] = time.time) -> SharedState:
@@ -60,7 +59,6 @@ def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], floa
             purchases=Purchases(budget, RedisOffers(redis, namespace), clock),
             plans=RedisPlans(redis, namespace, clock=clock),
             aclose=redis.aclose,
-            store="redis",
         )
     if settings.token_store is not None:
         return SharedState(
@@ -69,7 +67,6 @@ def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], floa
                 SqlitePurchaseBudget(settings.token_store, settings.max_purchases, window), MemoryOffers(), clock
             ),
             plans=SqlitePlans(settings.token_store, clock=clock),
-            store="sqlite",
         )
     return SharedState(
         used_tokens=MemoryUsedTokens(),

@@ -13,24 +13,11 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import anyio.to_thread
-from pydantic import BaseModel, ConfigDict
 
 from mcp_anyreach.server.changes.model import MoveIntent, Plan
 from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, PLAN_CAPACITY, PLAN_TTL_SECONDS
 from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
 from mcp_anyreach.server.sqlite_file import SqliteFile
-
-
-class StoredPlan(BaseModel):
-    """A plan as Redis keeps it: the expiry travels with it, so every replica judges it by the same moment."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    expires_at: float
-    plan: Plan
-
-    def live(self, now: float) -> Plan | None:
-        return self.plan if self.expires_at >= now else None
 
 
 class SqlitePlans:

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from mcp_anyreach.api import AvailableNumber
 from mcp_anyreach.server.refusal import Refusal
@@ -92,8 +91,7 @@ def _unreachable_buys_nothing() -> Generator[None]:
 
 
 def _duration(seconds: float) -> str:
-    span = timedelta(seconds=seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if span.total_seconds() % size == 0:
-            return f"{int(span.total_seconds() // size)} {unit}"
+        if seconds % size == 0:
+            return f"{int(seconds // size)} {unit}"
     return f"{seconds:g} s"

@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
+from pydantic import BaseModel, ConfigDict
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -27,7 +28,6 @@ from mcp_anyreach.server.changes.model import MoveIntent, Plan
 from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, PLAN_CAPACITY, PLAN_TTL_SECONDS
 from mcp_anyreach.server.shared_state.budget import new_reservation
 from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
-from mcp_anyreach.server.shared_state.plans import StoredPlan
 from mcp_anyreach.server.used_tokens import Claim
 
 T = TypeVar("T")
@@ -228,6 +228,18 @@ class RedisOffers:
 
     async def forget(self, phone_number: str) -> None:
         await _unless_unreachable(self._redis.delete(self._prefix + phone_number), "forget an offer")
+
+
+class StoredPlan(BaseModel):
+    """A plan as Redis keeps it: the expiry travels with it, so every replica judges it by the same moment."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    expires_at: float
+    plan: Plan
+
+    def live(self, now: float) -> Plan | None:
+        return self.plan if self.expires_at >= now else None
 
 
 class RedisPlans:
