@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, cast
 
@@ -186,20 +186,22 @@ class Agents:
         """
         agents = [agent async for agent in self.iter()]
         versions: dict[str, list[AgentVersion]] = {}
-        limiter = anyio.CapacityLimiter(concurrency)
 
         async def load(agent_id: str) -> None:
-            async with limiter:
-                with contextlib.suppress(NotFoundError):
-                    versions[agent_id] = [version async for version in self.iter_versions(agent_id)]
+            versions[agent_id] = [version async for version in self.iter_versions(agent_id)]
 
-        try:
-            async with anyio.create_task_group() as group:
-                for agent in agents:
-                    group.start_soon(load, agent.id)
-        except* AnyreachError as failures:
-            raise _first(failures) from None
+        await _each([agent.id for agent in agents], load, concurrency)
         return AgentDirectory([agent for agent in agents if agent.id in versions], versions)
+
+    async def details(self, agent_ids: Sequence[str], *, concurrency: int = 4) -> dict[str, AgentDetail]:
+        """Each agent by id, `concurrency` requests at a time; an agent deleted meanwhile is left out."""
+        found: dict[str, AgentDetail] = {}
+
+        async def load(agent_id: str) -> None:
+            found[agent_id] = await self.get(agent_id)
+
+        await _each(agent_ids, load, concurrency)
+        return found
 
     async def publish(
         self,
@@ -222,6 +224,24 @@ class Agents:
         if rows is None:
             raise unexpected_response(response, "the body holds no list of phone numbers")
         return [validate(response, PhoneNumber, row) for row in rows]
+
+
+async def _each(ids: Sequence[str], load: Callable[[str], Awaitable[None]], concurrency: int) -> None:
+    """`load` for every id, `concurrency` at a time; an id gone meanwhile (404) is skipped, and the first
+    other failure is raised alone, as an AnyreachError rather than a task group's exception group."""
+    limiter = anyio.CapacityLimiter(concurrency)
+
+    async def one(item_id: str) -> None:
+        async with limiter:
+            with contextlib.suppress(NotFoundError):
+                await load(item_id)
+
+    try:
+        async with anyio.create_task_group() as group:
+            for item_id in ids:
+                group.start_soon(one, item_id)
+    except* AnyreachError as failures:
+        raise _first(failures) from None
 
 
 def _first(failures: BaseExceptionGroup[AnyreachError]) -> AnyreachError:

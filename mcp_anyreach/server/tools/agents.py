@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, cast
 
-import anyio
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
@@ -42,7 +41,7 @@ async def list_agents(
     """List agents: id, name, latest published version, how many numbers each answers."""
     with api_errors(retry_safe=True):
         page = await services.client.agents.list(name=name, limit=limit, cursor=cursor)
-        details = await _details(services, [agent.id for agent in page.items])
+        details = await services.client.agents.details([agent.id for agent in page.items])
     warning = POSSIBLY_INCOMPLETE if page.possibly_incomplete else None
     views = [_agent_view(details[agent.id]) for agent in page.items if agent.id in details]
     return Listing(items=views, next_cursor=page.next_cursor, warning=warning)
@@ -154,20 +153,6 @@ def _slots(agents: AgentDirectory, number: PhoneNumber, direction: Direction) ->
     slots = {"inbound": number.inbound_agent_version_id, "outbound": number.outbound_agent_version_id}
     chosen = ("inbound", "outbound") if direction == "both" else (direction,)
     return ", ".join(f"{side}: {agent_named(agents, vid) if (vid := slots[side]) else 'none'}" for side in chosen)
-
-
-async def _details(services: Services, agent_ids: list[str]) -> dict[str, AgentDetail]:
-    found: dict[str, AgentDetail] = {}
-    limiter = anyio.CapacityLimiter(4)
-
-    async def load(agent_id: str) -> None:
-        async with limiter:
-            found[agent_id] = await services.client.agents.get(agent_id)
-
-    async with anyio.create_task_group() as group:
-        for agent_id in agent_ids:
-            group.start_soon(load, agent_id)
-    return found
 
 
 def _agent_view(agent: AgentDetail) -> AgentView:
