@@ -243,11 +243,6 @@ def _moves(
             continue
         if number.trunk_id == to_trunk:
             continue
-        if (trunk := snapshot.trunks.get(number.trunk_id)) is not None and trunk.managed_account_id:
-            raise Refusal(
-                f"{number.phone_number} was bought through Anyreach and lives on its managed trunk; moving it off "
-                "would delete the purchased number. Leave it out of the move."
-            )
         where = f"{number.phone_number}'s"
         targets.append(
             NumberTarget(
