@@ -22,7 +22,7 @@ from mcp.server.apps import APP_MIME_TYPE, Apps, ResourceCsp
 from mcp.server.mcpserver.resources import FileResource
 from mcp.server.mcpserver.tools import Tool
 
-from mcp_anyreach.server.notify import INVENTORY_URI
+from mcp_anyreach.server.uris import INVENTORY_URI
 
 logger = logging.getLogger("mcp_anyreach.server")
 VIEWS_HTML = Path(__file__).with_name("views_html")

@@ -47,9 +47,10 @@ from mcp_anyreach.server.confirm import (
     TokenRequired,
     TokenSigner,
 )
-from mcp_anyreach.server.notify import COLLECTIONS, notify_changed
+from mcp_anyreach.server.notify import notify_changed
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.text import neutral
+from mcp_anyreach.server.uris import COLLECTIONS
 from mcp_anyreach.server.views import Gated
 
 logger = logging.getLogger("mcp_anyreach.server")

@@ -8,26 +8,7 @@ from collections.abc import Sequence
 from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPError
 
-from mcp_anyreach.server.uris import (
-    COLLECTIONS,
-    INVENTORY_URI,
-    NUMBERS_URI,
-    ROUTING_URI,
-    TRUNKS_URI,
-    number_uri,
-    trunk_uri,
-)
-
-__all__ = [
-    "COLLECTIONS",
-    "INVENTORY_URI",
-    "NUMBERS_URI",
-    "ROUTING_URI",
-    "TRUNKS_URI",
-    "notify_changed",
-    "number_uri",
-    "trunk_uri",
-]
+from mcp_anyreach.server.uris import INVENTORY_URI
 
 
 async def notify_changed(ctx: Context, uris: Sequence[str]) -> None:

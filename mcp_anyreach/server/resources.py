@@ -23,13 +23,19 @@ from mcp_anyreach.server.app_views import AppView, view_of_resource
 from mcp_anyreach.server.args import to_e164
 from mcp_anyreach.server.errors import error_message
 from mcp_anyreach.server.inventory import PAGE_SIZE, collect_inventory
-from mcp_anyreach.server.notify import INVENTORY_URI, NUMBERS_URI, ROUTING_URI, TRUNKS_URI
 from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.uris import OPERATIONS_URI, SCHEMA_URI
+from mcp_anyreach.server.uris import (
+    AGENTS_URI,
+    INVENTORY_URI,
+    NUMBERS_URI,
+    OPERATIONS_URI,
+    ROUTING_URI,
+    SCHEMA_URI,
+    TRUNKS_URI,
+)
 from mcp_anyreach.server.views import NumberView, RoutingView, TrunkView
 
 JSON = "application/json"
-AGENTS_URI = "anyreach://agents"
 R = TypeVar("R")
 _reading: contextvars.ContextVar[ServerRequestContext[Any, Any] | None] = contextvars.ContextVar(
     "anyreach_resource_read", default=None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 INVENTORY_URI = "anyreach://inventory"
+AGENTS_URI = "anyreach://agents"
 NUMBERS_URI = "anyreach://phone-numbers"
 TRUNKS_URI = "anyreach://trunks"
 ROUTING_URI = "anyreach://inbound-routing-config"

@@ -13,9 +13,9 @@ from mcp_anyreach.server.args import AgentId, ConfirmationToken, Cursor, Limit, 
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.gate import Verdict, previewed_by
-from mcp_anyreach.server.notify import NUMBERS_URI, number_uri
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.uris import NUMBERS_URI, number_uri
 from mcp_anyreach.server.views import (
     POSSIBLY_INCOMPLETE,
     AgentDetailView,

@@ -21,11 +21,11 @@ from mcp_anyreach.server.changes.results import ApplyReport, PlanView
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.gate import Verdict, previewed_by
-from mcp_anyreach.server.notify import NUMBERS_URI, ROUTING_URI, TRUNKS_URI, notify_changed
+from mcp_anyreach.server.notify import notify_changed
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
-from mcp_anyreach.server.uris import OPERATIONS_URI, SCHEMA_URI
+from mcp_anyreach.server.uris import NUMBERS_URI, OPERATIONS_URI, ROUTING_URI, SCHEMA_URI, TRUNKS_URI
 from mcp_anyreach.server.views import Gated
 
 if TYPE_CHECKING:

@@ -15,12 +15,12 @@ from mcp_anyreach.server.changes.results import ApplyReport
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.gate import Verdict, Write, previewed_by
-from mcp_anyreach.server.notify import NUMBERS_URI, TRUNKS_URI, number_uri, trunk_uri
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.summaries import number_sentence
 from mcp_anyreach.server.text import shown
 from mcp_anyreach.server.tools.changes import SAME_TOOL_AGAIN, plans_reachable, run_change_set, run_planned
+from mcp_anyreach.server.uris import NUMBERS_URI, TRUNKS_URI, number_uri, trunk_uri
 from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, NumberView
 
 if TYPE_CHECKING:

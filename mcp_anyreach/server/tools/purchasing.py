@@ -12,9 +12,9 @@ from mcp_anyreach.server.args import ConfirmationToken, PhoneNumberArg
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.gate import Verdict, previewed_by
-from mcp_anyreach.server.notify import NUMBERS_URI, TRUNKS_URI, number_uri
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.uris import NUMBERS_URI, TRUNKS_URI, number_uri
 from mcp_anyreach.server.views import AvailableNumberView, Gated, NumberView, Result
 
 

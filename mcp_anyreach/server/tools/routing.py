@@ -15,10 +15,10 @@ from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.explain import CallExplanation
 from mcp_anyreach.server.explain import explain_inbound_call as explain
 from mcp_anyreach.server.gate import Verdict, previewed_by
-from mcp_anyreach.server.notify import ROUTING_URI
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.summaries import WITHOUT_ROUTING, merged_routing, routing_sentence
+from mcp_anyreach.server.uris import ROUTING_URI
 from mcp_anyreach.server.views import Gated, Result, RoutingView
 
 FallbackAgentId = Annotated[

@@ -23,10 +23,10 @@ from mcp_anyreach.server.args import (
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.gate import Verdict, Write, previewed_by
-from mcp_anyreach.server.notify import TRUNKS_URI, trunk_uri
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.trunk_changes import trunk_changes
+from mcp_anyreach.server.uris import TRUNKS_URI, trunk_uri
 from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, TrunkView
 
 TRUNK_NOT_FOUND = "Find trunk ids with list_trunks."
