@@ -223,8 +223,12 @@ class Page(BaseModel, Generic[T]):
     possibly_incomplete: bool = False
 
 
-def to_request_json(config: InboundConfig | OutboundConfig) -> dict[str, Any]:
-    """The wire form of a config: fields the caller set, with the real password value."""
+def to_request_json(config: InboundConfig | OutboundConfig, *, whole: bool = False) -> dict[str, Any]:
+    """The wire form of a config, with the real password value: the fields the caller set, or with `whole` every
+    field this client knows (for a PUT that replaces it; unknown fields the service returned stay out)."""
+    if whole:
+        known = set(type(config).model_fields) - {"auth_password_set"}
+        return config.model_dump(mode="json", include=known, exclude_none=True, context={REVEAL_SECRETS: True})
     return config.model_dump(
         mode="json",
         exclude_unset=True,

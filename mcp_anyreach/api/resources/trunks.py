@@ -9,7 +9,6 @@ from pydantic import SecretStr
 from mcp_anyreach.api._http import HTTPCore, Params, parse_model, path_segment
 from mcp_anyreach.api.errors import PasswordRequiredError, ReadOnlyError
 from mcp_anyreach.api.models import (
-    REVEAL_SECRETS,
     UNSET,
     InboundConfig,
     OutboundConfig,
@@ -64,16 +63,10 @@ def complete_trunk(
             config = config.model_copy(update={"auth_password": password})
         if needs_password(config):
             missing.append(side)
-        body[f"{side}_config"] = None if config is None else _whole(config)
+        body[f"{side}_config"] = None if config is None else to_request_json(config, whole=True)
     if missing:
         raise PasswordRequiredError(current.id, missing)
     return body
-
-
-def _whole(config: Config) -> dict[str, Any]:
-    """Every field this client knows, with the real password; unknown fields the service returned stay out."""
-    known = set(type(config).model_fields) - {"auth_password_set"}
-    return config.model_dump(mode="json", include=known, exclude_none=True, context={REVEAL_SECRETS: True})
 
 
 class Trunks:
