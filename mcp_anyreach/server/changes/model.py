@@ -38,6 +38,20 @@ PHRASES: dict[Action, tuple[str, str]] = {
     "update_routing": ("update", "routing config"),
     "delete_routing": ("delete", "routing config"),
 }
+# The single-call tool that does what each action does: the audit log and the gate name a step by it.
+TOOL_OF: dict[Action, str] = {
+    "create_trunk": "create_trunk",
+    "update_trunk": "update_trunk",
+    "delete_trunk": "delete_trunk",
+    "delete_number": "delete_phone_number",
+    "register_number": "register_phone_number",
+    "set_shareable": "update_phone_number",
+    "publish": "assign_agent_to_numbers",
+    "unassign": "assign_agent_to_numbers",
+    "create_routing": "create_inbound_routing_config",
+    "update_routing": "update_inbound_routing_config",
+    "delete_routing": "delete_inbound_routing_config",
+}
 Slot = Literal["inbound", "outbound"]
 
 
@@ -111,11 +125,14 @@ class Step(BaseModel):
 
     n: int
     action: Action
-    tool: str
     subject: str
     detail: str
     args: dict[str, Any]
     targets: list[str] = Field(default_factory=list[str])
+
+    @property
+    def tool(self) -> str:
+        return TOOL_OF[self.action]
 
 
 class MoveIntent(BaseModel):

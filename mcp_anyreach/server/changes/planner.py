@@ -60,11 +60,9 @@ class _Draft:
     released: list[str] = field(default_factory=list[str])
 
     def add(
-        self, phase: str, action: Action, tool: str, subject: str, detail: str, args: dict[str, Any], targets: list[str]
+        self, phase: str, action: Action, subject: str, detail: str, args: dict[str, Any], targets: list[str]
     ) -> None:
-        self.phases[phase].append(
-            Step(n=0, action=action, tool=tool, subject=subject, detail=detail, args=args, targets=targets)
-        )
+        self.phases[phase].append(Step(n=0, action=action, subject=subject, detail=detail, args=args, targets=targets))
         self.watched.update(targets)
 
 
@@ -129,16 +127,14 @@ def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draf
                 if config is not None
             ]
             detail = f"create BYOC trunk {target.name!r}" + (f" ({'; '.join(settings)})" if settings else "")
-            draft.add("trunks", "create_trunk", "create_trunk", target.name, detail, args, [])
+            draft.add("trunks", "create_trunk", target.name, detail, args, [])
             _warn_wide(target.name, target.configs.get("inbound"), draft)
             continue
         trunk = snapshot.trunks[target.trunk_id]
         uri = trunk_uri(trunk.id)
         if not target.present:
             detail = f"delete BYOC trunk {trunk.name!r} ({trunk.id})"
-            draft.add(
-                "trunk_deletes", "delete_trunk", "delete_trunk", trunk.name, detail, {"trunk_id": trunk.id}, [uri]
-            )
+            draft.add("trunk_deletes", "delete_trunk", trunk.name, detail, {"trunk_id": trunk.id}, [uri])
             continue
         changes: dict[str, Any] = {}
         sentences: list[str] = []
@@ -169,9 +165,7 @@ def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draf
                 _warn_wide(trunk.name, wanted, draft)
         if changes:
             detail = f"update BYOC trunk {trunk.name!r}: " + "; ".join(sentences)
-            draft.add(
-                "trunks", "update_trunk", "update_trunk", trunk.name, detail, {"trunk_id": trunk.id, **changes}, [uri]
-            )
+            draft.add("trunks", "update_trunk", trunk.name, detail, {"trunk_id": trunk.id, **changes}, [uri])
             count = len(snapshot.numbers_on(trunk.id))
             draft.impact.append(f"Trunk {trunk.name!r} changes; the calls of its {count} numbers follow at once.")
 
@@ -229,7 +223,7 @@ def _plan_number(phone: str, target: NumberTarget, snapshot: Snapshot, draft: _D
             if purchased:
                 draft.released.append(phone)
             detail = f"delete {phone}" + (" (bought through Anyreach: released)" if purchased else "")
-            draft.add("deletes", "delete_number", "delete_phone_number", phone, detail, {"phone_number": phone}, [uri])
+            draft.add("deletes", "delete_number", phone, detail, {"phone_number": phone}, [uri])
         return
     trunk = target.trunk if not isinstance(target.trunk, Keep) else (current.trunk_id if current else None)
     if trunk is None:
@@ -240,7 +234,7 @@ def _plan_number(phone: str, target: NumberTarget, snapshot: Snapshot, draft: _D
     elif not isinstance(target.outbound_shareable, Keep) and target.outbound_shareable != current.outbound_shareable:
         detail = f"{'allow' if target.outbound_shareable else 'forbid'} outbound sharing of {phone}"
         args = {"phone_number": phone, "outbound_shareable": target.outbound_shareable}
-        draft.add("numbers", "set_shareable", "update_phone_number", phone, detail, args, [uri])
+        draft.add("numbers", "set_shareable", phone, detail, args, [uri])
 
 
 def _place(
@@ -259,7 +253,7 @@ def _place(
     uri = number_uri(phone)
     if current is not None:
         detail = f"delete {phone} from trunk {_trunk_label(current.trunk_id, snapshot)} (to move it)"
-        draft.add(phase, "delete_number", "delete_phone_number", phone, detail, {"phone_number": phone}, [uri])
+        draft.add(phase, "delete_number", phone, detail, {"phone_number": phone}, [uri])
         if not trunk.startswith("name:"):
             draft.moves[phone] = MoveIntent(
                 phone_number=phone,
@@ -276,7 +270,7 @@ def _place(
         register["trunk_id"] = trunk
         draft.watched.add(trunk_uri(trunk))
     detail = f"register {phone} on trunk {_trunk_label(trunk, snapshot)}" + (", outbound shareable" if sharing else "")
-    draft.add(phase, "register_number", "register_phone_number", phone, detail, register, [uri])
+    draft.add(phase, "register_number", phone, detail, register, [uri])
     _publish_slots(phase, phone, slots, draft)
 
 
@@ -324,7 +318,6 @@ def _publish_slots(phase: str, phone: str, slots: Mapping[str, AgentSlot | None]
         draft.add(
             phase,
             "publish",
-            "assign_agent_to_numbers",
             phone,
             f"{inbound.label} answers and calls from {phone}",
             _publish_args(inbound, [phone], "both"),
@@ -337,7 +330,6 @@ def _publish_slots(phase: str, phone: str, slots: Mapping[str, AgentSlot | None]
             draft.add(
                 phase,
                 "publish",
-                "assign_agent_to_numbers",
                 phone,
                 f"{slot.label} {verb} {phone}",
                 _publish_args(slot, [phone], side),
@@ -392,7 +384,6 @@ def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft:
                 draft.add(
                     "agents",
                     "publish",
-                    "assign_agent_to_numbers",
                     _subject(batch),
                     detail,
                     {**args, "phone_numbers": batch},
@@ -403,7 +394,6 @@ def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft:
                 draft.add(
                     "agents",
                     "unassign",
-                    "assign_agent_to_numbers",
                     _subject(batch),
                     detail,
                     {**args, "unassign_phone_numbers": batch},
@@ -423,7 +413,6 @@ def _plan_routing(routing: RoutingTarget, snapshot: Snapshot, draft: _Draft) -> 
             draft.add(
                 "routing",
                 "delete_routing",
-                "delete_inbound_routing_config",
                 "routing",
                 f"delete inbound routing (now: {routing_sentence(before or {})})",
                 {},
@@ -435,7 +424,6 @@ def _plan_routing(routing: RoutingTarget, snapshot: Snapshot, draft: _Draft) -> 
         draft.add(
             "routing",
             "create_routing",
-            "create_inbound_routing_config",
             "routing",
             f"create inbound routing: {routing_sentence(routing)}",
             args,
@@ -446,9 +434,7 @@ def _plan_routing(routing: RoutingTarget, snapshot: Snapshot, draft: _Draft) -> 
     if changes:
         after = {**(before or {}), **routing}
         detail = f"change inbound routing; after: {routing_sentence(after)}"
-        draft.add(
-            "routing", "update_routing", "update_inbound_routing_config", "routing", detail, changes, [ROUTING_URI]
-        )
+        draft.add("routing", "update_routing", "routing", detail, changes, [ROUTING_URI])
         return after
     return before
 
