@@ -17,7 +17,7 @@ from typing import Literal, NamedTuple
 from mcp_anyreach.api import AnyreachClient, InboundRoutingConfig, NotFoundError, PhoneNumber, Trunk
 from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.server.agent_names import AgentNames
-from mcp_anyreach.server.text import shown
+from mcp_anyreach.server.text import listed, shown
 from mcp_anyreach.server.uris import ROUTING_URI, number_uri, trunk_uri
 from mcp_anyreach.server.views import Result
 
@@ -178,22 +178,18 @@ def _trunk_step(number: PhoneNumber, trunk: Trunk | None, caller: str | None, st
         steps.append(CallStep(check="trunk", finding=finding, source=source))
         return f"The {label} refuses the call: {caller} is not in its allowed_numbers."
     if allowed and caller is None:
-        callers = f"only the callers {_few(allowed)}"
+        callers = f"only the callers {listed([shown(value) for value in allowed], 5)}"
     elif allowed:
         callers = f"{caller}, one of its allowed_numbers"
     else:
         callers = "any caller"
-    where = f"only from {_few(addresses)}" if addresses else "from any address"
+    where = f"only from {listed([shown(value) for value in addresses], 5)}" if addresses else "from any address"
     finding = (
         f"On the {label}, which admits {callers}. The carrier must send the call {where} "
         "(an address cannot be judged from a phone number)."
     )
     steps.append(CallStep(check="trunk", finding=finding, source=source))
     return None
-
-
-def _few(values: list[str]) -> str:
-    return ", ".join(shown(value) for value in values[:5]) + (f" and {len(values) - 5} more" if len(values) > 5 else "")
 
 
 def _slot_label(version_id: str | None, directory: AgentDirectory | None) -> str | None:

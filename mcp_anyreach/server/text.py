@@ -9,6 +9,7 @@ characters make two names look equal. Arguments refuse them; API data is escaped
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _BIDI = frozenset({0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
 _ZERO_WIDTH = frozenset({0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF})
@@ -44,3 +45,14 @@ def shown(value: object) -> str:
 def neutral(text: str) -> str:
     """A whole summary: like `shown`, but the line breaks the server itself wrote stay."""
     return "\n".join(shown(line) for line in text.split("\n"))
+
+
+def listed(values: Sequence[str], limit: int = 10) -> str:
+    """The first `limit` values, and how many more: `a, b and 3 more`."""
+    more = f" and {len(values) - limit} more" if len(values) > limit else ""
+    return ", ".join(values[:limit]) + more
+
+
+def counted(count: int, one: str, many: str | None = None) -> str:
+    """`1 step`, `3 steps`; `many` where the plural is not `one` + s (`1 number is`, `2 numbers are`)."""
+    return f"{count} {one if count == 1 else many or one + 's'}"

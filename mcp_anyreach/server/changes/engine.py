@@ -15,6 +15,7 @@ from mcp_anyreach.server.changes.results import ApplyReport
 from mcp_anyreach.server.changes.snapshot import observe, read_snapshot
 from mcp_anyreach.server.changes.store import PlanStore, new_plan_id
 from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.server.text import listed
 from mcp_anyreach.server.uris import NUMBERS_URI, ROUTING_URI, TRUNKS_URI
 
 PREVIEW_STEPS = 12  # a confirmation a person reads; plan_changes shows more
@@ -115,4 +116,4 @@ def _names(uris: Sequence[str]) -> str:
         uri.removeprefix(NUMBERS_URI + "/").removeprefix(TRUNKS_URI + "/").replace(ROUTING_URI, "the routing config")
         for uri in uris
     ]
-    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return listed(names)

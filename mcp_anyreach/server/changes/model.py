@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mcp_anyreach.server.text import counted
+
 Action = Literal[
     "create_trunk",
     "update_trunk",
@@ -53,10 +55,6 @@ TOOL_OF: dict[Action, str] = {
     "delete_routing": "delete_inbound_routing_config",
 }
 Slot = Literal["inbound", "outbound"]
-
-
-def counted(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 SLOTS: tuple[Slot, ...] = ("inbound", "outbound")

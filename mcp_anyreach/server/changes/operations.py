@@ -17,6 +17,7 @@ from mcp_anyreach.server.changes.agents import agent_slot, current_slot
 from mcp_anyreach.server.changes.model import KEEP, MoveIntent, NumberTarget, SlotTarget
 from mcp_anyreach.server.changes.snapshot import Snapshot
 from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.server.text import listed
 
 Numbers = Annotated[list[E164], Field(max_length=1000, description="E.164 numbers")]
 Direction = Literal["inbound", "outbound", "both"]
@@ -129,7 +130,7 @@ def compile_operations(
             case DeleteNumbers():
                 chosen, absent = _selected(operation, snapshot, unused=operation.unused)
                 if absent:
-                    notes.append(f"Not in the directory, nothing to delete: {_few(absent)}.")
+                    notes.append(f"Not in the directory, nothing to delete: {listed(absent)}.")
                 for number in chosen:
                     set_target(NumberTarget(number.phone_number, present=False))
             case MoveNumbers():
@@ -197,7 +198,7 @@ def _selected(
 def _existing(phones: Sequence[str], snapshot: Snapshot) -> list[PhoneNumber]:
     missing = [phone for phone in phones if phone not in snapshot.numbers]
     if missing:
-        raise Refusal(f"Not in the directory: {_few(missing)}. Find numbers with list_phone_numbers.")
+        raise Refusal(f"Not in the directory: {listed(missing)}. Find numbers with list_phone_numbers.")
     if not phones:
         raise Refusal("Give phone_numbers.")
     return [snapshot.numbers[phone] for phone in phones]
@@ -235,7 +236,7 @@ def _moves(
         targets.append(intent.target())
     already = [n.phone_number for n in chosen if n.trunk_id == to_trunk and n.phone_number not in interrupted]
     if already:
-        notes.append(f"Already on trunk {to_trunk}: {_few(already)}.")
+        notes.append(f"Already on trunk {to_trunk}: {listed(already)}.")
     for number in chosen:
         intent = interrupted.get(number.phone_number)
         if intent is not None and intent.trunk_id == to_trunk:
@@ -254,8 +255,3 @@ def _moves(
             )
         )
     return targets
-
-
-def _few(values: Sequence[str], shown: int = 10) -> str:
-    more = f" and {len(values) - shown} more" if len(values) > shown else ""
-    return ", ".join(values[:shown]) + more

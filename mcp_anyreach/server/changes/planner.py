@@ -33,11 +33,10 @@ from mcp_anyreach.server.explain import nobody_answers
 from mcp_anyreach.server.networks import too_wide
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.summaries import routing_sentence
-from mcp_anyreach.server.text import shown
+from mcp_anyreach.server.text import counted, listed, shown
 from mcp_anyreach.server.uris import ROUTING_URI, number_uri, trunk_uri
 
 PUBLISH_BATCH = 100
-LISTED = 10
 CONFIG_FIELDS = {
     "inbound": (
         "allowed_addresses",
@@ -380,7 +379,7 @@ def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft:
             uris = [number_uri(phone) for phone in batch]
             args: dict[str, Any] = {"agent_id": agent_id, "version": version, "direction": direction}
             if kind == "publish":
-                detail = f"{label} on the {direction} slot of {_few(batch)}"
+                detail = f"{label} on the {direction} slot of {listed(batch)}"
                 draft.add(
                     "agents",
                     "publish",
@@ -390,7 +389,7 @@ def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft:
                     uris,
                 )
             else:
-                detail = f"take {label} off the {direction} slot of {_few(batch)}"
+                detail = f"take {label} off the {direction} slot of {listed(batch)}"
                 draft.add(
                     "agents",
                     "unassign",
@@ -453,7 +452,7 @@ def _check_pruned_trunks(
         ]
         if staying:
             raise Refusal(
-                f"Trunk {target.name!r} is pruned, yet {len(staying)} numbers stay on it ({_few(staying)}); "
+                f"Trunk {target.name!r} is pruned, yet {len(staying)} numbers stay on it ({listed(staying)}); "
                 "move or delete them in the document too."
             )
 
@@ -482,10 +481,10 @@ def _answering_impact(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, r
             changed.append(phone)
     lines: list[str] = []
     if lost:
-        lost_phrase = _are(len(lost), "number ends", "numbers end")
-        lines.append(f"{lost_phrase} up with nobody answering (or are deleted while answered): {_few(lost)}.")
+        lost_phrase = counted(len(lost), "number ends", "numbers end")
+        lines.append(f"{lost_phrase} up with nobody answering (or are deleted while answered): {listed(lost)}.")
     if changed:
-        lines.append(f"{_are(len(changed), 'number gets', 'numbers get')} another inbound agent: {_few(changed)}.")
+        lines.append(f"{counted(len(changed), 'number gets', 'numbers get')} another inbound agent: {listed(changed)}.")
     return lines
 
 
@@ -496,26 +495,17 @@ def _outage(draft: _Draft) -> None:
     if moved:
         steps_range = f"steps {offset + 1}-{offset + len(moving)}"
         draft.impact.append(
-            f"{_are(len(moved), 'number moves', 'numbers move')} ({steps_range}): each is out of the "
+            f"{counted(len(moved), 'number moves', 'numbers move')} ({steps_range}): each is out of the "
             "directory from its delete until it is registered again, a moment per number; calls to it fail "
             "meanwhile. Sharing and both agent slots are kept."
         )
     if draft.released:
         draft.impact.append(
-            f"{_are(len(draft.released), 'purchased number is', 'purchased numbers are')} released "
-            f"({_few(draft.released)}); their managed "
+            f"{counted(len(draft.released), 'purchased number is', 'purchased numbers are')} released "
+            f"({listed(draft.released)}); their managed "
             "trunks stay (the API cannot delete them)."
         )
 
 
-def _are(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
 def _subject(phones: Sequence[str]) -> str:
     return phones[0] if len(phones) == 1 else f"{len(phones)} numbers"
-
-
-def _few(values: Sequence[str]) -> str:
-    more = f" and {len(values) - LISTED} more" if len(values) > LISTED else ""
-    return ", ".join(values[:LISTED]) + more
