@@ -99,6 +99,10 @@ class PhoneNumber(AnyreachModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
+    def agent_version_id(self, side: Literal["inbound", "outbound"]) -> str | None:
+        """The agent version on the `side` slot, or None."""
+        return self.inbound_agent_version_id if side == "inbound" else self.outbound_agent_version_id
+
 
 class Trunk(AnyreachModel):
     id: str

@@ -306,8 +306,7 @@ def _resolved(slot: SlotTarget, current: PhoneNumber | None, side: Slot, snapsho
         return slot
     if current is None:
         return None
-    version_id = current.inbound_agent_version_id if side == "inbound" else current.outbound_agent_version_id
-    return current_slot(snapshot.directory, version_id, f"{current.phone_number}'s {side} slot")
+    return current_slot(snapshot.directory, current.agent_version_id(side), f"{current.phone_number}'s {side} slot")
 
 
 def _publish_slots(phase: str, phone: str, slots: Mapping[str, AgentSlot | None], draft: _Draft) -> None:
@@ -353,7 +352,7 @@ def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft:
         wanted: dict[Slot, AgentSlot | None] = {}
         for side in SLOTS:
             slot = target.slot(side)
-            held = current.inbound_agent_version_id if side == "inbound" else current.outbound_agent_version_id
+            held = current.agent_version_id(side)
             if isinstance(slot, Keep) or (slot.version_id if slot else None) == held:
                 continue
             wanted[side] = slot
@@ -363,8 +362,7 @@ def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft:
                 continue
             direction = "both" if both else side
             if slot is None:
-                held = current.inbound_agent_version_id if side == "inbound" else current.outbound_agent_version_id
-                holder = current_slot(snapshot.directory, held, f"{phone}'s {side} slot")
+                holder = current_slot(snapshot.directory, current.agent_version_id(side), f"{phone}'s {side} slot")
                 assert holder is not None
                 key = ("unassign", holder.version, holder.agent_id, direction)
                 labels[key] = holder.label
