@@ -119,7 +119,6 @@ class _Findings:
 
     def __init__(self, kept: FindingCode | None = None, window: tuple[int, int] = (0, FINDINGS_PER_CODE)) -> None:
         self.listed: dict[FindingCode, list[Finding]] = {code: [] for code in RULES}
-        self.not_listed: Counter[FindingCode] = Counter()
         self.seen: Counter[FindingCode] = Counter()
         self._kept = kept
         self._window = window
@@ -132,8 +131,11 @@ class _Findings:
         start, size = self._window if code == self._kept else (0, FINDINGS_PER_CODE)
         if start <= index < start + size:
             bucket.append(Finding(code=code, severity=rule.severity, subject=subject, message=message, fix=rule.fix))
-        else:
-            self.not_listed[code] += 1
+
+    def not_listed(self) -> dict[FindingCode, int]:
+        return {
+            code: seen - len(self.listed[code]) for code, seen in self.seen.items() if seen > len(self.listed[code])
+        }
 
     def ordered(self) -> list[Finding]:
         rank = {severity: index for index, severity in enumerate(SEVERITIES)}
@@ -213,7 +215,11 @@ async def collect_inventory(
         trunks_not_listed=max(0, len(rows) - TRUNKS_LISTED),
         routing=_routing_state(routing),
         findings=findings.ordered(),
-        findings_not_listed=dict(findings.not_listed),
+        findings_not_listed={
+            code: seen - len(findings.listed[code])
+            for code, seen in findings.seen.items()
+            if seen > len(findings.listed[code])
+        },
         seen=dict(findings.seen),
         warnings=warnings,
     )
@@ -286,14 +292,15 @@ def _trunk_without_numbers(trunk: Trunk, findings: _Findings) -> None:
 
 
 def _check_number(number: PhoneNumber, findings: _Findings, routing: InboundRoutingConfig | None) -> None:
-    if nobody_answers(number, routing):
+    unanswered = nobody_answers(number, routing)
+    if unanswered:
         also = " (an agent places outbound calls from it)" if number.outbound_agent_version_id else ""
         findings.add(
             "number_without_inbound_agent",
             number.phone_number,
             f"{number.phone_number} has no inbound agent and no enabled routing: its calls are disconnected{also}.",
         )
-    if nobody_answers(number, routing) and number.outbound_agent_version_id is None:
+    if unanswered and number.outbound_agent_version_id is None:
         findings.add(
             "number_unused",
             number.phone_number,

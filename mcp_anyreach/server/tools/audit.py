@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
@@ -46,18 +47,18 @@ async def audit_inventory(
     start = _offset(cursor)
     if code is not None and code not in RULES:
         raise Refusal(f"There is no finding code {code!r}; the codes are: {', '.join(RULES)}.")
-    listed = code
     with api_errors(retry_safe=True):
         inventory = await collect_inventory(
             services.client,
             sandbox=services.sandbox,
             progress=ctx.report_progress,
-            code=listed,
+            code=code,
             window=(start, CODE_PAGE),
         )
     shown = set(SEVERITIES[: SEVERITIES.index(min_severity) + 1])
-    findings = [f for f in inventory.findings if f.severity in shown and (listed is None or f.code == listed)]
-    more = listed is not None and inventory.seen.get(listed, 0) > start + CODE_PAGE
+    findings = [f for f in inventory.findings if f.severity in shown and (code is None or f.code == code)]
+    listed = Counter(f.code for f in findings)
+    more = code is not None and inventory.seen.get(code, 0) > start + CODE_PAGE
     return AuditReport(
         sandbox=inventory.sandbox,
         organization=inventory.organization,
@@ -65,9 +66,7 @@ async def audit_inventory(
         counts=inventory.finding_counts(),
         findings=findings,
         findings_not_listed={
-            c: inventory.seen[c] - sum(1 for f in findings if f.code == c)
-            for c in inventory.seen
-            if RULES[c].severity in shown and inventory.seen[c] > sum(1 for f in findings if f.code == c)
+            c: seen - listed[c] for c, seen in inventory.seen.items() if RULES[c].severity in shown and seen > listed[c]
         },
         next_cursor=str(start + CODE_PAGE) if more else None,
         warnings=inventory.warnings,
