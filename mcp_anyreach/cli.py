@@ -47,36 +47,46 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
     from mcp_anyreach.doctor import run_doctor
-    from mcp_anyreach.settings import Settings
 
-    flags = {key: getattr(args, key) for key in ("read_only", "audit_log", "token_store") if getattr(args, key)}
-    try:
-        settings = Settings(**flags)
-    except ValidationError as exc:
-        print(f"mcp-anyreach: invalid configuration:\n{exc}", file=sys.stderr)
+    settings = _settings(
+        {key: getattr(args, key) for key in ("read_only", "audit_log", "token_store") if getattr(args, key)},
+        check_unknown=False,  # the doctor looks at the set-up as it is; serve is what refuses to start
+    )
+    if settings is None:
         return 2
     return run_doctor(settings, as_machine_readable=args.json, per_check=args.timeout)
 
 
 def _change_settings(args: argparse.Namespace) -> Settings | None:
     """Settings for export/plan/apply: the environment plus --sandbox, --db, --audit-log."""
+    return _settings({key: getattr(args, key) for key in ("sandbox", "db", "audit_log") if getattr(args, key, None)})
+
+
+def _settings(flags: dict[str, Any], *, check_unknown: bool = True) -> Settings | None:
+    """The environment's settings with `flags` over them, or None after saying on stderr what to fix."""
     import os
 
     from pydantic import ValidationError
 
     from mcp_anyreach.settings import Settings, unknown_variables
 
-    if unknown := unknown_variables(os.environ):
-        print(f"mcp-anyreach: unknown environment variables: {', '.join(unknown)}; fix or unset them.", file=sys.stderr)
+    if check_unknown and (unknown := unknown_variables(os.environ)):
+        print(
+            "mcp-anyreach: unknown environment variables, refusing to start: "
+            + ", ".join(unknown)
+            + ". Fix or unset them; `mcp-anyreach serve --help` and the README list the valid ones.",
+            file=sys.stderr,
+        )
         return None
-    flags = {key: getattr(args, key) for key in ("sandbox", "db", "audit_log") if getattr(args, key, None)}
     try:
         return Settings(**flags)
     except ValidationError as exc:
-        print(f"mcp-anyreach: invalid configuration: {exc.errors()[0]['msg']}", file=sys.stderr)
+        problems = (
+            f"- {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        print("mcp-anyreach: invalid configuration:\n" + "\n".join(problems), file=sys.stderr)
         return None
 
 
@@ -130,34 +140,15 @@ def _serve(args: argparse.Namespace) -> int:
     # tools); the cyclic collector would walk it again and again while it grows. It is paused until the
     # server is built, then what exists is frozen out of later collections: hosts wait less on every launch.
     gc.disable()
-    import os
-
     import anyio
-    from pydantic import ValidationError
 
-    from mcp_anyreach.settings import Settings, unknown_variables
-
-    if unknown := unknown_variables(os.environ):
-        print(
-            "mcp-anyreach: unknown environment variables, refusing to start: "
-            + ", ".join(unknown)
-            + ". Fix or unset them; `mcp-anyreach serve --help` and the README list the valid ones.",
-            file=sys.stderr,
-        )
-        return 2
     flags = {
         key: value
         for key, value in vars(args).items()
         if key not in ("command", "run") and value is not None and value is not False
     }
-    try:
-        settings = Settings(**flags)
-    except ValidationError as exc:
-        problems = (
-            f"- {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        print("mcp-anyreach: invalid configuration:\n" + "\n".join(problems), file=sys.stderr)
+    settings = _settings(flags)
+    if settings is None:
         return 2
     if not settings.uses_sandbox and settings.token is not None:
         from mcp_anyreach.credentials import credential_problem
