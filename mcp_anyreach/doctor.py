@@ -30,11 +30,11 @@ from mcp_anyreach.api import (
     PermissionDeniedError,
 )
 from mcp_anyreach.credentials import credential_problem
+from mcp_anyreach.server.networks import is_loopback
 from mcp_anyreach.settings import Settings
 
 Status = Literal["ok", "warn", "fail", "skip"]
 DEFAULT_TIMEOUT = 10.0
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 WRITE_SCOPES = (
     "phone_numbers:manage",
     "managed_accounts:manage",
@@ -149,7 +149,7 @@ async def _check_network(report: Report, base_url: str, per_check: float) -> boo
         report.skip(steps, "a valid base URL")
         return False
     host, port = url.host, url.port or (443 if url.scheme == "https" else 80)
-    if url.scheme == "http" and host not in LOOPBACK:
+    if url.scheme == "http" and not is_loopback(host):
         report.add(
             "base URL",
             "warn",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 
 from mcp.server import MCPServer
@@ -12,20 +11,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_anyreach.server import oauth
 from mcp_anyreach.server.http_limits import SseSessionLimits, StreamableSessionLimits
+from mcp_anyreach.server.networks import is_loopback
 from mcp_anyreach.settings import Settings
 
 
 class ExposureError(ValueError):
     """Refusing to serve HTTP beyond loopback without a bearer token."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_exposure(settings: Settings) -> None:

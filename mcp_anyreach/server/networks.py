@@ -36,3 +36,13 @@ def too_wide(addresses: Iterable[str]) -> str | None:
             share = covered / SPACE[version]
             phrases.append(f"{'all' if share >= 1 else f'about {share:.0%} of all'} IPv{version} addresses")
     return " and ".join(phrases) or None
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost`, or an address of this machine only (`127.0.0.0/8`, `::1`, `[::1]`)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
