@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcp_anyreach.api import InboundRoutingConfig, PhoneNumber
+from mcp_anyreach.api import InboundConfig, InboundRoutingConfig, OutboundConfig, PhoneNumber
 from mcp_anyreach.server.changes.agents import current_slot
 from mcp_anyreach.server.changes.desired import RoutingTarget, TrunkTarget
 from mcp_anyreach.server.changes.model import (
@@ -46,6 +46,15 @@ CONFIG_FIELDS = {
         "enable_noise_cancellation",
     ),
     "outbound": ("address", "auth_username", "transport", "media_encryption", "headers"),
+}
+# What the service assumes for a field a config leaves out: the API models' own defaults.
+CONFIG_DEFAULTS: dict[str, dict[str, Any]] = {
+    side: {
+        name: field.get_default(call_default_factory=True)
+        for name, field in model.model_fields.items()
+        if not field.is_required()
+    }
+    for side, model in (("inbound", InboundConfig), ("outbound", OutboundConfig))
 }
 PHASES = ("trunks", "moves", "registers", "numbers", "agents", "routing", "deletes", "trunk_deletes")
 
@@ -172,15 +181,7 @@ def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draf
 def _comparable(side: str, config: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if config is None:
         return None
-    defaults: dict[str, Any] = {
-        "allowed_addresses": [],
-        "allowed_numbers": [],
-        "media_encryption": "NONE",
-        "enable_noise_cancellation": False,
-        "transport": "UDP",
-        "headers": {},
-        "auth_username": None,
-    }
+    defaults = CONFIG_DEFAULTS[side]
     picked = {name: config.get(name, defaults.get(name)) for name in CONFIG_FIELDS[side]}
     for name in ("allowed_addresses", "allowed_numbers"):
         if name in picked:
