@@ -6,7 +6,7 @@ Mostly NANP (US, CA), plus a few local numbers in GB and AU so that searches by 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Literal
@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 NumberType = Literal["local", "toll_free"]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code, e.g. US, GB.")]
-_DIALLING_CODES = {"US": "1", "CA": "1", "GB": "44", "AU": "61"}
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class NumberSearch(BaseModel):
 
 
 def _national(number: AvailableNumber) -> str:
-    return number.phone_number[1 + len(_DIALLING_CODES[number.iso_country]) :]
+    return number.phone_number[1 + len(str(phonenumbers.country_code_for_region(number.iso_country))) :]
 
 
 def _fold(text: str | None) -> str | None:
@@ -132,34 +131,36 @@ def _digits(seed: str) -> tuple[int, int, int]:
 
 
 def _candidates(prefix: int, count: int, wanted_type: int) -> Iterator[tuple[phonenumbers.PhoneNumber, int]]:
-    """Deterministic valid numbers under ``prefix``, with a hash value to derive capabilities from."""
-    seen: set[str] = set()
-    attempt = 0
-    while len(seen) < count:
-        exchange, line, traits = _digits(f"{prefix}-{attempt}")
-        attempt += 1
-        text = f"+1{prefix}{200 + exchange % 800}{line % 10_000:04d}"
-        parsed = phonenumbers.parse(text, None)
-        if text in seen or not phonenumbers.is_valid_number(parsed):
-            continue
-        if phonenumbers.number_type(parsed) != wanted_type:
-            continue
-        seen.add(text)
-        yield parsed, traits
+    """Deterministic valid North American numbers under ``prefix``, with a hash value to derive capabilities from."""
+    return _generated(
+        str(prefix), count, wanted_type, lambda exchange, line: f"+1{prefix}{200 + exchange % 800}{line % 10_000:04d}"
+    )
 
 
 def _international_candidates(area: _AreaCode) -> Iterator[tuple[phonenumbers.PhoneNumber, int]]:
     """Valid fixed-line numbers under a GB or AU area code (national numbers of ten and nine digits)."""
-    dialling, prefix = _DIALLING_CODES[area.country], str(area.code)
+    dialling, prefix = phonenumbers.country_code_for_region(area.country), str(area.code)
     digits = (10 if area.country == "GB" else 9) - len(prefix)
+    return _generated(
+        f"{area.country}{prefix}",
+        _INTERNATIONAL_PER_AREA_CODE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        lambda high, low: f"+{dialling}{prefix}{(high * 10_000 + low) % 10**digits:0{digits}d}",
+    )
+
+
+def _generated(
+    seed: str, count: int, wanted_type: int, text_of: Callable[[int, int], str]
+) -> Iterator[tuple[phonenumbers.PhoneNumber, int]]:
+    """`count` distinct numbers of `wanted_type`, each written by `text_of` from two hash values of `seed`."""
     seen: set[str] = set()
     attempt = 0
-    while len(seen) < _INTERNATIONAL_PER_AREA_CODE:
-        high, low, traits = _digits(f"{area.country}{prefix}-{attempt}")
+    while len(seen) < count:
+        high, low, traits = _digits(f"{seed}-{attempt}")
         attempt += 1
-        text = f"+{dialling}{prefix}{(high * 10_000 + low) % 10**digits:0{digits}d}"
+        text = text_of(high, low)
         parsed = phonenumbers.parse(text, None)
-        if text in seen or phonenumbers.number_type(parsed) != phonenumbers.PhoneNumberType.FIXED_LINE:
+        if text in seen or not phonenumbers.is_valid_number(parsed) or phonenumbers.number_type(parsed) != wanted_type:
             continue
         seen.add(text)
         yield parsed, traits
