@@ -25,6 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import URL, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_anyreach.sandbox.spec import parse_spec
+
 Pagination = Literal["header", "link", "next_cursor", "cursor", "next", "none"]
 LIST_PATHS = frozenset({"/core/phone-numbers", "/core/trunks"})
 PURCHASE_SUFFIX = "/purchase-number"
@@ -44,14 +46,8 @@ class Behaviour(BaseModel):
     @classmethod
     def parse(cls, spec: str) -> Behaviour:
         """``"pagination=link,put=replace,purchase_body=empty,max_limit=50"``; ValueError names what is wrong."""
-        values: dict[str, str] = {}
-        for item in filter(None, (part.strip() for part in spec.split(","))):
-            name, sep, value = (part.strip() for part in item.partition("="))
-            if not sep or name not in cls.model_fields:
-                raise ValueError(f"{item!r}: expected name=value, the name one of {', '.join(cls.model_fields)}")
-            values[name] = value
         try:
-            return cls.model_validate(values)
+            return cls.model_validate(parse_spec(spec, cls.model_fields))
         except ValidationError as exc:
             problems = "; ".join(f"{error['loc'][0]}: {error['msg']}" for error in exc.errors())
             raise ValueError(problems) from None

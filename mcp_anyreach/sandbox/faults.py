@@ -25,6 +25,8 @@ import anyio
 import httpx2
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_anyreach.sandbox.spec import parse_spec
+
 FaultKind = Literal["error", "rate_limit", "drop"]
 ERROR_STATUSES = (500, 502, 503)
 FAULTY_PREFIX = "/core/"
@@ -71,14 +73,11 @@ class Faults:
     def parse(cls, spec: str) -> Faults:
         """``"error_rate=0.1,rate_limit_rate=0.05,latency_ms=20,drop_after_write_rate=0.05,seed=1"``."""
         values: dict[str, float] = {}
-        for item in filter(None, (part.strip() for part in spec.split(","))):
-            name, sep, text = (part.strip() for part in item.partition("="))
-            if not sep or name not in _SPEC_NAMES:
-                raise ValueError(f"{item!r}: expected name=value, the name one of {', '.join(_SPEC_NAMES)}")
+        for name, text in parse_spec(spec, _SPEC_NAMES).items():
             try:
                 values[name] = float(text)
             except ValueError as exc:
-                raise ValueError(f"{item!r}: {text!r} is not a number") from exc
+                raise ValueError(f"{f'{name}={text}'!r}: {text!r} is not a number") from exc
         seed, max_faults = values.get("seed"), values.get("max_faults")
         return cls(
             error_rate=values.get("error_rate", 0.0),
