@@ -38,5 +38,10 @@ class SqliteFile:
         except sqlite3.Error as exc:
             raise self._unavailable(f"the token store could not be used ({type(exc).__name__}: {exc})") from exc
 
+    @classmethod
+    def of(cls, file: Path | SqliteFile, *, unavailable: Callable[[str], Exception], timeout: float) -> SqliteFile:
+        """`file` itself when it is open already (one connection shared by a process's stores), else opened."""
+        return file if isinstance(file, SqliteFile) else cls(file, unavailable=unavailable, timeout=timeout)
+
     def close(self) -> None:
         self._db.close()

@@ -91,8 +91,8 @@ class MemoryUsedTokens:
 class SqliteUsedTokens:
     """The record in one SQLite file that the replicas of one host share (see sqlite_file.py)."""
 
-    def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
-        self._file = SqliteFile(path, unavailable=UsedTokensBusy, timeout=timeout)
+    def __init__(self, path: Path | SqliteFile, *, timeout: float = 10.0) -> None:
+        self._file = SqliteFile.of(path, unavailable=UsedTokensBusy, timeout=timeout)
         with self._file.transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS used_tokens (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
             db.execute(

@@ -19,6 +19,7 @@ from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
 from mcp_anyreach.server.shared_state.offers import MemoryOffers, OfferMemory
 from mcp_anyreach.server.shared_state.plans import SqlitePlans
 from mcp_anyreach.server.shared_state.purchases import Purchases
+from mcp_anyreach.server.sqlite_file import SqliteFile
 from mcp_anyreach.server.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
 from mcp_anyreach.settings import Settings
 
@@ -61,12 +62,17 @@ def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], floa
             aclose=redis.aclose,
         )
     if settings.token_store is not None:
+        # One connection for the three stores: one lock in this process, one file handle to close.
+        file = SqliteFile(settings.token_store, unavailable=SharedStateUnavailable)
+
+        async def close_file() -> None:
+            file.close()
+
         return SharedState(
-            used_tokens=SqliteUsedTokens(settings.token_store),
-            purchases=Purchases(
-                SqlitePurchaseBudget(settings.token_store, settings.max_purchases, window), MemoryOffers(), clock
-            ),
-            plans=SqlitePlans(settings.token_store, clock=clock),
+            used_tokens=SqliteUsedTokens(file),
+            purchases=Purchases(SqlitePurchaseBudget(file, settings.max_purchases, window), MemoryOffers(), clock),
+            plans=SqlitePlans(file, clock=clock),
+            aclose=close_file,
         )
     return SharedState(
         used_tokens=MemoryUsedTokens(),

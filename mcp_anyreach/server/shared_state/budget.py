@@ -70,10 +70,10 @@ class MemoryPurchaseBudget:
 class SqlitePurchaseBudget:
     """Shared by the replicas of one host through the token store's SQLite file."""
 
-    def __init__(self, path: Path, limit: int, window_seconds: float, *, timeout: float = 10.0) -> None:
+    def __init__(self, path: Path | SqliteFile, limit: int, window_seconds: float, *, timeout: float = 10.0) -> None:
         self.limit = limit
         self.window_seconds = window_seconds
-        self._file = SqliteFile(path, unavailable=SharedStateUnavailable, timeout=timeout)
+        self._file = SqliteFile.of(path, unavailable=SharedStateUnavailable, timeout=timeout)
         with self._file.transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS purchases (reservation TEXT PRIMARY KEY, at REAL NOT NULL)")
 

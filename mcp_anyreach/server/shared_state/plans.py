@@ -25,7 +25,7 @@ class SqlitePlans:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | SqliteFile,
         *,
         ttl_seconds: int = PLAN_TTL_SECONDS,
         capacity: int = PLAN_CAPACITY,
@@ -35,7 +35,7 @@ class SqlitePlans:
         self._ttl = ttl_seconds
         self._capacity = capacity
         self._clock = clock
-        self._file = SqliteFile(path, unavailable=SharedStateUnavailable, timeout=timeout)
+        self._file = SqliteFile.of(path, unavailable=SharedStateUnavailable, timeout=timeout)
         with self._file.transaction() as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS plans (id TEXT PRIMARY KEY, expires_at REAL NOT NULL, plan TEXT NOT NULL)"
