@@ -23,10 +23,11 @@ from mcp_types import INVALID_PARAMS
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_anyreach.server.registry import SPECS
+from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.settings import Settings
 
-READ_TOOLS = frozenset(spec.name for spec in SPECS if spec.kind == "read")
+# The read scope gets exactly what --read-only serves: one definition of "read" for both.
+READ_TOOLS = frozenset(spec.name for spec in select_tools(read_only=True))
 
 
 class OAuthConfigError(ValueError):
