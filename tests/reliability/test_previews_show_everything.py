@@ -7,6 +7,7 @@ and a U+2028 in API text started a paragraph that looked like the server's own.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -51,6 +52,22 @@ async def thirteen_numbers_on_a_new_carrier(api: AnyreachClient, sandbox: Sandbo
     for phone in MOVED:
         await api.phone_numbers.create(phone_number=phone, trunk_id=sandbox.seed.demo.byoc_trunk_id)
     return (await api.trunks.create(name="Carrier B")).id
+
+
+# Point 2: nothing the change writes is clipped; names that only identify are bounded, saying so.
+
+
+async def test_an_inline_workflow_padded_past_any_cut_is_shown_whole_before_it_runs(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    definition = {"note": "x" * 20_000, "steps": [{"transfer_to": SMUGGLED}]}
+    arguments = {"workflow_definition": definition}
+    shown = await asked_and_told(make_server(), era, "create_inbound_routing_config", arguments)
+
+    for text in shown:
+        assert SMUGGLED in text, "what runs after the padding was cut out of the preview"
+        assert json.dumps(definition, separators=(",", ":")) in text
+    assert await api.inbound_routing.get() is None
 
 
 # Point 3 and row 17: every invisible or line-breaking character from the API is escaped.
