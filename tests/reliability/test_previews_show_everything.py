@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx2
 import pytest
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
@@ -68,6 +69,37 @@ async def test_an_inline_workflow_padded_past_any_cut_is_shown_whole_before_it_r
         assert SMUGGLED in text, "what runs after the padding was cut out of the preview"
         assert json.dumps(definition, separators=(",", ":")) in text
     assert await api.inbound_routing.get() is None
+
+
+async def test_a_huge_trunk_name_from_the_api_is_clipped_in_results_and_confirmations_saying_so(
+    make_server: ServerFactory, sandbox: Sandbox
+) -> None:
+    huge = "N" * (8 * 1024 * 1024)
+    poisoned = poisoned_names(sandbox, {"Carrier Big": huge})
+    trunk = await poisoned.trunks.create(name="Carrier Big")
+    async with connect(make_server(client=poisoned), "legacy") as client:
+        listed = data(await call(client, "get_trunk", {"trunk_id": trunk.id}))
+        preview = data(await call(client, "delete_trunk", {"trunk_id": trunk.id}))
+
+    assert len(listed["name"]) < 300
+    assert "[clipped: 8,388,608 characters]" in listed["name"]
+    assert len(preview["message"]) < 2_000
+    assert "[clipped: 8,388,608 characters]" in preview["message"]
+
+
+def poisoned_names(sandbox: Sandbox, names: dict[str, str]) -> AnyreachClient:
+    """A client of the sandbox whose answers carry `names` replaced: the sandbox caps names, an API may not."""
+    real = httpx2.ASGITransport(app=sandbox.app)
+
+    async def answer(request: httpx2.Request) -> httpx2.Response:
+        response = await real.handle_async_request(request)
+        body = await response.aread()
+        for name, replacement in names.items():
+            body = body.replace(json.dumps(name).encode(), json.dumps(replacement).encode())
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return httpx2.Response(response.status_code, headers=headers, content=body)
+
+    return AnyreachClient("http://sandbox.test", sandbox.seed.demo.api_key, transport=httpx2.MockTransport(answer))
 
 
 # Point 3 and row 17: every invisible or line-breaking character from the API is escaped.
