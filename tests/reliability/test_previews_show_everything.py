@@ -55,6 +55,78 @@ async def thirteen_numbers_on_a_new_carrier(api: AnyreachClient, sandbox: Sandbo
     return (await api.trunks.create(name="Carrier B")).id
 
 
+# Point 1: no step is hidden from the human.
+
+
+async def test_a_plan_moving_13_numbers_and_deleting_another_names_the_deleted_number_to_the_human(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    carrier = await thirteen_numbers_on_a_new_carrier(api, sandbox)
+    operations = [
+        {"op": "move_numbers", "phone_numbers": MOVED, "to_trunk_id": carrier},
+        {"op": "delete_numbers", "phone_numbers": [UNRELATED]},
+    ]
+    server = make_server()
+    async with connect(server, era) as client:
+        plan = data(await call(client, "plan_changes", {"operations": operations}))
+    shown = await asked_and_told(server, era, "apply_changes", {"plan_id": plan["plan_id"]})
+
+    assert "move 13 numbers" in plan["summary"]
+    assert "delete 1 number" in plan["summary"]
+    for text in [*shown, json.dumps(plan["steps"])]:
+        assert f"delete {UNRELATED}" in text
+        for phone in MOVED:
+            assert phone in text, f"{phone} moves but the human was not told"
+    assert await api.phone_numbers.get(UNRELATED), "declining and previewing deleted nothing"
+
+
+async def test_a_plan_moving_13_numbers_and_switching_the_routing_workflow_shows_the_new_workflow(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    await thirteen_numbers_on_a_new_carrier(api, sandbox)
+    await api.inbound_routing.create(enabled=True, workflow_id="wf_router")
+    document: dict[str, Any] = {
+        "version": 1,
+        "numbers": {"items": [{"phone_number": phone, "trunk": "Carrier B"} for phone in MOVED]},
+        "routing": {"workflow_id": "wf_attacker"},
+    }
+    server = make_server()
+    async with connect(server, era) as client:
+        plan = data(await call(client, "plan_changes", {"desired_state": document}))
+    shown = await asked_and_told(server, era, "apply_changes", {"plan_id": plan["plan_id"]})
+
+    assert "update 1 routing config" in plan["summary"]
+    for text in [*shown, json.dumps(plan["steps"])]:
+        assert "workflow wf_attacker" in text, "the routing step was folded into a count"
+    routing = await api.inbound_routing.get()
+    assert routing is not None
+    assert routing.workflow_id == "wf_router"
+
+
+async def test_agents_put_on_many_numbers_at_once_name_every_number_in_the_step(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
+) -> None:
+    await thirteen_numbers_on_a_new_carrier(api, sandbox)
+    operations = [{"op": "assign_agent", "agent": sandbox.seed.demo.agent_ids[0], "phone_numbers": MOVED}]
+    async with connect(make_server(), "legacy") as client:
+        plan = data(await call(client, "plan_changes", {"operations": operations}))
+
+    (step,) = plan["steps"]
+    assert [phone for phone in MOVED if phone not in step["detail"]] == []
+
+
+async def test_assigning_an_agent_to_13_numbers_names_every_number_to_the_human(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    await thirteen_numbers_on_a_new_carrier(api, sandbox)
+    arguments = {"agent_id": sandbox.seed.demo.agent_ids[0], "phone_numbers": MOVED}
+    shown = await asked_and_told(make_server(), era, "assign_agent_to_numbers", arguments)
+
+    for text in shown:
+        assert [phone for phone in MOVED if phone not in text] == []
+    assert (await api.phone_numbers.get(MOVED[-1])).inbound_agent_version_id is None
+
+
 # Point 2: nothing the change writes is clipped; names that only identify are bounded, saying so.
 
 
