@@ -17,7 +17,7 @@ from typing import Literal, NamedTuple
 from mcp_anyreach.api import AnyreachClient, InboundRoutingConfig, NotFoundError, PhoneNumber, Trunk
 from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.server.agent_names import AgentNames
-from mcp_anyreach.server.text import listed, shown
+from mcp_anyreach.server.text import listed, named, shown
 from mcp_anyreach.server.uris import ROUTING_URI, number_uri, trunk_uri
 from mcp_anyreach.server.views import Result
 
@@ -166,7 +166,7 @@ def _trunk_step(number: PhoneNumber, trunk: Trunk | None, caller: str | None, st
     if trunk is None:
         steps.append(CallStep(check="trunk", finding=f"Trunk {shown(number.trunk_id)} was not found.", source=source))
         return f"The number's trunk {shown(number.trunk_id)} does not exist, so no call can reach the number."
-    label = f"{trunk.kind} trunk {shown(trunk.name)!r}"
+    label = f"{trunk.kind} trunk {named(trunk.name)!r}"
     if trunk.managed_account_id:
         steps.append(CallStep(check="trunk", finding=f"On the {label}: calls arrive through Anyreach.", source=source))
         return None
@@ -207,4 +207,4 @@ def _agent_label(agent_id: str, directory: AgentDirectory | None) -> str:
     agent = directory.agent(agent_id) if directory else None
     if agent is None:
         return f"agent {shown(agent_id)}"
-    return f"agent {shown(agent.name)!r} ({shown(agent_id)}{'' if agent.active else ', inactive'})"
+    return f"agent {named(agent.name)!r} ({shown(agent_id)}{'' if agent.active else ', inactive'})"

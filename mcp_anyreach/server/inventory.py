@@ -16,7 +16,7 @@ from mcp_anyreach.api import AnyreachClient, InboundRoutingConfig, PhoneNumber, 
 from mcp_anyreach.api.pagination import pages
 from mcp_anyreach.server.explain import nobody_answers
 from mcp_anyreach.server.networks import too_wide
-from mcp_anyreach.server.text import shown
+from mcp_anyreach.server.text import clipped, shown
 from mcp_anyreach.server.views import Result
 
 Severity = Literal["high", "medium", "low", "info"]
@@ -151,7 +151,7 @@ class _TrunkTally:
     def row(self, trunk_id: str) -> TrunkNumbers:
         kind: TrunkKind = "unknown" if self.trunk is None else self.trunk.kind
         return TrunkNumbers(
-            trunk_id=trunk_id, name=self.trunk.name if self.trunk else None, kind=kind, numbers=self.numbers
+            trunk_id=trunk_id, name=clipped(self.trunk.name) if self.trunk else None, kind=kind, numbers=self.numbers
         )
 
 

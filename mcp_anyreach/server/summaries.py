@@ -8,9 +8,14 @@ from typing import Any
 
 from mcp_anyreach.api import PhoneNumber
 from mcp_anyreach.api.agent_directory import AgentDirectory
+from mcp_anyreach.server.args import MAX_JSON_BYTES
 from mcp_anyreach.server.text import shown
+from mcp_anyreach.server.uris import ROUTING_URI
 from mcp_anyreach.server.views import agent_named
 
+# A definition a model may write (at most MAX_JSON_BYTES of UTF-8) escaped to ASCII: at most 6 characters a
+# byte (\u0001). Only a definition the API already holds can be longer; a preview clips it, saying so.
+WHOLE_DEFINITION = 6 * MAX_JSON_BYTES
 WITHOUT_ROUTING = "Without routing, each number's own inbound agent answers, and numbers without one disconnect."
 
 
@@ -28,21 +33,31 @@ def number_sentence(number: PhoneNumber, agents: AgentDirectory | None = None) -
     return f"It is on trunk {shown(number.trunk_id)}. {inbound}{outbound}"
 
 
-def routing_sentence(config: Mapping[str, Any]) -> str:
-    """What a routing config does to every inbound call."""
+def routing_sentence(config: Mapping[str, Any], *, whole: bool = True) -> str:
+    """What a routing config does to every inbound call. A preview shows an inline workflow whole (what a
+    model writes is capped at MAX_JSON_BYTES, and a `transfer_to` past a cut would go unseen); a result
+    that only reports the config (`whole=False`) clips it."""
     if config.get("enabled") is False:
         return f"routing disabled. {WITHOUT_ROUTING}"
     workflow = shown(config["workflow_id"]) if config.get("workflow_id") else None
     version = shown(config["workflow_version"]) if config.get("workflow_version") else None
-    definition = json.dumps(config.get("workflow_definition"), separators=(",", ":"))
+    definition = _definition(config.get("workflow_definition"), WHOLE_DEFINITION if whole else 240)
     runs = (
         f"workflow {workflow} ({f'version {version}' if version else 'latest version'})"
         if workflow
-        else f"the inline workflow {definition[:240]}{'...' if len(definition) > 240 else ''}"
+        else f"the inline workflow {definition}"
     )
     fallback = shown(config["fallback_agent_id"]) if config.get("fallback_agent_id") else None
     on_failure = f"agent {fallback} answers" if fallback else "the call is disconnected"
     return f"every inbound call runs {runs} to choose the agent; if it fails, {on_failure}"
+
+
+def _definition(definition: object, limit: int) -> str:
+    """The workflow as JSON (non-ASCII escaped, so nothing in it hides), clipped beyond `limit`, saying so."""
+    text = json.dumps(definition, separators=(",", ":"))
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [clipped: {len(text):,} characters; the {ROUTING_URI} resource has all of it]"
 
 
 def merged_routing(before: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,30 +2,36 @@
 
 A confirmation is only as good as what the human reads. Control characters, ANSI escapes and bidi
 overrides can make a summary say something other than what will run (U+202E turns
-"+14155550100" around on screen; ESC sequences can hide a line in a terminal), and zero-width
-characters make two names look equal. Arguments refuse them; API data is escaped before it is shown.
+"+14155550100" around on screen; ESC sequences can hide a line in a terminal; U+2028 starts a new
+paragraph that looks like the server's own), and zero-width characters make two names look equal.
+Arguments refuse them; API data is escaped before it is shown, and a name that only identifies
+something beside its id is clipped, saying so, so that an API cannot flood a confirmation.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
-_BIDI = frozenset({0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
-_ZERO_WIDTH = frozenset({0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF})
+# Controls (C0, DEL, C1: ESC starts ANSI escapes), format characters (bidi overrides, zero-width marks),
+# line and paragraph separators, surrogates, private-use and unassigned code points: none shows as itself.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+NAME_CHARS = 200
+"""A name the API gives only to identify something shown beside its id is clipped to this many characters."""
 
 
-def _hidden(code: int) -> bool:
-    """C0 and C1 controls (ESC starts ANSI escapes), DEL, bidi controls, zero-width marks, surrogates."""
-    return code < 32 or 0x7F <= code <= 0x9F or code in _BIDI or code in _ZERO_WIDTH or 0xD800 <= code <= 0xDFFF
+def _hidden(char: str) -> bool:
+    return unicodedata.category(char) in _INVISIBLE
 
 
 def single_line(value: str) -> str:
     """Names, usernames and header values: printable text on one line, nothing hidden."""
-    if any(_hidden(ord(c)) for c in value):
+    if any(_hidden(c) for c in value):
         raise ValueError(
-            "control characters, line breaks, bidi overrides and zero-width characters are not allowed here"
+            "control characters, line breaks, bidi overrides, zero-width and other invisible characters are not "
+            "allowed here"
         )
     return value
 
@@ -39,7 +45,19 @@ def identifier(value: str) -> str:
 
 def shown(value: object) -> str:
     """A value from the API as one line of text that hides nothing: hidden characters become \\uXXXX."""
-    return "".join(f"\\u{ord(c):04x}" if _hidden(ord(c)) else c for c in str(value))
+    return "".join(f"\\u{ord(c):04x}" if _hidden(c) else c for c in str(value))
+
+
+def clipped(value: str) -> str:
+    """A name from the API for a result: at most NAME_CHARS characters, and a note when it was longer."""
+    if len(value) <= NAME_CHARS:
+        return value
+    return f"{value[:NAME_CHARS]}... [clipped: {len(value):,} characters]"
+
+
+def named(value: object) -> str:
+    """A name from the API for a preview: clipped like `clipped`, then shown like `shown`."""
+    return shown(clipped(str(value)))
 
 
 def neutral(text: str) -> str:

@@ -16,6 +16,7 @@ from mcp_anyreach.api import (
     Trunk,
 )
 from mcp_anyreach.api.agent_directory import AgentDirectory
+from mcp_anyreach.server.text import clipped
 
 CLIP_BYTES = 4096
 """A blob larger than this (an inline workflow) is replaced in tool results by a note saying where it is whole."""
@@ -54,7 +55,7 @@ def agent_label(agents: AgentDirectory | None, version_id: str | None) -> str | 
     if version_id is None:
         return None
     ref = agents.resolve(version_id) if agents is not None else None
-    return ref.label if ref is not None else version_id
+    return clipped(ref.label) if ref is not None else version_id
 
 
 def agent_named(agents: AgentDirectory | None, version_id: str) -> str:
@@ -113,7 +114,7 @@ class TrunkView(View):
     def of(cls, trunk: Trunk) -> TrunkView:
         return cls(
             id=trunk.id,
-            name=trunk.name,
+            name=clipped(trunk.name),
             kind=trunk.kind,
             managed_account_id=trunk.managed_account_id,
             inbound=_config_view(InboundView, trunk.inbound_config),

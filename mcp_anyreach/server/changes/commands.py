@@ -134,8 +134,6 @@ def _yaml(document: dict[str, Any]) -> str:
 def _show(planned: Plan, *, as_json: bool, out: IO[str], hint: str) -> None:
     if as_json:
         view = PlanView.of(planned, ttl_seconds=0, apply_hint=hint).model_dump(mode="json", exclude_none=True)
-        view["steps"] = [{"n": s.n, "action": s.action, "detail": s.detail} for s in planned.steps]
-        view["steps_not_listed"] = 0
         view.pop("plan_id", None)
         view.pop("expires_in_seconds", None)
         out.write(json.dumps(view, indent=2) + "\n")

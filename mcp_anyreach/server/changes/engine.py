@@ -18,8 +18,6 @@ from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.text import listed
 from mcp_anyreach.server.uris import NUMBERS_URI, ROUTING_URI, TRUNKS_URI
 
-PREVIEW_STEPS = 12  # a confirmation a person reads; plan_changes shows more
-
 
 async def plan_operations(
     client: AnyreachClient, store: PlanStore, operations: Sequence[Mapping[str, Any]], *, save: bool = True
@@ -98,12 +96,8 @@ async def apply_plan(
 
 
 def preview_text(plan: Plan) -> str:
-    """What a person approves: the summary, the impact, and the first steps."""
-    lines = [plan.summary(), *plan.impact]
-    lines += [f"{step.n}. {step.detail}" for step in plan.steps[:PREVIEW_STEPS]]
-    if len(plan.steps) > PREVIEW_STEPS:
-        lines.append(f"... and {len(plan.steps) - PREVIEW_STEPS} more steps (plan_changes lists them)")
-    return "\n".join(lines)
+    """What a person approves: the summary, the impact, and every step (a count alone would hide which)."""
+    return "\n".join([plan.summary(), *plan.impact, *plan.lines()])
 
 
 def fingerprint(plan: Plan) -> dict[str, Any]:

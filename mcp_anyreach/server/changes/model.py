@@ -173,14 +173,48 @@ class Plan(BaseModel):
         return list(dict.fromkeys(uri for step in self.steps for uri in step.targets))
 
     def summary(self) -> str:
-        """One line per kind of step: `delete 98 numbers`, `move 5 numbers`, ..."""
+        """The kinds of change counted: `delete 98 numbers`, `move 5 numbers`, ... (`lines` names each one)."""
         if not self.steps:
             return "Nothing to do: the account already matches."
-        counts: dict[Action, int] = {}
-        for step in self.steps:
-            counts[step.action] = counts.get(step.action, 0) + 1
-        parts = [f"{PHRASES[action][0]} {counted(count, PHRASES[action][1])}" for action, count in counts.items()]
+        counts: dict[tuple[str, str], int] = {}
+        for group in step_groups(self.steps):
+            phrase = MOVE_PHRASE if len(group) > 1 else PHRASES[group[0].action]
+            counts[phrase] = counts.get(phrase, 0) + 1
+        parts = [f"{verb} {counted(count, noun)}" for (verb, noun), count in counts.items()]
         return f"{counted(len(self.steps), 'step')}: " + ", ".join(parts) + "."
+
+    def lines(self) -> list[str]:
+        """Every step as a person reads it, whole and in order: one line each, except that a number's move
+        (its delete, its register and the agents it gets back) is one line naming each of them."""
+        return [
+            f"{group[0].n}. {group[0].detail}"
+            if len(group) == 1
+            else f"{group[0].n}-{group[-1].n}. move {group[0].subject}: " + "; ".join(step.detail for step in group)
+            for group in step_groups(self.steps)
+        ]
+
+
+MOVE_PHRASE = ("move", "number")
+
+
+def step_groups(steps: list[Step]) -> list[list[Step]]:
+    """The steps, with each move's delete, register and agents of one number together."""
+    groups: list[list[Step]] = []
+    for step in steps:
+        if groups and _continues_move(groups[-1], step):
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+    return groups
+
+
+def _continues_move(group: list[Step], step: Step) -> bool:
+    head = group[0]
+    if head.action != "delete_number" or step.subject != head.subject:
+        return False
+    if len(group) == 1:
+        return step.action == "register_number"
+    return step.action == "publish"
 
 
 StepStatus = Literal["done", "failed", "not_started"]

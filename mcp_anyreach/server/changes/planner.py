@@ -33,7 +33,7 @@ from mcp_anyreach.server.explain import nobody_answers
 from mcp_anyreach.server.networks import too_wide
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.summaries import routing_sentence
-from mcp_anyreach.server.text import counted, listed, shown
+from mcp_anyreach.server.text import counted, listed, named, shown
 from mcp_anyreach.server.uris import ROUTING_URI, number_uri, trunk_uri
 
 PUBLISH_BATCH = 100
@@ -141,7 +141,7 @@ def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draf
         trunk = snapshot.trunks[target.trunk_id]
         uri = trunk_uri(trunk.id)
         if not target.present:
-            detail = f"delete BYOC trunk {trunk.name!r} ({trunk.id})"
+            detail = f"delete BYOC trunk {named(trunk.name)!r} ({trunk.id})"
             draft.add("trunk_deletes", "delete_trunk", trunk.name, detail, {"trunk_id": trunk.id}, [uri])
             continue
         changes: dict[str, Any] = {}
@@ -164,18 +164,20 @@ def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draf
                 and (current is None or current.auth_username != wanted.get("auth_username"))
             ):
                 raise Refusal(
-                    f"Trunk {trunk.name!r}: the {side} auth_username changes, so the API needs its password again; "
-                    "add auth_password: {env: NAME}."
+                    f"Trunk {named(trunk.name)!r}: the {side} auth_username changes, so the API needs its password "
+                    "again; add auth_password: {env: NAME}."
                 )
             changes[f"{side}_config"] = wanted
             sentences.append(f"{side}: " + _config_diff(now, _comparable(side, wanted), "auth_password" in wanted))
             if side == "inbound":
-                _warn_wide(trunk.name, wanted, draft)
+                _warn_wide(named(trunk.name), wanted, draft)
         if changes:
-            detail = f"update BYOC trunk {trunk.name!r}: " + "; ".join(sentences)
+            detail = f"update BYOC trunk {named(trunk.name)!r}: " + "; ".join(sentences)
             draft.add("trunks", "update_trunk", trunk.name, detail, {"trunk_id": trunk.id, **changes}, [uri])
             count = len(snapshot.numbers_on(trunk.id))
-            draft.impact.append(f"Trunk {trunk.name!r} changes; the calls of its {count} numbers follow at once.")
+            draft.impact.append(
+                f"Trunk {named(trunk.name)!r} changes; the calls of its {count} numbers follow at once."
+            )
 
 
 def _comparable(side: str, config: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -278,15 +280,15 @@ def _register_only_on_byoc(phone: str, trunk: str, snapshot: Snapshot) -> None:
     existing = snapshot.trunks.get(trunk)
     if existing is not None and existing.managed_account_id and snapshot.numbers.get(phone, None) is None:
         raise Refusal(
-            f"{phone} is not in the directory and its trunk {existing.name!r} is managed: numbers on managed trunks "
-            "are bought (search_available_numbers, purchase_phone_number), which a change set never does."
+            f"{phone} is not in the directory and its trunk {named(existing.name)!r} is managed: numbers on managed "
+            "trunks are bought (search_available_numbers, purchase_phone_number), which a change set never does."
         )
     if existing is not None and existing.managed_account_id:
         current = snapshot.numbers[phone]
         if current.trunk_id != trunk:
             raise Refusal(
-                f"{phone} cannot move to the managed trunk {existing.name!r}: numbers are registered only on BYOC "
-                "trunks."
+                f"{phone} cannot move to the managed trunk {named(existing.name)!r}: numbers are registered only on "
+                "BYOC trunks."
             )
 
 
@@ -299,7 +301,7 @@ def _trunk_label(trunk: str, snapshot: Snapshot) -> str:
     if trunk.startswith("name:"):
         return f"{trunk.removeprefix('name:')!r} (created by this plan)"
     known = snapshot.trunks.get(trunk)
-    return f"{known.name!r}" if known else trunk
+    return f"{named(known.name)!r}" if known else trunk
 
 
 def _resolved(slot: SlotTarget, current: PhoneNumber | None, side: Slot, snapshot: Snapshot) -> AgentSlot | None:
@@ -378,7 +380,7 @@ def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft:
             uris = [number_uri(phone) for phone in batch]
             args: dict[str, Any] = {"agent_id": agent_id, "version": version, "direction": direction}
             if kind == "publish":
-                detail = f"{label} on the {direction} slot of {listed(batch)}"
+                detail = f"{label} on the {direction} slot of {', '.join(batch)}"
                 draft.add(
                     "agents",
                     "publish",
@@ -388,7 +390,7 @@ def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft:
                     uris,
                 )
             else:
-                detail = f"take {label} off the {direction} slot of {listed(batch)}"
+                detail = f"take {label} off the {direction} slot of {', '.join(batch)}"
                 draft.add(
                     "agents",
                     "unassign",

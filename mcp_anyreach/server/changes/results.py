@@ -14,8 +14,6 @@ from mcp_anyreach.server.views import Result
 if TYPE_CHECKING:
     from mcp_anyreach.server.changes.model import Plan
 
-STEPS_SHOWN = 25
-
 
 class StepView(Result):
     n: int
@@ -31,21 +29,19 @@ class PlanView(Result):
     impact: list[str]
     notes: list[str]
     steps: list[StepView]
-    steps_not_listed: int = 0
     expires_in_seconds: int | None = None
     confirmation_token: str | None = None
     next: str
 
     @classmethod
     def of(cls, plan: Plan, *, ttl_seconds: int, apply_hint: str = "call apply_changes with this plan_id") -> PlanView:
-        listed = plan.steps[:STEPS_SHOWN]
+        # Every step: a client that cannot be asked shows this plan to the user with the token that applies it.
         return cls(
             plan_id=plan.id if plan.steps else None,
             summary=plan.summary(),
             impact=plan.impact,
             notes=plan.notes,
-            steps=[StepView(n=step.n, action=step.action, detail=step.detail) for step in listed],
-            steps_not_listed=len(plan.steps) - len(listed),
+            steps=[StepView(n=step.n, action=step.action, detail=step.detail) for step in plan.steps],
             expires_in_seconds=ttl_seconds if plan.steps else None,
             next=f"Nothing changed yet. To make these changes, {apply_hint}." if plan.steps else "Nothing to do.",
         )

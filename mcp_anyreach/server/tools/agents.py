@@ -15,6 +15,7 @@ from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.gate import Verdict, previewed_by
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.text import clipped, named, shown
 from mcp_anyreach.server.uris import NUMBERS_URI, number_uri
 from mcp_anyreach.server.views import (
     POSSIBLY_INCOMPLETE,
@@ -29,7 +30,6 @@ from mcp_anyreach.server.views import (
 
 Direction = Literal["inbound", "outbound", "both"]
 AGENT_NOT_FOUND = "Find agent ids with list_agents."
-SHOWN = 10
 
 
 async def list_agents(
@@ -77,17 +77,16 @@ async def preview_assign_agent_to_numbers(
     chosen = _published_version(agents, agent_id, version)
     with api_errors(retry_safe=True, not_found="Find numbers with list_phone_numbers."):
         rows = [await services.client.phone_numbers.get(n) for n in [*phone_numbers, *unassign_phone_numbers]]
-    name = agents.agent(agent_id).name  # type: ignore[union-attr]  # _published_version checked it exists
+    name = named(agents.agent(agent_id).name)  # type: ignore[union-attr]  # _published_version checked it exists
     target = f"agent {name!r} ({agent_id}) version {chosen}"
     lines = [
         f"{row.phone_number} ({_slots(agents, row, direction)}) -> "
         + (target if row.phone_number in phone_numbers else f"unassigned where it is {name!r}")
-        for row in rows[:SHOWN]
+        for row in rows
     ]
-    more = f"\n... and {len(rows) - SHOWN} more" if len(rows) > SHOWN else ""
     silent = _left_unanswered(agents, rows, agent_id, unassign_phone_numbers, direction)
     impact = f"\n{silent} number(s) will have no inbound agent afterwards." if silent else ""
-    summary = f"Publish {target} for {direction} calls; live calls change at once:\n" + "\n".join(lines) + more + impact
+    summary = f"Publish {target} for {direction} calls; live calls change at once:\n" + "\n".join(lines) + impact
     targets = tuple(number_uri(n) for n in [*phone_numbers, *unassign_phone_numbers])
     state = {"version": chosen, "rows": [row.model_dump(mode="json") for row in rows]}
     return Preview(summary, state, targets)
@@ -152,14 +151,15 @@ def _left_unanswered(
 def _slots(agents: AgentDirectory, number: PhoneNumber, direction: Direction) -> str:
     slots = {"inbound": number.inbound_agent_version_id, "outbound": number.outbound_agent_version_id}
     chosen = ("inbound", "outbound") if direction == "both" else (direction,)
-    return ", ".join(f"{side}: {agent_named(agents, vid) if (vid := slots[side]) else 'none'}" for side in chosen)
+    named_slots = (shown(agent_named(agents, vid)) if (vid := slots[side]) else "none" for side in chosen)
+    return ", ".join(f"{side}: {slot}" for side, slot in zip(chosen, named_slots, strict=True))
 
 
 def _agent_view(agent: AgentDetail) -> AgentView:
     latest = agent.latest_published
     return AgentView(
         id=agent.id,
-        name=agent.name,
+        name=clipped(agent.name),
         active=agent.active,
         latest_published=latest.version if latest else None,
         answers=len(agent.inbound_numbers),

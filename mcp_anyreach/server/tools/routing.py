@@ -43,7 +43,7 @@ async def get_inbound_routing_config(services: Services) -> RoutingStatus:
     if config is None:
         return RoutingStatus(configured=False, behaviour=WITHOUT_ROUTING)
     return RoutingStatus(
-        configured=True, config=RoutingView.of(config), behaviour=routing_sentence(config.model_dump())
+        configured=True, config=RoutingView.of(config), behaviour=routing_sentence(config.model_dump(), whole=False)
     )
 
 

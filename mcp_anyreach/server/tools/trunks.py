@@ -25,6 +25,7 @@ from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.gate import Verdict, Write, previewed_by
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.text import named
 from mcp_anyreach.server.trunk_changes import trunk_changes
 from mcp_anyreach.server.uris import TRUNKS_URI, trunk_uri
 from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, TrunkView
@@ -97,7 +98,7 @@ async def preview_update_trunk(
     if not changes:
         raise Refusal("Nothing to change: give name, inbound, outbound or remove.")
     summary = (
-        f"Update BYOC trunk {trunk.name!r} ({trunk.id}); {_numbers_phrase(count)} use it and their calls "
+        f"Update BYOC trunk {named(trunk.name)!r} ({trunk.id}); {_numbers_phrase(count)} use it and their calls "
         "follow the new settings at once:\n- " + "\n- ".join(changes)
     )
     return Preview(summary, trunk.model_dump(mode="json"), (trunk_uri(trunk_id),))
@@ -142,7 +143,7 @@ async def preview_delete_trunk(services: Services, trunk_id: str) -> Preview:
             "delete_phone_number (or register them elsewhere) first."
         )
     return Preview(
-        f"Delete BYOC trunk {trunk.name!r} ({trunk.id}). No numbers use it.",
+        f"Delete BYOC trunk {named(trunk.name)!r} ({trunk.id}). No numbers use it.",
         trunk.model_dump(mode="json"),
         (trunk_uri(trunk_id),),
     )
