@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx2
 import pytest
@@ -153,3 +154,53 @@ async def test_part_of_ipv4_or_a_range_holding_it_written_as_ipv6_is_measured_as
     async with connect(make_server(), "legacy") as client:
         preview = data(await client.call_tool("update_trunk", arguments))
     assert f"anyone at {phrase} could send calls" in preview["message"]
+
+
+# 6. A trunk created open to everyone is gated.
+
+OPEN = "WARNING: with no authentication, anyone at every address (allowed_addresses is empty) could send calls"
+OPEN_CREATIONS: dict[str, dict[str, Any]] = {
+    "nothing-given": {"name": "Open PBX"},
+    "no-auth-no-addresses": {"name": "Open PBX", "inbound": {"allowed_addresses": []}},
+}
+
+
+@pytest.mark.parametrize("arguments", OPEN_CREATIONS.values(), ids=OPEN_CREATIONS.keys())
+async def test_a_trunk_open_to_everyone_is_only_previewed_with_the_warning_until_confirmed(
+    make_server: ServerFactory, api: AnyreachClient, era: str, arguments: dict[str, object]
+) -> None:
+    before = [trunk.id async for trunk in api.trunks.iter()]
+    async with connect(make_server(), era) as client:
+        preview = data(await call(client, "create_trunk", arguments))
+    assert preview["status"] == "confirmation_required"
+    assert OPEN in preview["message"]
+    assert [trunk.id async for trunk in api.trunks.iter()] == before
+
+
+async def test_the_human_asked_about_a_new_trunk_sees_its_exposure_and_a_no_creates_nothing(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    before = [trunk.id async for trunk in api.trunks.iter()]
+    human = answering("decline")
+    async with connect(make_server(), era, elicitation_callback=human) as client:
+        declined = data(
+            await call(
+                client, "create_trunk", {"name": "Wide PBX", "inbound": {"allowed_addresses": ["::ffff:0:0/96"]}}
+            )
+        )
+    assert declined["status"] == "declined"
+    [question] = questions(human)
+    assert "WARNING: with no authentication, anyone at all IPv4 addresses could send calls" in question
+    assert [trunk.id async for trunk in api.trunks.iter()] == before
+
+
+async def test_a_change_set_creating_a_trunk_without_inbound_config_warns_before_it_is_applied(
+    make_server: ServerFactory, era: str
+) -> None:
+    document = "trunks:\n  items:\n    - name: Open PBX\n"
+    async with connect(make_server(), era) as client:
+        plan = data(await call(client, "plan_changes", {"desired_state": document}))
+        preview = data(await call(client, "apply_changes", {"plan_id": plan["plan_id"]}))
+    warning = "WARNING: trunk 'Open PBX' would accept calls without authentication from every address"
+    assert preview["status"] == "confirmation_required"
+    assert warning in preview["message"]
