@@ -145,9 +145,15 @@ async def mission_with_tokens(demo: Demo, client: Client) -> str:
     demo.show(f"status: {bought['status']}; {number} is on managed trunk {bought['result']['trunk_id']}")
     demo.changes.append(f"bought {number}")
 
-    demo.begin("Create a BYOC SIP trunk to your own carrier", f"create_trunk(name={TRUNK_NAME!r}, inbound=...)")
+    demo.begin(
+        "Create a BYOC SIP trunk to your own carrier", f"create_trunk(name={TRUNK_NAME!r}, inbound=...)  (gated)"
+    )
     inbound = {"allowed_addresses": [CARRIER_ADDRESS], "auth_username": "demo-in", "auth_password": "demo-secret-1"}
-    trunk = await call(client, "create_trunk", {"name": TRUNK_NAME, "inbound": inbound})
+    creation = {"name": TRUNK_NAME, "inbound": inbound}
+    preview = await call(client, "create_trunk", creation)
+    demo.show(f"status: {preview['status']}\n{preview['message']}")
+    demo.show("the human agreed: the same call again, with the confirmation_token")
+    trunk = (await confirm(client, "create_trunk", creation, preview))["result"]
     trunk_id: str = trunk["id"]
     password = "set" if trunk["inbound"]["password_set"] else "not set"
     demo.show(f"trunk {trunk_id} ({trunk['kind']}), inbound from {CARRIER_ADDRESS}, password {password} (never shown)")

@@ -19,6 +19,7 @@ from mcp_anyreach.api.errors import (
     RateLimitError,
     ReadOnlyError,
     UnprocessableEntityError,
+    WrongRecordError,
 )
 from mcp_anyreach.api.models import (
     UNSET,
@@ -69,4 +70,5 @@ __all__ = [
     "Trunk",
     "UnprocessableEntityError",
     "Unset",
+    "WrongRecordError",
 ]

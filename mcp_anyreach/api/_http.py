@@ -17,6 +17,7 @@ from mcp_anyreach.api.errors import (
     PERSISTENT_CAUSES,
     AnyreachError,
     ReadOnlyError,
+    WrongRecordError,
     connection_cause,
     display_url,
     raise_api_error,
@@ -204,6 +205,15 @@ def parse_json(response: httpx2.Response) -> object:
 
 def parse_model(response: httpx2.Response, model: type[M]) -> M:
     return validate(response, model, parse_json(response))
+
+
+def parse_record(response: httpx2.Response, model: type[M], key: str, asked: str) -> M:
+    """The record a GET asked for by `key`; WrongRecordError when the API answered with another one."""
+    record = parse_model(response, model)
+    found = getattr(record, key)
+    if found != asked:
+        raise WrongRecordError(response.request.method, response.request.url.path, asked, str(found))
+    return record
 
 
 def validate(response: httpx2.Response, model: type[M], data: object) -> M:

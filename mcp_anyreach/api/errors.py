@@ -13,6 +13,7 @@
     ├── APIConnectionError(base_url, cause)                      no usable answer arrived
     │   └── APITimeoutError                                       cause "timeout"
     ├── PasswordRequiredError          a whole-trunk update lacks a write-only password; nothing was written
+    ├── WrongRecordError               a GET for one record answered with another's (phone_number or id)
     └── ReadOnlyError                  a write on a read_only client; raised before any I/O
 
 No message, attribute or repr of these errors carries the bearer token or a SIP password: the
@@ -51,6 +52,7 @@ __all__ = [
     "RateLimitError",
     "ReadOnlyError",
     "UnprocessableEntityError",
+    "WrongRecordError",
     "connection_cause",
     "display_url",
     "raise_api_error",
@@ -191,6 +193,19 @@ class PasswordRequiredError(AnyreachError):
             f"Updating trunk {trunk_id} sends the whole trunk, and its {which} config keeps authentication "
             f"whose password the API never returns: give the {which} password again"
         )
+
+
+class WrongRecordError(AnyreachError):
+    """A GET for one record (`asked`) answered with another (`found`): whatever is shown or decided from it
+    would describe one record while a write goes to the other, so the answer is not used."""
+
+    def __init__(self, method: str, path: str, asked: str, found: str) -> None:
+        self.method = method
+        self.path = path
+        self.asked = asked
+        self.found = found
+        # `found` is the API's text: clipped, and repr escapes every character that could forge a line.
+        super().__init__(f"{method} {path} asked for {asked!r} but answered with the record of {found[:64]!r}")
 
 
 class ReadOnlyError(AnyreachError):

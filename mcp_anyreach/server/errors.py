@@ -18,6 +18,7 @@ from mcp_anyreach.api import (
     RateLimitError,
     ReadOnlyError,
     UnprocessableEntityError,
+    WrongRecordError,
 )
 from mcp_anyreach.server.refusal import Refusal
 
@@ -106,6 +107,12 @@ def _base_message(exc: AnyreachError, detail: str | None, retry_safe: bool) -> s
             return (
                 f"{what}, and it is unknown whether the change was applied. Check the current state "
                 "(a get_ or list_ tool) before retrying."
+            )
+        case WrongRecordError():
+            return (
+                f"The Anyreach API answered for the wrong record ({exc}), so nothing was shown for confirmation "
+                "and nothing was changed. Call again shortly; if it persists, the API is misbehaving: report it "
+                "to Anyreach."
             )
         case _:
             return f"The Anyreach API failed: {exc}."

@@ -50,7 +50,7 @@ SPECS: tuple[ToolSpec, ...] = (
     ToolSpec("purchase_phone_number", "Buy a phone number", "purchasing", "spend", gated=True),
     ToolSpec("list_trunks", "List SIP trunks", "trunks", "read"),
     ToolSpec("get_trunk", "Get a SIP trunk", "trunks", "read"),
-    ToolSpec("create_trunk", "Create a BYOC SIP trunk", "trunks", "write"),
+    ToolSpec("create_trunk", "Create a BYOC SIP trunk", "trunks", "write", gated=True),
     ToolSpec("update_trunk", "Update a BYOC SIP trunk", "trunks", "write", gated=True, idempotent=True),
     ToolSpec("delete_trunk", "Delete a BYOC SIP trunk", "trunks", "destroy", gated=True, idempotent=True),
     ToolSpec("get_inbound_routing_config", "Get inbound routing", "routing", "read"),

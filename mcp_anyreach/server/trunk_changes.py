@@ -43,6 +43,23 @@ def trunk_changes(
     return changes
 
 
+def new_trunk_settings(sides: dict[str, BaseModel | None]) -> list[str]:
+    """Sentences for a trunk about to be created with these configs, warning as an update would.
+
+    A trunk without an inbound config has no authentication and no address list: the audit counts it as
+    open to every address, so its creation is warned about too.
+    """
+    lines: list[str] = []
+    for side in ("inbound", "outbound"):
+        if (config := sides.get(side)) is not None:
+            lines += _config_changes(side, None, config)
+        else:
+            lines.append(f"no {side} config")
+    if sides.get("inbound") is None:
+        lines += _inbound_warnings({}, authenticated=False)
+    return lines
+
+
 def _config_changes(side: str, old: BaseModel | None, new: BaseModel) -> list[str]:
     was: dict[str, Any] = old.model_dump() if old else {}
     will = new.model_dump(exclude={"auth_password"})

@@ -381,7 +381,7 @@ async def create_trunk(run: Run) -> None:
     def created(model: Model) -> None:
         model.trunks[name] = TrunkFacts(managed=False, inbound=inbound, outbound=outbound)
 
-    await run.write(Write("create trunk", "create_trunk", arguments, created, False, False))
+    await run.write(Write("create trunk", "create_trunk", arguments, created, True, False))
 
 
 async def rename_trunk(run: Run) -> None:

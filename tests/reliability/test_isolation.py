@@ -95,7 +95,7 @@ async def run_pipeline(sandbox: Sandbox, pipeline: Pipeline) -> None:
             registered = {"phone_number": number, "trunk_id": own.byoc_trunk_id}
             data(await pipeline.call(client, "register_phone_number", registered))
             created = data(await pipeline.call(client, "create_trunk", {"name": f"{own.name} {index}"}))
-            pipeline.trunks_created.append(created["id"])
+            pipeline.trunks_created.append(created["result"]["id"])
             assignment = {"agent_id": agent, "version": 2, "phone_numbers": [number]}
             assert data(await pipeline.call(client, "assign_agent_to_numbers", assignment))["status"] == "done"
             routing = "create" if index == 0 else "update"

@@ -99,8 +99,8 @@ async def run_mission(client: Client, sandbox: Sandbox, seen: Transcript) -> Non
     offers = await seen.call(client, "search_available_numbers", {"area_code": "415", "limit": 3})
     offer = (offers.structured_content or {})["items"][0]["phone_number"]
 
-    created = await seen.call(client, "create_trunk", {"name": "Canary", "inbound": inbound(), "outbound": outbound()})
-    trunk_id = (created.structured_content or {})["id"]
+    created = await seen.gated(client, "create_trunk", {"name": "Canary", "inbound": inbound(), "outbound": outbound()})
+    trunk_id = (created.structured_content or {})["result"]["id"]
     await seen.call(client, "get_trunk", {"trunk_id": trunk_id})
     await seen.call(client, "register_phone_number", {"phone_number": NEW_NUMBER, "trunk_id": trunk_id})
     await seen.call(client, "update_phone_number", {"phone_number": NEW_NUMBER, "outbound_shareable": True})

@@ -80,7 +80,11 @@ async def test_a_tool_call_and_its_anyreach_requests_are_traced_with_outcome_and
     async with connect(make_server(), era) as client:
         await call(client, "get_phone_number", {"phone_number": DEMO_NUMBER})
         await call(client, "delete_phone_number", {"phone_number": DEMO_NUMBER})
-        await call(client, "create_trunk", {"name": "Traced PBX", "outbound": outbound})
+        creation = {"name": "Traced PBX", "outbound": outbound}
+        preview = await call(client, "create_trunk", creation)
+        previewed: dict[str, Any] = preview.structured_content or {}
+        token = previewed["confirmation_token"]
+        await call(client, "create_trunk", {**creation, "confirmation_token": token})
         await call(client, "get_phone_number", {"phone_number": "+14155550100"})
     finished = spans.get_finished_spans()
 

@@ -118,14 +118,21 @@ async def test_get_trunk_of_an_unknown_id_is_a_tool_error_pointing_at_list_trunk
 async def test_create_trunk_makes_a_byoc_trunk_with_inbound_and_outbound_and_never_echoes_a_password(
     make_server: ServerFactory, api: AnyreachClient, era: str
 ) -> None:
-    async with connect(make_server(), era) as client:
+    callback = answering("accept", ACCEPT)
+    async with connect(make_server(), era, elicitation_callback=callback) as client:
         result = await call(client, "create_trunk", byoc_arguments())
 
     assert not result.is_error, result.content
     assert PASSWORD_IN not in text_of(result)
     assert PASSWORD_OUT not in text_of(result)
+    (question,) = questions(callback)
+    assert "Warehouse PBX" in question
+    assert PASSWORD_IN not in question
+    assert PASSWORD_OUT not in question
     assert result.structured_content is not None
-    stored = await api.trunks.get(result.structured_content["id"])
+    assert result.structured_content["status"] == "done"
+    created = result.structured_content["result"]
+    stored = await api.trunks.get(created["id"])
     assert stored.name == "Warehouse PBX"
     assert stored.managed_account_id is None
     assert stored.inbound_config is not None
@@ -135,7 +142,7 @@ async def test_create_trunk_makes_a_byoc_trunk_with_inbound_and_outbound_and_nev
     assert stored.outbound_config.address == "sip.warehouse.example.com:5060"
     assert stored.outbound_config.transport == "TCP"
     assert stored.outbound_config.auth_password_set is True
-    assert result.structured_content["outbound"]["password_set"] is True
+    assert created["outbound"]["password_set"] is True
 
 
 async def test_update_trunk_changes_the_trunk_once_the_user_accepts(

@@ -14,6 +14,7 @@ from mcp_anyreach.api._http import (
     as_list,
     parse_json,
     parse_model,
+    parse_record,
     path_segment,
     unexpected_response,
     validate,
@@ -115,7 +116,7 @@ class Agents:
     async def get(self, agent_id: str) -> AgentDetail:
         """One agent with its versions and the numbers that have one of them on the inbound or outbound slot."""
         response = await self._core.request("GET", agent_path(agent_id))
-        return parse_model(response, AgentDetail)
+        return parse_record(response, AgentDetail, "id", agent_id)
 
     async def versions(
         self,

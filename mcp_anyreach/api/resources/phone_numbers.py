@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from mcp_anyreach.api._http import HTTPCore, Params, parse_model, path_segment
+from mcp_anyreach.api._http import HTTPCore, Params, parse_model, parse_record, path_segment
 from mcp_anyreach.api.models import Page, PhoneNumber
 from mcp_anyreach.api.pagination import fetch_page, iterate_pages
 
@@ -75,7 +75,7 @@ class PhoneNumbers:
 
     async def get(self, phone_number: str) -> PhoneNumber:
         response = await self._core.request("GET", number_path(phone_number))
-        return parse_model(response, PhoneNumber)
+        return parse_record(response, PhoneNumber, "phone_number", phone_number)
 
     async def create(self, *, phone_number: str, trunk_id: str, outbound_shareable: bool | None = None) -> PhoneNumber:
         """Register a number on a customer-owned (BYOC) trunk."""

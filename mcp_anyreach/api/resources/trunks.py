@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
-from mcp_anyreach.api._http import HTTPCore, Params, parse_model, path_segment
+from mcp_anyreach.api._http import HTTPCore, Params, parse_model, parse_record, path_segment
 from mcp_anyreach.api.errors import PasswordRequiredError, ReadOnlyError
 from mcp_anyreach.api.models import (
     UNSET,
@@ -122,7 +122,7 @@ class Trunks:
 
     async def get(self, trunk_id: str) -> Trunk:
         response = await self._core.request("GET", trunk_path(trunk_id))
-        return parse_model(response, Trunk)
+        return parse_record(response, Trunk, "id", trunk_id)
 
     async def create(
         self,

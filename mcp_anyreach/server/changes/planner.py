@@ -136,7 +136,8 @@ def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draf
             ]
             detail = f"create BYOC trunk {target.name!r}" + (f" ({'; '.join(settings)})" if settings else "")
             draft.add("trunks", "create_trunk", target.name, detail, args, [])
-            _warn_wide(target.name, target.configs.get("inbound"), draft)
+            # Created without an inbound config, a trunk has no authentication and no address list either.
+            _warn_wide(target.name, target.configs.get("inbound") or {}, draft)
             continue
         trunk = snapshot.trunks[target.trunk_id]
         uri = trunk_uri(trunk.id)

@@ -22,11 +22,11 @@ from mcp_anyreach.server.args import (
 )
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.gate import Verdict, Write, previewed_by
+from mcp_anyreach.server.gate import Verdict, previewed_by
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.text import named
-from mcp_anyreach.server.trunk_changes import trunk_changes
+from mcp_anyreach.server.trunk_changes import new_trunk_settings, trunk_changes
 from mcp_anyreach.server.uris import TRUNKS_URI, trunk_uri
 from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, TrunkView
 
@@ -56,15 +56,25 @@ async def get_trunk(services: Services, trunk_id: TrunkId) -> TrunkView:
         return TrunkView.of(await services.client.trunks.get(trunk_id))
 
 
+async def preview_create_trunk(
+    services: Services, name: str, inbound: InboundArgs | None, outbound: OutboundArgs | None
+) -> Preview:
+    settings = new_trunk_settings({"inbound": inbound, "outbound": outbound})
+    summary = f"Create BYOC trunk {name!r}; numbers registered on it take its calls:\n- " + "\n- ".join(settings)
+    return Preview(summary, None)
+
+
+@previewed_by(preview_create_trunk)
 async def create_trunk(
     services: Services,
     ctx: Context,
-    write: Write,
+    verdict: Verdict,
     name: Name,
     inbound: InboundArgs | None = None,
     outbound: OutboundArgs | None = None,
-) -> TrunkView:
-    """Create a BYOC SIP trunk to your carrier, then register numbers on it."""
+    confirmation_token: ConfirmationToken = None,
+) -> Gated[TrunkView]:
+    """Create a BYOC SIP trunk to your carrier, then register numbers on it. Gated."""
 
     async def create() -> TrunkView:
         with api_errors(retry_safe=False):
@@ -75,7 +85,7 @@ async def create_trunk(
             )
         return TrunkView.of(trunk)
 
-    return await services.gatekeeper.write(ctx, write, create, changed=[TRUNKS_URI])
+    return await services.gatekeeper.run(ctx, verdict, create, changed=[TRUNKS_URI])
 
 
 async def preview_update_trunk(
