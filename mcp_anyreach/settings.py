@@ -7,7 +7,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from mcp_anyreach import DEFAULT_BASE_URL
@@ -35,7 +43,8 @@ def parse_duration(value: object) -> object:
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 Transport = Literal["stdio", "sse", "streamable-http"]
-MIN_HTTP_TOKEN = 32
+# Shared secrets: short ones are found offline from one token or one captured request.
+MIN_SECRET = 32
 PREFIX = "MCP_ANYREACH_"
 
 
@@ -93,12 +102,12 @@ class Settings(BaseSettings):
     max_sessions: int = Field(default=100, ge=1, validation_alias=_env("MCP_ANYREACH_MAX_SESSIONS"))
     session_idle_seconds: int = Field(default=300, ge=1, validation_alias=_env("MCP_ANYREACH_SESSION_IDLE_SECONDS"))
 
-    @field_validator("http_token")
+    @field_validator("http_token", "confirm_secret")
     @classmethod
-    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < MIN_HTTP_TOKEN:
+    def _long_enough(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET:
             raise ValueError(
-                f"MCP_ANYREACH_HTTP_TOKEN must be at least {MIN_HTTP_TOKEN} characters; make one with "
+                f"{PREFIX}{str(info.field_name).upper()} must be at least {MIN_SECRET} characters; make one with "
                 "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return value

@@ -145,6 +145,16 @@ def test_a_short_http_token_stops_start_up_saying_how_long_it_must_be() -> None:
     assert b"short-token" not in completed.stderr
 
 
+def test_a_short_confirmation_secret_stops_start_up_saying_how_long_it_must_be(tmp_path: Path) -> None:
+    # A 3-character secret was found offline from one token; a forged token then deleted a number.
+    completed = _serve(
+        MCP_ANYREACH_CONFIRM_SECRET="abc-weak", MCP_ANYREACH_TOKEN_STORE=str(tmp_path / "used-tokens.db")
+    )
+    assert completed.returncode == 2
+    assert b"MCP_ANYREACH_CONFIRM_SECRET must be at least 32 characters" in completed.stderr
+    assert b"abc-weak" not in completed.stderr
+
+
 @pytest.mark.parametrize("era", ["auto", "legacy"])
 async def test_a_read_only_server_offers_no_prompt_that_would_buy_or_change_things(
     make_server: ServerFactory, era: str

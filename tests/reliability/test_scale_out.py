@@ -123,7 +123,11 @@ async def test_a_replica_with_another_secret_refuses_the_token_and_changes_nothi
     replicas.live.counts.clear()
 
     settings = Settings.model_validate(
-        {"confirm_secret": "another-secret", "token": "unused", "token_store": tmp_path / "t.db"}
+        {
+            "confirm_secret": "another-secret-0123456789abcdefghijklmnop",
+            "token": "unused",
+            "token_store": tmp_path / "t.db",
+        }
     )
     async with AnyreachClient(replicas.live.base_url, replicas.live.sandbox.seed.demo.api_key) as api:
         stranger = build_server(settings, api)  # same backend over HTTP, another secret
