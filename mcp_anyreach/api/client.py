@@ -11,6 +11,7 @@ import httpx2
 
 from mcp_anyreach import __version__
 from mcp_anyreach.api._http import HTTPCore, LazyTransport, Sleep
+from mcp_anyreach.api.errors import display_url
 from mcp_anyreach.api.resources import Agents, InboundRouting, ManagedAccounts, PhoneNumbers, Trunks
 
 __all__ = ["AnyreachClient"]
@@ -97,6 +98,6 @@ class AnyreachClient:
 
     def __repr__(self) -> str:
         return (
-            f"AnyreachClient(base_url={self.base_url!r}, org_id={self.org_id!r}, "
+            f"AnyreachClient(base_url={display_url(self.base_url)!r}, org_id={self.org_id!r}, "
             f"read_only={self.read_only}, token=[redacted])"
         )
