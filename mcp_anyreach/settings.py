@@ -124,6 +124,18 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _shared_state_needs_the_organization(self) -> Settings:
+        # Shared state is kept per organization, and an API key (ak_...) does not tell the server which one.
+        if (self.redis_url is not None or self.token_store is not None) and not self.uses_sandbox and not self.org_id:
+            store = "MCP_ANYREACH_REDIS_URL" if self.redis_url is not None else "MCP_ANYREACH_TOKEN_STORE"
+            raise ValueError(
+                f"ANYREACH_ORG_ID is required with {store}: the purchase budget, used confirmation tokens and plans "
+                "are shared per organization, whichever key each replica holds. Set ANYREACH_ORG_ID to the "
+                "organization's id on every replica."
+            )
+        return self
+
     @field_validator("token", "org_id", "managed_account_id", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

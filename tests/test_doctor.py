@@ -100,7 +100,7 @@ async def test_every_check_passes_for_a_sandbox_account_and_the_command_exits_ze
         ({"managed_account_id": "ma_not_ours"}, "managed account", "ANYREACH_MANAGED_ACCOUNT_ID"),
         ({"token": NO_MANAGED_TRUNK}, "managed account", "ANYREACH_MANAGED_ACCOUNT_ID"),
         ({"audit_log": "/nonexistent-dir/audit.jsonl"}, "audit log", "--audit-log"),
-        ({"token_store": "/nonexistent-dir/tokens.db"}, "token store", "--token-store"),
+        ({"token_store": "/nonexistent-dir/tokens.db", "org_id": "org_of_the_key"}, "token store", "--token-store"),
     ],
     ids=[
         "no-token",

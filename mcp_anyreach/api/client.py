@@ -50,6 +50,10 @@ class AnyreachClient:
         self.base_url = base_url.rstrip("/")
         self.org_id = org_id
         self._identity = hashlib.sha256(f"{self.base_url}|{org_id}|{token}".encode()).hexdigest()[:24]
+        # Not the credential: replicas of one organization holding different keys (during a rotation, an ak_
+        # and a pat_) must share one purchase budget. Without an organization id only the credential is known.
+        where = display_url(self.base_url)
+        self._organization = hashlib.sha256(f"{where}|{org_id}".encode()).hexdigest()[:24] if org_id else None
         self._http = httpx2.AsyncClient(
             base_url=self.base_url,
             headers=headers,
@@ -76,6 +80,12 @@ class AnyreachClient:
     def identity(self) -> str:
         """Which account this client acts for, as a fingerprint safe to show (it reveals no credential)."""
         return self._identity
+
+    @property
+    def organization(self) -> str:
+        """Which organization this client acts for (base URL and organization id) as a fingerprint: the key of
+        everything kept per organization. Without an organization id (an ak_ key alone), `identity`."""
+        return self._organization or self._identity
 
     @property
     def read_only(self) -> bool:

@@ -155,6 +155,22 @@ def test_a_short_confirmation_secret_stops_start_up_saying_how_long_it_must_be(t
     assert b"abc-weak" not in completed.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("MCP_ANYREACH_REDIS_URL", "redis://127.0.0.1:1/0"), ("MCP_ANYREACH_TOKEN_STORE", "used-tokens.db")],
+    ids=["redis", "token-store"],
+)
+def test_a_shared_store_without_the_organization_id_stops_start_up_naming_the_variable(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    # An ak_ key does not tell the server its organization, and the shared budget is the organization's.
+    shared = value if "://" in value else str(tmp_path / value)
+    completed = _serve(ANYREACH_TOKEN="ak_of_one_replica", **{variable: shared})
+    assert completed.returncode == 2
+    assert f"ANYREACH_ORG_ID is required with {variable}".encode() in completed.stderr
+    assert b"ak_of_one_replica" not in completed.stderr
+
+
 @pytest.mark.parametrize("era", ["auto", "legacy"])
 async def test_a_read_only_server_offers_no_prompt_that_would_buy_or_change_things(
     make_server: ServerFactory, era: str
