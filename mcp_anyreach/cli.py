@@ -189,7 +189,7 @@ async def _run(settings: Settings) -> None:
     async with (
         connect(settings) as client,
         unreachable_api_logged(settings),
-        open_shared_state(settings, client.identity) as shared,
+        open_shared_state(settings, client.organization) as shared,
     ):
         server = build_server(settings, client, shared=shared)
         gc.freeze()

@@ -29,6 +29,7 @@ from mcp_anyreach.api import (
     NotFoundError,
     PermissionDeniedError,
 )
+from mcp_anyreach.api.errors import display_url
 from mcp_anyreach.credentials import credential_problem
 from mcp_anyreach.server.networks import is_loopback
 from mcp_anyreach.settings import Settings
@@ -89,7 +90,7 @@ API_CHECKS = [f"scope {scope.scope}" for scope in READ_SCOPES] + ["managed accou
 
 async def diagnose(settings: Settings, *, per_check: float = DEFAULT_TIMEOUT) -> Report:
     """Run every check against the account `settings` describe."""
-    report = Report(base_url=settings.base_url, read_only=settings.read_only)
+    report = Report(base_url=display_url(settings.base_url), read_only=settings.read_only)
     token_ok = _check_token(report, settings)
     if await _check_network(report, settings.base_url, per_check) and token_ok:
         await _check_api(report, settings, per_check)
@@ -135,6 +136,7 @@ def _check_token(report: Report, settings: Settings) -> bool:
 async def _check_network(report: Report, base_url: str, per_check: float) -> bool:
     """Base URL, DNS, TCP and TLS, each only after the one before passed."""
     steps = ["DNS", "TCP", "TLS"]
+    shown = display_url(base_url)  # the URL may carry a password or a key in its query
     try:
         url = httpx2.URL(base_url)
     except (httpx2.InvalidURL, ValueError):
@@ -143,7 +145,7 @@ async def _check_network(report: Report, base_url: str, per_check: float) -> boo
         report.add(
             "base URL",
             "fail",
-            f"{base_url!r} is not an http(s) URL",
+            f"{shown!r} is not an http(s) URL",
             "Set ANYREACH_BASE_URL to https://api.anyreach.ai (or unset it).",
         )
         report.skip(steps, "a valid base URL")
@@ -153,11 +155,11 @@ async def _check_network(report: Report, base_url: str, per_check: float) -> boo
         report.add(
             "base URL",
             "warn",
-            f"{base_url} is plain HTTP: the token would cross the network unencrypted",
+            f"{shown} is plain HTTP: the token would cross the network unencrypted",
             "Use https:// unless this is a sandbox on your own machine.",
         )
     else:
-        report.add("base URL", "ok", base_url)
+        report.add("base URL", "ok", shown)
     for step, probe in (("DNS", _resolve), ("TCP", _connect), ("TLS", _handshake)):
         if step == "TLS" and url.scheme == "http":
             report.add("TLS", "skip", "plain HTTP, no TLS")
@@ -182,7 +184,7 @@ _NETWORK_FIXES = {
 
 async def reachability_problem(base_url: str, per_check: float = DEFAULT_TIMEOUT) -> str | None:
     """Why the API at `base_url` cannot be reached (DNS, TCP, TLS), or None when it can."""
-    report = Report(base_url=base_url, read_only=True)
+    report = Report(base_url=display_url(base_url), read_only=True)
     if await _check_network(report, base_url, per_check):
         return None
     return next(f"{check.name}: {check.detail}" for check in report.checks if check.status == "fail")

@@ -7,7 +7,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from mcp_anyreach import DEFAULT_BASE_URL
@@ -35,7 +43,8 @@ def parse_duration(value: object) -> object:
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 Transport = Literal["stdio", "sse", "streamable-http"]
-MIN_HTTP_TOKEN = 32
+# Shared secrets: short ones are found offline from one token or one captured request.
+MIN_SECRET = 32
 PREFIX = "MCP_ANYREACH_"
 
 
@@ -93,12 +102,12 @@ class Settings(BaseSettings):
     max_sessions: int = Field(default=100, ge=1, validation_alias=_env("MCP_ANYREACH_MAX_SESSIONS"))
     session_idle_seconds: int = Field(default=300, ge=1, validation_alias=_env("MCP_ANYREACH_SESSION_IDLE_SECONDS"))
 
-    @field_validator("http_token")
+    @field_validator("http_token", "confirm_secret")
     @classmethod
-    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < MIN_HTTP_TOKEN:
+    def _long_enough(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET:
             raise ValueError(
-                f"MCP_ANYREACH_HTTP_TOKEN must be at least {MIN_HTTP_TOKEN} characters; make one with "
+                f"{PREFIX}{str(info.field_name).upper()} must be at least {MIN_SECRET} characters; make one with "
                 "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return value
@@ -112,6 +121,18 @@ class Settings(BaseSettings):
                 "MCP_ANYREACH_CONFIRM_SECRET is set, so every process that shares it must also share the record of "
                 "used confirmation tokens: set MCP_ANYREACH_REDIS_URL (replicas on several machines) or "
                 "MCP_ANYREACH_TOKEN_STORE (a SQLite file all of them can reach)."
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _shared_state_needs_the_organization(self) -> Settings:
+        # Shared state is kept per organization, and an API key (ak_...) does not tell the server which one.
+        if (self.redis_url is not None or self.token_store is not None) and not self.uses_sandbox and not self.org_id:
+            store = "MCP_ANYREACH_REDIS_URL" if self.redis_url is not None else "MCP_ANYREACH_TOKEN_STORE"
+            raise ValueError(
+                f"ANYREACH_ORG_ID is required with {store}: the purchase budget, used confirmation tokens and plans "
+                "are shared per organization, whichever key each replica holds. Set ANYREACH_ORG_ID to the "
+                "organization's id on every replica."
             )
         return self
 

@@ -97,3 +97,24 @@ async def test_pruning_deletes_what_the_document_does_not_list_and_refuses_to_or
     assert "is pruned, yet 3 numbers stay on it" in refused.stderr
     assert pruned.returncode == 2
     assert [step["action"] for step in json.loads(pruned.stdout)["steps"]] == ["delete_number"] * 3
+
+
+async def test_apply_with_read_only_in_the_environment_refuses_and_writes_nothing(tmp_path: Path) -> None:
+    db, document = str(tmp_path / "sandbox.db"), tmp_path / "account.yaml"
+    assert (await cli("export", "--db", db, "--output", str(document))).returncode == 0
+    wanted = yaml.safe_load(document.read_text())
+    added = {"name": "Added while read-only", "inbound": {"allowed_addresses": ["203.0.113.40/32"]}}
+    wanted["trunks"]["items"].append(added)
+    document.write_text(yaml.safe_dump(wanted))
+    log = tmp_path / "audit.jsonl"
+
+    refused = await cli(
+        "apply", str(document), "--db", db, "--auto-approve", "--audit-log", str(log), MCP_ANYREACH_READ_ONLY="1"
+    )
+    still_pending = await cli("plan", str(document), "--db", db)
+
+    assert refused.returncode == 1
+    assert "MCP_ANYREACH_READ_ONLY is set, so nothing may be changed" in refused.stderr
+    assert "done" not in refused.stdout
+    assert still_pending.returncode == 2, "the trunk was not created"
+    assert not log.exists() or not log.read_text().strip()

@@ -100,7 +100,7 @@ async def test_every_check_passes_for_a_sandbox_account_and_the_command_exits_ze
         ({"managed_account_id": "ma_not_ours"}, "managed account", "ANYREACH_MANAGED_ACCOUNT_ID"),
         ({"token": NO_MANAGED_TRUNK}, "managed account", "ANYREACH_MANAGED_ACCOUNT_ID"),
         ({"audit_log": "/nonexistent-dir/audit.jsonl"}, "audit log", "--audit-log"),
-        ({"token_store": "/nonexistent-dir/tokens.db"}, "token store", "--token-store"),
+        ({"token_store": "/nonexistent-dir/tokens.db", "org_id": "org_of_the_key"}, "token store", "--token-store"),
     ],
     ids=[
         "no-token",
@@ -240,3 +240,51 @@ async def logged_line(log: Path, needle: str) -> str:
         if found:
             return found[0]
         await anyio.sleep(0.05)
+
+
+PASSWORD, QUERY_SECRET = "hunter2-canary-in-url", "query-canary-in-url"
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+@pytest.mark.parametrize(
+    "form",
+    ["http://apiuser:{password}@127.0.0.1:{port}/v1?api_key={query}", "apiuser:{password}@api"],
+    ids=["userinfo-and-query", "no-scheme"],
+)
+async def test_credentials_in_the_base_url_never_show_in_the_doctor_report(form: str, as_json: bool) -> None:
+    port = free_port()
+    base_url = form.format(password=PASSWORD, port=port, query=QUERY_SECRET)
+    env = server_env(ANYREACH_TOKEN="ak_anything", ANYREACH_BASE_URL=base_url)
+    with anyio.fail_after(RUN_TIMEOUT):
+        completed = await anyio.run_process(
+            [*SERVER_COMMAND, "doctor", *(["--json"] if as_json else []), "--timeout", "5"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    output = completed.stdout.decode() + completed.stderr.decode()
+
+    assert completed.returncode == 1
+    assert PASSWORD not in output
+    assert QUERY_SECRET not in output
+    shown = json.loads(completed.stdout)["base_url"] if as_json else output.splitlines()[0]
+    assert (f"http://127.0.0.1:{port}/v1" if "://" in form else "api") in shown
+
+
+async def test_credentials_in_the_base_url_never_show_in_the_start_up_line_or_the_unreachable_warning(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    base_url = f"http://apiuser:{PASSWORD}@127.0.0.1:{port}/?api_key={QUERY_SECRET}"
+    env = server_env(ANYREACH_TOKEN="ak_anything", ANYREACH_BASE_URL=base_url)
+    params = StdioServerParameters(command=SERVER_COMMAND[0], args=[*SERVER_COMMAND[1:]], env=env)
+    stderr = tmp_path / "stderr.log"
+    with stderr.open("w") as errlog, anyio.fail_after(RUN_TIMEOUT):
+        async with Client(stdio_client(params, errlog=errlog)):
+            started = await logged_line(stderr, "Anyreach API at")
+            warned = await logged_line(stderr, "cannot be reached")
+
+    assert f"http://127.0.0.1:{port}" in started
+    assert f"http://127.0.0.1:{port}" in warned
+    assert PASSWORD not in stderr.read_text()
+    assert QUERY_SECRET not in stderr.read_text()

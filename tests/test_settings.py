@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -38,8 +40,17 @@ def test_the_token_never_shows_in_the_settings_repr(monkeypatch: pytest.MonkeyPa
 
 def test_replicas_without_a_shared_token_store_are_refused_at_start() -> None:
     with pytest.raises(ValidationError, match="MCP_ANYREACH_TOKEN_STORE"):
-        Settings(transport="streamable-http", stateless=True, confirm_secret="shared")
-    check_exposure(Settings(transport="streamable-http", stateless=True, confirm_secret="shared", token_store="t.db"))
+        Settings(
+            transport="streamable-http", stateless=True, confirm_secret="replicas-share-this-secret-0123456789abcdef"
+        )
+    check_exposure(
+        Settings(
+            transport="streamable-http",
+            stateless=True,
+            confirm_secret="replicas-share-this-secret-0123456789abcdef",
+            token_store="t.db",
+        )
+    )
 
 
 @pytest.mark.parametrize(("given", "seconds"), [("24h", 86400), ("90m", 5400), ("7d", 604800), ("3600", 3600)])
@@ -53,10 +64,21 @@ def test_a_purchase_window_of_nothing_is_refused() -> None:
 
 
 def test_replicas_sharing_redis_start_without_a_token_store() -> None:
-    replica = Settings(transport="streamable-http", stateless=True, confirm_secret="shared", redis_url="redis://r:6379")
+    replica = Settings(
+        transport="streamable-http",
+        stateless=True,
+        confirm_secret="replicas-share-this-secret-0123456789abcdef",
+        redis_url="redis://r:6379",
+    )
     check_exposure(replica)
 
 
 def test_the_redis_url_never_shows_in_the_settings_repr() -> None:
     settings = Settings(redis_url="redis://:hunter2-canary@redis.internal:6379/0")
     assert "hunter2-canary" not in repr(settings) + str(settings) + settings.model_dump_json()
+
+
+def test_a_confirmation_secret_shorter_than_32_characters_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="MCP_ANYREACH_CONFIRM_SECRET must be at least 32 characters"):
+        Settings(confirm_secret="x" * 31, token_store=tmp_path / "t.db")
+    assert Settings(confirm_secret="x" * 32, token_store=tmp_path / "t.db").confirm_secret is not None

@@ -11,6 +11,7 @@ import httpx2
 
 from mcp_anyreach import __version__
 from mcp_anyreach.api._http import HTTPCore, LazyTransport, Sleep
+from mcp_anyreach.api.errors import display_url
 from mcp_anyreach.api.resources import Agents, InboundRouting, ManagedAccounts, PhoneNumbers, Trunks
 
 __all__ = ["AnyreachClient"]
@@ -49,6 +50,10 @@ class AnyreachClient:
         self.base_url = base_url.rstrip("/")
         self.org_id = org_id
         self._identity = hashlib.sha256(f"{self.base_url}|{org_id}|{token}".encode()).hexdigest()[:24]
+        # Not the credential: replicas of one organization holding different keys (during a rotation, an ak_
+        # and a pat_) must share one purchase budget. Without an organization id only the credential is known.
+        where = display_url(self.base_url)
+        self._organization = hashlib.sha256(f"{where}|{org_id}".encode()).hexdigest()[:24] if org_id else None
         self._http = httpx2.AsyncClient(
             base_url=self.base_url,
             headers=headers,
@@ -77,6 +82,12 @@ class AnyreachClient:
         return self._identity
 
     @property
+    def organization(self) -> str:
+        """Which organization this client acts for (base URL and organization id) as a fingerprint: the key of
+        everything kept per organization. Without an organization id (an ak_ key alone), `identity`."""
+        return self._organization or self._identity
+
+    @property
     def read_only(self) -> bool:
         return self._core.read_only
 
@@ -97,6 +108,6 @@ class AnyreachClient:
 
     def __repr__(self) -> str:
         return (
-            f"AnyreachClient(base_url={self.base_url!r}, org_id={self.org_id!r}, "
+            f"AnyreachClient(base_url={display_url(self.base_url)!r}, org_id={self.org_id!r}, "
             f"read_only={self.read_only}, token=[redacted])"
         )

@@ -302,8 +302,19 @@ def _chained(failure: BaseException) -> Iterator[BaseException]:
 
 
 def display_url(url: httpx2.URL | str) -> str:
-    """An address safe to show: scheme, host, port and path, never user information or a query."""
-    parsed = httpx2.URL(url)
+    """An address safe to show: scheme, host, port and path, never user information or a query.
+
+    Also for a mistyped address (`user:password@host` without a scheme, an invalid port): what cannot be
+    parsed is shown without its query and without anything up to its last `@`.
+    """
+    try:
+        parsed = httpx2.URL(url)
+    except (httpx2.InvalidURL, ValueError, TypeError):
+        parsed = None
+    if parsed is None or not parsed.host:
+        text = str(url).split("?", 1)[0].split("#", 1)[0]
+        scheme, separator, rest = text.rpartition("://")
+        return f"{scheme}{separator}{rest.rpartition('@')[2]}".rstrip("/")
     host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
     port = f":{parsed.port}" if parsed.port is not None else ""
     return f"{parsed.scheme}://{host}{port}{parsed.path}".rstrip("/")

@@ -90,7 +90,7 @@ def build_services(
     if settings.read_only and not client.read_only:
         raise ValueError("read-only settings need a read-only API client, so that no write can reach the API")
     secret = settings.confirm_secret.get_secret_value().encode() if settings.confirm_secret else secrets.token_bytes(32)
-    shared = shared or shared_state(settings, client.identity, **({"clock": clock} if clock else {}))
+    shared = shared or shared_state(settings, client.organization, **({"clock": clock} if clock else {}))
     signer = TokenSigner(
         secret,
         ttl_seconds=settings.confirm_ttl_seconds,

@@ -10,6 +10,7 @@ import anyio
 import httpx2
 
 from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.api.errors import display_url
 from mcp_anyreach.settings import Settings, default_sandbox_db
 
 logger = logging.getLogger("mcp_anyreach.server")
@@ -22,7 +23,10 @@ def connect(settings: Settings) -> AnyreachClient:
     if not settings.uses_sandbox:
         assert settings.token is not None
         logger.info(
-            "Anyreach API at %s (%s), organization %s", settings.base_url, mode, settings.org_id or "of the key"
+            "Anyreach API at %s (%s), organization %s",
+            display_url(settings.base_url),
+            mode,
+            settings.org_id or "of the key",
         )
         return AnyreachClient(
             settings.base_url, settings.token.get_secret_value(), settings.org_id, read_only=settings.read_only
@@ -60,7 +64,7 @@ async def _log_if_unreachable(base_url: str) -> None:
         logger.warning(
             "The Anyreach API at %s cannot be reached (%s); tools fail until it can. "
             "Run `mcp-anyreach doctor` to check the set-up.",
-            base_url,
+            display_url(base_url),
             problem,
         )
 

@@ -22,7 +22,7 @@ from mcp_anyreach.sandbox import Sandbox, open_sandbox
 from tests.server.procs import server_env
 
 START_TIMEOUT = 30.0
-CONFIRM_SECRET = "confirm-secret-canary-5d21e0"
+CONFIRM_SECRET = "confirm-secret-canary-5d21e0-0123456789abcdef"
 
 
 @dataclass(frozen=True)

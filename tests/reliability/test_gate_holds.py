@@ -161,7 +161,7 @@ def test_a_shared_confirmation_secret_without_a_shared_token_record_is_refused_i
 
     for transport in ("stdio", "sse", "streamable-http"):
         with pytest.raises(ValidationError, match="MCP_ANYREACH_TOKEN_STORE"):
-            Settings(transport=transport, confirm_secret="shared")
+            Settings(transport=transport, confirm_secret="replicas-share-this-secret-0123456789abcdef")
 
 
 # 15. One refusal per check, each with its own reason.
@@ -194,7 +194,7 @@ async def test_a_token_for_other_arguments_on_the_same_trunk_is_refused_as_other
 async def test_a_token_from_a_server_of_another_organization_is_refused_as_for_another_account(
     make_server: ServerFactory, sandbox: Sandbox
 ) -> None:
-    replica = {"confirm_secret": "shared", "stateless": True}
+    replica = {"confirm_secret": "replicas-share-this-secret-0123456789abcdef", "stateless": True}
     async with sandbox_api(sandbox, sandbox.seed.other.api_key) as other_api:
         async with connect(make_server(**replica), "auto") as demo:
             token = _token(await demo.call_tool("create_inbound_routing_config", {"workflow_id": "wf_x"}))

@@ -145,6 +145,32 @@ def test_a_short_http_token_stops_start_up_saying_how_long_it_must_be() -> None:
     assert b"short-token" not in completed.stderr
 
 
+def test_a_short_confirmation_secret_stops_start_up_saying_how_long_it_must_be(tmp_path: Path) -> None:
+    # A 3-character secret was found offline from one token; a forged token then deleted a number.
+    completed = _serve(
+        MCP_ANYREACH_CONFIRM_SECRET="abc-weak", MCP_ANYREACH_TOKEN_STORE=str(tmp_path / "used-tokens.db")
+    )
+    assert completed.returncode == 2
+    assert b"MCP_ANYREACH_CONFIRM_SECRET must be at least 32 characters" in completed.stderr
+    assert b"abc-weak" not in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("MCP_ANYREACH_REDIS_URL", "redis://127.0.0.1:1/0"), ("MCP_ANYREACH_TOKEN_STORE", "used-tokens.db")],
+    ids=["redis", "token-store"],
+)
+def test_a_shared_store_without_the_organization_id_stops_start_up_naming_the_variable(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    # An ak_ key does not tell the server its organization, and the shared budget is the organization's.
+    shared = value if "://" in value else str(tmp_path / value)
+    completed = _serve(ANYREACH_TOKEN="ak_of_one_replica", **{variable: shared})
+    assert completed.returncode == 2
+    assert f"ANYREACH_ORG_ID is required with {variable}".encode() in completed.stderr
+    assert b"ak_of_one_replica" not in completed.stderr
+
+
 @pytest.mark.parametrize("era", ["auto", "legacy"])
 async def test_a_read_only_server_offers_no_prompt_that_would_buy_or_change_things(
     make_server: ServerFactory, era: str

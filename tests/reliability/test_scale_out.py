@@ -39,7 +39,9 @@ async def replicas(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Re
     logs = tmp_path_factory.mktemp("replicas")
     async with live_sandbox() as live, AsyncExitStack() as stack:
         shared = live.env(
-            MCP_ANYREACH_CONFIRM_SECRET=CONFIRM_SECRET, MCP_ANYREACH_TOKEN_STORE=str(logs / "used-tokens.db")
+            ANYREACH_ORG_ID=live.sandbox.seed.demo.org_id,
+            MCP_ANYREACH_CONFIRM_SECRET=CONFIRM_SECRET,
+            MCP_ANYREACH_TOKEN_STORE=str(logs / "used-tokens.db"),
         )
         a, b = await spawn_listening(
             stack, spawn(logs / "a.log", *STATELESS, env=shared), spawn(logs / "b.log", *STATELESS, env=shared)
@@ -123,7 +125,12 @@ async def test_a_replica_with_another_secret_refuses_the_token_and_changes_nothi
     replicas.live.counts.clear()
 
     settings = Settings.model_validate(
-        {"confirm_secret": "another-secret", "token": "unused", "token_store": tmp_path / "t.db"}
+        {
+            "confirm_secret": "another-secret-0123456789abcdefghijklmnop",
+            "token": "unused",
+            "org_id": replicas.live.sandbox.seed.demo.org_id,
+            "token_store": tmp_path / "t.db",
+        }
     )
     async with AnyreachClient(replicas.live.base_url, replicas.live.sandbox.seed.demo.api_key) as api:
         stranger = build_server(settings, api)  # same backend over HTTP, another secret

@@ -227,6 +227,7 @@ async def test_over_stdio_the_server_stderr_and_audit_log_never_show_the_token_o
     seen = Transcript()
     async with live_sandbox() as live:
         env = live.env(
+            ANYREACH_ORG_ID=live.sandbox.seed.demo.org_id,
             MCP_ANYREACH_CONFIRM_SECRET=CONFIRM_SECRET,
             MCP_ANYREACH_AUDIT_LOG=str(audit),
             MCP_ANYREACH_TOKEN_STORE=str(tmp_path / "used.db"),

@@ -157,10 +157,10 @@ async def test_a_token_from_another_server_secret_is_refused(
     make_server: ServerFactory, api: AnyreachClient, era: str
 ) -> None:
     number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
-    async with connect(make_server(confirm_secret="one"), era) as first:
+    async with connect(make_server(confirm_secret="first-replica-secret-0123456789abcdef"), era) as first:
         preview = await first.call_tool("delete_phone_number", {"phone_number": number})
     token = (preview.structured_content or {})["confirmation_token"]
-    async with connect(make_server(confirm_secret="two"), era) as second:
+    async with connect(make_server(confirm_secret="second-replica-secret-0123456789abcdef"), era) as second:
         refused = await second.call_tool("delete_phone_number", {"phone_number": number, "confirmation_token": token})
     assert refused.is_error
     assert await in_directory(api, number)
@@ -170,7 +170,7 @@ async def test_replicas_sharing_the_secret_accept_each_others_tokens_once(
     make_server: ServerFactory, api: AnyreachClient, era: str
 ) -> None:
     number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
-    replica = {"confirm_secret": "shared", "stateless": True}
+    replica = {"confirm_secret": "replicas-share-this-secret-0123456789abcdef", "stateless": True}
     async with connect(make_server(**replica), era) as first:
         preview = await first.call_tool("delete_phone_number", {"phone_number": number})
     token = (preview.structured_content or {})["confirmation_token"]
@@ -224,7 +224,11 @@ async def test_replicas_sharing_a_token_store_refuse_a_replay_even_when_the_stat
     make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str, tmp_path: Any
 ) -> None:
     number = await _offer(api, sandbox)
-    shared = {"confirm_secret": "shared", "token_store": tmp_path / "used-tokens.db", "stateless": True}
+    shared = {
+        "confirm_secret": "replicas-share-this-secret-0123456789abcdef",
+        "token_store": tmp_path / "used-tokens.db",
+        "stateless": True,
+    }
     async with connect(make_server(**shared), era) as first:
         preview = await first.call_tool("purchase_phone_number", {"phone_number": number})
     arguments = {"phone_number": number, "confirmation_token": (preview.structured_content or {})["confirmation_token"]}
@@ -283,11 +287,13 @@ async def test_a_token_from_a_server_of_another_organization_is_refused_even_wit
     make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
 ) -> None:
     async with sandbox_api(sandbox, sandbox.seed.other.api_key) as other_api:
-        async with connect(make_server(confirm_secret="shared"), era) as demo:
+        async with connect(make_server(confirm_secret="replicas-share-this-secret-0123456789abcdef"), era) as demo:
             preview = await demo.call_tool("create_inbound_routing_config", {"workflow_id": "wf_foreign"})
         token = (preview.structured_content or {})["confirmation_token"]
         arguments = {"workflow_id": "wf_foreign", "confirmation_token": token}
-        async with connect(make_server(client=other_api, confirm_secret="shared"), era) as other:
+        async with connect(
+            make_server(client=other_api, confirm_secret="replicas-share-this-secret-0123456789abcdef"), era
+        ) as other:
             refused = await other.call_tool("create_inbound_routing_config", arguments)
         assert refused.is_error
         assert "another account" in refused.content[0].text  # type: ignore[union-attr]

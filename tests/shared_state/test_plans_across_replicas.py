@@ -98,7 +98,13 @@ async def replicas(
 ) -> AsyncIterator[Replicas]:
     """`count` stateless replicas with one confirmation secret and one shared store; `clock` is their stores'."""
     settings = Settings.model_validate(
-        {"sandbox": True, "stateless": True, "confirm_secret": "replicas-share-this", **store.fields, **fields}
+        {
+            "sandbox": True,
+            "stateless": True,
+            "confirm_secret": "replicas-share-this-secret-0123456789abcdef",
+            **store.fields,
+            **fields,
+        }
     )
     async with AsyncExitStack() as stack:
         clients: list[Client] = []

@@ -51,7 +51,7 @@ async def cluster(redis_server: RedisServer, era: str) -> AsyncIterator[Cluster]
         {
             "sandbox": True,
             "stateless": True,
-            "confirm_secret": "replicas-share-this",
+            "confirm_secret": "replicas-share-this-secret-0123456789abcdef",
             "redis_url": redis_server.url,
             "max_purchases": BUDGET,
         }

@@ -75,6 +75,7 @@ async def deployment(logs: Path, redis: RedisServer, replicas: int) -> AsyncIter
     hold = PurchaseHold()
     async with live_sandbox(wrap=hold.wrap) as live, AsyncExitStack() as stack:
         env = live.env(
+            ANYREACH_ORG_ID=live.sandbox.seed.demo.org_id,
             MCP_ANYREACH_CONFIRM_SECRET=CONFIRM_SECRET,
             MCP_ANYREACH_REDIS_URL=redis.url,
             MCP_ANYREACH_MAX_PURCHASES=str(BUDGET),

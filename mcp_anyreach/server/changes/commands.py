@@ -65,6 +65,13 @@ async def apply(
     ask: Callable[[str], Awaitable[bool]] | None = None,
 ) -> int:
     """Plan, show, ask (a terminal) or require --auto-approve, check the plan is still fresh, run it."""
+    if settings.read_only:
+        print(
+            "mcp-anyreach apply: MCP_ANYREACH_READ_ONLY is set, so nothing may be changed and nothing was. "
+            "Run `mcp-anyreach plan` to see what would change, or unset MCP_ANYREACH_READ_ONLY to apply.",
+            file=sys.stderr,
+        )
+        return ERROR
     audit = AuditLog(settings.audit_log)
     audit.check()
     store = MemoryPlans()

@@ -39,7 +39,8 @@ class SharedState:
 
 
 def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], float] = time.time) -> SharedState:
-    """The store the settings ask for; `namespace` (the Anyreach account's fingerprint) keeps accounts apart."""
+    """The store the settings ask for; `namespace` (the organization's fingerprint: base URL and organization id,
+    never the credential) keeps organizations apart."""
     window = settings.purchase_window.total_seconds()
     if settings.redis_url is not None:
         try:

@@ -1,7 +1,8 @@
 """Shared state on Redis (or Valkey), for replicas on several machines.
 
-Every key lives under `mcp-anyreach:{<namespace>}:`, the namespace being the Anyreach account's fingerprint,
-so deployments for different organizations can share one Redis. Each operation is one atomic command or
+Every key lives under `mcp-anyreach:{<namespace>}:`, the namespace being the organization's fingerprint (base
+URL and organization id, not the credential), so deployments for different organizations can share one Redis
+and replicas of one organization share one budget whichever key each holds. Each operation is one atomic command or
 script; when Redis cannot be reached it raises `SharedStateUnavailable` and records nothing, and the
 client reconnects by itself on the next call once Redis is back.
 
