@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.auth.provider import AccessToken
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -23,6 +25,7 @@ from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server import build_server
 from mcp_anyreach.server.http import http_app
 from mcp_anyreach.server.oauth import OAuthConfigError, check_oauth
+from mcp_anyreach.server.oauth_jwt import JwtVerifier
 from mcp_anyreach.server.registry import SPECS
 from mcp_anyreach.settings import Settings
 from tests.server.conftest import READ_TOOLS
@@ -122,10 +125,11 @@ async def refusal(signed_in: SignedIn, token: str, era: str, tool: str, argument
     "claims",
     [
         {"exp": 1_000_000},
+        {"exp": int(time.time()) - 120},
         {"aud": "https://another-server.example/mcp"},
         {"iss": "https://impostor.example"},
     ],
-    ids=["expired", "wrong audience", "wrong issuer"],
+    ids=["expired", "expired two minutes ago", "wrong audience", "wrong issuer"],
 )
 async def test_a_token_the_server_was_not_meant_to_accept_gets_401_pointing_at_the_metadata(
     signed_in: SignedIn, claims: dict[str, Any]
@@ -201,6 +205,35 @@ async def test_the_callers_token_never_reaches_anyreach(signed_in: SignedIn) -> 
     assert not listing.is_error
     assert signed_in.authorizations_seen_by_anyreach, "the sandbox was called"
     assert all(token not in seen for seen in signed_in.authorizations_seen_by_anyreach)
+
+
+# The SDK refuses an expired token before our verifier is asked; the verifier must refuse it on its own too.
+
+
+async def verified(token_claims: dict[str, Any]) -> AccessToken | None:
+    """What the server's own verifier makes of a token from the local issuer carrying `token_claims`."""
+    async with local_issuer() as issuer:
+        verifier = JwtVerifier(issuer.url, "http://mcp.test/mcp", read_scope=READ, write_scope=WRITE)
+        return await verifier.verify_token(issuer.token("http://mcp.test/mcp", f"{READ} {WRITE}", **token_claims))
+
+
+async def test_the_verifier_accepts_a_current_token_and_names_its_subject() -> None:
+    accepted = await verified({})
+
+    assert accepted is not None
+    assert accepted.subject == "auth0|alice"
+
+
+async def test_the_verifier_itself_refuses_an_expired_token() -> None:
+    assert await verified({"exp": 1_000_000}) is None
+
+
+async def test_the_verifier_refuses_a_token_expired_two_minutes_ago_despite_its_clock_leeway() -> None:
+    assert await verified({"exp": int(time.time()) - 120}) is None
+
+
+async def test_the_verifier_tolerates_a_few_seconds_of_clock_difference_with_the_issuer() -> None:
+    assert await verified({"exp": int(time.time()) - 5}) is not None
 
 
 @pytest.mark.parametrize(
