@@ -106,6 +106,7 @@ def build_services(
             AuditLog(settings.audit_log, caller=caller_identity),
             no_confirm=settings.no_confirm,
             stateless=settings.stateless,
+            http=settings.transport != "stdio",
         ),
         sandbox=settings.uses_sandbox if sandbox is None else sandbox,
         purchases=shared.purchases,

@@ -10,7 +10,10 @@ no table of pending questions that two sessions could overwrite.
 - `--no-confirm`: cleared at once (the pipeline has its own approval);
 - a client that can elicit is asked (`Elicit`, in both protocol eras); a token from it is refused;
 - a `confirmation_token` from any other client: cleared when `TokenSigner.redeem` accepts it;
-- otherwise nothing happens yet; the tool answers `confirmation_required` with a fresh token.
+- otherwise nothing happens yet; the tool answers `confirmation_required` with a fresh token;
+- except on HTTP for a caller with neither a session (`--stateless`, the 2026-07-28 protocol) nor a sign-in:
+  a token could not be bound to it, so any client of the server (or of its replicas) could redeem it. Such a
+  caller is asked if its client can be, and otherwise refused, saying what would work.
 
 `act` then records the intent in the audit log (no record, no write), runs the write, records the
 outcome and notifies clients. Every failure says whether anything changed. Ungated writes take a
@@ -107,11 +110,14 @@ class Verdict:
 class Gatekeeper:
     """Builds each gated tool's resolvers and runs every write: gated or not, audited and notified."""
 
-    def __init__(self, signer: TokenSigner, audit: AuditLog, *, no_confirm: bool, stateless: bool = False) -> None:
+    def __init__(
+        self, signer: TokenSigner, audit: AuditLog, *, no_confirm: bool, stateless: bool = False, http: bool = False
+    ) -> None:
         self._signer = signer
         self._audit = audit
         self._no_confirm = no_confirm
         self._stateless = stateless
+        self._http = http
         self._previews: dict[str, PreviewFn] = {}
 
     def gate(self, tool: str, preview: PreviewFn, arg_names: Sequence[str]) -> Resolve:
@@ -152,7 +158,7 @@ class Gatekeeper:
         """A confirmation token for `tool` with these arguments, when another tool has just shown its preview
         (plan_changes shows what apply_changes would do), so that a client that cannot be asked confirms in one
         call. None when no token is needed: the client will be asked, or --no-confirm is on."""
-        if self._no_confirm or self._can_ask(ctx):
+        if self._no_confirm or self._can_ask(ctx) or self._unbindable(ctx):
             return None
         self._audit.record(tool, arguments, outcome="confirmation_required", via="token")
         return self._signer.mint(tool, arguments, preview, self._binding(ctx))
@@ -282,6 +288,18 @@ class Gatekeeper:
                 "This client can ask its user directly, so a confirmation_token is not accepted from it. Call "
                 f"{tool} again without confirmation_token: the user will be shown the change and asked."
             )
+        if not can_ask and self._unbindable(ctx):
+            self._audit.record(
+                tool, seen.arguments, outcome="refused: no session or sign-in to bind a token to", via="token"
+            )
+            raise ToolError(
+                f"Nothing was done: {tool} needs a person's yes, and this client can neither be asked (it does not "
+                "support elicitation) nor be given a confirmation token: on HTTP without sign-in, a request on the "
+                "2026-07-28 protocol or to a --stateless server belongs to no session, so any other client of this "
+                "server could redeem the token. Use a client that can ask its user, connect with the 2025-11-25 "
+                "protocol to a server without --stateless, or ask the operator to turn on OAuth sign-in "
+                "(MCP_ANYREACH_OAUTH_ISSUER)."
+            )
         if token:
             try:
                 await self._signer.redeem(token, tool, seen.arguments, seen.preview, self._binding(ctx))
@@ -304,6 +322,11 @@ class Gatekeeper:
             return False
         # A stateless server cannot send a legacy client a request mid-call; the token path still works.
         return not self._stateless or _modern(ctx)
+
+    def _unbindable(self, ctx: Context) -> bool:
+        """A token for this request could be redeemed by anyone: on HTTP it has no session and no signed-in caller
+        (one shared MCP_ANYREACH_HTTP_TOKEN names nobody). stdio serves one client per process."""
+        return self._http and (self._stateless or _modern(ctx)) and sdk.caller() == "-"
 
     def _binding(self, ctx: Context) -> str:
         """Who may redeem a token: the session that saw its preview, or, where requests share no session

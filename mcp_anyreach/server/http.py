@@ -9,7 +9,7 @@ from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_anyreach.server import oauth
+from mcp_anyreach.server import oauth, sdk
 from mcp_anyreach.server.http_limits import SseSessionLimits, StreamableSessionLimits
 from mcp_anyreach.server.networks import is_loopback
 from mcp_anyreach.settings import Settings
@@ -54,6 +54,7 @@ def http_app(server: MCPServer, settings: Settings) -> ASGIApp:
             server.sse_app(transport_security=security, host=settings.host),
             max_sessions=settings.max_sessions,
             idle_seconds=settings.session_idle_seconds,
+            security=security,
         )
     else:
         app = server.streamable_http_app(
@@ -63,7 +64,8 @@ def http_app(server: MCPServer, settings: Settings) -> ASGIApp:
             max_sessions=settings.max_sessions,
             session_idle_timeout=settings.session_idle_seconds,
         )
-        app = StreamableSessionLimits(app, server.session_manager)
+        manager = server.session_manager
+        sdk.wrap_authenticated_requests(manager, lambda inner: StreamableSessionLimits(inner, manager))
     if settings.http_token is None:
         return oauth.publish_scopes(app, settings)
     return BearerAuth(app, settings.http_token.get_secret_value())

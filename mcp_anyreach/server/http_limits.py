@@ -4,6 +4,10 @@ A flood of `initialize` requests (or of held SSE streams) must not lock out the 
 Each transport keeps at most `max_sessions`; a session with nothing in flight for `idle_seconds` ends;
 when the cap is reached the oldest idle session is ended to make room, and only when every session is
 busy is a new client refused, with 503 and `Retry-After`.
+
+Room is made only for a request that would really open a session: one that passed authentication and the
+Host/Origin checks, and on streamable HTTP an `initialize`. Otherwise anyone could end a signed-in user's
+idle session (and its session-bound confirmation token) with requests that are then refused.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from typing import cast
 from urllib.parse import parse_qs
 
 import anyio
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_anyreach.server import sdk
@@ -34,8 +41,14 @@ async def refuse(send: Send, status: int, message: str, retry_after: int | None 
     await send({"type": "http.response.body", "body": body})
 
 
+async def passes_transport_checks(scope: Scope, security: TransportSecuritySettings | None, *, post: bool) -> bool:
+    """Whether the SDK's Host, Origin (and, for a POST, Content-Type) checks will let this request through."""
+    return await TransportSecurityMiddleware(security).validate_request(Request(scope), is_post=post) is None
+
+
 class StreamableSessionLimits:
-    """Before a request would open a new session at the cap, end the oldest idle one; tag 503s with Retry-After.
+    """Before an `initialize` would open a new session at the cap, end the oldest idle one; tag 503s with
+    Retry-After. It sits behind the SDK's authentication (`sdk.wrap_authenticated_requests`).
 
     It also answers a GET carrying Last-Event-ID with 400: this server keeps no event history, and the SDK
     (mcp 2.3) answers such a GET with a 500 when no event store is configured.
@@ -58,9 +71,32 @@ class StreamableSessionLimits:
                 "open a new one without Last-Event-ID.",
             )
             return
-        if scope["method"] == "POST" and b"mcp-session-id" not in headers:
-            await sdk.make_room_for_a_session(self._manager)
+        if scope["method"] == "POST" and b"mcp-session-id" not in headers and sdk.sessions_full(self._manager):
+            receive = await self._make_room_for_initialize(scope, receive)
         await self._app(scope, receive, _with_retry_after(send))
+
+    async def _make_room_for_initialize(self, scope: Scope, receive: Receive) -> Receive:
+        """End the oldest idle session if this request is an `initialize` the SDK will accept; the body read
+        to tell is handed on unchanged (the SDK's size limit, in front of this, has already bounded it)."""
+        read: list[Message] = []
+        while not read or (read[-1]["type"] == "http.request" and read[-1].get("more_body", False)):
+            read.append(await receive())
+        body = b"".join(message.get("body", b"") for message in read)
+        if _is_initialize(body) and await passes_transport_checks(scope, self._manager.security_settings, post=True):
+            await sdk.make_room_for_a_session(self._manager)
+
+        async def replay() -> Message:
+            return read.pop(0) if read else await receive()
+
+        return replay
+
+
+def _is_initialize(body: bytes) -> bool:
+    try:
+        request: object = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(request, dict) and cast(dict[str, object], request).get("method") == "initialize"
 
 
 def _with_retry_after(send: Send) -> Send:
@@ -90,6 +126,7 @@ class SseSessionLimits:
     app: ASGIApp
     max_sessions: int
     idle_seconds: float
+    security: TransportSecuritySettings | None = None
     _streams: dict[int, _Stream] = field(default_factory=dict[int, _Stream])
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -104,9 +141,13 @@ class SseSessionLimits:
             await self.app(scope, receive, send)
 
     async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if len(self._streams) >= self.max_sessions and not self._evict_oldest_idle():
-            await refuse(send, 503, "Too many open sessions; try again shortly.", RETRY_AFTER_SECONDS)
-            return
+        if len(self._streams) >= self.max_sessions:
+            if not await passes_transport_checks(scope, self.security, post=False):
+                await self.app(scope, receive, send)  # the SDK refuses it (421 or 403) and opens nothing
+                return
+            if not self._evict_oldest_idle():
+                await refuse(send, 503, "Too many open sessions; try again shortly.", RETRY_AFTER_SECONDS)
+                return
         key = next(self._ids)
         now = anyio.current_time()
         stream = self._streams[key] = _Stream(opened=now, scope=anyio.CancelScope(deadline=now + self.idle_seconds))

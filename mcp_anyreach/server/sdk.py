@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import weakref
+from collections.abc import Callable
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import principal_components
@@ -20,6 +21,8 @@ from mcp.server.mcpserver.resolve import build_resolver_plans
 from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import RequestBodyLimitMiddleware
+from starlette.types import ASGIApp
 
 __all__ = [
     "ArgModelBase",
@@ -29,6 +32,8 @@ __all__ = [
     "connection_key",
     "find_context_parameter",
     "make_room_for_a_session",
+    "sessions_full",
+    "wrap_authenticated_requests",
 ]
 
 _connection_keys: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
@@ -55,6 +60,25 @@ def caller() -> str:
     return "|".join(part or "" for part in principal_components(token))
 
 
+def wrap_authenticated_requests(manager: StreamableHTTPSessionManager, wrap: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Put `wrap` between the SDK's checks of a request (its bearer authentication and body size) and the
+    session manager, so that what `wrap` does happens only for requests that passed them.
+
+    The SDK's route calls `manager.asgi_app` only after authentication; that attribute is its body-size
+    limit, which calls the manager's own handler as `.app`.
+    """
+    limiter = manager.asgi_app
+    if not isinstance(limiter, RequestBodyLimitMiddleware):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise TypeError("the MCP SDK no longer calls its session manager through RequestBodyLimitMiddleware")
+    limiter.app = wrap(limiter.app)
+
+
+def sessions_full(manager: StreamableHTTPSessionManager) -> bool:
+    """Whether a new stateful session would be refused now, for want of room."""
+    limit = manager.max_sessions
+    return limit is not None and len(manager._server_instances) >= limit  # pyright: ignore[reportPrivateUsage]
+
+
 async def make_room_for_a_session(manager: StreamableHTTPSessionManager) -> None:
     """At the session cap, end the stateful session that has been idle longest, if any is idle.
 
@@ -62,9 +86,8 @@ async def make_room_for_a_session(manager: StreamableHTTPSessionManager) -> None
     eviction, so this reads its private session table (`_server_instances`, `_requests_in_flight`) and
     ends the session the way the SDK itself does (`_discard_session`).
     """
-    limit = manager.max_sessions
     sessions = manager._server_instances  # pyright: ignore[reportPrivateUsage]
-    if limit is None or len(sessions) < limit:
+    if not sessions_full(manager):
         return
     idle = [
         (transport.idle_scope.deadline, session_id, transport)

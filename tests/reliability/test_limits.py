@@ -105,6 +105,26 @@ async def test_a_flood_of_held_sse_streams_evicts_the_oldest_and_a_new_client_st
     assert tools.tools
 
 
+async def test_an_sse_stream_refused_for_its_host_at_the_cap_closes_no_held_stream(tmp_path: Path) -> None:
+    env = server_env(MCP_ANYREACH_MAX_SESSIONS="1")
+    async with AsyncExitStack() as stack:
+        [server] = await spawn_listening(stack, spawn(tmp_path / "sse.log", "--transport", "sse", env=env))
+        async with httpx2.AsyncClient(timeout=20) as http:
+            held = await stack.enter_async_context(http.stream("GET", server.url("/sse")))
+            lines = held.aiter_lines()  # kept: dropping the iterator would close the stream
+            with anyio.fail_after(20):
+                endpoint = await anext(lines)
+                while not endpoint.startswith("data: "):
+                    endpoint = await anext(lines)
+            async with httpx2.AsyncClient(timeout=20) as other:
+                forged = await other.get(server.url("/sse"), headers={"Host": "evil.example"})
+            async with httpx2.AsyncClient(timeout=20) as other:
+                ping = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+                still_open = await other.post(server.url(endpoint.removeprefix("data: ")), json=ping)
+    assert forged.status_code == 421
+    assert still_open.status_code == 202, "the held stream was closed to make room for a request then refused"
+
+
 async def test_a_get_that_asks_to_resume_a_stream_gets_a_clean_400(tmp_path: Path) -> None:
     async with AsyncExitStack() as stack:
         [server] = await spawn_listening(stack, spawn(tmp_path / "http.log", "--transport", "streamable-http"))

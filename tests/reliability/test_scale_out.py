@@ -1,6 +1,7 @@
 """Scale-out: `--stateless` streamable-HTTP replicas sharing MCP_ANYREACH_CONFIRM_SECRET, the used-token store
-(MCP_ANYREACH_TOKEN_STORE) and one backend, as behind a load balancer. A gated call previewed on one replica
-is confirmed on the other; a replayed token is refused on both."""
+(MCP_ANYREACH_TOKEN_STORE) and one backend, as behind a load balancer, their callers signed in with OAuth (a
+token is bound to the signed-in caller). A gated call previewed on one replica is confirmed on the other; a
+replayed token is refused on both."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from mcp_anyreach.server import build_server
 from mcp_anyreach.settings import Settings
 from tests.reliability.live import CONFIRM_SECRET, LiveSandbox, data, live_sandbox, texts
 from tests.server.conftest import sandbox_api
-from tests.server.procs import RunningServer, spawn, spawn_listening
+from tests.server.oauth_issuer import SignedInReplica, local_issuer, sign_in_env, signed_in, signed_in_client
+from tests.server.procs import spawn, spawn_listening
 
 CALL_TIMEOUT = 30.0
 STATELESS = ("--transport", "streamable-http", "--stateless")
@@ -30,39 +32,41 @@ STATELESS = ("--transport", "streamable-http", "--stateless")
 @dataclass(frozen=True)
 class Replicas:
     live: LiveSandbox
-    a: RunningServer
-    b: RunningServer
+    a: SignedInReplica
+    b: SignedInReplica
 
 
 @pytest.fixture(scope="module")
 async def replicas(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Replicas]:
     logs = tmp_path_factory.mktemp("replicas")
-    async with live_sandbox() as live, AsyncExitStack() as stack:
+    async with live_sandbox() as live, local_issuer() as issuer, AsyncExitStack() as stack:
         shared = live.env(
             ANYREACH_ORG_ID=live.sandbox.seed.demo.org_id,
             MCP_ANYREACH_CONFIRM_SECRET=CONFIRM_SECRET,
             MCP_ANYREACH_TOKEN_STORE=str(logs / "used-tokens.db"),
+            **sign_in_env(issuer),
         )
-        a, b = await spawn_listening(
+        servers = await spawn_listening(
             stack, spawn(logs / "a.log", *STATELESS, env=shared), spawn(logs / "b.log", *STATELESS, env=shared)
         )
+        a, b = signed_in(issuer, servers)
         yield Replicas(live, a, b)
 
 
-async def call(replica: RunningServer, tool: str, arguments: dict[str, Any]) -> CallToolResult:
+async def call(replica: SignedInReplica, tool: str, arguments: dict[str, Any]) -> CallToolResult:
     """One call on its own connection, as a load balancer would route it (no elicitation: tokens only)."""
     with anyio.fail_after(CALL_TIMEOUT):
-        async with Client(replica.url()) as client:
+        async with signed_in_client(replica) as client:
             return await client.call_tool(tool, arguments)
 
 
-async def preview(replica: RunningServer, tool: str, arguments: dict[str, Any]) -> str:
+async def preview(replica: SignedInReplica, tool: str, arguments: dict[str, Any]) -> str:
     outcome = data(await call(replica, tool, arguments))
     assert outcome["status"] == "confirmation_required"
     return str(outcome["confirmation_token"])
 
 
-async def confirm(replica: RunningServer, tool: str, arguments: dict[str, Any], token: str) -> CallToolResult:
+async def confirm(replica: SignedInReplica, tool: str, arguments: dict[str, Any], token: str) -> CallToolResult:
     return await call(replica, tool, {**arguments, "confirmation_token": token})
 
 

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 import jwt
+from anyio.abc import Process
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.server.loopback import free_port, serving
+from tests.server.procs import RunningServer
 
 
 def new_key() -> rsa.RSAPrivateKey:
@@ -62,7 +67,48 @@ class LocalIssuer:
 
 
 @asynccontextmanager
-async def local_issuer() -> AsyncIterator[LocalIssuer]:
+async def local_issuer() -> AsyncGenerator[LocalIssuer]:
     issuer = LocalIssuer(free_port())
     async with serving(issuer.app(), issuer.port):
         yield issuer
+
+
+# Replicas whose callers sign in, as the README's team deployment runs them: a confirmation token is bound to
+# the signed-in caller, so it is redeemed on any replica by the same caller.
+REPLICAS_RESOURCE = "http://replicas.test/mcp"
+
+
+def sign_in_env(issuer: LocalIssuer) -> dict[str, str]:
+    """The variables that make a server accept the local issuer's tokens issued for `REPLICAS_RESOURCE`."""
+    return {"MCP_ANYREACH_OAUTH_ISSUER": issuer.url, "MCP_ANYREACH_RESOURCE_URL": REPLICAS_RESOURCE}
+
+
+@dataclass(frozen=True)
+class SignedInReplica:
+    """A running replica and the access token its caller presents (read and write scopes)."""
+
+    server: RunningServer
+    bearer: str
+
+    @property
+    def process(self) -> Process:
+        return self.server.process
+
+    def url(self, path: str = "/mcp") -> str:
+        return self.server.url(path)
+
+
+def signed_in(issuer: LocalIssuer, servers: list[RunningServer]) -> list[SignedInReplica]:
+    bearer = issuer.token(REPLICAS_RESOURCE, "anyreach:read anyreach:write")
+    return [SignedInReplica(server, bearer) for server in servers]
+
+
+@asynccontextmanager
+async def signed_in_client(replica: SignedInReplica, era: str = "auto") -> AsyncGenerator[Client]:
+    """A client of `replica` that presents its caller's access token on every request."""
+    headers = {"Authorization": f"Bearer {replica.bearer}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=60.0) as http,
+        Client(streamable_http_client(replica.url(), http_client=http), mode=era) as client,  # type: ignore[arg-type]
+    ):
+        yield client

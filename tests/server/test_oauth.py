@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -14,6 +16,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.auth.provider import AccessToken
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -23,6 +26,7 @@ from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server import build_server
 from mcp_anyreach.server.http import http_app
 from mcp_anyreach.server.oauth import OAuthConfigError, check_oauth
+from mcp_anyreach.server.oauth_jwt import JwtVerifier
 from mcp_anyreach.server.registry import SPECS
 from mcp_anyreach.settings import Settings
 from tests.server.conftest import READ_TOOLS
@@ -56,6 +60,13 @@ def recording_authorization(app: ASGIApp, seen: list[str]) -> ASGIApp:
 
 @pytest.fixture
 async def signed_in(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[SignedIn]:
+    async with oauth_server(sandbox, tmp_path) as server:
+        yield server
+
+
+@asynccontextmanager
+async def oauth_server(sandbox: Sandbox, tmp_path: Path, **fields: Any) -> AsyncGenerator[SignedIn]:
+    """A streamable-HTTP server on loopback whose callers sign in with the local issuer; `fields` are settings."""
     port = free_port()
     resource = f"http://127.0.0.1:{port}/mcp"
     seen: list[str] = []
@@ -68,6 +79,7 @@ async def signed_in(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[SignedIn]
                 "resource_url": resource,
                 "oauth_issuer": issuer.url,
                 "audit_log": tmp_path / "audit.jsonl",
+                **fields,
             }
         )
         transport = httpx2.ASGITransport(app=recording_authorization(sandbox.app, seen))
@@ -76,8 +88,8 @@ async def signed_in(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[SignedIn]
             yield SignedIn(issuer, resource, tmp_path / "audit.jsonl", seen)
 
 
-async def post_initialize(url: str, token: str | None) -> httpx2.Response:
-    headers = {"Accept": "application/json, text/event-stream"}
+async def post_initialize(url: str, token: str | None, **headers: str) -> httpx2.Response:
+    headers = {"Accept": "application/json, text/event-stream", **headers}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
     body = {
@@ -122,10 +134,11 @@ async def refusal(signed_in: SignedIn, token: str, era: str, tool: str, argument
     "claims",
     [
         {"exp": 1_000_000},
+        {"exp": int(time.time()) - 120},
         {"aud": "https://another-server.example/mcp"},
         {"iss": "https://impostor.example"},
     ],
-    ids=["expired", "wrong audience", "wrong issuer"],
+    ids=["expired", "expired two minutes ago", "wrong audience", "wrong issuer"],
 )
 async def test_a_token_the_server_was_not_meant_to_accept_gets_401_pointing_at_the_metadata(
     signed_in: SignedIn, claims: dict[str, Any]
@@ -201,6 +214,92 @@ async def test_the_callers_token_never_reaches_anyreach(signed_in: SignedIn) -> 
     assert not listing.is_error
     assert signed_in.authorizations_seen_by_anyreach, "the sandbox was called"
     assert all(token not in seen for seen in signed_in.authorizations_seen_by_anyreach)
+
+
+# The SDK refuses an expired token before our verifier is asked; the verifier must refuse it on its own too.
+
+
+async def verified(token_claims: dict[str, Any]) -> AccessToken | None:
+    """What the server's own verifier makes of a token from the local issuer carrying `token_claims`."""
+    async with local_issuer() as issuer:
+        verifier = JwtVerifier(issuer.url, "http://mcp.test/mcp", read_scope=READ, write_scope=WRITE)
+        return await verifier.verify_token(issuer.token("http://mcp.test/mcp", f"{READ} {WRITE}", **token_claims))
+
+
+async def test_the_verifier_accepts_a_current_token_and_names_its_subject() -> None:
+    accepted = await verified({})
+
+    assert accepted is not None
+    assert accepted.subject == "auth0|alice"
+
+
+async def test_the_verifier_itself_refuses_an_expired_token() -> None:
+    assert await verified({"exp": 1_000_000}) is None
+
+
+async def test_the_verifier_refuses_a_token_expired_two_minutes_ago_despite_its_clock_leeway() -> None:
+    assert await verified({"exp": int(time.time()) - 120}) is None
+
+
+async def test_the_verifier_tolerates_a_few_seconds_of_clock_difference_with_the_issuer() -> None:
+    assert await verified({"exp": int(time.time()) - 5}) is not None
+
+
+async def ping(url: str, token: str, session: str) -> httpx2.Response:
+    """A request on an open session: 200 while it lives, 404 once it was ended."""
+    headers = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient(timeout=TIMEOUT) as http:
+        return await http.post(
+            url, json={"jsonrpc": "2.0", "id": 2, "method": "ping"}, headers=headers | {"mcp-session-id": session}
+        )
+
+
+ENDS_NO_SESSION: dict[str, Callable[[SignedIn], Awaitable[httpx2.Response]]] = {
+    "an initialize without a token": lambda server: post_initialize(server.resource, None),
+    "an initialize with an expired token": lambda server: post_initialize(server.resource, server.token(exp=1)),
+    "an initialize with a foreign Host": lambda server: post_initialize(
+        server.resource, server.token(), Host="evil.example"
+    ),
+    "a signed-in request that is not an initialize": lambda server: post_json(
+        server.resource, server.token(), {"jsonrpc": "2.0", "id": 3, "method": "ping"}
+    ),
+}
+
+
+async def post_json(url: str, token: str, body: dict[str, Any]) -> httpx2.Response:
+    headers = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient(timeout=TIMEOUT) as http:
+        return await http.post(url, json=body, headers=headers)
+
+
+@pytest.mark.parametrize("intruder", list(ENDS_NO_SESSION.values()), ids=list(ENDS_NO_SESSION))
+async def test_a_request_that_opens_no_session_at_the_cap_ends_no_signed_in_users_idle_session(
+    sandbox: Sandbox, tmp_path: Path, intruder: Callable[[SignedIn], Awaitable[httpx2.Response]]
+) -> None:
+    async with oauth_server(sandbox, tmp_path, max_sessions=1) as server:
+        token = server.token()
+        opened = await post_initialize(server.resource, token)
+        session = opened.headers["mcp-session-id"]
+
+        refused = await intruder(server)
+        still_there = await ping(server.resource, token, session)
+
+    assert refused.status_code in (400, 401, 421, 503), refused.text
+    assert still_there.status_code == 200, "the signed-in user's idle session was ended to make room"
+
+
+async def test_a_signed_in_initialize_at_the_cap_still_ends_the_oldest_idle_session(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    async with oauth_server(sandbox, tmp_path, max_sessions=1) as server:
+        token = server.token()
+        oldest = (await post_initialize(server.resource, token)).headers["mcp-session-id"]
+
+        newcomer = await post_initialize(server.resource, token)
+        evicted = await ping(server.resource, token, oldest)
+
+    assert newcomer.status_code == 200
+    assert evicted.status_code == 404
 
 
 @pytest.mark.parametrize(

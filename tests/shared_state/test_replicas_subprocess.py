@@ -1,6 +1,6 @@
 """Replicas as users run them: `mcp-anyreach --stateless` subprocesses sharing Redis, on a sandbox served over
-HTTP, reached one call per connection as through a round-robin load balancer. One is killed (SIGKILL) in the
-middle of a purchase."""
+HTTP, reached one call per connection as through a round-robin load balancer, by one signed-in caller. One is
+killed (SIGKILL) in the middle of a purchase."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from mcp import Client
 from mcp_types import CallToolResult
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.reliability.live import CONFIRM_SECRET, LiveSandbox, live_sandbox, texts
 from tests.reliability.test_scale_out import owned
 from tests.server.conftest import sandbox_api
-from tests.server.procs import RunningServer, spawn, spawn_listening
+from tests.server.oauth_issuer import SignedInReplica, local_issuer, sign_in_env, signed_in, signed_in_client
+from tests.server.procs import spawn, spawn_listening
 from tests.shared_state.redis_server import RedisServer
 
 STATELESS = ("--transport", "streamable-http", "--stateless")
@@ -65,7 +65,7 @@ class PurchaseHold:
 @dataclass
 class Deployment:
     live: LiveSandbox
-    replicas: list[RunningServer]
+    replicas: list[SignedInReplica]
     hold: PurchaseHold
 
 
@@ -73,21 +73,22 @@ class Deployment:
 async def deployment(logs: Path, redis: RedisServer, replicas: int) -> AsyncIterator[Deployment]:
     """The sandbox (with the hold in front) and `replicas` servers sharing Redis, until the block ends."""
     hold = PurchaseHold()
-    async with live_sandbox(wrap=hold.wrap) as live, AsyncExitStack() as stack:
+    async with live_sandbox(wrap=hold.wrap) as live, local_issuer() as issuer, AsyncExitStack() as stack:
         env = live.env(
             ANYREACH_ORG_ID=live.sandbox.seed.demo.org_id,
             MCP_ANYREACH_CONFIRM_SECRET=CONFIRM_SECRET,
             MCP_ANYREACH_REDIS_URL=redis.url,
             MCP_ANYREACH_MAX_PURCHASES=str(BUDGET),
+            **sign_in_env(issuer),
         )
         launches = [spawn(logs / f"replica-{n}.log", *STATELESS, env=env) for n in range(replicas)]
-        yield Deployment(live, await spawn_listening(stack, *launches), hold)
+        yield Deployment(live, signed_in(issuer, await spawn_listening(stack, *launches)), hold)
 
 
-async def call(replica: RunningServer, tool: str, arguments: dict[str, Any], era: str = "auto") -> CallToolResult:
+async def call(replica: SignedInReplica, tool: str, arguments: dict[str, Any], era: str = "auto") -> CallToolResult:
     """One call on its own connection, as a load balancer routes it."""
     with anyio.fail_after(CALL_TIMEOUT):
-        async with Client(replica.url(), mode=era) as client:  # type: ignore[arg-type]
+        async with signed_in_client(replica, era) as client:
             return await client.call_tool(tool, arguments)
 
 
@@ -98,7 +99,7 @@ def outcome(result: CallToolResult) -> str:
     return next((kind for kind in ("already used", "purchase limit", "not offered") if kind in text), text)
 
 
-async def preview(replica: RunningServer, number: str) -> str:
+async def preview(replica: SignedInReplica, number: str) -> str:
     result = await call(replica, "purchase_phone_number", {"phone_number": number})
     assert outcome(result) == "confirmation_required", texts(result)
     return str((result.structured_content or {})["confirmation_token"])
