@@ -97,3 +97,26 @@ async def test_pruning_deletes_what_the_document_does_not_list_and_refuses_to_or
     assert "is pruned, yet 3 numbers stay on it" in refused.stderr
     assert pruned.returncode == 2
     assert [step["action"] for step in json.loads(pruned.stdout)["steps"]] == ["delete_number"] * 3
+
+
+async def test_a_file_over_the_size_cap_exits_1_saying_the_cap_and_how_to_split_it(tmp_path: Path) -> None:
+    db, document = str(tmp_path / "sandbox.db"), tmp_path / "huge.yaml"
+    document.write_text("# " + "x" * (4 * 1024 * 1024) + "\ntrunks: {items: []}\n")
+
+    planned = await cli("plan", str(document), "--db", db)
+
+    assert planned.returncode == 1
+    assert "at most 4,194,304 (4096 KiB) are accepted here" in planned.stderr
+    assert "split the file by section" in planned.stderr
+
+
+async def test_a_file_that_gives_a_key_twice_exits_1_and_changes_nothing(tmp_path: Path) -> None:
+    db, document = str(tmp_path / "sandbox.db"), tmp_path / "twice.yaml"
+    document.write_text("numbers:\n  prune: false\n  items: []\n  prune: true\n")
+
+    applied = await cli("apply", str(document), "--db", db, "--auto-approve")
+    exported = await cli("export", "--db", db)
+
+    assert applied.returncode == 1
+    assert "the key 'prune' is given twice" in applied.stderr
+    assert len(yaml.safe_load(exported.stdout)["numbers"]["items"]) > 0
