@@ -3,7 +3,6 @@ way to reach the server's environment. Through the real MCP client and the real 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -65,16 +64,6 @@ async def test_a_key_given_twice_is_refused_instead_of_the_last_one_winning(make
         refused = error(await call(client, "plan_changes", {"desired_state": document}))
 
     assert "the key 'prune' is given twice" in refused
-
-
-async def test_json_text_and_flow_style_references_still_load(make_server: ServerFactory, monkeypatch: Any) -> None:
-    monkeypatch.setenv("ANYREACH_SIP_CARRIER_B", CARRIER_PASSWORD)
-    flow = "trunks: {items: [{name: B, inbound: {auth_username: b, auth_password: {env: ANYREACH_SIP_CARRIER_B}}}]}"
-    json_text = json.dumps(trunk_document(CARRIER_REF))
-    async with connect(make_server(), "auto") as client:
-        plans = [data(await call(client, "plan_changes", {"desired_state": text})) for text in (flow, json_text)]
-
-    assert [[step["action"] for step in plan["steps"]] for plan in plans] == [["create_trunk"], ["create_trunk"]]
 
 
 async def test_a_desired_state_argument_over_256_kib_is_refused_saying_how_to_split_it(
@@ -187,16 +176,17 @@ async def test_a_document_with_a_plaintext_trunk_password_is_refused_saying_how_
 # 9. Documents obey the same input rules as tools.
 
 BIDI = "Carrier\u202eB"
+ON_CARRIER_B = {"phone_number": "+12125550131", "trunk": "Carrier B"}
 MISLEADING = {
     "trunk name": trunk_document({"env": "ANYREACH_SIP_CARRIER_B"}, name=BIDI),
     "trunk a number is on": {"numbers": {"items": [{"phone_number": "+12125550131", "trunk": BIDI}]}},
     "agent by name": {
-        "numbers": {"items": [{"phone_number": "+12125550131", "trunk": "x", "inbound_agent": "Sales\u202e"}]}
+        **trunk_document(CARRIER_REF),
+        "numbers": {"items": [{**ON_CARRIER_B, "inbound_agent": "Sales\u202e"}]},
     },
     "agent and version": {
-        "numbers": {
-            "items": [{"phone_number": "+12125550131", "trunk": "x", "outbound_agent": {"agent": "\u200bSales"}}]
-        }
+        **trunk_document(CARRIER_REF),
+        "numbers": {"items": [{**ON_CARRIER_B, "outbound_agent": {"agent": "\u200bSales"}}]},
     },
     "fallback agent": {"routing": {"workflow_id": "wf_router", "fallback_agent": "Support\u202e"}},
 }
@@ -204,8 +194,9 @@ MISLEADING = {
 
 @pytest.mark.parametrize("document", MISLEADING.values(), ids=MISLEADING.keys())
 async def test_names_and_references_with_hidden_characters_are_refused_as_create_trunk_refuses_them(
-    make_server: ServerFactory, api: AnyreachClient, era: str, document: dict[str, Any]
+    make_server: ServerFactory, api: AnyreachClient, era: str, document: dict[str, Any], monkeypatch: Any
 ) -> None:
+    monkeypatch.setenv("ANYREACH_SIP_CARRIER_B", CARRIER_PASSWORD)
     async with connect(make_server(no_confirm=True), era) as client:
         refused = error(await call(client, "plan_changes", {"desired_state": document}))
         by_the_tool = error(await call(client, "create_trunk", {"name": BIDI}))
