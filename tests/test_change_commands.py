@@ -120,3 +120,16 @@ async def test_a_file_that_gives_a_key_twice_exits_1_and_changes_nothing(tmp_pat
     assert applied.returncode == 1
     assert "the key 'prune' is given twice" in applied.stderr
     assert len(yaml.safe_load(exported.stdout)["numbers"]["items"]) > 0
+
+
+async def test_plan_on_the_command_line_names_a_password_variable_its_environment_lacks(tmp_path: Path) -> None:
+    """The command line's environment is its user's own: a missing password is said at plan time, in CI."""
+    db, document = str(tmp_path / "sandbox.db"), tmp_path / "trunk.yaml"
+    document.write_text(
+        "trunks: {items: [{name: Carrier B, inbound: {auth_username: b, auth_password: {env: ANYREACH_SIP_ABSENT}}}]}\n"
+    )
+
+    planned = await cli("plan", str(document), "--db", db)
+
+    assert planned.returncode == 1
+    assert "ANYREACH_SIP_ABSENT are not set" in planned.stderr

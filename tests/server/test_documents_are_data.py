@@ -3,6 +3,9 @@ way to reach the server's environment. Through the real MCP client and the real 
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,6 +67,23 @@ async def test_a_key_given_twice_is_refused_instead_of_the_last_one_winning(make
         refused = error(await call(client, "plan_changes", {"desired_state": document}))
 
     assert "the key 'prune' is given twice" in refused
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ("numbers:\n  <<: {prune: true}\n  items: []\n", "merge keys (<<) are not accepted"),
+        ("[" * 5000, "nested too deeply"),
+    ],
+    ids=["merge key", "deep nesting"],
+)
+async def test_a_document_that_is_not_plain_data_is_refused_saying_why(
+    make_server: ServerFactory, document: str, reason: str
+) -> None:
+    async with connect(make_server(read_only=True), "auto") as client:
+        refused = error(await call(client, "plan_changes", {"desired_state": document}))
+
+    assert reason in refused
 
 
 async def test_a_desired_state_argument_over_256_kib_is_refused_saying_how_to_split_it(
@@ -218,3 +238,27 @@ async def test_a_workflow_id_is_refused_in_a_document_as_the_routing_tools_refus
     assert "is not an id: use letters, digits and _ . : -" in refused
     assert "is not an id: use letters, digits and _ . : -" in by_the_tool
     assert await api.inbound_routing.get() is None
+
+
+async def test_a_stored_plan_altered_to_read_the_servers_token_is_refused_before_anything_changes(
+    make_server: ServerFactory, api: AnyreachClient, monkeypatch: Any, tmp_path: Path
+) -> None:
+    """A plan kept in a shared store (or by an older version) is checked again where it runs."""
+    state = tmp_path / "state.db"
+    server = make_server(no_confirm=True, token_store=state)
+    monkeypatch.setenv("ANYREACH_TOKEN", SERVER_TOKEN)
+    async with connect(server, "auto") as client:
+        plan = data(await call(client, "plan_changes", {"desired_state": trunk_document(CARRIER_REF)}))
+        with closing(sqlite3.connect(state)) as db, db:
+            altered = db.execute(
+                "UPDATE plans SET plan = replace(plan, 'ANYREACH_SIP_CARRIER_B', 'ANYREACH_TOKEN') WHERE id = ?",
+                (plan["plan_id"],),
+            )
+            assert altered.rowcount == 1
+        refused = error(await call(client, "apply_changes", {"plan_id": plan["plan_id"]}))
+
+    assert "ANYREACH_TOKEN" in refused
+    assert "only ANYREACH_SIP_... variables are read" in refused
+    assert "nothing was changed" in refused
+    assert SERVER_TOKEN not in refused
+    assert "Carrier B" not in await trunk_names(api)

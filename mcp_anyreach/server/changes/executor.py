@@ -187,7 +187,7 @@ def _config(
     config = model.model_validate(fields)
     if isinstance(reference, Mapping):
         name = str(reference.get("env"))  # type: ignore[union-attr]
-        if not name.startswith(SECRET_PREFIX) or name not in env:
+        if name not in env:
             raise Refusal(f"The environment variable {name}, which holds a trunk password, is not set.")
         config.auth_password = SecretStr(env[name])
     return config
