@@ -4,14 +4,18 @@ way to reach the server's environment. Through the real MCP client and the real 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from mcp_anyreach.api import AnyreachClient
-from tests.server.conftest import ServerFactory, answering, call, connect, questions
+from mcp_anyreach.server.changes.engine import plan_document
+from mcp_anyreach.server.changes.store import MemoryPlans
+from tests.server.conftest import CALL_TIMEOUT, ServerFactory, answering, call, connect, questions
 from tests.server.test_change_sets import data, error
 
 SERVER_TOKEN = "ak_canary-server-token-5d1e"
@@ -47,6 +51,39 @@ async def test_a_yaml_alias_bomb_is_refused_unexpanded_and_the_server_keeps_answ
     assert "anchors and aliases" in refused
     assert "write each value out" in refused
     assert not still_answering.is_error
+
+
+class TextThatWaitsForTheEventLoop(str):
+    """A document whose reading only finishes once the event loop has run something else meanwhile."""
+
+    loop_ran: threading.Event
+
+    def _wait(self) -> None:
+        if not self.loop_ran.wait(timeout=CALL_TIMEOUT):
+            raise AssertionError("the event loop stood still while the document was read")
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        self._wait()
+        return super().encode(encoding, errors)
+
+    def __add__(self, other: str) -> str:
+        self._wait()
+        return str(self) + other
+
+
+async def test_a_document_is_read_off_the_event_loop_so_other_clients_are_served_meanwhile(
+    api: AnyreachClient,
+) -> None:
+    document = TextThatWaitsForTheEventLoop("trunks: {items: []}\n")
+    document.loop_ran = threading.Event()
+
+    async def another_client() -> None:
+        document.loop_ran.set()
+
+    async with anyio.create_task_group() as meanwhile:
+        meanwhile.start_soon(another_client)
+        plan = await plan_document(api, MemoryPlans(), document)
+        assert plan.summary() == "Nothing to do: the account already matches."
 
 
 async def test_a_section_that_repeats_another_through_an_alias_is_refused(
