@@ -118,3 +118,39 @@ async def test_apply_with_read_only_in_the_environment_refuses_and_writes_nothin
     assert "done" not in refused.stdout
     assert still_pending.returncode == 2, "the trunk was not created"
     assert not log.exists() or not log.read_text().strip()
+
+
+async def test_a_file_over_the_size_cap_exits_1_saying_the_cap_and_how_to_split_it(tmp_path: Path) -> None:
+    db, document = str(tmp_path / "sandbox.db"), tmp_path / "huge.yaml"
+    document.write_text("# " + "x" * (4 * 1024 * 1024) + "\ntrunks: {items: []}\n")
+
+    planned = await cli("plan", str(document), "--db", db)
+
+    assert planned.returncode == 1
+    assert "at most 4,194,304 (4096 KiB) are accepted here" in planned.stderr
+    assert "split the file by section" in planned.stderr
+
+
+async def test_a_file_that_gives_a_key_twice_exits_1_and_changes_nothing(tmp_path: Path) -> None:
+    db, document = str(tmp_path / "sandbox.db"), tmp_path / "twice.yaml"
+    document.write_text("numbers:\n  prune: false\n  items: []\n  prune: true\n")
+
+    applied = await cli("apply", str(document), "--db", db, "--auto-approve")
+    exported = await cli("export", "--db", db)
+
+    assert applied.returncode == 1
+    assert "the key 'prune' is given twice" in applied.stderr
+    assert len(yaml.safe_load(exported.stdout)["numbers"]["items"]) > 0
+
+
+async def test_plan_on_the_command_line_names_a_password_variable_its_environment_lacks(tmp_path: Path) -> None:
+    """The command line's environment is its user's own: a missing password is said at plan time, in CI."""
+    db, document = str(tmp_path / "sandbox.db"), tmp_path / "trunk.yaml"
+    document.write_text(
+        "trunks: {items: [{name: Carrier B, inbound: {auth_username: b, auth_password: {env: ANYREACH_SIP_ABSENT}}}]}\n"
+    )
+
+    planned = await cli("plan", str(document), "--db", db)
+
+    assert planned.returncode == 1
+    assert "ANYREACH_SIP_ABSENT are not set" in planned.stderr

@@ -47,6 +47,8 @@ TrunkId = Annotated[Identifier, Field(description="From list_trunks")]
 AgentId = Annotated[Identifier, Field(description="From list_agents")]
 # Names and usernames end up in SIP messages, logs and confirmations a person reads.
 Text = Annotated[str, AfterValidator(single_line)]
+TrunkName = Annotated[Text, Field(min_length=1, max_length=128)]
+AgentRef = Annotated[Text, Field(min_length=1, max_length=128, description="Agent id or exact name")]
 
 
 def small_json(value: dict[str, Any]) -> dict[str, Any]:

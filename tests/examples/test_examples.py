@@ -41,7 +41,7 @@ async def test_the_provision_pipeline_changes_the_sandbox_once_and_nothing_on_it
 async def test_the_gitops_document_plans_applies_and_then_has_nothing_to_do(tmp_path: Path) -> None:
     document = str(EXAMPLES / "gitops" / "telephony.yaml")
     db = str(tmp_path / "sandbox.db")
-    env = server_env(ACME_INBOUND_PASSWORD="change-me-in-ci")
+    env = server_env(ANYREACH_SIP_ACME_INBOUND="change-me-in-ci")
 
     async def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
         with anyio.fail_after(RUN_TIMEOUT):
@@ -54,6 +54,7 @@ async def test_the_gitops_document_plans_applies_and_then_has_nothing_to_do(tmp_
 
     assert pending.returncode == 2, pending.stderr.decode()
     assert b"create BYOC trunk 'Acme carrier (BYOC)'" in pending.stdout
+    assert b"password from $ANYREACH_SIP_ACME_INBOUND" in pending.stdout, "the reviewer sees where it is read"
     assert b"change-me-in-ci" not in pending.stdout + applied.stdout + applied.stderr
     assert applied.returncode == 0, applied.stderr.decode()
     assert settled.returncode == 0

@@ -249,7 +249,7 @@ trunks:
       inbound:
         allowed_addresses: [203.0.113.77/32]
         auth_username: carrier-b
-        auth_password: {env: CARRIER_B_PASSWORD}
+        auth_password: {env: ANYREACH_SIP_CARRIER_B}
 numbers:
   items:
     - phone_number: "+12125550131"
@@ -264,7 +264,7 @@ routing:
 async def test_a_desired_state_document_is_planned_applied_and_then_matches(
     make_server: ServerFactory, api: AnyreachClient, era: str, monkeypatch: Any
 ) -> None:
-    monkeypatch.setenv("CARRIER_B_PASSWORD", "s3cret-carrier-b")
+    monkeypatch.setenv("ANYREACH_SIP_CARRIER_B", "s3cret-carrier-b")
     async with connect(make_server(no_confirm=True), era) as client:
         plan = data(await call(client, "plan_changes", {"desired_state": DESIRED}))
         done = data(await call(client, "apply_changes", {"plan_id": plan["plan_id"]}))
@@ -313,11 +313,17 @@ async def test_a_change_set_never_buys_a_number(make_server: ServerFactory, api:
     assert "+14155550177" not in await directory(api)
 
 
-async def test_a_secret_the_environment_lacks_is_refused_before_anything_changes(make_server: ServerFactory) -> None:
-    async with connect(make_server(), "auto") as client:
-        refused = error(await call(client, "plan_changes", {"desired_state": DESIRED}))
+async def test_a_secret_the_environment_lacks_is_refused_before_anything_changes(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    async with connect(make_server(no_confirm=True), "auto") as client:
+        plan = data(await call(client, "plan_changes", {"desired_state": DESIRED}))
+        refused = error(await call(client, "apply_changes", {"plan_id": plan["plan_id"]}))
 
-    assert "CARRIER_B_PASSWORD" in refused
+    assert "ANYREACH_SIP_CARRIER_B" in refused
+    assert "nothing was changed" in refused
+    assert "Carrier B" not in {trunk.name async for trunk in api.trunks.iter()}
+    assert "+12125550131" in await directory(api)
 
 
 async def test_an_apply_stopped_half_way_by_faults_reports_each_step_and_planning_again_converges(era: str) -> None:

@@ -40,7 +40,7 @@ trunks:
       inbound:
         allowed_addresses: [203.0.113.77/32]
         auth_username: carrier-b
-        auth_password: {env: CARRIER_B_PASSWORD}
+        auth_password: {env: ANYREACH_SIP_CARRIER_B}
 """
 PASSWORD = "s3cret-carrier-b"
 
@@ -257,7 +257,7 @@ async def test_with_redis_stopped_planning_and_applying_refuse_saying_nothing_ch
 async def test_a_stored_plan_names_the_trunk_passwords_variable_and_never_holds_the_password(
     store: SharedStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CARRIER_B_PASSWORD", PASSWORD)
+    monkeypatch.setenv("ANYREACH_SIP_CARRIER_B", PASSWORD)
     sandbox = open_sandbox(":memory:")
     async with replicas(sandbox, store, "auto", no_confirm=True) as cluster:
         planner, applier = cluster.clients
@@ -268,7 +268,7 @@ async def test_a_stored_plan_names_the_trunk_passwords_variable_and_never_holds_
         (trunk,) = [t async for t in api.trunks.iter() if t.name == "Carrier B"]
 
     assert [step["action"] for step in plan["steps"]] == ["create_trunk"]
-    assert '"auth_password":{"env":"CARRIER_B_PASSWORD"}' in stored
+    assert '"auth_password":{"env":"ANYREACH_SIP_CARRIER_B"}' in stored
     assert PASSWORD not in stored
     assert done["status"] == "done"
     assert trunk.inbound_config is not None

@@ -23,8 +23,9 @@ from mcp_anyreach.api import AnyreachError
 from mcp_anyreach.server.audit_log import AuditLog, AuditUnavailable
 from mcp_anyreach.server.backend import connect
 from mcp_anyreach.server.changes.desired import export_document
+from mcp_anyreach.server.changes.document_text import FILE_MAX_BYTES, check_size
 from mcp_anyreach.server.changes.engine import plan_document, stale_resources
-from mcp_anyreach.server.changes.executor import RunStep, run_plan
+from mcp_anyreach.server.changes.executor import RunStep, missing_secrets, run_plan
 from mcp_anyreach.server.changes.model import Plan, Step
 from mcp_anyreach.server.changes.results import ApplyReport, PlanView
 from mcp_anyreach.server.changes.snapshot import read_snapshot
@@ -50,7 +51,8 @@ async def export(settings: Settings, output: Path | None, *, as_json: bool, out:
 
 async def plan(settings: Settings, document: Path, *, as_json: bool, out: IO[str]) -> int:
     async with connect(settings.model_copy(update={"read_only": True})) as client:
-        planned = await plan_document(client, MemoryPlans(), _read(document), env=os.environ, save=False)
+        planned = await plan_document(client, MemoryPlans(), _read(document), from_file=True, save=False)
+    _need_secrets(planned)
     _show(planned, as_json=as_json, out=out, hint="run `mcp-anyreach apply` with the same file")
     return PENDING if planned.steps else NOTHING
 
@@ -76,7 +78,8 @@ async def apply(
     audit.check()
     store = MemoryPlans()
     async with connect(settings.model_copy(update={"read_only": False})) as client:
-        planned = await plan_document(client, store, _read(document), env=os.environ, save=False)
+        planned = await plan_document(client, store, _read(document), from_file=True, save=False)
+        _need_secrets(planned)
         _show(planned, as_json=as_json, out=out, hint="confirm to apply")
         if not planned.steps:
             return NOTHING
@@ -127,11 +130,25 @@ def _audited(audit: AuditLog, via: str) -> RunStep:
     return run_step
 
 
+def _need_secrets(planned: Plan) -> None:
+    """Here the environment is the user's own, so a missing password is said before anything is asked."""
+    if missing := missing_secrets(planned, os.environ):
+        raise Refusal(
+            f"The environment variables {', '.join(missing)} are not set; the document references them for trunk "
+            "passwords. Set them where the plan is made and applied."
+        )
+
+
 def _read(document: Path) -> str:
     try:
-        return document.read_text(encoding="utf-8")
+        with document.open("rb") as file:
+            data = file.read(FILE_MAX_BYTES + 1)
+            check_size(max(len(data), os.fstat(file.fileno()).st_size), from_file=True)
+        return data.decode("utf-8")
     except OSError as exc:
         raise Refusal(f"Cannot read {document}: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError:
+        raise Refusal(f"{document} is not UTF-8 text; a desired-state document is YAML or JSON.") from None
 
 
 def _yaml(document: dict[str, Any]) -> str:

@@ -2,7 +2,8 @@
 
 It names BYOC trunks by name with their configs, numbers with their trunk (by name), sharing and the agent
 on each slot (by id or name, a version or the latest published one), and the inbound routing config.
-Secrets are referenced, never written: `auth_password: {env: CARRIER_PASSWORD}`. What the document does not
+Secrets are referenced, never written: `auth_password: {env: ANYREACH_SIP_CARRIER}`, and only variables named
+ANYREACH_SIP_... can be referenced (read when the plan is applied). What the document does not
 mention is left alone: a field left out keeps its value, a section left out is not touched, and only a
 section with `prune: true` deletes what it does not list. `routing: null` means "no routing config".
 
@@ -12,21 +13,44 @@ otherwise, or when the trunk has none; changing only a password is a job for upd
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from mcp_anyreach.api import InboundConfig, OutboundConfig, Trunk
-from mcp_anyreach.server.args import E164, InboundArgs, OutboundArgs, SmallJson
+from mcp_anyreach.server.args import E164, AgentRef, Identifier, InboundArgs, OutboundArgs, SmallJson, TrunkName
 from mcp_anyreach.server.changes.agents import agent_slot, find_agent
-from mcp_anyreach.server.changes.model import KEEP, Keep, MoveIntent, NumberTarget, SlotTarget
+from mcp_anyreach.server.changes.model import KEEP, SECRET_PREFIX, Keep, MoveIntent, NumberTarget, SlotTarget
 from mcp_anyreach.server.changes.snapshot import Snapshot
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.uris import SCHEMA_URI
 
-EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+_ENV_NAME = rf"^{SECRET_PREFIX}[A-Z0-9_]{{1,100}}$"
+HOW_TO_REFERENCE = (
+    f"put it in an environment variable named {SECRET_PREFIX}... and write auth_password: "
+    f"{{env: {SECRET_PREFIX}CARRIER}}"
+)
+
+
+def _documented_variable(name: str) -> str:
+    # Judged by its name alone: whether any other variable exists is never looked up, so never told.
+    if not re.fullmatch(_ENV_NAME, name):
+        raise ValueError(
+            f"only environment variables named {SECRET_PREFIX}... (capitals, digits, _) can hold a trunk password; "
+            f"put the password in one, like {SECRET_PREFIX}CARRIER, and reference that"
+        )
+    return name
+
+
+EnvName = Annotated[str, AfterValidator(_documented_variable), Field(json_schema_extra={"pattern": _ENV_NAME})]
+
+
+def _no_literal_password(value: object) -> object:
+    if isinstance(value, str):
+        raise ValueError(f"a password is never written in a document: {HOW_TO_REFERENCE}")
+    return value
 
 
 class _Doc(BaseModel):
@@ -36,14 +60,17 @@ class _Doc(BaseModel):
 class SecretRef(_Doc):
     """A secret kept out of the document: the environment variable that holds it when the plan is applied."""
 
-    env: EnvName
+    env: EnvName = Field(description=f"A variable named {SECRET_PREFIX}..., read when the plan is applied")
+
+
+PasswordRef = Annotated[SecretRef | None, BeforeValidator(_no_literal_password)]
 
 
 class InboundDoc(_Doc):
     allowed_addresses: list[str] = Field(default=[], description="Carrier IPs/CIDRs; empty: any")
     allowed_numbers: list[E164] = Field(default=[], description="Allowed callers; empty: any")
     auth_username: str | None = None
-    auth_password: SecretRef | None = Field(default=None, description="Omitted: keep the current one")
+    auth_password: PasswordRef = Field(default=None, description="Omitted: keep the current one")
     media_encryption: Literal["NONE", "ALLOW", "REQUIRE"] = "NONE"
     enable_noise_cancellation: bool = False
 
@@ -56,7 +83,7 @@ class InboundDoc(_Doc):
 class OutboundDoc(_Doc):
     address: str
     auth_username: str
-    auth_password: SecretRef | None = Field(default=None, description="Required for a new trunk")
+    auth_password: PasswordRef = Field(default=None, description="Required for a new trunk")
     transport: Literal["UDP", "TCP", "TLS"] = "UDP"
     media_encryption: Literal["NONE", "ALLOW", "REQUIRE"] = "NONE"
     headers: dict[str, str] = {}
@@ -68,7 +95,7 @@ class OutboundDoc(_Doc):
 
 
 class TrunkDoc(_Doc):
-    name: str = Field(min_length=1, max_length=128)
+    name: TrunkName
     managed: bool = Field(default=False, description="A purchased numbers' trunk: named only, never changed")
     inbound: InboundDoc | None = Field(default=None, description="Omitted: leave; null: remove")
     outbound: OutboundDoc | None = Field(default=None, description="Omitted: leave; null: remove")
@@ -80,18 +107,18 @@ class TrunksSection(_Doc):
 
 
 class AgentVersionDoc(_Doc):
-    agent: str = Field(min_length=1, max_length=128, description="Agent id or exact name")
+    agent: AgentRef
     version: int | Literal["latest"] = Field(default="latest", description="A number, or the latest published")
 
 
 AgentDoc = Annotated[
-    str | AgentVersionDoc, Field(description="Agent id or name (latest published), or {agent, version}")
+    AgentRef | AgentVersionDoc, Field(description="Agent id or name (latest published), or {agent, version}")
 ]
 
 
 class NumberDoc(_Doc):
     phone_number: E164
-    trunk: str = Field(min_length=1, max_length=128, description="Trunk name")
+    trunk: TrunkName = Field(description="Trunk name")
     outbound_shareable: bool = Field(default=False, description="Omitted: leave")
     inbound_agent: AgentDoc | None = Field(default=None, description="Omitted: leave; null: nobody")
     outbound_agent: AgentDoc | None = Field(default=None, description="Omitted: leave; null: nobody")
@@ -104,10 +131,10 @@ class NumbersSection(_Doc):
 
 class RoutingDoc(_Doc):
     enabled: bool = True
-    workflow_id: str | None = None
+    workflow_id: Identifier | None = None
     workflow_version: int | None = Field(default=None, ge=1)
     workflow_definition: SmallJson | None = None
-    fallback_agent: str | None = Field(default=None, description="Agent id or name; null: none")
+    fallback_agent: AgentRef | None = Field(default=None, description="Agent id or name; null: none")
 
     @model_validator(mode="after")
     def _one_workflow(self) -> RoutingDoc:
@@ -131,21 +158,14 @@ def desired_state_schema() -> dict[str, Any]:
     return schema
 
 
-def load_document(source: str | Mapping[str, Any]) -> DesiredState:
-    """A document from YAML or JSON text (or already parsed), or a Refusal naming what is wrong."""
-    if isinstance(source, str):
-        import yaml  # here: most server starts never read a document, and every host start waits for imports
+def load_document(source: str | Mapping[str, Any], *, from_file: bool = False) -> DesiredState:
+    """A document from YAML or JSON text (or already parsed), or a Refusal naming what is wrong. Blocking (it
+    parses): run it off the event loop. A file from the command line may be larger than a tool's argument."""
+    from mcp_anyreach.server.changes.document_text import parse_document  # YAML: only when a document comes
 
-        try:
-            parsed: object = yaml.safe_load(source)
-        except yaml.YAMLError as exc:
-            raise Refusal(f"The desired state is neither valid YAML nor JSON: {str(exc).splitlines()[0]}.") from None
-    else:
-        parsed = dict(source)
-    if not isinstance(parsed, dict):
-        raise Refusal(f"The desired state must be a mapping with trunks, numbers and/or routing; see {SCHEMA_URI}.")
+    parsed = parse_document(source, from_file=from_file)
     try:
-        return DesiredState.model_validate(json.loads(json.dumps(parsed, default=str)))
+        return DesiredState.model_validate(parsed)
     except ValidationError as exc:
         problems = [
             f"{'.'.join(str(part) for part in error['loc']) or 'document'}: {error['msg']}"
@@ -219,7 +239,9 @@ def _trunk_targets(section: TrunksSection | None, snapshot: Snapshot) -> list[Tr
                 config = getattr(item, side)
                 configs[side] = None if config is None else config.model_dump(mode="json", exclude_none=True)
         if existing is None and (outbound := configs.get("outbound")) is not None and "auth_password" not in outbound:
-            raise Refusal(f"New trunk {item.name!r}: its outbound config needs auth_password: {{env: NAME}}.")
+            raise Refusal(
+                f"New trunk {item.name!r}: its outbound config needs auth_password: {{env: {SECRET_PREFIX}NAME}}."
+            )
         targets.append(TrunkTarget(name=item.name, trunk_id=existing.id if existing else None, configs=configs))
     if section.prune:
         listed = {target.name for target in targets}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
+
+import anyio
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.server.changes.desired import compile_document, load_document
@@ -36,11 +39,12 @@ async def plan_document(
     store: PlanStore,
     document: str | Mapping[str, Any],
     *,
-    env: Mapping[str, str],
+    from_file: bool = False,
     save: bool = True,
 ) -> Plan:
-    """Plan a desired-state document (YAML or JSON text, or parsed); secrets are looked up in `env`."""
-    doc = load_document(document)
+    """Plan a desired-state document (YAML or JSON text, or parsed). Its secrets are only named: they are read
+    when the plan is applied, so planning never tells whether a variable exists."""
+    doc = await anyio.to_thread.run_sync(partial(load_document, document, from_file=from_file))
     snapshot = await read_snapshot(client)
     interrupted = await store.moves()
     targets = compile_document(doc, snapshot, interrupted)
@@ -50,7 +54,6 @@ async def plan_document(
         targets.trunks,
         targets.routing,
         plan_id=new_plan_id(),
-        has_env=lambda name: name in env,
     )
     return await _keep(store, plan, save)
 

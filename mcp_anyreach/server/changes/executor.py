@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from mcp_anyreach.api import AnyreachClient, AnyreachError, InboundConfig, OutboundConfig
-from mcp_anyreach.server.changes.model import Plan, Step, StepOutcome
+from mcp_anyreach.server.changes.model import SECRET_PREFIX, Plan, Step, StepOutcome, password_variable
 from mcp_anyreach.server.changes.results import ApplyReport
 from mcp_anyreach.server.changes.store import PlanStore
 from mcp_anyreach.server.errors import api_errors, error_message
@@ -35,6 +35,12 @@ async def run_plan(
     store: PlanStore | None = None,
 ) -> ApplyReport:
     """Run every step until one fails; record unfinished moves first, so that planning again can finish them."""
+    if missing := missing_secrets(plan, env):
+        raise Refusal(
+            f"The environment variables {', '.join(missing)}, which the plan reads trunk passwords from, are not "
+            f"set where it is applied (only {SECRET_PREFIX}... variables are read); nothing was changed. Set them "
+            "there and plan again."
+        )
     if store is not None and plan.moves:
         await store.remember_moves(plan.moves)
     created: dict[str, str] = {}
@@ -162,6 +168,13 @@ async def _send(
             return await client.inbound_routing.update(**args)
         case "delete_routing":
             return await client.inbound_routing.delete()
+
+
+def missing_secrets(plan: Plan, env: Mapping[str, str]) -> list[str]:
+    """The password variables the plan reads that `env` lacks (or that a document may not name at all)."""
+    configs = [step.args.get(key) for step in plan.steps for key in ("inbound_config", "outbound_config")]
+    names = {name for config in configs if (name := password_variable(config)) is not None}
+    return sorted(name for name in names if not name.startswith(SECRET_PREFIX) or name not in env)
 
 
 def _config(

@@ -8,7 +8,7 @@ variable that holds it, read when the step runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,6 +55,18 @@ TOOL_OF: dict[Action, str] = {
     "delete_routing": "delete_inbound_routing_config",
 }
 Slot = Literal["inbound", "outbound"]
+# Only variables made for documents can be read by one: never the server's token, secrets or cloud keys.
+SECRET_PREFIX = "ANYREACH_SIP_"  # noqa: S105  # a variable name's prefix, not a secret
+
+
+def password_variable(config: object) -> str | None:
+    """The environment variable a step's trunk config reads its password from (`{"auth_password": {"env": ...}}`)."""
+    if not isinstance(config, dict):
+        return None
+    reference = cast("dict[str, object]", config).get("auth_password")
+    if not isinstance(reference, dict):
+        return None
+    return str(cast("dict[str, object]", reference).get("env"))
 
 
 SLOTS: tuple[Slot, ...] = ("inbound", "outbound")

@@ -8,7 +8,7 @@ snapshot, so planning again after a partial apply plans only what is still missi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from mcp_anyreach.server.changes.agents import current_slot
 from mcp_anyreach.server.changes.desired import RoutingTarget, TrunkTarget
 from mcp_anyreach.server.changes.model import (
     KEEP,
+    SECRET_PREFIX,
     SLOTS,
     Action,
     AgentSlot,
@@ -27,6 +28,7 @@ from mcp_anyreach.server.changes.model import (
     Slot,
     SlotTarget,
     Step,
+    password_variable,
 )
 from mcp_anyreach.server.changes.snapshot import Snapshot
 from mcp_anyreach.server.explain import nobody_answers
@@ -82,11 +84,9 @@ def make_plan(
     *,
     plan_id: str,
     notes: Sequence[str] = (),
-    has_env: Callable[[str], bool] = lambda name: True,
 ) -> Plan:
     """Every step that makes the snapshot match the targets, or a Refusal saying which target cannot be met."""
     draft = _Draft()
-    _check_secrets(trunks, has_env)
     _plan_trunks(trunks, snapshot, draft)
     for phone, target in numbers.items():
         _plan_number(phone, target, snapshot, draft)
@@ -108,29 +108,13 @@ def make_plan(
     )
 
 
-def _check_secrets(trunks: Sequence[TrunkTarget], has_env: Callable[[str], bool]) -> None:
-    missing = [
-        str(config["auth_password"]["env"])
-        for target in trunks
-        for config in target.configs.values()
-        if config is not None
-        and isinstance(config.get("auth_password"), dict)
-        and not has_env(str(config["auth_password"]["env"]))
-    ]
-    if missing:
-        raise Refusal(
-            f"The environment variables {', '.join(sorted(set(missing)))} are not set; the document references "
-            "them for trunk passwords. Set them where the plan is made and applied."
-        )
-
-
 def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draft) -> None:
     for target in trunks:
         if target.trunk_id is None:
             args: dict[str, Any] = {"name": target.name}
             args.update({f"{side}_config": config for side, config in target.configs.items() if config is not None})
             settings = [
-                f"{side}: {_config_diff(None, _comparable(side, config), 'auth_password' in config)}"
+                f"{side}: {_config_diff(None, _comparable(side, config), password_variable(config))}"
                 for side, config in target.configs.items()
                 if config is not None
             ]
@@ -166,10 +150,10 @@ def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draf
             ):
                 raise Refusal(
                     f"Trunk {named(trunk.name)!r}: the {side} auth_username changes, so the API needs its password "
-                    "again; add auth_password: {env: NAME}."
+                    f"again; add auth_password: {{env: {SECRET_PREFIX}NAME}}."
                 )
             changes[f"{side}_config"] = wanted
-            sentences.append(f"{side}: " + _config_diff(now, _comparable(side, wanted), "auth_password" in wanted))
+            sentences.append(f"{side}: " + _config_diff(now, _comparable(side, wanted), password_variable(wanted)))
             if side == "inbound":
                 _warn_wide(named(trunk.name), wanted, draft)
         if changes:
@@ -192,17 +176,17 @@ def _comparable(side: str, config: Mapping[str, Any] | None) -> dict[str, Any] |
     return picked
 
 
-def _config_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, password: bool) -> str:
+def _config_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, password: str | None) -> str:
     if before is None:
         given = [f"{name} {shown(value)}" for name, value in (after or {}).items() if value and value != "NONE"]
-        return ", ".join([*given, *(["password"] if password else [])])
+        return ", ".join([*given, *([f"password from ${password}"] if password else [])])
     changed = [
         f"{name} {shown(before.get(name))} -> {shown(value)}"
         for name, value in (after or {}).items()
         if before.get(name) != value
     ]
     if password:
-        changed.append("password sent again")
+        changed.append(f"password sent again, from ${password}")
     return ", ".join(changed)
 
 

@@ -60,7 +60,7 @@ async def plan_changes(
             plan = await plan_operations(services.client, services.plans, operations)
         else:
             assert desired_state is not None
-            plan = await plan_document(services.client, services.plans, desired_state, env=os.environ)
+            plan = await plan_document(services.client, services.plans, desired_state)
     if services.settings.read_only:
         hint = "use a server without --read-only (this one cannot apply plans)"
         return PlanView.of(plan, ttl_seconds=services.plans.ttl_seconds, apply_hint=hint)

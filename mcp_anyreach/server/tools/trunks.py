@@ -15,8 +15,8 @@ from mcp_anyreach.server.args import (
     InboundArgs,
     Limit,
     OutboundArgs,
-    Text,
     TrunkId,
+    TrunkName,
     inbound_config,
     outbound_config,
 )
@@ -32,7 +32,7 @@ from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, Trunk
 
 TRUNK_NOT_FOUND = "Find trunk ids with list_trunks."
 MANAGED = "managed trunks belong to purchased numbers and cannot be changed through the API"
-Name = Annotated[Text, Field(min_length=1, max_length=128)]
+Name = TrunkName
 Removal = Literal["inbound", "outbound", "both"]
 KeptPassword = Annotated[SecretStr | None, Field(max_length=128)]
 
