@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from tests.reliability.live import CONFIRM_SECRET, live_sandbox
+from tests.server.oauth_issuer import local_issuer, sign_in_env, signed_in
 from tests.server.procs import spawn, spawn_listening
 from tests.shared_state.redis_server import RedisServer
 from tests.shared_state.test_replicas_subprocess import STATELESS, call, offered, outcome, preview
@@ -15,19 +16,23 @@ from tests.shared_state.test_replicas_subprocess import STATELESS, call, offered
 async def test_replicas_of_one_organization_with_different_keys_share_one_purchase_budget(
     tmp_path: Path, redis_server: RedisServer, era: str
 ) -> None:
-    async with live_sandbox() as live, AsyncExitStack() as stack:
+    async with live_sandbox() as live, local_issuer() as issuer, AsyncExitStack() as stack:
         demo = live.sandbox.seed.demo
         shared = {
             "ANYREACH_ORG_ID": demo.org_id,
             "MCP_ANYREACH_REDIS_URL": redis_server.url,
             "MCP_ANYREACH_CONFIRM_SECRET": CONFIRM_SECRET,
+            **sign_in_env(issuer),
         }
         with_key = live.env(demo.api_key, MCP_ANYREACH_MAX_PURCHASES="1", **shared)
         with_pat = live.env(demo.pat, MCP_ANYREACH_MAX_PURCHASES="1", **shared)
-        key_replica, pat_replica = await spawn_listening(
-            stack,
-            spawn(tmp_path / "ak.log", *STATELESS, env=with_key),
-            spawn(tmp_path / "pat.log", *STATELESS, env=with_pat),
+        key_replica, pat_replica = signed_in(
+            issuer,
+            await spawn_listening(
+                stack,
+                spawn(tmp_path / "ak.log", *STATELESS, env=with_key),
+                spawn(tmp_path / "pat.log", *STATELESS, env=with_pat),
+            ),
         )
         first, second = await offered(live, 2)
         bought = outcome(
