@@ -8,6 +8,7 @@ token or an unapproved step, so that removing that check alone lets the write th
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -249,3 +250,60 @@ async def test_a_bulk_delete_whose_number_changed_after_the_yes_is_refused_and_d
     assert deleted.is_error
     assert "moved since the preview" in texts(deleted)
     assert [await in_directory(api, number) for number in numbers] == [True, True]
+
+
+# Rows 6 and 8 as a user sees them: the audit file (and the log) of real calls holds no password and no token.
+# tests/server hold each redaction rule's own test; these fail only when every layer that guards them fails.
+
+OLD_PASSWORD = "sip-old-Vb48-unique"
+NEW_PASSWORD = "sip-new-Rk93-unique"
+INBOUND_PASSWORD = "sip-in-Tw56-unique"
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_the_audit_of_creating_and_updating_a_trunk_with_passwords_holds_no_password(
+    make_server: ServerFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture, era: str
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    caplog.set_level(logging.INFO)
+    outbound = {"address": "sip.carrier.example:5061", "auth_username": "acme", "auth_password": OLD_PASSWORD}
+    inbound = {"allowed_addresses": ["203.0.113.7"], "auth_username": "pbx", "auth_password": INBOUND_PASSWORD}
+    async with connect(make_server(audit_log=audit, no_confirm=True), era) as client:
+        created = await call(client, "create_trunk", {"name": "Carrier A", "outbound": outbound})
+        trunk = data(created)
+        trunk_id = str(trunk.get("result", trunk)["id"])
+        updated = await call(
+            client,
+            "update_trunk",
+            {"trunk_id": trunk_id, "outbound": {**outbound, "auth_password": NEW_PASSWORD}, "inbound": inbound},
+        )
+    assert data(updated)["status"] == "done"
+    written = audit.read_text() + caplog.text
+    assert all(password not in written for password in (OLD_PASSWORD, NEW_PASSWORD, INBOUND_PASSWORD))
+    update = next(json.loads(line) for line in audit.read_text().splitlines() if '"update_trunk"' in line)
+    assert update["arguments"]["outbound"]["auth_password"] == "[redacted]"
+    assert update["arguments"]["inbound"]["auth_password"] == "[redacted]"
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_no_audit_line_holds_a_confirmation_token_issued_used_or_refused(
+    make_server: ServerFactory, api: AnyreachClient, tmp_path: Path, caplog: pytest.LogCaptureFixture, era: str
+) -> None:
+    await api.inbound_routing.create(workflow_id="wf_main", enabled=True)
+    audit = tmp_path / "audit.jsonl"
+    caplog.set_level(logging.INFO)
+    arguments = {"enabled": False}
+    async with connect(make_server(audit_log=audit), era) as model:
+        token = _token(await call(model, "update_inbound_routing_config", arguments))
+        done = await call(model, "update_inbound_routing_config", {**arguments, "confirmation_token": token})
+        await api.inbound_routing.update(enabled=True)
+        replay = await call(model, "update_inbound_routing_config", {**arguments, "confirmation_token": token})
+        forged = await call(model, "update_inbound_routing_config", {**arguments, "confirmation_token": token + "x"})
+    assert data(done)["status"] == "done"
+    assert "already used" in texts(replay)
+    assert "not valid" in texts(forged)
+    outcomes = [json.loads(line)["outcome"].split(":")[0] for line in audit.read_text().splitlines()]
+    assert outcomes == ["confirmation_required", "attempted", "done", "refused", "refused"]
+    written = audit.read_text() + caplog.text
+    assert token.split(".")[1] not in written
+    assert token.split(".")[2] not in written
