@@ -145,6 +145,8 @@ async def delete_phone_number(
     """Remove a number; its calls stop being answered. Gated."""
 
     async def delete() -> str:
+        with plans_reachable(SAME_TOOL_AGAIN):  # a move left unfinished must not bring the number back later
+            await services.plans.forget_moves([phone_number])
         with api_errors(retry_safe=True, not_found=NUMBER_NOT_FOUND):
             await services.client.phone_numbers.delete(phone_number)
         return phone_number
