@@ -12,6 +12,7 @@ from mcp_anyreach.api import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    IncompleteListError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
@@ -106,6 +107,12 @@ def _base_message(exc: AnyreachError, detail: str | None, retry_safe: bool) -> s
             return (
                 f"{what}, and it is unknown whether the change was applied. Check the current state "
                 "(a get_ or list_ tool) before retrying."
+            )
+        case IncompleteListError():
+            return (
+                f"Refused: {exc}. Whatever is built on part of a list (a plan, a preview, an audit) would present it "
+                "as the whole account, so nothing was done. Retrying will not help while the API pages this way; "
+                "the server's operator should report it to Anyreach."
             )
         case _:
             return f"The Anyreach API failed: {exc}."
