@@ -6,7 +6,7 @@ sandbox, except that the phone-number listing always answers with the first page
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -52,7 +52,7 @@ class PoisonedListing:
         return httpx2.Response(200, headers=headers, content=self._first_page.content)
 
     @asynccontextmanager
-    async def client(self) -> AsyncIterator[Client]:
+    async def client(self) -> AsyncGenerator[Client]:
         transport = httpx2.MockTransport(self.handle)
         key = self.sandbox.seed.demo.api_key
         async with AnyreachClient("http://sandbox.test", key, transport=transport, max_retries=0) as api:
@@ -78,16 +78,21 @@ def trunk_move(poison: PoisonedListing) -> dict[str, Any]:
     return {"from_trunk_id": trunk, "to_trunk_id": trunk}
 
 
-BUILT_ON_THE_WHOLE_LIST = [
+def no_arguments(poison: PoisonedListing) -> dict[str, Any]:
+    return {}
+
+
+Arguments = Callable[[PoisonedListing], dict[str, Any]]
+BUILT_ON_THE_WHOLE_LIST: list[tuple[str, Arguments]] = [
     ("plan_changes", unused_number_deletion),
     ("move_phone_numbers", trunk_move),
-    ("audit_inventory", lambda poison: {}),
+    ("audit_inventory", no_arguments),
 ]
 
 
 @pytest.mark.parametrize(("tool", "arguments"), BUILT_ON_THE_WHOLE_LIST, ids=[t for t, _ in BUILT_ON_THE_WHOLE_LIST])
 async def test_a_plan_a_preview_or_an_audit_on_cursors_that_go_round_is_refused_saying_why(
-    tool: str, arguments: Callable[[PoisonedListing], dict[str, Any]]
+    tool: str, arguments: Arguments
 ) -> None:
     poison = PoisonedListing(circle)
     async with poison.client() as client:
