@@ -13,7 +13,7 @@ from mcp_anyreach.server.changes.operations import compile_operations, parse_ope
 from mcp_anyreach.server.changes.planner import make_plan
 from mcp_anyreach.server.changes.results import ApplyReport
 from mcp_anyreach.server.changes.snapshot import observe, read_snapshot
-from mcp_anyreach.server.changes.store import PlanStore, new_plan_id
+from mcp_anyreach.server.changes.store import ANONYMOUS_CALLER, PlanStore, new_plan_id
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.text import listed
 from mcp_anyreach.server.uris import NUMBERS_URI, ROUTING_URI, TRUNKS_URI
@@ -22,7 +22,12 @@ PREVIEW_STEPS = 12  # a confirmation a person reads; plan_changes shows more
 
 
 async def plan_operations(
-    client: AnyreachClient, store: PlanStore, operations: Sequence[Mapping[str, Any]], *, save: bool = True
+    client: AnyreachClient,
+    store: PlanStore,
+    operations: Sequence[Mapping[str, Any]],
+    *,
+    save: bool = True,
+    owner: str = ANONYMOUS_CALLER,
 ) -> Plan:
     """Plan a list of operations (see operations.py); AnyreachError when the API fails, Refusal when impossible."""
     parsed = parse_operations(operations)
@@ -30,7 +35,7 @@ async def plan_operations(
     interrupted = await store.moves()
     targets, notes = compile_operations(parsed, snapshot, interrupted)
     plan = make_plan(snapshot, targets, plan_id=new_plan_id(), notes=notes)
-    return await _keep(store, plan, save)
+    return await _keep(store, plan, save, owner)
 
 
 async def plan_document(
@@ -40,6 +45,7 @@ async def plan_document(
     *,
     env: Mapping[str, str],
     save: bool = True,
+    owner: str = ANONYMOUS_CALLER,
 ) -> Plan:
     """Plan a desired-state document (YAML or JSON text, or parsed); secrets are looked up in `env`."""
     doc = load_document(document)
@@ -54,14 +60,14 @@ async def plan_document(
         plan_id=new_plan_id(),
         has_env=lambda name: name in env,
     )
-    return await _keep(store, plan, save)
+    return await _keep(store, plan, save, owner)
 
 
-async def _keep(store: PlanStore, plan: Plan, save: bool) -> Plan:
+async def _keep(store: PlanStore, plan: Plan, save: bool, owner: str) -> Plan:
     if not plan.steps and plan.moves:
         await store.forget_moves(plan.moves)  # an interrupted move that turned out to be finished
     if save and plan.steps:
-        await store.save(plan)
+        await store.save(plan, owner)
     return plan
 
 
