@@ -12,6 +12,7 @@
     │   └── InternalServerError        >= 500
     ├── APIConnectionError(base_url, cause)                      no usable answer arrived
     │   └── APITimeoutError                                       cause "timeout"
+    ├── IncompleteListError            a listing ended early: its cursors went round, or it passed MAX_PAGES
     ├── PasswordRequiredError          a whole-trunk update lacks a write-only password; nothing was written
     ├── WrongRecordError               a GET for one record answered with another's (phone_number or id)
     └── ReadOnlyError                  a write on a read_only client; raised before any I/O
@@ -45,6 +46,7 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "ConnectionCause",
+    "IncompleteListError",
     "InternalServerError",
     "NotFoundError",
     "PasswordRequiredError",
@@ -63,6 +65,11 @@ REDACTED = "[redacted]"
 
 class AnyreachError(Exception):
     """Base class of everything the Anyreach client raises."""
+
+
+class IncompleteListError(AnyreachError):
+    """Walking a list's pages stopped before its end: the API's cursors came back round, or there were too many
+    pages. Whatever would be built on the items read so far would describe part of the account as all of it."""
 
 
 class APIStatusError(AnyreachError):

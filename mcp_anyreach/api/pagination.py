@@ -6,6 +6,9 @@ envelope `{"data": [...], "next_cursor" | "cursor" | "next": ...}` (`next` may b
 A full page without any of them may not be the last: `Page.possibly_incomplete` says so, until the service
 has once shown a cursor this client recognises (from then on, no cursor means the last page).
 
+Walking every page stops with `IncompleteListError` when a cursor comes back (A -> B -> A would otherwise
+never end) or after `MAX_PAGES` pages.
+
 `limit` is documented nowhere; when the service refuses one, the request is repeated once at the maximum
 its error names (or the documented default), and that maximum caps every later request of the client.
 """
@@ -21,7 +24,7 @@ import httpx2
 from pydantic import BaseModel
 
 from mcp_anyreach.api._http import HTTPCore, Params, as_list, parse_json, unexpected_response, validate
-from mcp_anyreach.api.errors import AnyreachError, APIStatusError, BadRequestError, UnprocessableEntityError
+from mcp_anyreach.api.errors import APIStatusError, BadRequestError, IncompleteListError, UnprocessableEntityError
 from mcp_anyreach.api.models import Page
 
 __all__ = ["fetch_page", "get_with_limit", "iterate_pages", "pages", "parse_page"]
@@ -31,6 +34,7 @@ M = TypeVar("M", bound=BaseModel)
 
 ROW_KEYS = ("data", "items", "results")
 CURSOR_KEYS = ("next_cursor", "cursor", "next")
+MAX_PAGES = 2_000  # 100,000 items at the service's default page size
 DEFAULT_LIMIT = 50  # what the service returns when no limit is sent, and the fallback when it names no maximum
 _MAXIMUM = re.compile(
     r"(?:less than or equal to|at most|no more than|maximum(?: is| of)?|max(?:imum)?\s*[:=]?|<=|≤|between\s+\d+\s+and)"
@@ -135,20 +139,26 @@ def _maximum_in_text(text: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-async def iterate_pages(fetch: Callable[[str | None], Awaitable[Page[M]]]) -> AsyncIterator[M]:
+async def iterate_pages(
+    fetch: Callable[[str | None], Awaitable[Page[M]]], what: str = "items", *, max_pages: int = MAX_PAGES
+) -> AsyncIterator[M]:
     """Yield every item, fetching the next page only when the previous one is used up."""
-    async for page in pages(fetch):
+    async for page in pages(fetch, what, max_pages=max_pages):
         for item in page.items:
             yield item
 
 
-async def pages(fetch: Callable[[str | None], Awaitable[Page[M]]]) -> AsyncIterator[Page[M]]:
+async def pages(
+    fetch: Callable[[str | None], Awaitable[Page[M]]], what: str = "items", *, max_pages: int = MAX_PAGES
+) -> AsyncIterator[Page[M]]:
     """Yield every page in turn; the next one is requested only after the previous one was used.
 
-    A last page that may be incomplete is yielded like any other (its flag says so) and logged.
+    A last page that may be incomplete is yielded like any other (its flag says so) and logged. A cursor
+    seen before in this listing, or a page beyond `max_pages`, raises IncompleteListError naming `what`.
     """
     cursor: str | None = None
-    while True:
+    seen: set[str] = set()
+    for _ in range(max_pages):
         page = await fetch(cursor)
         if page.possibly_incomplete:
             logger.warning(
@@ -159,6 +169,12 @@ async def pages(fetch: Callable[[str | None], Awaitable[Page[M]]]) -> AsyncItera
         yield page
         if page.next_cursor is None:
             return
-        if page.next_cursor == cursor:
-            raise AnyreachError(f"the API returned cursor {cursor!r} twice; stopping to avoid a loop")
-        cursor = page.next_cursor
+        if page.next_cursor in seen:
+            raise IncompleteListError(
+                f"the Anyreach API gave the cursor {page.next_cursor!r} twice while listing {what} (after "
+                f"{len(seen) + 1} pages): its pages go round in a circle, so the list of {what} is incomplete"
+            )
+        seen.add(cursor := page.next_cursor)
+    raise IncompleteListError(
+        f"the Anyreach API's list of {what} went on past {max_pages:,} pages, so it was stopped there and is incomplete"
+    )

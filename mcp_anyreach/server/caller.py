@@ -15,3 +15,10 @@ def caller_identity() -> str | None:
         return None
     email = (token.claims or {}).get("email")
     return f"{token.subject} <{email}>" if email else token.subject
+
+
+def may_write(write_scope: str) -> bool:
+    """Whether this request may call write tools: without OAuth sign-in always, else with `write_scope` (the
+    rule the OAuth scope filter applies to tool calls)."""
+    token = get_access_token()
+    return token is None or write_scope in token.scopes

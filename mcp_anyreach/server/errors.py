@@ -12,6 +12,7 @@ from mcp_anyreach.api import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    IncompleteListError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
@@ -113,6 +114,12 @@ def _base_message(exc: AnyreachError, detail: str | None, retry_safe: bool) -> s
                 f"The Anyreach API answered for the wrong record ({exc}), so nothing was shown for confirmation "
                 "and nothing was changed. Call again shortly; if it persists, the API is misbehaving: report it "
                 "to Anyreach."
+            )
+        case IncompleteListError():
+            return (
+                f"Refused: {exc}. Whatever is built on part of a list (a plan, a preview, an audit) would present it "
+                "as the whole account, so nothing was done. Retrying will not help while the API pages this way; "
+                "the server's operator should report it to Anyreach."
             )
         case _:
             return f"The Anyreach API failed: {exc}."

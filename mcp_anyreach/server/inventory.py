@@ -182,7 +182,7 @@ async def collect_inventory(
 
     warnings: list[str] = []
     tallies: dict[str, _TrunkTally] = {}
-    async for page in pages(lambda cursor: client.trunks.list(limit=PAGE_SIZE, cursor=cursor)):
+    async for page in pages(lambda cursor: client.trunks.list(limit=PAGE_SIZE, cursor=cursor), "trunks"):
         if page.possibly_incomplete:
             warnings.append(_incomplete("trunks", len(tallies) + len(page.items)))
         for trunk in page.items:
@@ -191,7 +191,7 @@ async def collect_inventory(
         await step(len(page.items), f"Read {len(tallies)} trunks")
 
     numbers = 0
-    async for page in pages(lambda cursor: client.phone_numbers.list(limit=PAGE_SIZE, cursor=cursor)):
+    async for page in pages(lambda cursor: client.phone_numbers.list(limit=PAGE_SIZE, cursor=cursor), "phone numbers"):
         if page.possibly_incomplete:
             warnings.append(_incomplete("phone numbers", numbers + len(page.items)))
         for number in page.items:

@@ -177,6 +177,10 @@ class RoutingView(View):
 T = TypeVar("T")
 
 
+CURSOR_LOOP = (
+    "The API answered with a next-page cursor this listing had already used, so it stops here and the list may "
+    "be incomplete. Narrow the filters to see the rest."
+)
 POSSIBLY_INCOMPLETE = (
     "This page is full but came without a next-page cursor the server recognises, so there may be more. "
     "Narrow the filters to see the rest."

@@ -195,6 +195,21 @@ async def test_the_read_scope_sees_only_read_tools_and_cannot_call_a_write(signe
     assert _audit(signed_in) == [], "no preview, no token: nothing was attempted"
 
 
+async def test_a_read_scope_caller_is_shown_a_plan_but_keeps_none_that_could_crowd_out_a_writers(
+    signed_in: SignedIn, era: str
+) -> None:
+    operations = {"operations": [{"op": "delete_numbers", "unused": True}]}
+    _, planned = await tools_and_call(signed_in, signed_in.token(scope=READ), era, "plan_changes", operations)
+    plan: dict[str, Any] = planned.structured_content or {}
+
+    assert not planned.is_error
+    assert plan["steps"], "the plan is shown"
+    assert plan["plan_id"] is None
+    assert plan["confirmation_token"] is None
+    assert WRITE in plan["next"], "it says which scope applies plans"
+    assert "not kept" in plan["next"]
+
+
 async def test_the_write_scope_sees_every_tool_and_its_writes_are_audited_with_the_caller(
     signed_in: SignedIn, era: str
 ) -> None:

@@ -16,6 +16,7 @@ from mcp_anyreach.server.changes.store import (
     MOVE_TTL_SECONDS,
     PLAN_CAPACITY,
     PLAN_TTL_SECONDS,
+    PLANS_PER_CALLER,
     MemoryPlans,
     PlanStore,
     new_plan_id,
@@ -135,18 +136,47 @@ async def test_a_token_store_locked_past_its_timeout_refuses_and_the_plan_stays_
     assert await replica.take(plan.id) == plan
 
 
-async def test_a_client_planning_in_a_loop_fills_no_store_beyond_its_capacity_and_newer_plans_stay(
+async def test_many_callers_planning_fill_no_store_beyond_its_capacity_and_newer_plans_stay(
     plan_stores: StoreFactory,
 ) -> None:
     now = [START]
     replica = plan_stores(lambda: now[0])
     plans = [a_plan() for _ in range(PLAN_CAPACITY + 20)]
-    for plan in plans:
+    for n, plan in enumerate(plans):
         now[0] += 1
-        await replica.save(plan)
+        await replica.save(plan, f"caller-{n}")
     taken = await replica.take(plans[-1].id)
-    await replica.save(a_plan())
+    await replica.save(a_plan(), "one more caller")
 
     kept = [plan for plan in plans[:-1] if await replica.load(plan.id) is not None]
     assert taken == plans[-1]
     assert kept == plans[-PLAN_CAPACITY:-1], "the oldest are dropped; a plan taken frees its place"
+
+
+async def test_a_caller_planning_in_a_loop_drops_only_its_own_oldest_plans_and_another_callers_plan_stays(
+    plan_stores: StoreFactory,
+) -> None:
+    now = [START]
+    admin, reader = plan_stores(lambda: now[0]), plan_stores(lambda: now[0])
+    admins = a_plan()
+    await admin.save(admins, "admin")
+    loop = [a_plan() for _ in range(PLAN_CAPACITY + 1)]
+    for plan in loop:
+        now[0] += 1
+        await reader.save(plan, "reader")
+
+    kept = [plan for plan in loop if await reader.load(plan.id) is not None]
+    assert await admin.take(admins.id) == admins
+    assert kept == loop[-PLANS_PER_CALLER:], "the reader keeps only its newest plans"
+
+
+async def test_a_token_store_file_from_before_plan_quotas_keeps_plans_per_caller(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with closing(sqlite3.connect(path)) as earlier:
+        earlier.execute("CREATE TABLE plans (id TEXT PRIMARY KEY, expires_at REAL NOT NULL, plan TEXT NOT NULL)")
+        earlier.commit()
+    replica = SqlitePlans(path, clock=lambda: START)
+    plan = a_plan()
+    await replica.save(plan, "admin")
+
+    assert await replica.take(plan.id) == plan

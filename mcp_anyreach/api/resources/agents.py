@@ -111,7 +111,7 @@ class Agents:
                 cursor=cursor,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, "agents")
 
     async def get(self, agent_id: str) -> AgentDetail:
         """One agent with its versions and the numbers that have one of them on the inbound or outbound slot."""
@@ -171,7 +171,7 @@ class Agents:
                 cursor=cursor,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, f"versions of agent {agent_id}")
 
     async def version(self, agent_id: str, version: int) -> AgentVersion:
         """One version by number (never `latest`, which would create a draft)."""

@@ -71,7 +71,7 @@ class PhoneNumbers:
                 cursor=cursor,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, "phone numbers")
 
     async def get(self, phone_number: str) -> PhoneNumber:
         response = await self._core.request("GET", number_path(phone_number))

@@ -118,7 +118,7 @@ class Trunks:
                 cursor=cursor,
             )
 
-        return iterate_pages(fetch)
+        return iterate_pages(fetch, "trunks")
 
     async def get(self, trunk_id: str) -> Trunk:
         response = await self._core.request("GET", trunk_path(trunk_id))

@@ -16,14 +16,19 @@ from mcp_anyreach.server.changes.operations import compile_operations, parse_ope
 from mcp_anyreach.server.changes.planner import make_plan
 from mcp_anyreach.server.changes.results import ApplyReport
 from mcp_anyreach.server.changes.snapshot import observe, read_snapshot
-from mcp_anyreach.server.changes.store import PlanStore, new_plan_id
+from mcp_anyreach.server.changes.store import ANONYMOUS_CALLER, PlanStore, new_plan_id
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.text import listed
 from mcp_anyreach.server.uris import NUMBERS_URI, ROUTING_URI, TRUNKS_URI
 
 
 async def plan_operations(
-    client: AnyreachClient, store: PlanStore, operations: Sequence[Mapping[str, Any]], *, save: bool = True
+    client: AnyreachClient,
+    store: PlanStore,
+    operations: Sequence[Mapping[str, Any]],
+    *,
+    save: bool = True,
+    owner: str = ANONYMOUS_CALLER,
 ) -> Plan:
     """Plan a list of operations (see operations.py); AnyreachError when the API fails, Refusal when impossible."""
     parsed = parse_operations(operations)
@@ -31,7 +36,7 @@ async def plan_operations(
     interrupted = await store.moves()
     targets, notes = compile_operations(parsed, snapshot, interrupted)
     plan = make_plan(snapshot, targets, plan_id=new_plan_id(), notes=notes)
-    return await _keep(store, plan, save)
+    return await _keep(store, plan, save, owner)
 
 
 async def plan_document(
@@ -41,6 +46,7 @@ async def plan_document(
     *,
     from_file: bool = False,
     save: bool = True,
+    owner: str = ANONYMOUS_CALLER,
 ) -> Plan:
     """Plan a desired-state document (YAML or JSON text, or parsed). Its secrets are only named: they are read
     when the plan is applied, so planning never tells whether a variable exists."""
@@ -55,14 +61,14 @@ async def plan_document(
         targets.routing,
         plan_id=new_plan_id(),
     )
-    return await _keep(store, plan, save)
+    return await _keep(store, plan, save, owner)
 
 
-async def _keep(store: PlanStore, plan: Plan, save: bool) -> Plan:
+async def _keep(store: PlanStore, plan: Plan, save: bool, owner: str) -> Plan:
     if not plan.steps and plan.moves:
         await store.forget_moves(plan.moves)  # an interrupted move that turned out to be finished
     if save and plan.steps:
-        await store.save(plan)
+        await store.save(plan, owner)
     return plan
 
 

@@ -34,16 +34,16 @@ async def run_plan(
     env: Mapping[str, str],
     store: PlanStore | None = None,
 ) -> ApplyReport:
-    """Run every step until one fails; record unfinished moves first, so that planning again can finish them."""
+    """Run every step until one fails. A move is recorded as unfinished just before its first step, so that
+    planning again can finish it; a number this plan deletes on purpose forgets any earlier unfinished move."""
     if missing := missing_secrets(plan, env):
         raise Refusal(
             f"The environment variables {', '.join(missing)}, which the plan reads trunk passwords from, are not "
             f"set where it is applied (only {SECRET_PREFIX}... variables are read); nothing was changed. Set them "
             "there and plan again."
         )
-    if store is not None and plan.moves:
-        await store.remember_moves(plan.moves)
     created: dict[str, str] = {}
+    started: set[str] = set()
     outcomes: list[StepOutcome] = []
     failure: StepOutcome | None = None
     for step in plan.steps:
@@ -51,6 +51,8 @@ async def run_plan(
             outcomes.append(StepOutcome(n=step.n, action=step.action, subject=step.subject, status="not_started"))
             continue
         try:
+            if store is not None:
+                await _before(store, plan, step, started)
             await run_step(plan.id, step, _call(client, step, env, created))
         except Exception as exc:
             failure = StepOutcome(
@@ -59,12 +61,30 @@ async def run_plan(
             outcomes.append(failure)
             continue
         outcomes.append(StepOutcome(n=step.n, action=step.action, subject=step.subject, status="done"))
-    if store is not None and plan.moves and failure is None:
+    if store is not None and (finished := _finished(started, outcomes)):
         try:
-            await store.forget_moves(plan.moves)
-        except SharedStateUnavailable as exc:  # every step is done; planning again forgets finished moves
+            await store.forget_moves(finished)
+        except SharedStateUnavailable as exc:  # planning again forgets finished moves
             logger.warning("finished moves are still remembered as unfinished: %s", exc)
     return _report(plan, outcomes, failure)
+
+
+async def _before(store: PlanStore, plan: Plan, step: Step, started: set[str]) -> None:
+    # Recorded per number and only now: a move recorded before it starts would outlive a later deliberate
+    # delete of a number it never touched, and bring that number back with its old agents.
+    phone = step.subject
+    if phone in plan.moves:
+        if phone not in started:
+            await store.remember_moves({phone: plan.moves[phone]})
+            started.add(phone)
+    elif step.action == "delete_number":
+        await store.forget_moves([phone])
+
+
+def _finished(started: set[str], outcomes: list[StepOutcome]) -> list[str]:
+    """The moved numbers whose every step is done."""
+    unfinished = {outcome.subject for outcome in outcomes if outcome.status != "done"}
+    return sorted(started - unfinished)
 
 
 def _report(plan: Plan, outcomes: list[StepOutcome], failure: StepOutcome | None) -> ApplyReport:
@@ -100,6 +120,8 @@ def _cause(exc: Exception) -> str:
         return error_message(exc, retry_safe=False)
     if isinstance(exc, Refusal):
         return str(exc)
+    if isinstance(exc, SharedStateUnavailable):
+        return f"the plans the replicas share could not be reached ({exc}), so this step was not started."
     message = str(exc)
     # ToolError (from the gate's act) carries its own sentence; anything else is named, never dumped.
     return message if type(exc).__name__ == "ToolError" and message else f"{type(exc).__name__}"

@@ -221,10 +221,15 @@ def _moves(
 ) -> list[NumberTarget]:
     to_trunk = _byoc_trunk(operation.to_trunk_id, snapshot)
     chosen, absent = _selected(operation, snapshot)
-    absent += [
-        phone
-        for phone, intent in interrupted.items()
-        if intent.from_trunk_id == operation.from_trunk_id and phone not in snapshot.numbers and phone not in absent
+    # Moving a trunk's numbers again finishes the moves from it that were interrupted: a number deleted and not
+    # yet registered, or registered on the new trunk before its agents were given back.
+    resumed = {phone for phone, intent in interrupted.items() if intent.from_trunk_id == operation.from_trunk_id}
+    absent += [phone for phone in sorted(resumed) if phone not in snapshot.numbers and phone not in absent]
+    named = {number.phone_number for number in chosen}
+    chosen += [
+        number
+        for phone in sorted(resumed - named)
+        if (number := snapshot.numbers.get(phone)) is not None and number.trunk_id == to_trunk
     ]
     targets: list[NumberTarget] = []
     for phone in absent:

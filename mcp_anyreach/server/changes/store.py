@@ -3,6 +3,10 @@
 The protocol is small so that the shared state (server/shared_state) can back it with Redis for replicas
 later; `MemoryPlans` serves one process. A plan id is 128 random bits: it cannot be guessed, and a plan is
 taken (read and removed at once) when it is applied, so it runs at most once.
+
+Each plan is kept for the caller who made it (the OAuth subject, or one anonymous caller without sign-in), at
+most `PLANS_PER_CALLER` each: a caller planning in a loop drops only its own oldest plans. Callers that
+cannot apply keep no plans at all (tools/changes.py), so they cannot crowd out those that can.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ MOVE_TTL_SECONDS = 7 * 24 * 3600
 # Plans kept at once, the oldest dropped first: a client planning in a loop cannot fill the store (and a
 # shared Redis with it, which the confirmation gate needs); a dropped plan is refused and planned again.
 PLAN_CAPACITY = 200
+PLANS_PER_CALLER = 20
+ANONYMOUS_CALLER = "anonymous"
 
 
 def new_plan_id() -> str:
@@ -28,7 +34,10 @@ def new_plan_id() -> str:
 
 
 class PlanStore(Protocol):
-    async def save(self, plan: Plan) -> None: ...
+    async def save(self, plan: Plan, owner: str = ANONYMOUS_CALLER) -> None:
+        """Keep the plan for `owner`, dropping that owner's oldest beyond its quota, then anyone's beyond the
+        capacity."""
+        ...
 
     async def load(self, plan_id: str) -> Plan | None:
         """The plan, unexpired, or None."""
@@ -51,19 +60,23 @@ class PlanStore(Protocol):
 
 
 class MemoryPlans:
-    """This process's plans (at most `capacity`, the oldest dropped first) and unfinished moves."""
+    """This process's plans (at most `quota` per caller and `capacity` in all, the oldest dropped first) and
+    unfinished moves."""
 
     def __init__(
         self,
         *,
         ttl_seconds: int = PLAN_TTL_SECONDS,
         capacity: int = PLAN_CAPACITY,
+        quota: int = PLANS_PER_CALLER,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._ttl = ttl_seconds
         self._capacity = capacity
+        self._quota = quota
         self._clock = clock
         self._plans: OrderedDict[str, tuple[float, Plan]] = OrderedDict()
+        self._owners: dict[str, str] = {}
         self._moves: dict[str, tuple[float, MoveIntent]] = {}
         self._lock = threading.Lock()
 
@@ -71,11 +84,19 @@ class MemoryPlans:
     def ttl_seconds(self) -> int:
         return self._ttl
 
-    async def save(self, plan: Plan) -> None:
+    async def save(self, plan: Plan, owner: str = ANONYMOUS_CALLER) -> None:
         with self._lock:
             self._plans[plan.id] = (self._clock() + self._ttl, plan)
+            self._owners[plan.id] = owner
+            owned = [plan_id for plan_id in self._plans if self._owners.get(plan_id) == owner]
+            for plan_id in owned[: max(0, len(owned) - self._quota)]:
+                self._drop(plan_id)
             while len(self._plans) > self._capacity:
-                self._plans.popitem(last=False)
+                self._drop(next(iter(self._plans)))
+
+    def _drop(self, plan_id: str) -> None:
+        self._plans.pop(plan_id, None)
+        self._owners.pop(plan_id, None)
 
     async def load(self, plan_id: str) -> Plan | None:
         with self._lock:
@@ -84,7 +105,7 @@ class MemoryPlans:
     async def take(self, plan_id: str) -> Plan | None:
         with self._lock:
             plan = self._live(plan_id)
-            self._plans.pop(plan_id, None)
+            self._drop(plan_id)
             return plan
 
     def _live(self, plan_id: str) -> Plan | None:
@@ -93,7 +114,7 @@ class MemoryPlans:
             return None
         expires, plan = entry
         if expires < self._clock():
-            del self._plans[plan_id]
+            self._drop(plan_id)
             return None
         return plan
 

@@ -15,7 +15,13 @@ from pathlib import Path
 import anyio.to_thread
 
 from mcp_anyreach.server.changes.model import MoveIntent, Plan
-from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, PLAN_CAPACITY, PLAN_TTL_SECONDS
+from mcp_anyreach.server.changes.store import (
+    ANONYMOUS_CALLER,
+    MOVE_TTL_SECONDS,
+    PLAN_CAPACITY,
+    PLAN_TTL_SECONDS,
+    PLANS_PER_CALLER,
+)
 from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
 from mcp_anyreach.server.sqlite_file import SqliteFile
 
@@ -29,17 +35,22 @@ class SqlitePlans:
         *,
         ttl_seconds: int = PLAN_TTL_SECONDS,
         capacity: int = PLAN_CAPACITY,
+        quota: int = PLANS_PER_CALLER,
         clock: Callable[[], float] = time.time,
         timeout: float = 10.0,
     ) -> None:
         self._ttl = ttl_seconds
         self._capacity = capacity
+        self._quota = quota
         self._clock = clock
         self._file = SqliteFile.of(path, unavailable=SharedStateUnavailable, timeout=timeout)
         with self._file.transaction() as db:
             db.execute(
-                "CREATE TABLE IF NOT EXISTS plans (id TEXT PRIMARY KEY, expires_at REAL NOT NULL, plan TEXT NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS plans (id TEXT PRIMARY KEY, expires_at REAL NOT NULL, plan TEXT NOT NULL, "
+                "owner TEXT NOT NULL DEFAULT '')"
             )
+            if "owner" not in {str(column[1]) for column in db.execute("PRAGMA table_info(plans)")}:
+                db.execute("ALTER TABLE plans ADD COLUMN owner TEXT NOT NULL DEFAULT ''")  # a file from before quotas
             db.execute(
                 "CREATE TABLE IF NOT EXISTS unfinished_moves "
                 "(phone_number TEXT PRIMARY KEY, expires_at REAL NOT NULL, intent TEXT NOT NULL)"
@@ -50,8 +61,8 @@ class SqlitePlans:
         return self._ttl
 
     # Threads, because a replica holding the file's lock may keep these waiting.
-    async def save(self, plan: Plan) -> None:
-        await anyio.to_thread.run_sync(self._save, plan.id, plan.model_dump_json(), self._clock())
+    async def save(self, plan: Plan, owner: str = ANONYMOUS_CALLER) -> None:
+        await anyio.to_thread.run_sync(self._save, plan.id, plan.model_dump_json(), owner, self._clock())
 
     async def load(self, plan_id: str) -> Plan | None:
         found = await anyio.to_thread.run_sync(self._load, plan_id, self._clock())
@@ -72,11 +83,17 @@ class SqlitePlans:
     async def forget_moves(self, phone_numbers: Iterable[str]) -> None:
         await anyio.to_thread.run_sync(self._forget_moves, list(phone_numbers))
 
-    def _save(self, plan_id: str, plan: str, now: float) -> None:
+    def _save(self, plan_id: str, plan: str, owner: str, now: float) -> None:
         with self._file.transaction() as db:
             db.execute("DELETE FROM plans WHERE expires_at < ?", (now,))
             db.execute(
-                "INSERT OR REPLACE INTO plans (id, expires_at, plan) VALUES (?, ?, ?)", (plan_id, now + self._ttl, plan)
+                "INSERT OR REPLACE INTO plans (id, expires_at, plan, owner) VALUES (?, ?, ?, ?)",
+                (plan_id, now + self._ttl, plan, owner),
+            )
+            db.execute(
+                "DELETE FROM plans WHERE owner = ? AND id NOT IN "
+                "(SELECT id FROM plans WHERE owner = ? ORDER BY expires_at DESC, rowid DESC LIMIT ?)",
+                (owner, owner, self._quota),
             )
             db.execute(
                 "DELETE FROM plans WHERE id NOT IN (SELECT id FROM plans ORDER BY expires_at DESC, rowid DESC LIMIT ?)",

@@ -13,6 +13,7 @@ they expire (5 minutes).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -26,7 +27,13 @@ from redis.exceptions import RedisError
 
 from mcp_anyreach.api import AvailableNumber
 from mcp_anyreach.server.changes.model import MoveIntent, Plan
-from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, PLAN_CAPACITY, PLAN_TTL_SECONDS
+from mcp_anyreach.server.changes.store import (
+    ANONYMOUS_CALLER,
+    MOVE_TTL_SECONDS,
+    PLAN_CAPACITY,
+    PLAN_TTL_SECONDS,
+    PLANS_PER_CALLER,
+)
 from mcp_anyreach.server.shared_state.budget import new_reservation
 from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
 from mcp_anyreach.server.used_tokens import Claim
@@ -75,20 +82,30 @@ redis.call('PEXPIRE', key, math.ceil(window * 1000))
 return 1
 """
 
-# KEYS: the plan's key, the sorted set of plan keys by when they expire. ARGV: the plan, its expiry, milliseconds
-# to keep it, now, how many plans to keep. Plans beyond that number go, the soonest to expire first.
+# KEYS: the plan's key, the sorted set of plan keys by when they expire, the same set of its caller's plans.
+# ARGV: the plan, its expiry, milliseconds to keep it, now, how many plans to keep, how many per caller. The
+# caller's own plans beyond its quota go first (the soonest to expire first), then anyone's beyond the capacity.
 SAVE_PLAN = """
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[4])
-redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])
-local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
-if excess > 0 then
-  for _, key in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do
-    redis.call('DEL', key)
+for _, key in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('ZREM', KEYS[3], key)
   end
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
 end
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local limits = {[2] = tonumber(ARGV[5]), [3] = tonumber(ARGV[6])}
+for _, set in ipairs({3, 2}) do
+  redis.call('ZREMRANGEBYSCORE', KEYS[set], '-inf', '(' .. ARGV[4])
+  redis.call('ZADD', KEYS[set], ARGV[2], KEYS[1])
+  local excess = redis.call('ZCARD', KEYS[set]) - limits[set]
+  if excess > 0 then
+    for _, key in ipairs(redis.call('ZRANGE', KEYS[set], 0, excess - 1)) do
+      redis.call('DEL', key)
+      redis.call('ZREM', KEYS[2], key)
+      redis.call('ZREM', KEYS[3], key)
+    end
+  end
+  redis.call('PEXPIRE', KEYS[set], ARGV[3])
+end
 return 1
 """
 # KEYS: the moves hash (phone -> intent JSON), the sorted set of when each expires. ARGV: now, expires at,
@@ -254,17 +271,20 @@ class RedisPlans:
         *,
         ttl_seconds: int = PLAN_TTL_SECONDS,
         capacity: int = PLAN_CAPACITY,
+        quota: int = PLANS_PER_CALLER,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
         self._capacity = capacity
+        self._quota = quota
         self._clock = clock
         prefix = key_prefix(namespace)
         self._plan_prefix = f"{prefix}plan:"
         self._moves_key = f"{prefix}moves"
         self._expiry_key = f"{prefix}moves-expire"
         self._plans_key = f"{prefix}plans"
+        self._owner_prefix = f"{prefix}plans-of:"
         self._save = redis.register_script(SAVE_PLAN)
         self._remember = redis.register_script(REMEMBER_MOVES)
 
@@ -272,12 +292,13 @@ class RedisPlans:
     def ttl_seconds(self) -> int:
         return self._ttl
 
-    async def save(self, plan: Plan) -> None:
+    async def save(self, plan: Plan, owner: str = ANONYMOUS_CALLER) -> None:
         now = self._clock()
         expires = now + self._ttl
         stored = StoredPlan(expires_at=expires, plan=plan).model_dump_json()
-        arguments = [stored, repr(expires), _keep_ms(expires, now), repr(now), self._capacity]
-        keys = [self._plan_prefix + plan.id, self._plans_key]
+        arguments = [stored, repr(expires), _keep_ms(expires, now), repr(now), self._capacity, self._quota]
+        owner_key = self._owner_prefix + hashlib.sha256(owner.encode()).hexdigest()[:32]  # a name of any length
+        keys = [self._plan_prefix + plan.id, self._plans_key, owner_key]
         await _unless_unreachable(cast(Awaitable[Any], self._save(keys=keys, args=arguments)), "keep a plan")
 
     async def load(self, plan_id: str) -> Plan | None:

@@ -17,12 +17,14 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_anyreach.server.args import ConfirmationToken
+from mcp_anyreach.server.caller import may_write
 from mcp_anyreach.server.changes.results import ApplyReport, PlanView
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.gate import Verdict, previewed_by
 from mcp_anyreach.server.notify import notify_changed
 from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.server.sdk import caller
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
 from mcp_anyreach.server.uris import NUMBERS_URI, OPERATIONS_URI, ROUTING_URI, SCHEMA_URI, TRUNKS_URI
@@ -55,15 +57,18 @@ async def plan_changes(
 
     if (operations is None) == (desired_state is None):
         raise Refusal(f"Give operations ({OPERATIONS_URI}) or desired_state ({SCHEMA_URI}), not both.")
+    cannot_apply = _why_not_applyable(services)
+    save, owner = cannot_apply is None, caller()
     with plans_reachable(), api_errors(retry_safe=True):
         if operations is not None:
-            plan = await plan_operations(services.client, services.plans, operations)
+            plan = await plan_operations(services.client, services.plans, operations, save=save, owner=owner)
         else:
             assert desired_state is not None
-            plan = await plan_document(services.client, services.plans, desired_state)
-    if services.settings.read_only:
-        hint = "use a server without --read-only (this one cannot apply plans)"
-        return PlanView.of(plan, ttl_seconds=services.plans.ttl_seconds, apply_hint=hint)
+            plan = await plan_document(services.client, services.plans, desired_state, save=save, owner=owner)
+    if cannot_apply is not None:
+        hint = f"{cannot_apply}; this plan was not kept, so plan it again there"
+        view = PlanView.of(plan, ttl_seconds=services.plans.ttl_seconds, apply_hint=hint)
+        return view.model_copy(update={"plan_id": None, "expires_in_seconds": None})
     token = None
     if plan.steps:
         token = services.gatekeeper.offer_token(ctx, "apply_changes", {"plan_id": plan.id}, _apply_preview(plan))
@@ -75,6 +80,16 @@ async def plan_changes(
     )
     view = PlanView.of(plan, ttl_seconds=services.plans.ttl_seconds, apply_hint=hint)
     return view.model_copy(update={"confirmation_token": token})
+
+
+def _why_not_applyable(services: Services) -> str | None:
+    """What this caller must use to apply a plan, if it cannot apply one here: its plans are then not kept,
+    so that a reader planning in a loop crowds out no writer's plan."""
+    if services.settings.read_only:
+        return "use a server without --read-only (this one cannot apply plans)"
+    if not may_write(services.settings.oauth_write_scope):
+        return f"sign in with the {services.settings.oauth_write_scope} scope (this sign-in can only read)"
+    return None
 
 
 def _apply_preview(plan: Plan) -> Preview:

@@ -21,7 +21,7 @@ from mcp_anyreach.server.summaries import number_sentence
 from mcp_anyreach.server.text import shown
 from mcp_anyreach.server.tools.changes import SAME_TOOL_AGAIN, plans_reachable, run_change_set, run_planned
 from mcp_anyreach.server.uris import NUMBERS_URI, TRUNKS_URI, number_uri, trunk_uri
-from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, NumberView
+from mcp_anyreach.server.views import CURSOR_LOOP, POSSIBLY_INCOMPLETE, Gated, Listing, NumberView
 
 if TYPE_CHECKING:
     from mcp_anyreach.server.changes.executor import RunStep
@@ -48,6 +48,7 @@ async def list_phone_numbers(
     keep = await _number_filter(services, agents, trunk_id, inbound_agent, outbound_agent, trunk_kind)
     items: list[NumberView] = []
     warning: str | None = None
+    used = {cursor}
     for _ in range(SCAN_PAGES if keep else 1):
         with api_errors(retry_safe=True):
             page = await services.client.phone_numbers.list(
@@ -56,6 +57,9 @@ async def list_phone_numbers(
         items += [NumberView.of(n, agents) for n in page.items if keep is None or keep(n)]
         cursor = page.next_cursor
         warning = POSSIBLY_INCOMPLETE if page.possibly_incomplete else None
+        if cursor in used - {None}:
+            return Listing(items=items, next_cursor=None, warning=CURSOR_LOOP)
+        used.add(cursor)
         if cursor is None or len(items) >= limit:
             break
     else:
@@ -145,6 +149,8 @@ async def delete_phone_number(
     """Remove a number; its calls stop being answered. Gated."""
 
     async def delete() -> str:
+        with plans_reachable(SAME_TOOL_AGAIN):  # a move left unfinished must not bring the number back later
+            await services.plans.forget_moves([phone_number])
         with api_errors(retry_safe=True, not_found=NUMBER_NOT_FOUND):
             await services.client.phone_numbers.delete(phone_number)
         return phone_number
