@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
-from tests.reliability.live import data, texts
+from tests.reliability.live import CONFIRM_SECRET, data, texts
 from tests.server.conftest import (
     ACCEPT,
     ServerFactory,
@@ -125,9 +125,9 @@ async def test_a_purchase_token_is_refused_after_a_no_confirm_replica_bought_the
     make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
 ) -> None:
     number = await _offer(api, sandbox)
-    async with connect(make_server(confirm_secret="shared"), "legacy") as model:
+    async with connect(make_server(confirm_secret=CONFIRM_SECRET), "legacy") as model:
         token = await _purchase_token(model, number)
-        async with connect(make_server(confirm_secret="shared", no_confirm=True), "legacy") as pipeline:
+        async with connect(make_server(confirm_secret=CONFIRM_SECRET, no_confirm=True), "legacy") as pipeline:
             bought = await call(pipeline, "purchase_phone_number", {"phone_number": number})
         await api.phone_numbers.delete(number)
         again = await _redeem_purchase(model, number, token)
