@@ -36,7 +36,9 @@ def test_every_benchmark_runs_with_quick_and_reports_its_figures(script: str, tm
         timeout=600,
         check=False,
     )
-    assert done.returncode in (0, 1), f"{script} could not measure (exit {done.returncode}):\n{done.stderr[-3000:]}"
+    broke = f"{script} could not measure (exit {done.returncode}):\n{done.stderr[-3000:]}"
+    assert done.returncode in (0, 1), broke
+    assert figures_file.exists(), broke
     figures = json.loads(figures_file.read_text())
     assert figures, f"{script} reported no figure"
     assert all(figure["name"] and figure["shown"] for figure in figures)
