@@ -7,5 +7,8 @@
 # wall time; each module's copy of the tree, with mutmut's own log, stays in mutants/<module>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/python -m pip install --quiet "mutmut==3.8.1"
+# Pinned: scripts/mutation.py reads mutmut's results and diffs through its 3.8.1 interface.
+if ! .venv/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("mutmut") != "3.8.1")' 2>/dev/null; then
+    .venv/bin/python -m pip install --quiet "mutmut==3.8.1"
+fi
 exec .venv/bin/python scripts/mutation.py "$@"
