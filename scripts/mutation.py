@@ -75,7 +75,6 @@ def mutmut_section(target: Target, copied: list[str]) -> str:
     settings = {
         "source_paths": [target.module],
         "pytest_add_cli_args_test_selection": list(target.tests),
-        "pytest_add_cli_args": ["-p", "no:randomly"],  # the same order in every run: a kill is reproducible
         "also_copy": copied,
         "mutate_only_covered_lines": True,
     }
