@@ -154,9 +154,10 @@ def run(target: Target, max_children: int) -> Counter[str]:
     shown = ", ".join(f"{status} {counts[status]}" for status in SHOWN)
     others = ", ".join(f"{status} {count}" for status, count in counts.items() if status not in SHOWN)
     print(f"{target.slug}: {shown}{f', {others}' if others else ''}; {elapsed:.0f} s wall")
-    if not statuses:
-        print(f"  mutmut produced no results: read {log.relative_to(ROOT)}")
-    alive = sorted(mutant for mutant, status in statuses.items() if status not in ("killed", "caught by type check"))
+    if not statuses or counts["not checked"]:
+        print(f"  mutmut stopped before testing every mutant: read {log.relative_to(ROOT)}")
+    listed = ("killed", "caught by type check", "not checked")
+    alive = sorted(mutant for mutant, status in statuses.items() if status not in listed)
     shown = diffs(scratch, alive)
     for mutant in alive:
         print(f"  {statuses[mutant]}: {where(target.module, mutant, shown.get(mutant, []))}  [{mutant}]")
