@@ -10,6 +10,7 @@ The sandbox is `mcp-anyreach sandbox --port 0` in its own process on a file data
 numbers, so every page holds 50. The ratio is call / (a + b). Target: under 1.25.
 
 Run: python bench/call_overhead.py [--calls N] [--quick]
+--quick: 20 calls.
 """
 
 from __future__ import annotations
@@ -154,4 +155,4 @@ if __name__ == "__main__":
     parser = arguments(__doc__)
     parser.add_argument("--calls", type=int, default=1_000, help="timed rounds, after 30 untimed (default 1,000)")
     parsed = parser.parse_args()
-    run("call_overhead.py", parsed, lambda figures: anyio.run(main, 50 if parsed.quick else parsed.calls, figures))
+    run("call_overhead.py", parsed, lambda figures: anyio.run(main, 20 if parsed.quick else parsed.calls, figures))

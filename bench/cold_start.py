@@ -10,6 +10,7 @@ Three servers, interleaved round by round (the order rotating) so that machine n
 The client is bench/_common.py's raw JSON-RPC over pipes, so no client import is timed.
 
 Run: python bench/cold_start.py [--runs N] [--quick]
+--quick: one run of each.
 """
 
 from __future__ import annotations
@@ -91,4 +92,4 @@ if __name__ == "__main__":
     parser = arguments(__doc__)
     parser.add_argument("--runs", type=int, default=20, help="interleaved runs of each server (default 20)")
     parsed = parser.parse_args()
-    run("cold_start.py", parsed, lambda figures: main(3 if parsed.quick else parsed.runs, figures))
+    run("cold_start.py", parsed, lambda figures: main(1 if parsed.quick else parsed.runs, figures))

@@ -227,12 +227,12 @@ if __name__ == "__main__":
 
     parser = arguments((__doc__ or "").splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds (default 30; --quick: 5)")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds (default 30; --quick: 2)")
     parser.add_argument("--stateless", action="store_true", help="start the server with --stateless")
     parser.add_argument("--url", help="an already running server's /mcp URL (then --pid for its memory)")
     parser.add_argument("--pid", type=int, help="the process id of the server at --url")
     parsed = parser.parse_args()
-    duration = 5.0 if parsed.quick else parsed.duration
+    duration = 2.0 if parsed.quick else parsed.duration
 
     def load(url: str, pid: int | None) -> LoadReport:
         return anyio.run(lambda: run_load(url, clients=parsed.clients, duration=duration, pid=pid))

@@ -1,53 +1,41 @@
 """Throughput of the MCP layer over stateless streamable HTTP, against calling the API directly.
 
-Starts the sandbox API on its own (`mcp-anyreach sandbox`) and a stateless streamable-HTTP server with JSON
-responses that talks to it over HTTP, as to the real API. Then, for 1, 10 and 50 concurrent clients, it
-calls `list_phone_numbers` through the server (one self-contained POST per call, protocol 2026-07-28) and
-`GET /core/phone-numbers` on the sandbox directly, each for `--duration` seconds. Reports calls/s, p50 and
-p99 latency, the MCP layer's share of the direct API's throughput, and the CPU of the load generator and of
-both servers (all share the machine's cores, so a busy load generator or sandbox lowers every figure).
+Starts the sandbox API on its own (`mcp-anyreach sandbox --port 0`) and `mcp-anyreach serve --transport
+streamable-http --stateless --port 0` talking to it over HTTP, as to the real API; both are reached at the URL
+they log. Then, for each number of concurrent clients, it calls `list_phone_numbers` through the server (one
+self-contained POST per call, protocol 2026-07-28) and `GET /core/phone-numbers` on the sandbox directly, each
+for `--duration` seconds after half a second of warm-up. Reports calls/s, p50 and p99 latency, errors, and the
+CPU of the load generator and of both servers (all share the machine's cores, so a busy load generator or
+sandbox lowers every figure).
+Target: at 10 clients the MCP layer keeps at least 0.5x the direct API's calls/s.
 
-Run: python bench/http_throughput.py [--duration 3] [--clients 1,10,50] [--limit 10]
+Run: python bench/http_throughput.py [--duration 3] [--clients 1,10,50] [--limit 10] [--quick]
+--quick: 10 clients only, 1 second each.
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import os
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
-from _common import free_port, machine, server_env, wait_listening
+from _common import SERVER_COMMAND, Figures, arguments, run, server_env, start_listening, stop
 
 MODERN = "2026-07-28"
-SERVER = """
-import sys, anyio, uvicorn
-from mcp_anyreach.server import build_server
-from mcp_anyreach.server.backend import connect
-from mcp_anyreach.server.http import transport_security
-from mcp_anyreach.settings import Settings
-
-async def main(port):
-    settings = Settings(transport="streamable-http", stateless=True, port=port)
-    async with connect(settings) as api:
-        server = build_server(settings, api)
-        app = server.streamable_http_app(
-            stateless_http=True, json_response=True, transport_security=transport_security(settings)
-        )
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-        await uvicorn.Server(config).serve()
-
-anyio.run(main, int(sys.argv[1]))
-"""
+TARGET_CLIENTS = 10
+MIN_SHARE = 0.5
+WARMUP = 0.5
+CREDENTIALS = re.compile(r"export ANYREACH_BASE_URL=(\S+) ANYREACH_TOKEN=(\S+) ANYREACH_ORG_ID=(\S+)")
 Call = Callable[[httpx2.AsyncClient], Awaitable[bool]]
 
 
@@ -66,6 +54,8 @@ class Cell:
         return len(self.latencies) / self.elapsed
 
     def percentile_ms(self, q: int) -> float:
+        if len(self.latencies) < 2:
+            return 1000 * (self.latencies[0] if self.latencies else 0.0)
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[q - 1] * 1000
 
 
@@ -77,9 +67,10 @@ def cpu_seconds(pid: int) -> float:
 async def measure(cell: Cell, call: Call, duration: float, servers: dict[str, int]) -> Cell:
     limits = httpx2.Limits(max_connections=cell.clients, max_keepalive_connections=cell.clients)
     async with httpx2.AsyncClient(limits=limits, timeout=30.0) as http:
-        warm_until = time.perf_counter() + 0.5
+        warm_until = time.perf_counter() + WARMUP
         while time.perf_counter() < warm_until:
-            await call(http)
+            if not await call(http):
+                raise RuntimeError(f"a warm-up call to the {cell.target} failed")
         cpu_before = {name: cpu_seconds(pid) for name, pid in servers.items()}
         own_before = time.process_time()
         started = time.perf_counter()
@@ -88,8 +79,7 @@ async def measure(cell: Cell, call: Call, duration: float, servers: dict[str, in
         async def client() -> None:
             while time.perf_counter() < deadline:
                 sent = time.perf_counter()
-                ok = await call(http)
-                if ok:
+                if await call(http):
                     cell.latencies.append(time.perf_counter() - sent)
                 else:
                     cell.errors += 1
@@ -103,14 +93,22 @@ async def measure(cell: Cell, call: Call, duration: float, servers: dict[str, in
     return cell
 
 
-def direct_call(base_url: str, token: str, limit: int) -> Call:
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+def direct_call(base_url: str, token: str, org_id: str, limit: int) -> Call:
+    headers = {"Authorization": f"Bearer {token}", "X-Anyreach-Org": org_id, "Accept": "application/json"}
 
     async def call(http: httpx2.AsyncClient) -> bool:
         response = await http.get(f"{base_url}/core/phone-numbers", params={"limit": limit}, headers=headers)
         return response.status_code == 200
 
     return call
+
+
+def json_rpc_answer(response: httpx2.Response) -> dict[str, Any]:
+    """The JSON-RPC message of a JSON response, or of the last `data:` line of an event stream."""
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        data = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]
+        return json.loads(data[-1]) if data else {}
+    return response.json()
 
 
 def mcp_call(url: str, limit: int) -> Call:
@@ -136,37 +134,38 @@ def mcp_call(url: str, limit: int) -> Call:
         response = await http.post(url, json=body, headers=headers)
         if response.status_code != 200:
             return False
-        result = response.json().get("result") or {}
-        return not result.get("isError") and bool(result.get("structuredContent", {}).get("items"))
+        result: dict[str, Any] = json_rpc_answer(response).get("result") or {}
+        content: dict[str, Any] = result.get("structuredContent") or {}
+        return not result.get("isError") and bool(content.get("items"))
 
     return call
 
 
-def start_sandbox(log: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    """`mcp-anyreach sandbox` on a free port; its base URL and the demo organization's API key."""
-    port = free_port()
-    command = [sys.executable, "-m", "mcp_anyreach", "sandbox", "--db", ":memory:", "--port", str(port)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=server_env())
-    wait_listening(process, port)
-    found = re.search(r"export ANYREACH_BASE_URL=(\S+) ANYREACH_TOKEN=(\S+)", log.read_text())
-    if found is None:
-        raise RuntimeError(f"no credentials in the sandbox's output:\n{log.read_text()}")
-    return process, found.group(1), found.group(2)
+@contextmanager
+def servers(logs: Path) -> Generator[tuple[str, str, str, str, dict[str, int]]]:
+    """The sandbox and an MCP server on it: the sandbox's base URL, key and organization, the /mcp URL, pids."""
+    sandbox, base_url = start_listening(
+        [*SERVER_COMMAND, "sandbox", "--db", ":memory:", "--port", "0"], logs / "sandbox.log"
+    )
+    server = None
+    try:
+        deadline = time.monotonic() + 10
+        while not (found := CREDENTIALS.search((logs / "sandbox.log").read_text(errors="replace"))):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no credentials in the sandbox's output:\n{(logs / 'sandbox.log').read_text()}")
+            time.sleep(0.05)
+        _, token, org_id = found.groups()
+        env = server_env(ANYREACH_BASE_URL=base_url, ANYREACH_TOKEN=token, ANYREACH_ORG_ID=org_id)
+        command = [*SERVER_COMMAND, "serve", "--transport", "streamable-http", "--stateless", "--port", "0"]
+        server, url = start_listening(command, logs / "server.log", env=env)
+        yield base_url, token, org_id, url, {"sandbox": sandbox.pid, "mcp": server.pid}
+    finally:
+        for process in (server, sandbox):
+            if process is not None:
+                stop(process)
 
 
-def start_server(log: Path, base_url: str, token: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = server_env(ANYREACH_TOKEN=token, ANYREACH_BASE_URL=base_url)
-    with log.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdout=sink, stderr=sink, env=env)
-    wait_listening(process, port)
-    return process, f"http://127.0.0.1:{port}/mcp"
-
-
-def report(cells: list[Cell]) -> None:
-    print(f"# HTTP throughput: list_phone_numbers, stateless streamable HTTP, JSON responses ({machine()})")
-    print("# A shared, noisy machine: the load generator and both servers compete for the same cores.")
+def report(cells: list[Cell], figures: Figures) -> None:
     print("| clients | target | calls/s | p50 ms | p99 ms | errors | load gen CPU | MCP server CPU | sandbox CPU |")
     print("|---|---|---|---|---|---|---|---|---|")
     for cell in cells:
@@ -176,42 +175,41 @@ def report(cells: list[Cell]) -> None:
             f"{cell.percentile_ms(99):.1f} | {cell.errors} | {cell.generator_cpu:.0%} | "
             f"{cpu.get('mcp', 0.0):.0%} | {cpu.get('sandbox', 0.0):.0%} |"
         )
-    print()
     for clients in sorted({cell.clients for cell in cells}):
         direct = next(c for c in cells if c.clients == clients and c.target == "direct API")
         through = next(c for c in cells if c.clients == clients and c.target == "MCP server")
-        print(f"{clients} clients: the MCP layer keeps {through.rate / direct.rate:.0%} of the direct API's calls/s")
+        share = through.rate / direct.rate
+        shown = f"{share:.2f}x ({through.rate:.0f} vs {direct.rate:.0f} calls/s)"
+        name = f"HTTP, {clients} clients: MCP / direct API calls/s"
+        if clients == TARGET_CLIENTS:
+            figures.add(name, share, shown, f">= {MIN_SHARE}x", share >= MIN_SHARE)
+        else:
+            figures.add(f"{name} (information)", share, shown)
+        figures.add(
+            f"HTTP, {clients} clients: MCP p50 / p99 ms (information)",
+            through.percentile_ms(50),
+            f"{through.percentile_ms(50):.0f} / {through.percentile_ms(99):.0f}",
+        )
+        errors = direct.errors + through.errors
+        figures.add(f"HTTP, {clients} clients, list_phone_numbers: errors", errors, str(errors), "0", errors == 0)
 
 
-async def run(duration: float, levels: list[int], limit: int) -> None:
-    logs = Path(tempfile.mkdtemp(prefix="http-throughput-"))
-    sandbox, base_url, token = start_sandbox(logs / "sandbox.log")
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        server, url = start_server(logs / "server.log", base_url, token)
-        pids = {"sandbox": sandbox.pid, "mcp": server.pid}
+async def main(duration: float, levels: list[int], limit: int, figures: Figures) -> None:
+    with tempfile.TemporaryDirectory() as scratch, servers(Path(scratch)) as (base_url, token, org_id, url, pids):
         cells: list[Cell] = []
         for clients in levels:
-            cells.append(
-                await measure(Cell("direct API", clients), direct_call(base_url, token, limit), duration, pids)
-            )
+            direct = direct_call(base_url, token, org_id, limit)
+            cells.append(await measure(Cell("direct API", clients), direct, duration, pids))
             cells.append(await measure(Cell("MCP server", clients), mcp_call(url, limit), duration, pids))
-        report(cells)
-    finally:
-        for process in (server, sandbox):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=10)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement (default 3)")
-    parser.add_argument("--clients", default="1,10,50", help="concurrency levels (default 1,10,50)")
-    parser.add_argument("--limit", type=int, default=10, help="numbers per page (default 10)")
-    args = parser.parse_args()
-    anyio.run(run, args.duration, [int(level) for level in args.clients.split(",")], args.limit)
+        report(cells, figures)
 
 
 if __name__ == "__main__":
-    main()
+    parser = arguments(__doc__)
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement (default 3)")
+    parser.add_argument("--clients", default="1,10,50", help="concurrency levels (default 1,10,50)")
+    parser.add_argument("--limit", type=int, default=10, help="numbers per page (default 10)")
+    parsed = parser.parse_args()
+    duration = 1.0 if parsed.quick else parsed.duration
+    levels = [TARGET_CLIENTS] if parsed.quick else [int(level) for level in parsed.clients.split(",")]
+    run("http_throughput.py", parsed, lambda figures: anyio.run(main, duration, levels, parsed.limit, figures))

@@ -15,6 +15,7 @@ Memory, after the timed rounds, per operation in untimed passes of its own:
               before) minus its resident memory then (VmRSS): all memory, the allocator's slack included.
 
 Run: python bench/inventory_scale.py [--rounds N] [--quick]
+--quick: 1,000 numbers on 50 trunks, one round.
 """
 
 from __future__ import annotations
@@ -202,5 +203,7 @@ if __name__ == "__main__":
     parser = arguments(__doc__)
     parser.add_argument("--rounds", type=int, default=15, help="timed rounds, after one untimed (default 15)")
     parsed = parser.parse_args()
+    if parsed.quick:  # a smaller account, so that a check that the script works takes seconds
+        NUMBERS, TRUNKS = 1_000, 50
     logging.disable(logging.WARNING)
     run("inventory_scale.py", parsed, lambda figures: anyio.run(main, 1 if parsed.quick else parsed.rounds, figures))

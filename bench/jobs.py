@@ -11,6 +11,7 @@ is left). Counted: tool calls, and the characters of their text results (what a 
 Both ways end in the same account; the script checks it.
 
 Run: python bench/jobs.py [--quick]
+--quick: 30 numbers.
 """
 
 from __future__ import annotations
@@ -228,5 +229,7 @@ async def main(figures: Figures) -> None:
 
 if __name__ == "__main__":
     parsed = arguments(__doc__).parse_args()
+    if parsed.quick:  # fewer numbers, so that a check that the script works takes seconds
+        NUMBERS = 30
     logging.disable(logging.WARNING)
     run("jobs.py", parsed, lambda figures: anyio.run(main, figures))

@@ -34,6 +34,7 @@ SCRIPTS = (
     "inventory_scale.py",
     "pagination.py",
     "http_load.py",
+    "http_throughput.py",
     "jobs.py",
 )
 README = BENCH / "README.md"
