@@ -2,8 +2,11 @@
 
 Checks run in order, each with the fix for its failure; a check that needs an earlier one which failed is
 skipped. The exit code is 0 only when nothing failed: everything a read-write server needs, or with
-`--read-only` what a read-only server needs. Doctor never writes: its API checks are cheap GETs made
-through a read-only client, and write scopes (known only on a first write) are reported, not tested.
+`--read-only` what a read-only server needs. Doctor never changes anything: its reads are cheap GETs made
+through a read-only client, and for a read-write server it sends an empty POST to the two endpoints where an
+empty body cannot create anything (a 403 means the scope is missing, a 422 that it is there and the body was
+refused). Every other write (a purchase, a publish, a PUT, a DELETE) could act on an empty body or needs a
+real target, so the scopes behind them are reported as unverified.
 """
 
 from __future__ import annotations
@@ -36,13 +39,7 @@ from mcp_anyreach.settings import Settings
 
 Status = Literal["ok", "warn", "fail", "skip"]
 DEFAULT_TIMEOUT = 10.0
-WRITE_SCOPES = (
-    "phone_numbers:manage",
-    "managed_accounts:manage",
-    "trunks:manage",
-    "inbound_routing_configs:manage",
-    "agents:manage",
-)
+UNVERIFIED_WRITE_SCOPES = ("managed_accounts:manage", "inbound_routing_configs:manage", "agents:manage")
 
 
 @dataclass(frozen=True)
@@ -84,21 +81,40 @@ READ_SCOPES = (
     ReadScope("phone_numbers:read", lambda c: c.phone_numbers.list(limit=1), "the number tools, inventory and audit"),
     ReadScope("trunks:read", lambda c: c.trunks.list(limit=1), "the trunk tools, inventory and audit"),
     ReadScope("inbound_routing_configs:read", lambda c: c.inbound_routing.get(), "the routing tools and audit"),
+    ReadScope("agents:read", lambda c: c.agents.list(limit=1), "the agent tools and explain_inbound_call"),
 )
 API_CHECKS = [f"scope {scope.scope}" for scope in READ_SCOPES] + ["managed account", "scope managed_accounts:read"]
+
+
+@dataclass(frozen=True)
+class WriteProbe:
+    """A write endpoint whose empty body the API refuses (422) after checking the scope (403), creating nothing."""
+
+    scope: str
+    path: str
+    used_by: str
+
+
+WRITE_PROBES = (
+    WriteProbe("trunks:manage", "/core/trunks", "creating, updating and deleting trunks"),
+    WriteProbe("phone_numbers:manage", "/core/phone-numbers", "registering, moving and deleting numbers"),
+)
+WRITE_CHECKS = [*(f"scope {probe.scope}" for probe in WRITE_PROBES), "other write scopes"]
 
 
 async def diagnose(settings: Settings, *, per_check: float = DEFAULT_TIMEOUT) -> Report:
     """Run every check against the account `settings` describe."""
     report = Report(base_url=display_url(settings.base_url), read_only=settings.read_only)
     token_ok = _check_token(report, settings)
+    api_checks = API_CHECKS if settings.read_only else [*API_CHECKS, *WRITE_CHECKS]
     if await _check_network(report, settings.base_url, per_check) and token_ok:
-        await _check_api(report, settings, per_check)
+        await _check_api(report, settings, per_check, api_checks)
     elif token_ok:
-        report.skip(["credential", *API_CHECKS], "the API to be reachable")
+        report.skip(["credential", *api_checks], "the API to be reachable")
     else:
-        report.skip(["credential", *API_CHECKS], "a well-formed token")
-    _check_write_scopes(report, settings)
+        report.skip(["credential", *api_checks], "a well-formed token")
+    if settings.read_only:
+        report.add("write scopes", "skip", "not needed with --read-only")
     _check_files(report, settings)
     return report
 
@@ -232,7 +248,7 @@ async def _handshake(host: str, port: int) -> None:
     await stream.aclose()
 
 
-async def _check_api(report: Report, settings: Settings, per_check: float) -> None:
+async def _check_api(report: Report, settings: Settings, per_check: float, api_checks: Sequence[str]) -> None:
     assert settings.token is not None
     token = settings.token.get_secret_value()
     async with AnyreachClient(
@@ -240,11 +256,13 @@ async def _check_api(report: Report, settings: Settings, per_check: float) -> No
     ) as client:
         first, *others = READ_SCOPES
         if not await _check_credential(report, client, first):
-            report.skip(API_CHECKS, "an accepted credential")
+            report.skip(api_checks, "an accepted credential")
             return
         for scope in others:
             await _check_scope(report, client, scope)
         await _check_managed_account(report, client, settings)
+    if not settings.read_only:
+        await _check_write_scopes(report, settings, per_check)
 
 
 async def _check_credential(report: Report, client: AnyreachClient, scope: ReadScope) -> bool:
@@ -371,15 +389,47 @@ def _api_fix(failure: AnyreachError) -> str:
     return "Run doctor again shortly; if it persists, contact Anyreach support with the request id above."
 
 
-def _check_write_scopes(report: Report, settings: Settings) -> None:
-    if settings.read_only:
-        report.add("write scopes", "skip", "not needed with --read-only")
-        return
+async def _check_write_scopes(report: Report, settings: Settings, per_check: float) -> None:
+    assert settings.token is not None
+    headers = {"Authorization": f"Bearer {settings.token.get_secret_value()}", "Accept": "application/json"}
+    if settings.org_id is not None:
+        headers["X-Anyreach-Org"] = settings.org_id
+    # Its own bare client, so the read-only client above stays unable to write and these two POSTs are all it sends.
+    async with httpx2.AsyncClient(
+        base_url=settings.base_url.rstrip("/"), headers=headers, timeout=per_check, follow_redirects=False
+    ) as http:
+        for probe in WRITE_PROBES:
+            try:
+                status: int | str = (await http.post(probe.path, json={})).status_code
+            except httpx2.HTTPError as exc:
+                status = f"no answer ({type(exc).__name__})"
+            _write_scope_result(report, probe, status)
     report.add(
-        "write scopes",
+        "other write scopes",
         "skip",
-        f"not tested (doctor never writes); the tools that change things need {', '.join(WRITE_SCOPES)}",
+        f"unverified: {', '.join(UNVERIFIED_WRITE_SCOPES)} (testing them would buy, publish or re-route); "
+        "a tool that needs one the key lacks is refused with a 403",
     )
+
+
+def _write_scope_result(report: Report, probe: WriteProbe, status: int | str) -> None:
+    name = f"scope {probe.scope}"
+    if status == 422:
+        report.add(name, "ok", f"granted (an empty POST {probe.path} was refused for its body); {probe.used_by} work")
+    elif status == 403:
+        report.add(
+            name,
+            "fail",
+            f"the credential lacks {probe.scope}, so {probe.used_by} fail",
+            f"Use a key that has {probe.scope}, or run the server with --read-only.",
+        )
+    else:
+        report.add(
+            name,
+            "warn",
+            f"unverified: an empty POST {probe.path} answered {status}, neither 403 (missing) nor 422 (granted)",
+            f"Run doctor again; if {probe.used_by} are refused with a 403, use a key that has {probe.scope}.",
+        )
 
 
 def _check_files(report: Report, settings: Settings) -> None:
@@ -429,6 +479,8 @@ def render(report: Report, out: TextIO) -> None:
         print(f"\n{failed} check(s) failed: fix them, then run `mcp-anyreach doctor` again.", file=out)
     else:
         print(f"\nReady: a {mode} server can use this account.", file=out)
+        if not report.read_only:
+            print(f"Unverified: {', '.join(UNVERIFIED_WRITE_SCOPES)} (see above).", file=out)
 
 
 def as_json(report: Report) -> str:
@@ -439,8 +491,13 @@ def as_json(report: Report) -> str:
 def run_doctor(settings: Settings, *, as_machine_readable: bool = False, per_check: float = DEFAULT_TIMEOUT) -> int:
     """Diagnose, print the report on stdout, answer the exit code (0 ready, 1 something failed)."""
     report = anyio.run(lambda: diagnose(settings, per_check=per_check))
-    if as_machine_readable:
-        print(as_json(report), file=sys.stdout)
-    else:
-        render(report, sys.stdout)
+    try:
+        if as_machine_readable:
+            print(as_json(report), file=sys.stdout)
+        else:
+            render(report, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (`| head`) left: point stdout at nothing, so the flush at exit raises no second error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0 if report.ok else 1

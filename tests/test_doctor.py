@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,10 +15,12 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from mcp_anyreach.doctor import Report, diagnose, run_doctor
 from mcp_anyreach.sandbox import open_sandbox
-from mcp_anyreach.sandbox.store.orgs import READ_SCOPES
+from mcp_anyreach.sandbox.store.orgs import ALL_SCOPES
 from mcp_anyreach.settings import Settings
 from tests.reliability.live import LiveSandbox, live_sandbox
 from tests.server.loopback import free_port
@@ -27,6 +30,7 @@ RUN_TIMEOUT = 60.0
 WITHOUT_TRUNKS = "ak_doctor_without_trunks_read"
 WITHOUT_MANAGED = "ak_doctor_without_managed_accounts_read"
 NO_MANAGED_TRUNK = "ak_doctor_org_without_managed_trunks"
+WITHOUT_AGENTS = "ak_doctor_without_agents_read"
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +42,27 @@ def anyio_backend() -> str:
 async def live() -> AsyncIterator[LiveSandbox]:
     async with live_sandbox() as running:
         store, demo = running.sandbox.store, running.sandbox.seed.demo
-        store.organizations.add_credential(demo.org_id, WITHOUT_TRUNKS, tuple(set(READ_SCOPES) - {"trunks:read"}))
-        managed_less = tuple(set(READ_SCOPES) - {"managed_accounts:read"})
-        store.organizations.add_credential(demo.org_id, WITHOUT_MANAGED, managed_less)
+        all_but = {
+            WITHOUT_TRUNKS: {"trunks:read"},
+            WITHOUT_MANAGED: {"managed_accounts:read"},
+            WITHOUT_AGENTS: {"agents:read", "agents:manage"},
+        }
+        for key, missing in all_but.items():
+            store.organizations.add_credential(demo.org_id, key, tuple(set(ALL_SCOPES) - missing))
         bare_org = store.organizations.create("No Managed Trunks Ltd")
-        store.organizations.add_credential(bare_org, NO_MANAGED_TRUNK, READ_SCOPES)
+        store.organizations.add_credential(bare_org, NO_MANAGED_TRUNK, ALL_SCOPES)
         yield running
 
 
 def settings_for(live: LiveSandbox, **fields: Any) -> Settings:
     given = {"token": live.sandbox.seed.demo.api_key, "base_url": live.base_url, **fields}
     return Settings.model_validate({key: value for key, value in given.items() if value is not None})
+
+
+def holdings(live: LiveSandbox) -> list[tuple[object, ...]]:
+    """Every trunk and number the sandbox holds, as stored."""
+    db = live.sandbox.store.db
+    return [tuple(row) for sql in ("SELECT * FROM trunks", "SELECT * FROM phone_numbers") for row in db.query(sql)]
 
 
 def statuses(report: Report) -> dict[str, str]:
@@ -67,13 +81,18 @@ async def exit_code(settings: Settings, capsys: pytest.CaptureFixture[str]) -> t
 
 
 async def test_every_check_passes_for_a_sandbox_account_and_the_command_exits_zero(live: LiveSandbox) -> None:
+    held = holdings(live)
     with anyio.fail_after(RUN_TIMEOUT):
+        before = live.counts.copy()
         table = await anyio.run_process(
             [*SERVER_COMMAND, "doctor"], env=live.env(), stdin=subprocess.DEVNULL, check=False
         )
+        read_write = live.counts - before
+        before = live.counts.copy()
         machine = await anyio.run_process(
             [*SERVER_COMMAND, "doctor", "--json", "--read-only"], env=live.env(), stdin=subprocess.DEVNULL, check=False
         )
+        read_only = live.counts - before
 
     assert table.returncode == 0, table.stdout.decode()
     text = table.stdout.decode()
@@ -84,7 +103,10 @@ async def test_every_check_passes_for_a_sandbox_account_and_the_command_exits_ze
     report = json.loads(machine.stdout)
     assert (machine.returncode, report["ok"], report["read_only"]) == (0, True, True)
     assert {check["status"] for check in report["checks"]} <= {"ok", "skip"}
-    assert set(live.counts) <= {"GET"}, "doctor never writes"
+    assert set(read_only) == {"GET"}, "a read-only doctor only reads"
+    assert set(read_write) == {"GET", "POST"}
+    assert read_write["POST"] == 2, "two empty POSTs probe the write scopes"
+    assert holdings(live) == held, "doctor changes nothing"
 
 
 @pytest.mark.parametrize(
@@ -97,6 +119,7 @@ async def test_every_check_passes_for_a_sandbox_account_and_the_command_exits_ze
         ({"token": "ak_not_a_real_key"}, "credential", "Check ANYREACH_TOKEN"),
         ({"token": WITHOUT_TRUNKS}, "scope trunks:read", "trunks:read"),
         ({"token": WITHOUT_MANAGED}, "scope managed_accounts:read", "managed_accounts:read"),
+        ({"token": WITHOUT_AGENTS}, "scope agents:read", "agents:read"),
         ({"managed_account_id": "ma_not_ours"}, "managed account", "ANYREACH_MANAGED_ACCOUNT_ID"),
         ({"token": NO_MANAGED_TRUNK}, "managed account", "ANYREACH_MANAGED_ACCOUNT_ID"),
         ({"audit_log": "/nonexistent-dir/audit.jsonl"}, "audit log", "--audit-log"),
@@ -110,6 +133,7 @@ async def test_every_check_passes_for_a_sandbox_account_and_the_command_exits_ze
         "refused-credential",
         "missing-read-scope",
         "missing-managed-accounts-scope",
+        "missing-agents-scope",
         "wrong-managed-account",
         "no-managed-account-to-find",
         "audit-log-unwritable",
@@ -129,6 +153,73 @@ async def test_each_failure_names_its_fix_and_makes_the_exit_code_one(
     assert code == 1
     assert machine["ok"] is False
     assert {entry["name"]: entry["status"] for entry in machine["checks"]}[check] == "fail"
+
+
+async def test_a_read_only_key_is_not_ready_for_a_read_write_server_and_doctor_buys_nothing_to_find_out(
+    live: LiveSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    read_only_key = live.sandbox.seed.demo.read_only_key
+    held = holdings(live)
+    with anyio.fail_after(RUN_TIMEOUT):
+        table = await anyio.run_process(
+            [*SERVER_COMMAND, "doctor"], env=live.env(read_only_key), stdin=subprocess.DEVNULL, check=False
+        )
+    report = await diagnose(settings_for(live, token=read_only_key))
+    code, _ = await exit_code(settings_for(live, token=read_only_key, read_only=True), capsys)
+    checks = {check.name: check for check in report.checks}
+
+    assert table.returncode == 1
+    assert "Ready" not in table.stdout.decode()
+    assert "2 check(s) failed" in table.stdout.decode()
+    assert list(failed(report)) == ["scope trunks:manage", "scope phone_numbers:manage"]
+    assert "--read-only" in failed(report)["scope trunks:manage"]
+    assert checks["other write scopes"].status == "skip"
+    assert "unverified: managed_accounts:manage, inbound_routing_configs:manage, agents:manage" in (
+        checks["other write scopes"].detail
+    )
+    assert statuses(report)["scope agents:read"] == "ok"
+    assert code == 0, "the same key serves a read-only server"
+    assert holdings(live) == held
+    assert read_only_key not in table.stdout.decode() + table.stderr.decode()
+
+
+async def test_a_write_probe_answered_with_neither_403_nor_422_is_reported_unverified_not_granted() -> None:
+    async def created_anyway(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            await JSONResponse({"id": "surprise"}, status_code=201)(scope, receive, send)
+        else:
+            await sandbox.app(scope, receive, send)
+
+    sandbox = open_sandbox(":memory:")
+    async with live_sandbox(sandbox, wrap=lambda app: created_anyway) as running:
+        report = await diagnose(settings_for(running))
+    checks = {check.name: check for check in report.checks}
+
+    assert failed(report) == {}
+    assert checks["scope trunks:manage"].status == "warn"
+    assert checks["scope trunks:manage"].detail.startswith("unverified: an empty POST /core/trunks answered 201")
+    assert checks["scope phone_numbers:manage"].status == "warn"
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+async def test_a_reader_that_stops_reading_early_leaves_no_broken_pipe_traceback(
+    live: LiveSandbox, as_json: bool
+) -> None:
+    command = [*SERVER_COMMAND, "doctor", *(["--json"] if as_json else [])]
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before doctor prints a line, as after `| head -0`
+    try:
+        with anyio.fail_after(RUN_TIMEOUT):
+            completed = await anyio.run_process(
+                command, env=live.env(), stdin=subprocess.DEVNULL, stdout=writer, check=False
+            )
+    finally:
+        os.close(writer)
+    stderr = completed.stderr.decode()
+
+    assert "BrokenPipeError" not in stderr
+    assert "Traceback" not in stderr
+    assert completed.returncode == 0, "the report itself was ready"
 
 
 async def test_read_only_checks_only_what_a_read_only_server_needs(

@@ -103,8 +103,6 @@ async def test_inventory_view_shows_numbers_by_trunk_with_their_agents_and_the_f
             frame = await show(page, html=html, tool="audit_inventory", arguments={}, result=result)
 
             await frame.get_by_test_id("numbers").filter(has_text="5").wait_for()
-            await trunk(frame, BYOC_TRUNK).get_by_role("button", name="Show numbers").click()
-            await trunk(frame, MANAGED_TRUNK).get_by_role("button", name="Show numbers").click()
             byoc_rows = trunk(frame, BYOC_TRUNK).locator("tbody tr")
             await byoc_rows.filter(has_text="+12125550132").filter(has_text="After-hours v1").wait_for()
             await (
@@ -150,6 +148,51 @@ async def test_inventory_view_pages_a_trunk_of_thousands_of_numbers_without_a_gi
             assert await frame.locator("tr, li").count() < 150  # one page of numbers and capped findings
 
     assert record.errors == []
+
+
+@pytest.mark.parametrize("added", [0, 45], ids=["demo-5-numbers", "exactly-50-numbers"])
+async def test_a_small_account_shows_who_answers_every_number_without_a_click(
+    server: MCPServer, sandbox: Sandbox, browser: Any, added: int
+) -> None:
+    sandbox.store.bulk_add_numbers(sandbox.seed.demo.org_id, sandbox.seed.demo.byoc_trunk_id, added)
+    with anyio.fail_after(RENDER_TIMEOUT):
+        async with apps_client(server) as client, host_page(browser, client) as (page, record):
+            html, result = await called(client, "audit_inventory", {})
+            frame = await show(page, html=html, tool="audit_inventory", arguments={}, result=result)
+            byoc, managed = trunk(frame, BYOC_TRUNK), trunk(frame, MANAGED_TRUNK)
+            await byoc.locator("tbody tr", has_text="+12125550132").filter(has_text="After-hours v1").wait_for()
+            await managed.locator("tbody tr", has_text="+14155550101").filter(has_text="Support v2").wait_for()
+            await byoc.get_by_text(re.compile(rf"^1.{3 + added} of {3 + added}$")).wait_for()
+
+            assert await byoc.locator("tbody tr").count() == 3 + added, "every number on one page"
+            assert await managed.locator("tbody tr").count() == 2
+            assert await byoc.get_by_role("button", name="Next").is_disabled()
+            assert await frame.get_by_role("button", name="Show numbers").count() == 0
+            await byoc.get_by_role("button", name="Hide numbers").click()
+            assert await byoc.locator("tbody tr").count() == 0, "the human can still fold a trunk away"
+
+    assert record.errors == []
+
+
+async def test_an_account_of_more_than_50_numbers_keeps_its_trunks_folded_until_asked(
+    server: MCPServer, sandbox: Sandbox, browser: Any
+) -> None:
+    sandbox.store.bulk_add_numbers(sandbox.seed.demo.org_id, sandbox.seed.demo.byoc_trunk_id, 46)
+    with anyio.fail_after(RENDER_TIMEOUT):
+        async with apps_client(server) as client, host_page(browser, client) as (page, record):
+            html, result = await called(client, "audit_inventory", {})
+            frame = await show(page, html=html, tool="audit_inventory", arguments={}, result=result)
+            byoc = trunk(frame, BYOC_TRUNK)
+            await byoc.get_by_text("49 numbers").wait_for()
+            await frame.get_by_test_id("numbers").filter(has_text="51").wait_for()
+
+            assert await frame.locator("tbody tr").count() == 0
+            assert await frame.get_by_role("button", name="Show numbers").count() == 2
+            await byoc.get_by_role("button", name="Show numbers").click()
+            await byoc.get_by_text(re.compile(r"^1.25 of 49$")).wait_for()
+
+    assert record.errors == []
+    assert ("tools/call", "list_phone_numbers") in record.calls
 
 
 async def test_inventory_view_takes_the_hosts_dark_theme(server: MCPServer, browser: Any) -> None:

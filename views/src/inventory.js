@@ -1,6 +1,7 @@
 // The inventory view, for audit_inventory and anyreach://inventory: numbers grouped by trunk with who answers
 // each, the routing state, and the findings by severity. A trunk's numbers are read one page at a time, so an
-// account of thousands of numbers never becomes one giant table.
+// account of thousands of numbers never becomes one giant table; a small account opens every trunk at once, so
+// who answers each number shows without a click.
 import {
   NO_LABELS,
   SEVERITIES,
@@ -20,6 +21,7 @@ import {
 } from "./common.js";
 
 const PAGE = 25;
+const OPEN_UP_TO = 50; // numbers in the whole account: every trunk opens, each on a single page
 const KINDS = [
   ["managed", "Managed trunks", "bought through Anyreach"],
   ["byoc", "BYOC trunks", "your own carrier"],
@@ -37,7 +39,7 @@ const state = {
   trunksNotListed: 0,
   labels: NO_LABELS,
   severity: "all",
-  pages: new Map(), // trunk id -> {cursors, index, rows, loading, error}
+  pages: new Map(), // trunk id -> {cursors, index, size, rows, loading, error}
   loading: true,
   error: null,
 };
@@ -109,8 +111,8 @@ function numbersTable(trunk) {
   if (!page) return null;
   if (page.error) return banner(page.error);
   if (!page.rows) return h("p", { class: "muted" }, "Loading numbers…");
-  const first = page.index * PAGE + 1;
-  const last = page.index * PAGE + page.rows.length;
+  const first = page.index * page.size + 1;
+  const last = page.index * page.size + page.rows.length;
   const body = page.rows.map((number) =>
     h(
       "tr",
@@ -238,7 +240,7 @@ async function loadPage(trunk, index) {
   page.loading = true;
   render();
   try {
-    const listing = await callTool(app, "list_phone_numbers", { trunk_id: trunk.trunk_id, limit: PAGE, cursor: page.cursors[index] ?? undefined });
+    const listing = await callTool(app, "list_phone_numbers", { trunk_id: trunk.trunk_id, limit: page.size, cursor: page.cursors[index] ?? undefined });
     page.rows = listing.items ?? [];
     page.index = index;
     page.cursors[index + 1] = listing.next_cursor ?? null;
@@ -250,14 +252,25 @@ async function loadPage(trunk, index) {
   render();
 }
 
+function open(trunk, size) {
+  state.pages.set(trunk.trunk_id, { cursors: [null], index: 0, size, rows: null, loading: false, error: null });
+  loadPage(trunk, 0);
+}
+
 function toggle(trunk) {
   if (state.pages.has(trunk.trunk_id)) {
     state.pages.delete(trunk.trunk_id);
     render();
     return;
   }
-  state.pages.set(trunk.trunk_id, { cursors: [null], index: 0, rows: null, loading: false, error: null });
-  loadPage(trunk, 0);
+  open(trunk, PAGE);
+}
+
+function openSmallAccount() {
+  const listed = state.trunks.reduce((sum, trunk) => sum + (trunk.numbers ?? 0), 0);
+  const total = Math.max(listed, state.report?.organization?.numbers ?? 0);
+  if (state.trunksNotListed || total > OPEN_UP_TO) return;
+  for (const trunk of state.trunks) if (trunk.numbers) open(trunk, OPEN_UP_TO);
 }
 
 function turn(trunk, step) {
@@ -278,6 +291,7 @@ async function loadInventory() {
     state.trunks = value.numbers_per_trunk ?? [];
     state.trunksNotListed = value.trunks_not_listed ?? 0;
     state.report = value;
+    openSmallAccount();
   } else {
     state.error = `Could not read the inventory: ${inventory.reason?.message ?? inventory.reason}`;
   }
