@@ -6,6 +6,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any
 
 from mcp.server import MCPServer
@@ -22,6 +23,7 @@ from mcp_anyreach.server.caller import caller_identity
 from mcp_anyreach.server.completions import register_completions
 from mcp_anyreach.server.confirm import TokenSigner
 from mcp_anyreach.server.gate import Gatekeeper
+from mcp_anyreach.server.holdings import holdings
 from mcp_anyreach.server.prompts import register_prompts
 from mcp_anyreach.server.purchases import ManagedAccount
 from mcp_anyreach.server.registry import select_tools
@@ -98,6 +100,7 @@ def build_services(
         audience=client.identity,
         **({"clock": clock} if clock else {}),
     )
+    agent_names = AgentNames(client)
     return Services(
         client=client,
         settings=settings,
@@ -107,12 +110,13 @@ def build_services(
             no_confirm=settings.no_confirm,
             stateless=settings.stateless,
             http=settings.transport != "stdio",
+            holdings=partial(holdings, client, agent_names),
         ),
         sandbox=settings.uses_sandbox if sandbox is None else sandbox,
         purchases=shared.purchases,
         plans=shared.plans,
         managed_account=ManagedAccount(client, settings.managed_account_id),
-        agent_names=AgentNames(client),
+        agent_names=agent_names,
     )
 
 

@@ -21,7 +21,7 @@ from mcp_anyreach.server.text import listed, named, shown
 from mcp_anyreach.server.uris import ROUTING_URI, number_uri, trunk_uri
 from mcp_anyreach.server.views import Result
 
-Outcome = Literal["answered", "workflow_decides", "dropped", "not_admitted", "not_in_directory"]
+Outcome = Literal["answered", "depends_on_caller", "workflow_decides", "dropped", "not_admitted", "not_in_directory"]
 
 
 class CallStep(Result):
@@ -37,6 +37,7 @@ class CallExplanation(Result):
     answer: str
     agent: str | None = None
     fallback_agent: str | None = None
+    fix: str | None = None  # the tool that makes the call reach an agent, when it may not
     steps: list[CallStep]
 
 
@@ -85,18 +86,24 @@ def decide(
     steps: list[CallStep] = []
     if number is None:
         steps.append(CallStep(check="directory", finding=f"{phone_number} is not in the directory."))
-        verdict = _Verdict("not_in_directory", "Anyreach does not receive calls to it: it is not in the directory.")
+        verdict = _Verdict(
+            "not_in_directory",
+            "Anyreach does not receive calls to it: it is not in the directory.",
+            fix="register_phone_number adds a number you own (on a BYOC trunk); purchase_phone_number buys one.",
+        )
     else:
         source = number_uri(number.phone_number)
         finding = f"In the directory, on trunk {shown(number.trunk_id)}."
         steps.append(CallStep(check="directory", finding=finding, source=source))
         refusal = _trunk_step(number, trunk, caller_number, steps)
         if refusal is not None:
-            verdict = _Verdict("not_admitted", refusal)
+            verdict = refusal
         elif routing is None or not routing.enabled:
             verdict = _own_agent(number, routing, directory, steps)
         else:
             verdict = _workflow(routing, directory, steps)
+        if refusal is None and trunk is not None:
+            verdict = _admission_condition(verdict, trunk, caller_number)
     return CallExplanation(
         phone_number=phone_number,
         caller_number=caller_number,
@@ -104,6 +111,7 @@ def decide(
         answer=verdict.answer,
         agent=verdict.agent,
         fallback_agent=verdict.fallback,
+        fix=verdict.fix,
         steps=steps,
     )
 
@@ -113,6 +121,26 @@ class _Verdict(NamedTuple):
     answer: str
     agent: str | None = None
     fallback: str | None = None
+    fix: str | None = None
+
+
+def _admission_condition(verdict: _Verdict, trunk: Trunk, caller: str | None) -> _Verdict:
+    """What the outcome depends on that this explanation cannot know: which caller calls (when none was given
+    and the trunk admits only some), and the address the carrier sends the call from."""
+    inbound = trunk.inbound_config
+    if verdict.outcome not in ("answered", "workflow_decides") or inbound is None or trunk.managed_account_id:
+        return verdict
+    outcome, answer = verdict.outcome, verdict.answer
+    if inbound.allowed_numbers and caller is None:
+        callers = listed([shown(value) for value in inbound.allowed_numbers], 5)
+        answer = (
+            f"Only callers in the trunk's allowed_numbers ({callers}) get through; for them: {answer} "
+            "Any other caller is refused. Give caller_number for one caller's answer."
+        )
+        outcome = "depends_on_caller" if outcome == "answered" else outcome
+    if inbound.allowed_addresses:
+        answer += " This holds only if the carrier sends the call from one of the trunk's allowed_addresses."
+    return verdict._replace(outcome=outcome, answer=answer)
 
 
 def _own_agent(
@@ -125,7 +153,11 @@ def _own_agent(
     source = number_uri(number.phone_number)
     if agent is None:
         steps.append(CallStep(check="number_agent", finding="Its inbound slot is empty.", source=source))
-        return _Verdict("dropped", f"The call is disconnected: {state}, and no agent is on the number's inbound slot.")
+        return _Verdict(
+            "dropped",
+            f"The call is disconnected: {state}, and no agent is on the number's inbound slot.",
+            fix=f"assign_agent_to_numbers with phone_numbers [{number.phone_number}] puts an agent on its slot.",
+        )
     steps.append(CallStep(check="number_agent", finding=f"Its inbound slot holds {agent}.", source=source))
     return _Verdict("answered", f"{_capital(agent)} answers.", agent=agent)
 
@@ -150,22 +182,27 @@ def _workflow(routing: InboundRoutingConfig, directory: AgentDirectory | None, s
     )
     steps.append(CallStep(check="fallback", finding=f"{_capital(on_failure)}.", source=ROUTING_URI))
     answer = (
-        f"{_capital(workflow)} picks the agent; {on_failure}. "
-        "The number's own inbound agent is not used while routing is enabled."
+        f"{_capital(workflow)} picks the agent for each call, so who answers may depend on the caller and the "
+        f"time; {on_failure}. The number's own inbound agent is not used while routing is enabled."
     )
-    return _Verdict("workflow_decides", answer, fallback=fallback)
+    fix = None if fallback else "update_inbound_routing_config with fallback_agent_id answers the calls it fails."
+    return _Verdict("workflow_decides", answer, fallback=fallback, fix=fix)
 
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _trunk_step(number: PhoneNumber, trunk: Trunk | None, caller: str | None, steps: list[CallStep]) -> str | None:
-    """Add the trunk's step; return why the call is not admitted, or None."""
+def _trunk_step(number: PhoneNumber, trunk: Trunk | None, caller: str | None, steps: list[CallStep]) -> _Verdict | None:
+    """Add the trunk's step; return the verdict when the call is not admitted, or None."""
     source = trunk_uri(number.trunk_id)
     if trunk is None:
         steps.append(CallStep(check="trunk", finding=f"Trunk {shown(number.trunk_id)} was not found.", source=source))
-        return f"The number's trunk {shown(number.trunk_id)} does not exist, so no call can reach the number."
+        return _Verdict(
+            "not_admitted",
+            f"The number's trunk {shown(number.trunk_id)} does not exist, so no call can reach the number.",
+            fix="move_phone_numbers puts the number on a trunk that exists (list_trunks).",
+        )
     label = f"{trunk.kind} trunk {named(trunk.name)!r}"
     if trunk.managed_account_id:
         steps.append(CallStep(check="trunk", finding=f"On the {label}: calls arrive through Anyreach.", source=source))
@@ -176,7 +213,11 @@ def _trunk_step(number: PhoneNumber, trunk: Trunk | None, caller: str | None, st
     if allowed and caller is not None and caller not in allowed:
         finding = f"On the {label}, which admits only the callers in its allowed_numbers; {caller} is not one."
         steps.append(CallStep(check="trunk", finding=finding, source=source))
-        return f"The {label} refuses the call: {caller} is not in its allowed_numbers."
+        return _Verdict(
+            "not_admitted",
+            f"The {label} refuses the call: {caller} is not in its allowed_numbers.",
+            fix=f"update_trunk with inbound.allowed_numbers including {caller} admits this caller.",
+        )
     if allowed and caller is None:
         callers = f"only the callers {listed([shown(value) for value in allowed], 5)}"
     elif allowed:

@@ -60,6 +60,8 @@ logger = logging.getLogger("mcp_anyreach.server")
 T = TypeVar("T")
 GateOutcome = AcceptedElicitation[Approval] | DeclinedElicitation | CancelledElicitation
 PreviewFn = Callable[..., Awaitable[Preview]]
+Holdings = Callable[[Sequence[str]], Awaitable[list[str]]]
+"""What the API holds for each of these target URIs, one line each (holdings.py)."""
 """Called with the tool's validated arguments by name (all but confirmation_token)."""
 _PREVIEWS: dict[Callable[..., Any], Callable[..., Awaitable[Preview]]] = {}
 F = TypeVar("F", bound=Callable[..., Any])
@@ -111,9 +113,17 @@ class Gatekeeper:
     """Builds each gated tool's resolvers and runs every write: gated or not, audited and notified."""
 
     def __init__(
-        self, signer: TokenSigner, audit: AuditLog, *, no_confirm: bool, stateless: bool = False, http: bool = False
+        self,
+        signer: TokenSigner,
+        audit: AuditLog,
+        *,
+        no_confirm: bool,
+        stateless: bool = False,
+        http: bool = False,
+        holdings: Holdings | None = None,
     ) -> None:
         self._signer = signer
+        self._holdings = holdings
         self._audit = audit
         self._no_confirm = no_confirm
         self._stateless = stateless
@@ -168,9 +178,20 @@ class Gatekeeper:
         return self._signer.ttl_seconds
 
     async def run(
-        self, ctx: Context, verdict: Verdict, action: Callable[[], Awaitable[T]], *, changed: Sequence[str] = ()
+        self,
+        ctx: Context,
+        verdict: Verdict,
+        action: Callable[[], Awaitable[T]],
+        *,
+        changed: Sequence[str] = (),
+        read_back: bool = False,
     ) -> Gated[T]:
-        """Run a gated write only if it was approved; otherwise say why nothing changed."""
+        """Run a gated write only if it was approved; otherwise say why nothing changed.
+
+        After a human's answer the model has not seen the preview, so the outcome carries it; with `read_back`
+        (a result that is not the API's new state: a delete, a change set) also what the API now holds for
+        each target. A token's outcome stays compact: its caller already showed the preview.
+        """
         tool, arguments, preview = verdict.tool, verdict.arguments, verdict.preview
         match verdict.outcome:
             case AcceptedElicitation(data=TokenRequired() as required):
@@ -205,13 +226,20 @@ class Gatekeeper:
                 result = await self.act(
                     ctx, tool, arguments, action, changed=changed, via="elicitation", targets=preview.targets
                 )
-                return Gated[T](status="done", message="Done, as the user confirmed.", result=result)
+                now = await self._read_back(tool, preview.targets) if read_back else None
+                message = f"Done, as the user confirmed. They were shown:\n{preview.summary}"
+                return Gated[T](status="done", message=message, result=result, now=now)
             case CancelledElicitation():
                 self._audit.record(tool, arguments, outcome="cancelled", via="elicitation")
-                return Gated[T](status="cancelled", message="The user dismissed the confirmation; nothing changed.")
+                message = f"The user dismissed the confirmation; nothing changed. They were shown:\n{preview.summary}"
+                return Gated[T](status="cancelled", message=message)
             case _:
                 self._audit.record(tool, arguments, outcome="declined", via="elicitation")
-                return Gated[T](status="declined", message="The user declined; nothing changed.")
+                message = (
+                    f"The user declined; nothing changed. They were shown:\n{preview.summary}\n"
+                    f"Ask them what to change before calling {tool} again."
+                )
+                return Gated[T](status="declined", message=message)
 
     async def write(
         self, ctx: Context, write: Write, action: Callable[[], Awaitable[T]], *, changed: Sequence[str] = ()
@@ -266,6 +294,15 @@ class Gatekeeper:
         self._audit.record(tool, arguments, outcome="done", via=via, call=call)
         await notify_changed(ctx, changed)
         return result
+
+    async def _read_back(self, tool: str, targets: Sequence[str]) -> list[str] | None:
+        if self._holdings is None or not targets:
+            return None
+        try:
+            return await self._holdings(targets)
+        except Exception as exc:  # the write is done: a failed read must not report it as failed
+            logger.exception("reading back what %s changed failed", tool)
+            return [f"The change is done, but what the API now holds could not be read back ({_cause(exc)})."]
 
     async def _preview(self, tool: str, arguments: Mapping[str, Any]) -> Preview:
         try:

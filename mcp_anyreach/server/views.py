@@ -201,3 +201,4 @@ class Gated(Result, Generic[T]):
     message: str
     confirmation_token: str | None = None
     result: T | None = None
+    now: list[str] | None = None  # after a confirmed delete or change set: what the API holds for each target

@@ -15,6 +15,7 @@ from tests.server.conftest import ServerFactory, connect
 ANSWERED = "+14155550101"  # managed, Support v2 on its inbound slot
 SILENT = "+14155550102"  # managed, nobody on its slots
 BYOC = "+12125550131"  # BYOC trunk, nobody on its slots
+SHARED_BYOC = "+12125550132"  # BYOC trunk, After-hours on both slots
 
 
 async def explain(make_server: ServerFactory, era: str = "auto", **arguments: Any) -> dict[str, Any]:
@@ -130,3 +131,65 @@ async def test_a_read_only_server_explains_calls(make_server: ServerFactory) -> 
     explained = await explain(make_server, phone_number=ANSWERED, settings={"read_only": True})
 
     assert explained["outcome"] == "answered"
+
+
+async def _admit_only(api: AnyreachClient, sandbox: Sandbox, caller: str) -> None:
+    trunk = await api.trunks.get(sandbox.seed.demo.byoc_trunk_id)
+    assert trunk.inbound_config is not None
+    inbound = InboundConfig.model_validate(
+        {**trunk.inbound_config.model_dump(exclude={"auth_password", "auth_password_set"}), "allowed_numbers": [caller]}
+    )
+    inbound.auth_password = SecretStr("kept-by-username")
+    await api.trunks.update(trunk.id, inbound_config=inbound, passwords={"outbound": SecretStr("kept-outbound")})
+
+
+async def test_without_a_caller_a_trunk_that_admits_only_some_callers_is_not_called_answered(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    await _admit_only(api, sandbox, "+14155550123")
+
+    any_caller = await explain(make_server, era, phone_number=SHARED_BYOC)
+    admitted = await explain(make_server, era, phone_number=SHARED_BYOC, caller_number="+14155550123")
+
+    assert any_caller["outcome"] == "depends_on_caller"
+    assert "Only callers in the trunk's allowed_numbers (+14155550123) get through" in any_caller["answer"]
+    assert "Any other caller is refused" in any_caller["answer"]
+    assert admitted["outcome"] == "answered"
+
+
+async def test_a_refused_caller_is_told_which_tool_admits_it(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
+) -> None:
+    await _admit_only(api, sandbox, "+14155550123")
+
+    refused = await explain(make_server, phone_number=SHARED_BYOC, caller_number="+16175550100")
+
+    assert refused["outcome"] == "not_admitted"
+    assert refused["fix"].startswith("update_trunk with inbound.allowed_numbers including +16175550100")
+
+
+async def test_a_dropped_call_names_the_tool_that_puts_an_agent_on_the_number(
+    make_server: ServerFactory, era: str
+) -> None:
+    explained = await explain(make_server, era, phone_number=SILENT)
+
+    assert explained["outcome"] == "dropped"
+    assert explained["fix"].startswith(f"assign_agent_to_numbers with phone_numbers [{SILENT}]")
+
+
+async def test_a_number_outside_the_directory_names_the_tools_that_add_one(make_server: ServerFactory) -> None:
+    explained = await explain(make_server, phone_number="+14155550188")
+
+    assert "register_phone_number" in explained["fix"]
+    assert "purchase_phone_number" in explained["fix"]
+
+
+async def test_a_workflow_says_the_answer_depends_on_caller_and_time_and_names_the_fallback_fix(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    await api.inbound_routing.create(enabled=True, workflow_id="wf_router")
+
+    explained = await explain(make_server, phone_number=ANSWERED)
+
+    assert "may depend on the caller and the time" in explained["answer"]
+    assert explained["fix"].startswith("update_inbound_routing_config with fallback_agent_id")

@@ -8,6 +8,7 @@ const state = { input: {}, explanation: null, error: null };
 // Where each outcome stops the call, and how it reads.
 const OUTCOMES = {
   answered: { tone: "ok", title: "Answered", stop: null },
+  depends_on_caller: { tone: "warn", title: "Answered for allowed callers only", stop: null },
   workflow_decides: { tone: "info", title: "The workflow decides", stop: null },
   dropped: { tone: "danger", title: "Dropped", stop: "agent" },
   not_admitted: { tone: "danger", title: "Refused by the trunk", stop: "trunk" },
@@ -39,8 +40,9 @@ function diagram(explanation) {
     return index === stopAt ? "stopped" : "skipped";
   };
   const routing = findings(steps, "routing", "workflow", "fallback");
+  const answers = explanation.outcome === "answered" || explanation.outcome === "depends_on_caller";
   const agentValue =
-    explanation.outcome === "answered"
+    answers
       ? agentName(explanation.agent) ?? "an agent"
       : explanation.outcome === "workflow_decides"
         ? explanation.fallback_agent
@@ -51,11 +53,11 @@ function diagram(explanation) {
   return h(
     "ol",
     { class: "route", "aria-label": "The call's route" },
-    hop("caller", "Caller", caller ?? "any caller", [], "passed"),
+    hop("caller", "Caller", caller ?? (explanation.outcome === "depends_on_caller" ? "an allowed caller" : "any caller"), [], "passed"),
     hop("number", "Number", explanation.phone_number, findings(steps, "directory"), tone("number")),
     hop("trunk", "Trunk", stopAt <= HOPS.indexOf("number") ? "—" : trunkName(steps), findings(steps, "trunk"), tone("trunk")),
     hop("routing", "Routing", routingValue(routing, stopAt), routing, tone("routing")),
-    hop("agent", explanation.outcome === "answered" || explanation.outcome === "workflow_decides" ? "Agent" : "Answered by", agentValue, findings(steps, "number_agent"), agentTone(explanation.outcome, tone("agent"))),
+    hop("agent", answers || explanation.outcome === "workflow_decides" ? "Agent" : "Answered by", agentValue, findings(steps, "number_agent"), agentTone(explanation.outcome, tone("agent"))),
   );
 }
 
@@ -69,7 +71,7 @@ function agentName(label) {
 }
 
 function agentTone(outcome, otherwise) {
-  if (outcome === "answered") return "answered";
+  if (outcome === "answered" || outcome === "depends_on_caller") return "answered";
   return outcome === "dropped" ? "stopped" : otherwise;
 }
 
@@ -101,6 +103,7 @@ function render() {
     ),
     state.error ? banner(state.error) : null,
     explanation ? h("p", { class: "answer" }, explanation.answer) : state.error ? null : h("p", { class: "muted" }, "Tracing the call…"),
+    explanation?.fix ? h("p", { class: "answer" }, `Fix: ${explanation.fix}`) : null,
     explanation ? diagram(explanation) : null,
   );
 }

@@ -144,7 +144,7 @@ async def run_change_set(
 
     changed = [NUMBERS_URI, TRUNKS_URI, ROUTING_URI, *verdict.preview.targets]
     try:
-        return await services.gatekeeper.run(ctx, verdict, action, changed=changed)
+        return await services.gatekeeper.run(ctx, verdict, action, changed=changed, read_back=True)
     except ToolError:
         if report is None or (report.done == 0 and report.failure is None):
             raise

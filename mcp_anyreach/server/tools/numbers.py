@@ -155,7 +155,9 @@ async def delete_phone_number(
             await services.client.phone_numbers.delete(phone_number)
         return phone_number
 
-    return await services.gatekeeper.run(ctx, verdict, delete, changed=[NUMBERS_URI, number_uri(phone_number)])
+    return await services.gatekeeper.run(
+        ctx, verdict, delete, changed=[NUMBERS_URI, number_uri(phone_number)], read_back=True
+    )
 
 
 async def _number_filter(

@@ -153,7 +153,7 @@ async def delete_inbound_routing_config(
             await services.client.inbound_routing.delete()
         return "deleted"
 
-    return await services.gatekeeper.run(ctx, verdict, delete, changed=[ROUTING_URI])
+    return await services.gatekeeper.run(ctx, verdict, delete, changed=[ROUTING_URI], read_back=True)
 
 
 async def _left_unanswered(services: Services) -> str:

@@ -179,7 +179,9 @@ async def delete_trunk(
             await services.client.trunks.delete(trunk_id)
         return trunk_id
 
-    return await services.gatekeeper.run(ctx, verdict, delete, changed=[TRUNKS_URI, trunk_uri(trunk_id)])
+    return await services.gatekeeper.run(
+        ctx, verdict, delete, changed=[TRUNKS_URI, trunk_uri(trunk_id)], read_back=True
+    )
 
 
 async def _editable_trunk(services: Services, trunk_id: str) -> tuple[Trunk, int]:
