@@ -84,7 +84,7 @@ def report(tools: list[dict[str, Any]], audit: dict[str, Any], inventory: dict[s
     if audit["findings"]:
         lines += table(
             ["severity", "subject", "finding", "fix with"],
-            [[f["severity"], f["subject"], f["message"], f["fix"] or "-"] for f in audit["findings"]],
+            [[f["severity"], ", ".join(f["subjects"]), f["message"], f["fix"] or "-"] for f in audit["findings"]],
         )
     else:
         lines.append("No findings.")

@@ -114,7 +114,7 @@ def describe_inventory(inventory: dict[str, Any]) -> str:
     routing = inventory["routing"]["state"]
     severities: dict[str, int] = {}
     for finding in inventory["findings"]:
-        severities[finding["severity"]] = severities.get(finding["severity"], 0) + 1
+        severities[finding["severity"]] = severities.get(finding["severity"], 0) + len(finding["subjects"])
     counted = ", ".join(f"{count} {severity}" for severity, count in severities.items()) or "none"
     sandbox = " (sandbox: demo data, nothing real)" if inventory.get("sandbox") else ""
     return (

@@ -16,7 +16,7 @@ from mcp_anyreach.api import AnyreachClient, InboundRoutingConfig, PhoneNumber, 
 from mcp_anyreach.api.pagination import pages
 from mcp_anyreach.server.explain import nobody_answers
 from mcp_anyreach.server.networks import too_wide
-from mcp_anyreach.server.text import clipped, shown
+from mcp_anyreach.server.text import clipped
 from mcp_anyreach.server.views import Result
 
 Severity = Literal["high", "medium", "low", "info"]
@@ -68,8 +68,8 @@ RULES: dict[FindingCode, Rule] = {
 class Finding(Result):
     code: FindingCode
     severity: Severity
-    subject: str  # a phone number, a trunk id or "routing"
-    message: str
+    message: str  # said once for every subject it covers
+    subjects: list[str]  # phone numbers, trunk ids or "routing"
     fix: str | None = None  # the tool that fixes it
 
 
@@ -99,8 +99,10 @@ class Inventory(Result):
     numbers_per_trunk: list[TrunkNumbers]
     trunks_not_listed: int = 0
     routing: RoutingState
-    findings: list[Finding] = Field(description="Most severe first; at most 20 per code")
-    findings_not_listed: dict[FindingCode, int] = Field(default_factory=dict[FindingCode, int], description="Per code")
+    findings: list[Finding] = Field(description="Most severe first; at most 20 subjects per code")
+    findings_not_listed: dict[FindingCode, int] = Field(
+        default_factory=dict[FindingCode, int], description="Subjects per code"
+    )
     warnings: list[str] = Field(default_factory=list[str], description="Why the counts may be incomplete")
     seen: dict[FindingCode, int] = Field(default_factory=dict[FindingCode, int], exclude=True)
 
@@ -108,38 +110,41 @@ class Inventory(Result):
         """Findings per severity, listed or not."""
         counts = dict.fromkeys(SEVERITIES, 0)
         for finding in self.findings:
-            counts[finding.severity] += 1
+            counts[finding.severity] += len(finding.subjects)
         for code, more in self.findings_not_listed.items():
             counts[RULES[code].severity] += more
         return counts
 
 
 class _Findings:
-    """Keeps the first few findings of each code and counts the rest; of `kept`, `window` (offset, size)."""
+    """Keeps the first few subjects of each code and counts the rest; of `kept`, `window` (offset, size).
+
+    Subjects that share a code and a message share one Finding, so a message is said once, not per number.
+    """
 
     def __init__(self, kept: FindingCode | None = None, window: tuple[int, int] = (0, FINDINGS_PER_CODE)) -> None:
-        self.listed: dict[FindingCode, list[Finding]] = {code: [] for code in RULES}
+        self.listed: dict[FindingCode, dict[str, list[str]]] = {code: {} for code in RULES}
         self.seen: Counter[FindingCode] = Counter()
         self._kept = kept
         self._window = window
 
     def add(self, code: FindingCode, subject: str, message: str) -> None:
-        rule = RULES[code]
-        bucket = self.listed[code]
         index = self.seen[code]
         self.seen[code] += 1
         start, size = self._window if code == self._kept else (0, FINDINGS_PER_CODE)
         if start <= index < start + size:
-            bucket.append(Finding(code=code, severity=rule.severity, subject=subject, message=message, fix=rule.fix))
+            self.listed[code].setdefault(message, []).append(subject)
 
-    def not_listed(self) -> dict[FindingCode, int]:
-        return {
-            code: seen - len(self.listed[code]) for code, seen in self.seen.items() if seen > len(self.listed[code])
-        }
+    def count_listed(self, code: FindingCode) -> int:
+        return sum(len(subjects) for subjects in self.listed[code].values())
 
     def ordered(self) -> list[Finding]:
         rank = {severity: index for index, severity in enumerate(SEVERITIES)}
-        every = [finding for bucket in self.listed.values() for finding in bucket]
+        every = [
+            Finding(code=code, severity=RULES[code].severity, message=message, subjects=subjects, fix=RULES[code].fix)
+            for code, messages in self.listed.items()
+            for message, subjects in messages.items()
+        ]
         return sorted(every, key=lambda finding: rank[finding.severity])
 
 
@@ -216,9 +221,9 @@ async def collect_inventory(
         routing=_routing_state(routing),
         findings=findings.ordered(),
         findings_not_listed={
-            code: seen - len(findings.listed[code])
+            code: seen - findings.count_listed(code)
             for code, seen in findings.seen.items()
-            if seen > len(findings.listed[code])
+            if seen > findings.count_listed(code)
         },
         seen=dict(findings.seen),
         warnings=warnings,
@@ -269,47 +274,39 @@ def _check_trunk(trunk: Trunk, findings: _Findings) -> None:
     inbound = trunk.inbound_config
     has_auth = inbound is not None and bool(inbound.auth_username) and inbound.password_set
     wide = too_wide(inbound.allowed_addresses if inbound is not None else [])
-    label = f"BYOC trunk {trunk.name!r} ({shown(trunk.id)})"
     if not has_auth and wide:
-        findings.add(
-            "byoc_trunk_unprotected",
-            trunk.id,
-            f"{label} accepts inbound calls without authentication from {wide}.",
-        )
+        message = f"These BYOC trunks accept inbound calls without authentication from {wide}."
+        findings.add("byoc_trunk_unprotected", trunk.id, message)
     elif not has_auth:
-        findings.add("byoc_trunk_without_inbound_auth", trunk.id, f"{label} has no inbound digest authentication.")
+        message = "These BYOC trunks have no inbound digest authentication."
+        findings.add("byoc_trunk_without_inbound_auth", trunk.id, message)
     elif wide:
-        findings.add("byoc_trunk_open_to_any_address", trunk.id, f"{label} accepts inbound calls from {wide}.")
+        message = f"These BYOC trunks accept inbound calls from {wide}."
+        findings.add("byoc_trunk_open_to_any_address", trunk.id, message)
 
 
 def _trunk_without_numbers(trunk: Trunk, findings: _Findings) -> None:
     if trunk.managed_account_id:
-        message = f"Managed trunk {trunk.name!r} ({trunk.id}) has no numbers left; the API cannot delete it."
+        message = "These managed trunks have no numbers left; the API cannot delete them."
         findings.add("managed_trunk_without_numbers", trunk.id, message)
     else:
-        message = f"BYOC trunk {trunk.name!r} ({trunk.id}) has no numbers; register some or delete it (delete_trunk)."
+        message = "These BYOC trunks have no numbers; register some or delete them (delete_trunk)."
         findings.add("trunk_without_numbers", trunk.id, message)
 
 
 def _check_number(number: PhoneNumber, findings: _Findings, routing: InboundRoutingConfig | None) -> None:
+    phone = number.phone_number
     unanswered = nobody_answers(number, routing)
     if unanswered:
-        also = " (an agent places outbound calls from it)" if number.outbound_agent_version_id else ""
-        findings.add(
-            "number_without_inbound_agent",
-            number.phone_number,
-            f"{number.phone_number} has no inbound agent and no enabled routing: its calls are disconnected{also}.",
+        message = "These numbers have no inbound agent and no enabled routing: their calls are disconnected."
+        findings.add("number_without_inbound_agent", phone, message)
+    # A shareable number may be the caller id of any agent's outbound calls, so it is in use.
+    if unanswered and number.outbound_agent_version_id is None and not number.outbound_shareable:
+        message = (
+            "Nobody answers or calls from these numbers (no agent on either slot, not shareable). "
+            "Assign an agent, or delete them if nobody needs them."
         )
-    if unanswered and number.outbound_agent_version_id is None:
-        findings.add(
-            "number_unused",
-            number.phone_number,
-            f"{number.phone_number} has no agent on either slot: nobody answers or calls from it. "
-            "Assign an agent, or delete it if nobody needs it.",
-        )
+        findings.add("number_unused", phone, message)
     if number.outbound_shareable:
-        findings.add(
-            "number_shareable_outbound",
-            number.phone_number,
-            f"{number.phone_number} is shareable: other agents may place outbound calls from it.",
-        )
+        message = "These numbers are shareable: other agents may place outbound calls from them."
+        findings.add("number_shareable_outbound", phone, message)

@@ -16,7 +16,7 @@ AUDIT_STEPS = f"""Audit this organization's Anyreach telephony. Change nothing: 
 numbers, managed and BYOC trunks, numbers per trunk, and the routing state.
 2. Call audit_inventory with min_severity "info".
 3. Explain the findings grouped by severity (high, then medium, low, info). For each: what it means for \
-callers, the subject (number, trunk or routing), and the tool in its `fix` field that would fix it. \
+callers, its subjects (numbers, trunks or routing), and the tool in its `fix` field that would fix it. \
 Mention any findings_not_listed counts.
 4. End with the three changes you would make first, and why. Do not call any tool that changes \
 something; the user decides."""

@@ -70,7 +70,8 @@ async def test_the_audit_report_writes_markdown_findings_from_a_read_only_server
     assert text.startswith("# Telephony audit")
     assert "none writable" in text
     assert "> Sandbox: demo data" in text
-    assert "| high | +14155550102 |" in text, "the seeded managed number no agent answers"
+    high = [line for line in text.splitlines() if line.startswith("| high |")]
+    assert any("+14155550102" in line for line in high), "the seeded managed number no agent answers"
     assert "assign_agent_to_numbers" in text
 
 

@@ -46,7 +46,7 @@ async def test_the_audit_judges_a_trunk_by_how_much_of_the_internet_its_addresse
     trunk = await api.trunks.create(name="Wide", inbound_config=InboundConfig(allowed_addresses=addresses))
     async with connect(make_server(), "auto") as client:
         report = data(await client.call_tool("audit_inventory", {"min_severity": "info"}))
-    codes = {f["code"] for f in report["findings"] if f["subject"] == trunk.id}
+    codes = {f["code"] for f in report["findings"] if trunk.id in f["subjects"]}
     assert codes - {"trunk_without_numbers"} == {finding}
 
 

@@ -138,7 +138,7 @@ async def test_a_trunk_open_to_all_ipv4_written_as_ipv6_is_unprotected_in_the_au
     trunk = await api.trunks.create(name="Wide", inbound_config=InboundConfig(allowed_addresses=[addresses]))
     async with connect(make_server(), "auto") as client:
         report = data(await client.call_tool("audit_inventory", {"min_severity": "info"}))
-    findings = {f["code"]: f["message"] for f in report["findings"] if f["subject"] == trunk.id}
+    findings = {f["code"]: f["message"] for f in report["findings"] if trunk.id in f["subjects"]}
     assert "all IPv4 addresses" in findings["byoc_trunk_unprotected"]
 
 

@@ -259,3 +259,20 @@ async def test_prompt_arguments_and_resource_parameters_complete_from_the_accoun
     assert agent(sandbox, SUPPORT) in agents.completion.values
     assert codes.completion.values
     assert all(code.startswith("41") for code in codes.completion.values)
+
+
+async def test_list_agents_does_not_say_an_agent_answers_numbers_while_a_routing_workflow_answers_every_call(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    await api.inbound_routing.create(
+        enabled=True, workflow_id="wf_router", workflow_version=1, fallback_agent_id=agent(sandbox, SALES)
+    )
+
+    async with connect(make_server(read_only=True), era) as client:
+        listed = data(await client.call_tool("list_agents", {}))
+
+    by_name = {item["name"]: item for item in listed["items"]}
+    assert by_name["Support"].get("answers") is None, "its number's inbound slot is not consulted"
+    assert "wf_router" in listed["warning"]
+    assert "every inbound call" in listed["warning"]
+    assert agent(sandbox, SALES) in listed["warning"], "the fallback agent answers when the workflow fails"

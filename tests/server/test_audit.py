@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import anyio
+import pytest
 from mcp_types import TextResourceContents
 from pydantic import SecretStr
 
@@ -26,7 +27,7 @@ async def audit(make_server: ServerFactory, era: str = "auto", **arguments: Any)
 
 
 def subjects(report: dict[str, Any], code: str) -> set[str]:
-    return {finding["subject"] for finding in report["findings"] if finding["code"] == code}
+    return {subject for finding in report["findings"] if finding["code"] == code for subject in finding["subjects"]}
 
 
 def codes(report: dict[str, Any]) -> set[str]:
@@ -44,14 +45,14 @@ async def test_the_audit_counts_the_seeded_organization_and_flags_what_an_admin_
     assert subjects(report, "number_without_inbound_agent") == UNASSIGNED
     assert subjects(report, "number_shareable_outbound") == {"+12125550131"}
     assert subjects(report, "no_routing_config") == {"routing"}
-    assert subjects(report, "number_unused") == UNASSIGNED, "no agent on either slot"
+    assert subjects(report, "number_unused") == UNASSIGNED - {"+12125550131"}, "no agent, and not shareable"
     assert codes(report) == {
         "number_without_inbound_agent",
         "number_unused",
         "number_shareable_outbound",
         "no_routing_config",
     }
-    assert report["counts"] == {"high": 3, "medium": 0, "low": 4, "info": 1}
+    assert report["counts"] == {"high": 3, "medium": 0, "low": 3, "info": 1}
 
 
 async def test_each_finding_names_its_severity_and_the_tool_that_fixes_it(make_server: ServerFactory) -> None:
@@ -72,7 +73,7 @@ async def test_min_severity_hides_milder_findings_but_still_counts_them(make_ser
     report = await audit(make_server, min_severity="high")
 
     assert codes(report) == {"number_without_inbound_agent"}
-    assert report["counts"] == {"high": 3, "medium": 0, "low": 4, "info": 1}
+    assert report["counts"] == {"high": 3, "medium": 0, "low": 3, "info": 1}
 
 
 async def test_an_enabled_routing_config_clears_the_routing_and_unanswered_number_findings(
@@ -185,7 +186,7 @@ async def test_a_large_account_is_read_page_by_page_with_progress_and_findings_s
 
     assert report["organization"]["numbers"] == 235
     assert len(subjects(report, "number_without_inbound_agent")) == 20
-    assert report["findings_not_listed"] == {"number_without_inbound_agent": 233 - 20, "number_unused": 233 - 20}
+    assert report["findings_not_listed"] == {"number_without_inbound_agent": 233 - 20, "number_unused": 232 - 20}
     assert report["counts"]["high"] == 233
     progress = [done for done, _, _ in reports]
     assert progress == sorted(set(progress))
@@ -225,7 +226,7 @@ async def test_every_finding_of_a_code_can_be_paged_through_and_the_counts_agree
         for _ in range(10):
             arguments = {"code": "number_without_inbound_agent", **({"cursor": cursor} if cursor else {})}
             page = (await client.call_tool("audit_inventory", arguments)).structured_content or {}
-            seen += [finding["subject"] for finding in page["findings"]]
+            seen += [subject for finding in page["findings"] for subject in finding["subjects"]]
             cursor = page.get("next_cursor")
             if cursor is None:
                 break
@@ -244,3 +245,56 @@ async def test_an_outbound_only_number_is_not_called_unused(
 
     assert "+16465550999" not in subjects(report, "number_unused"), "an agent places calls from it"
     assert "+16465550999" in subjects(report, "number_without_inbound_agent"), "but nobody answers it"
+
+
+# Issue 22, point 10: the audit is exact and lean.
+
+
+@pytest.mark.parametrize("code", ["no_routing_config", "managed_trunk_without_numbers"])
+async def test_asking_for_a_code_lists_its_findings_whatever_the_default_minimum_severity(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str, code: str
+) -> None:
+    managed = set(sandbox.seed.demo.managed_trunk_ids)
+    async for number in api.phone_numbers.iter():
+        if number.trunk_id in managed:
+            await api.phone_numbers.delete(number.phone_number)
+
+    with anyio.fail_after(10):
+        async with connect(make_server(), era) as client:
+            result = await client.call_tool("audit_inventory", {"code": code})
+    report = result.structured_content
+    assert report is not None
+
+    assert [finding["code"] for finding in report["findings"]] == [code]
+    assert subjects(report, code) == ({"routing"} if code == "no_routing_config" else managed)
+
+
+async def test_a_finding_about_many_numbers_says_its_message_once_and_lists_the_numbers(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    for index in range(40):
+        await api.phone_numbers.create(phone_number=f"+1646555{index:04d}", trunk_id=sandbox.seed.demo.byoc_trunk_id)
+
+    with anyio.fail_after(10):
+        async with connect(make_server(), era) as client:
+            result = await client.call_tool("audit_inventory", {})
+    report = result.structured_content
+    assert report is not None
+
+    unanswered = [finding for finding in report["findings"] if finding["code"] == "number_without_inbound_agent"]
+    assert len(unanswered) == 1, "one message for every number it is true of"
+    assert len(unanswered[0]["subjects"]) == 20
+    assert "+1646555" not in unanswered[0]["message"]
+    assert report["findings_not_listed"]["number_without_inbound_agent"] == 43 - 20
+    assert report["counts"]["high"] == 43
+    assert len(json.dumps(report)) < 3000, "40 unanswered numbers cost a list of numbers, not 40 sentences"
+
+
+async def test_a_number_shareable_for_outbound_calls_is_not_called_unused(make_server: ServerFactory) -> None:
+    shareable = "+12125550131"  # seeded with no agent on either slot, but shareable
+
+    report = await audit(make_server)
+
+    assert shareable in subjects(report, "number_shareable_outbound")
+    assert shareable in subjects(report, "number_without_inbound_agent"), "nobody answers it"
+    assert shareable not in subjects(report, "number_unused"), "any agent may call out from it"

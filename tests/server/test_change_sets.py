@@ -372,3 +372,21 @@ async def test_the_bulk_tools_and_the_plan_are_gone_when_their_toolsets_are_not_
 
     assert "explain_inbound_call" in names
     assert not {"plan_changes", "apply_changes", "move_phone_numbers"} & names
+
+
+async def test_plan_changes_names_every_operation_with_its_key_fields_in_its_description(
+    make_server: ServerFactory, era: str
+) -> None:
+    async with connect(make_server(), era) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        published = (await client.read_resource("anyreach://schema/operations")).contents[0]
+    assert isinstance(published, TextResourceContents)
+    description = tools["plan_changes"].description or ""
+    lines = {line.split(":")[0].strip(): line for line in description.splitlines() if ":" in line}
+
+    for operation in json.loads(published.text)["$defs"].values():
+        op = operation["properties"]["op"]["const"]
+        assert op in lines, f"a model reading only the description does not know {op}"
+        assert set(operation["required"]) - {"op"} <= set(lines[op].replace(",", " ").split()), lines[op]
+    assert {"unused=true", "from_trunk_id"} <= set(lines["delete_numbers"].split())
+    assert "one item, many numbers" in description, "so 62 numbers are one register_numbers item, not 62 calls"

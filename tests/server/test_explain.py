@@ -121,7 +121,7 @@ async def test_the_audit_and_the_explanation_agree_on_which_numbers_nobody_answe
         }
 
     assert audit is not None
-    unanswered = {f["subject"] for f in audit["findings"] if f["code"] == "number_without_inbound_agent"}
+    unanswered = {s for f in audit["findings"] if f["code"] == "number_without_inbound_agent" for s in f["subjects"]}
     dropped = {number for number, found in explained.items() if found and found["outcome"] == "dropped"}
     assert unanswered == dropped
     assert (routing == "enabled") is (dropped == set())

@@ -120,6 +120,8 @@ async def test_inventory_view_shows_numbers_by_trunk_with_their_agents_and_the_f
             await frame.get_by_role("button", name="High (").click()
             shown = set(await frame.locator(".finding .pill").all_inner_texts())
             assert shown == {"high"}
+            unanswered = await frame.locator(".finding .subjects").all_inner_texts()
+            assert unanswered == ["+14155550102, +12125550131, +13125550143"], "one finding, its numbers listed"
 
     assert record.errors == []
     assert [url for url in record.requests if not url.startswith(("about:", "data:"))] == []

@@ -51,7 +51,7 @@ function severityCounts() {
   const counts = Object.fromEntries(SEVERITIES.map((severity) => [severity, 0]));
   const severityOf = new Map();
   for (const finding of state.report?.findings ?? []) {
-    counts[finding.severity] += 1;
+    counts[finding.severity] += finding.subjects?.length ?? 1;
     severityOf.set(finding.code, finding.severity);
   }
   for (const [code, more] of Object.entries(state.report?.findings_not_listed ?? {})) {
@@ -217,6 +217,7 @@ function findingsSection() {
               { class: "finding" },
               pill(finding.severity, finding.severity),
               h("span", { class: "message" }, finding.message),
+              h("span", { class: "subjects" }, (finding.subjects ?? []).join(", ")),
               finding.fix ? h("span", { class: "fix" }, "fix: ", h("code", null, finding.fix)) : null,
             ),
           ),

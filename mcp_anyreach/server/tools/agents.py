@@ -12,6 +12,7 @@ from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.server.args import AgentId, ConfirmationToken, Cursor, Limit, PhoneNumberList
 from mcp_anyreach.server.confirm import Preview
 from mcp_anyreach.server.errors import api_errors
+from mcp_anyreach.server.explain import routing_decides
 from mcp_anyreach.server.gate import Verdict, previewed_by
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
@@ -42,9 +43,18 @@ async def list_agents(
     with api_errors(retry_safe=True):
         page = await services.client.agents.list(name=name, limit=limit, cursor=cursor)
         details = await services.client.agents.details([agent.id for agent in page.items])
-    warning = POSSIBLY_INCOMPLETE if page.possibly_incomplete else None
+        routing = await services.client.inbound_routing.get()
     views = [_agent_view(details[agent.id]) for agent in page.items if agent.id in details]
-    return Listing(items=views, next_cursor=page.next_cursor, warning=warning)
+    warnings = [POSSIBLY_INCOMPLETE] if page.possibly_incomplete else []
+    if routing is not None and routing_decides(routing):
+        # The numbers' inbound slots are not consulted while the workflow routes, so no agent "answers" them.
+        views = [view.model_copy(update={"answers": None}) for view in views]
+        fallback = f"agent {routing.fallback_agent_id}" if routing.fallback_agent_id else "nobody (no fallback agent)"
+        warnings.append(
+            f"Enabled routing (workflow {routing.workflow_id}) picks the agent for every inbound call, whatever "
+            f"the numbers' inbound slots hold; if it fails, {fallback} answers. See get_inbound_routing_config."
+        )
+    return Listing(items=views, next_cursor=page.next_cursor, warning=" ".join(warnings) or None)
 
 
 async def get_agent(services: Services, agent_id: AgentId) -> AgentDetailView:

@@ -56,8 +56,12 @@ async def audit_inventory(
             window=(start, CODE_PAGE),
         )
     shown = set(SEVERITIES[: SEVERITIES.index(min_severity) + 1])
+    if code is not None:
+        shown.add(RULES[code].severity)  # asking for a code by name asks for all of it, however mild
     findings = [f for f in inventory.findings if f.severity in shown and (code is None or f.code == code)]
-    listed = Counter(f.code for f in findings)
+    listed: Counter[FindingCode] = Counter()
+    for finding in findings:
+        listed[finding.code] += len(finding.subjects)
     more = code is not None and inventory.seen.get(code, 0) > start + CODE_PAGE
     return AuditReport(
         sandbox=inventory.sandbox,
