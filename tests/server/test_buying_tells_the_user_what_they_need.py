@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx2
 from mcp_types import CallToolResult
 
+from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.sandbox import Sandbox
 from tests.server.conftest import ServerFactory, answering, call, connect, questions
 
 # 2026-12-06 09:00 UTC
@@ -59,6 +62,34 @@ async def test_the_purchase_preview_says_a_number_needs_a_local_address_and_what
     assert "ADDRESS REQUIRED: the carrier needs an address in AU on file" in needs_one["message"]
     assert "The purchase sends no address" in needs_one["message"], "it says plainly what must follow"
     assert "ADDRESS" not in needs_none["message"]
+
+
+def offering_unlisted_requirements(sandbox: Sandbox) -> AnyreachClient:
+    """The sandbox, except that every offer needing no address needs one of a kind the contract does not list."""
+    real = httpx2.ASGITransport(app=sandbox.app)
+
+    async def answer(request: httpx2.Request) -> httpx2.Response:
+        response = await real.handle_async_request(request)
+        body = (await response.aread()).replace(b'"address_requirements":"none"', b'"address_requirements":"bundle"')
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return httpx2.Response(response.status_code, headers=headers, content=body)
+
+    return AnyreachClient("http://sandbox.test", sandbox.seed.demo.api_key, transport=httpx2.MockTransport(answer))
+
+
+async def test_an_address_requirement_the_contract_does_not_list_is_still_shown_before_buying(
+    make_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    async with (
+        offering_unlisted_requirements(sandbox) as api,
+        connect(make_server(client=api), era) as client,
+    ):
+        offer = await first_offer(client, area_code="415")
+        preview = data(await call(client, "purchase_phone_number", {"phone_number": offer["phone_number"]}))
+
+    assert offer["address_requirements"] == "bundle"
+    assert "ADDRESS REQUIRED: the carrier needs an address on file" in preview["message"]
+    assert "(address_requirements bundle)" in preview["message"]
 
 
 async def test_the_human_asked_to_buy_a_number_that_needs_an_address_reads_the_requirement(

@@ -92,13 +92,14 @@ def _needs_address(offers: list[AvailableNumber]) -> str | None:
 
 def _address_warning(offer: AvailableNumber) -> str:
     """What buying a number with an address requirement asks of the user, since the purchase sends no address."""
+    requirement = offer.address_requirements or "none"
+    if requirement == "none":
+        return ""
     where = {
         "any": "an address (in any country)",
         "local": f"an address in {offer.iso_country or 'its country'}",
         "foreign": f"an address outside {offer.iso_country or 'its country'}",
-    }.get(offer.address_requirements or "none")
-    if where is None:
-        return ""
+    }.get(requirement, "an address")  # a value the contract does not list still needs one
     return (
         f" ADDRESS REQUIRED: the carrier needs {where} on file for this number (address_requirements "
         f"{offer.address_requirements}). The purchase sends no address: make sure Anyreach holds the organization's "
