@@ -26,6 +26,7 @@ from mcp_anyreach.server.gate import Gatekeeper
 from mcp_anyreach.server.holdings import holdings
 from mcp_anyreach.server.prompts import register_prompts
 from mcp_anyreach.server.purchases import ManagedAccount
+from mcp_anyreach.server.read_only import ReadOnlyServer
 from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.server.resources import register_resources
 from mcp_anyreach.server.services import Services
@@ -64,6 +65,9 @@ def build_server(
         for spec in select_tools(read_only=settings.read_only, toolsets=settings.toolsets, tools=settings.tools)
     ]
     views = offered_views(tool.name for tool in tools)
+    options = oauth.server_options(settings)
+    if settings.read_only:
+        options["middleware"] = [ReadOnlyServer(), *options.get("middleware", ())]
     server = MCPServer(
         "mcp-anyreach",
         title="Anyreach telephony",
@@ -72,7 +76,7 @@ def build_server(
         tools=bind_views(tools, views),
         extensions=[apps_extension(views)],
         request_state_security=_request_state_security(settings),
-        **oauth.server_options(settings),
+        **options,
     )
     register_resources(server, services, views=views)
     register_prompts(server, read_only=settings.read_only)

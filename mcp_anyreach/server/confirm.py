@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from mcp_anyreach.server.used_tokens import MemoryUsedTokens, UsedTokens, UsedTokensBusy
 
@@ -45,8 +45,12 @@ class Preview:
     targets: tuple[str, ...] = ()
 
 
+# The elicitation form: one checkbox. Its title and description are what the human reads (a docstring here
+# would become the form's text), and the gate's own verdicts below are subclasses of it.
 class Approval(BaseModel):
-    """The elicitation form: one checkbox. The gate's own verdicts are subclasses of it."""
+    model_config = ConfigDict(
+        title="Confirm this change", json_schema_extra={"description": "Read the change above, then decide."}
+    )
 
     confirm: bool = Field(title="Proceed", description="Check to go ahead; leave unchecked to do nothing.")
 

@@ -23,6 +23,7 @@ from mcp_types import INVALID_PARAMS
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_anyreach.server.read_only import called_tool, is_write_tool
 from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.settings import Settings
 
@@ -128,14 +129,16 @@ class ScopeFilter:
         token = get_access_token()
         if token is None or self._write_scope in token.scopes:
             return await call_next(ctx)
-        if ctx.method == "tools/call":
-            name = (ctx.params or {}).get("name")
-            if name not in READ_TOOLS:
-                raise MCPError(
-                    code=INVALID_PARAMS,
-                    message=f"Unknown tool {name!r} for this sign-in: it has only the read scope, so nothing was "
-                    f"done. Sign in again with the {self._write_scope} scope, or ask an administrator for it.",
-                )
+        name = called_tool(ctx)
+        if is_write_tool(name):
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"This caller is read-only: its sign-in has only the read scope, so {name} is not offered "
+                f"and nothing was done. Sign in again with the {self._write_scope} scope, or ask an administrator "
+                "for it.",
+            )
+        if ctx.method == "tools/call" and name not in READ_TOOLS:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool {name!r}; nothing was done.")
         result = await call_next(ctx)
         if ctx.method == "tools/list" and isinstance(result, dict):  # the wire form, in both protocol eras
             listed = cast(list[dict[str, Any]], result.get("tools", []))

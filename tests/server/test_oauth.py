@@ -195,6 +195,16 @@ async def test_the_read_scope_sees_only_read_tools_and_cannot_call_a_write(signe
     assert _audit(signed_in) == [], "no preview, no token: nothing was attempted"
 
 
+async def test_a_read_scope_caller_calling_a_write_tool_by_name_is_told_it_is_read_only(
+    signed_in: SignedIn, era: str
+) -> None:
+    token = signed_in.token(scope=READ)
+    refused = await refusal(signed_in, token, era, "update_trunk", {"trunk_id": "trk_x", "name": "Renamed"})
+
+    assert "This caller is read-only" in refused.error.message
+    assert "Unknown tool" not in refused.error.message
+
+
 async def test_a_read_scope_caller_is_shown_a_plan_but_keeps_none_that_could_crowd_out_a_writers(
     signed_in: SignedIn, era: str
 ) -> None:

@@ -45,7 +45,7 @@ async def test_a_read_only_server_lists_only_read_tools_each_marked_read_only(
     assert all(tool.annotations is not None and tool.annotations.destructive_hint is False for tool in tools)
 
 
-async def test_every_write_tool_is_unknown_to_a_read_only_server_and_nothing_changes(
+async def test_no_write_tool_runs_on_a_read_only_server_and_nothing_changes(
     make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
 ) -> None:
     trunks_before = [trunk async for trunk in api.trunks.iter()]
@@ -61,6 +61,21 @@ async def test_every_write_tool_is_unknown_to_a_read_only_server_and_nothing_cha
     assert [trunk async for trunk in api.trunks.iter()] == trunks_before
     assert [number async for number in api.phone_numbers.iter()] == numbers_before
     assert await api.inbound_routing.get() is None
+
+
+async def test_calling_a_write_tool_by_name_on_a_read_only_server_says_the_server_is_read_only(
+    make_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    async with connect(make_server(read_only=True), era) as client:
+        results = {tool: await call(client, tool, arguments) for tool, arguments in write_arguments(sandbox).items()}
+        unknown = await call(client, "delete_everything", {})
+
+    said = {tool: str(getattr(result.content[0], "text", "")) for tool, result in results.items()}
+    assert all(result.is_error for result in results.values())
+    assert {tool for tool, text in said.items() if "This server is read-only" not in text} == set()
+    assert {tool for tool, text in said.items() if "Unknown tool" in text} == set()
+    assert "Unknown tool" in str(getattr(unknown.content[0], "text", "")), "a name no server offers is still unknown"
+    assert writes_seen(sandbox) == {}
 
 
 async def test_the_read_only_server_keeps_every_resource_of_the_full_server_and_reads_them(

@@ -67,6 +67,19 @@ async def test_the_budget_grants_the_limit_then_refuses_until_the_oldest_leaves_
     assert await budget.reserve(1000.0 + DAY + 1) is not None, "the first purchase left the window"
 
 
+async def test_every_replica_of_the_budget_tells_when_its_oldest_purchase_leaves_the_window(
+    budgets: BudgetFactory,
+) -> None:
+    budget, other_replica = budgets(2, DAY), budgets(2, DAY)
+    assert await budget.frees_at(500.0) is None, "nothing bought, nothing to wait for"
+
+    await budget.reserve(1000.0)
+    await other_replica.reserve(2000.0)
+
+    assert await other_replica.frees_at(3000.0) == 1000.0 + DAY
+    assert await budget.frees_at(1000.0 + DAY + 1) == 2000.0 + DAY, "the first purchase has left the window"
+
+
 async def test_a_released_reservation_frees_its_slot(budgets: BudgetFactory) -> None:
     budget = budgets(1, DAY)
     slot = await budget.reserve(1000.0)

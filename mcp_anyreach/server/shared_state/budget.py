@@ -32,6 +32,10 @@ class PurchaseBudget(Protocol):
         """Purchases counted in the window that ends at `now`."""
         ...
 
+    async def frees_at(self, now: float) -> float | None:
+        """When the oldest purchase in the window that ends at `now` leaves it; None when none is in it."""
+        ...
+
 
 def new_reservation() -> str:
     return secrets.token_urlsafe(12)
@@ -62,6 +66,12 @@ class MemoryPurchaseBudget:
             self._forget_before(now - self.window_seconds)
             return len(self._taken)
 
+    async def frees_at(self, now: float) -> float | None:
+        with self._lock:
+            self._forget_before(now - self.window_seconds)
+            oldest = next(iter(self._taken.values()), None)
+            return None if oldest is None else oldest + self.window_seconds
+
     def _forget_before(self, cutoff: float) -> None:
         while self._taken and next(iter(self._taken.values())) < cutoff:
             self._taken.popitem(last=False)
@@ -86,6 +96,9 @@ class SqlitePurchaseBudget:
     async def spent(self, now: float) -> int:
         return await anyio.to_thread.run_sync(self._spent, now)
 
+    async def frees_at(self, now: float) -> float | None:
+        return await anyio.to_thread.run_sync(self._frees_at, now)
+
     def _reserve(self, now: float) -> str | None:
         with self._file.transaction() as db:
             db.execute("DELETE FROM purchases WHERE at < ?", (now - self.window_seconds,))
@@ -105,3 +118,9 @@ class SqlitePurchaseBudget:
             cutoff = now - self.window_seconds
             (count,) = db.execute("SELECT count(*) FROM purchases WHERE at >= ?", (cutoff,)).fetchone()
             return int(count)
+
+    def _frees_at(self, now: float) -> float | None:
+        with self._file.transaction() as db:
+            cutoff = now - self.window_seconds
+            (oldest,) = db.execute("SELECT min(at) FROM purchases WHERE at >= ?", (cutoff,)).fetchone()
+            return None if oldest is None else float(oldest) + self.window_seconds

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Generator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from mcp_anyreach.api import AvailableNumber
 from mcp_anyreach.server.refusal import Refusal
@@ -31,18 +33,20 @@ class Purchases:
 
     async def remaining(self) -> int:
         """Purchases left in the window now; Refusal (nothing bought) when none are, or nobody can tell."""
+        now = self.clock()
         with _unreachable_buys_nothing():
-            left = self.budget.limit - await self.budget.spent(self.clock())
+            left = self.budget.limit - await self.budget.spent(now)
         if left <= 0:
-            raise self._exhausted()
+            raise await self._exhausted(now)
         return left
 
     async def reserve(self) -> str:
         """Take a slot before buying, atomically across every replica sharing the budget."""
+        now = self.clock()
         with _unreachable_buys_nothing():
-            reservation = await self.budget.reserve(self.clock())
+            reservation = await self.budget.reserve(now)
         if reservation is None:
-            raise self._exhausted()
+            raise await self._exhausted(now)
         return reservation
 
     async def release(self, reservation: str) -> None:
@@ -71,11 +75,15 @@ class Purchases:
         except SharedStateUnavailable as exc:
             logger.warning("a bought number stays among the remembered offers: %s", exc)
 
-    def _exhausted(self) -> Refusal:
+    async def _exhausted(self, now: float) -> Refusal:
+        with _unreachable_buys_nothing():
+            frees_at = await self.budget.frees_at(now)
+        # A slot freed between the two reads: the next attempt may well succeed.
+        when = "now" if frees_at is None or frees_at <= now else _when(frees_at, now)
         return Refusal(
             f"The organization has reached its purchase limit ({self.limit_text}, counted across every replica); "
-            "nothing was bought. It frees up as earlier purchases leave the window; an operator can raise "
-            "--max-purchases or shorten --purchase-window."
+            f"nothing was bought. The next purchase becomes possible {when}, when the oldest purchase leaves the "
+            "window; an operator can raise --max-purchases or shorten --purchase-window."
         )
 
 
@@ -88,6 +96,13 @@ def _unreachable_buys_nothing() -> Generator[None]:
             "The shared purchase budget cannot be reached right now, so nothing was bought. "
             "Try again in a minute; the operator should check the server's Redis or token store."
         ) from exc
+
+
+def _when(at: float, now: float) -> str:
+    moment = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    minutes = math.ceil((at - now) / 60)
+    wait = f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+    return f"at {moment} (in {wait})"
 
 
 def _duration(seconds: float) -> str:

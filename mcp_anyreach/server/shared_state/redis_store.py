@@ -81,6 +81,11 @@ redis.call('ZADD', key, now, ARGV[4])
 redis.call('PEXPIRE', key, math.ceil(window * 1000))
 return 1
 """
+# The oldest purchase still in the window with its time, as the string Redis keeps (a number returned by Lua
+# would lose its fraction).
+OLDEST = """
+return redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+"""
 
 # KEYS: the plan's key, the sorted set of plan keys by when they expire, the same set of its caller's plans.
 # ARGV: the plan, its expiry, milliseconds to keep it, now, how many plans to keep, how many per caller. The
@@ -210,6 +215,7 @@ class RedisPurchaseBudget:
         self._redis = redis
         self._key = f"{key_prefix(namespace)}purchases"
         self._reserve = redis.register_script(RESERVE)
+        self._oldest = redis.register_script(OLDEST)
 
     async def reserve(self, now: float) -> str | None:
         reservation = new_reservation()
@@ -227,6 +233,13 @@ class RedisPurchaseBudget:
             self._redis.zcount(self._key, f"{now - self.window_seconds!r}", "+inf"), "count purchases"
         )
         return int(count)
+
+    async def frees_at(self, now: float) -> float | None:
+        oldest = await _unless_unreachable(
+            cast(Awaitable[list[Any]], self._oldest(keys=[self._key], args=[now - self.window_seconds])),
+            "read the oldest purchase",
+        )
+        return float(oldest[1]) + self.window_seconds if oldest else None
 
 
 class RedisOffers:

@@ -30,6 +30,8 @@ def _digits(value: str) -> str:
 
 
 def _iso_country(value: str) -> str:
+    if value.upper() == "UK":  # the everyday name; ISO 3166 says GB, and the API would quietly find nothing
+        raise ValueError("UK is not an ISO code; use GB")
     if len(value) != 2 or not value.isascii() or not value.isalpha():
         raise ValueError("a country is an ISO 3166 alpha-2 code, e.g. US, CA, GB, AU")
     return value.upper()
@@ -66,7 +68,7 @@ async def search_available_numbers(
         limit=limit,
     )
     await services.purchases.remember(offers)
-    hint = None if offers else _nothing_found(area_code, country, number_type)
+    hint = _needs_address(offers) if offers else _nothing_found(area_code, country, number_type)
     return Offers(items=[AvailableNumberView.of(offer) for offer in offers], hint=hint)
 
 
@@ -77,6 +79,32 @@ def _nothing_found(area_code: str | None, country: str, number_type: str | None)
     if country != "US":
         tries.append("another country")
     return f"Nothing on offer for these filters. Try {', or '.join(tries)}."
+
+
+def _needs_address(offers: list[AvailableNumber]) -> str | None:
+    if all(offer.address_requirements in (None, "none") for offer in offers):
+        return None
+    return (
+        "Numbers whose address_requirements is not none need the organization's address on file "
+        "(local: in the number's country; foreign: outside it; any: anywhere); the purchase preview says what follows."
+    )
+
+
+def _address_warning(offer: AvailableNumber) -> str:
+    """What buying a number with an address requirement asks of the user, since the purchase sends no address."""
+    requirement = offer.address_requirements or "none"
+    if requirement == "none":
+        return ""
+    where = {
+        "any": "an address (in any country)",
+        "local": f"an address in {offer.iso_country or 'its country'}",
+        "foreign": f"an address outside {offer.iso_country or 'its country'}",
+    }.get(requirement, "an address")  # a value the contract does not list still needs one
+    return (
+        f" ADDRESS REQUIRED: the carrier needs {where} on file for this number (address_requirements "
+        f"{offer.address_requirements}). The purchase sends no address: make sure Anyreach holds the organization's "
+        "address before buying, or the number may be refused or suspended after purchase."
+    )
 
 
 async def preview_purchase_phone_number(services: Services, phone_number: str) -> Preview:
@@ -94,6 +122,7 @@ async def preview_purchase_phone_number(services: Services, phone_number: str) -
         "This spends money on the organization's account. A managed trunk is created for it; "
         "no agent answers it until one is assigned. "
         f"Purchases left after this one: {left - 1} (limit {purchases.limit_text})."
+        f"{_address_warning(offer)}"
     )
     return Preview(summary, {"phone_number": phone_number, "offered": True}, (number_uri(phone_number),))
 
