@@ -13,6 +13,7 @@ from tests.server.conftest import ServerFactory, answering, call, connect, quest
 
 SUPPORT, SALES, LEGACY_IVR = 0, 2, 3
 BYOC_NUMBER = "+12125550131"
+SOURCES = ("list_trunks", "list_agents", "plan_changes", "Anyreach workflows")
 
 
 def agent(sandbox: Sandbox, index: int) -> str:
@@ -121,3 +122,15 @@ async def test_a_name_two_agents_share_lists_both_with_their_ids(
     assert "names 2 agents" in said
     assert agent(sandbox, SUPPORT) in said
     assert twin in said
+
+
+async def test_every_id_argument_says_where_its_value_comes_from(make_server: ServerFactory) -> None:
+    async with connect(make_server(), "auto") as client:
+        tools = (await client.list_tools()).tools
+    silent = {
+        f"{tool.name}.{name}": prop.get("description")
+        for tool in tools
+        for name, prop in tool.input_schema.get("properties", {}).items()
+        if name.endswith("_id") and not any(source in prop.get("description", "") for source in SOURCES)
+    }
+    assert silent == {}

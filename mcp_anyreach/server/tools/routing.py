@@ -26,7 +26,7 @@ FallbackAgentId = Annotated[
     AgentId | None, Field(description="Agent (list_agents) that answers when the workflow fails; none to clear")
 ]
 CLEAR = "none"
-WorkflowId = Identifier | None
+WorkflowId = Annotated[Identifier | None, Field(description="From the Anyreach workflows; unverifiable here")]
 WorkflowVersion = Annotated[int | None, Field(ge=1, description="Omit for the latest published")]
 WorkflowDefinition = Annotated[SmallJson | None, Field(description="Inline workflow, instead of workflow_id")]
 NO_CONFIG = "There is no routing config; create one with create_inbound_routing_config."
