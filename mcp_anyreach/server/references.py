@@ -45,9 +45,9 @@ def name_instead_of_id(kind: Kind, argument: str, value: str, things: Iterable[t
         return None
     if len(matches) == 1:
         thing_id = shown(matches[0][0])
-        return f"{shown(value)!r} is the name of the {kind} {thing_id}, not its id: pass {argument}={thing_id!r}."
+        return f"{named(value)!r} is the name of the {kind} {thing_id}, not its id: pass {argument}={thing_id!r}."
     candidates = listed([f"{shown(thing_id)} ({named(name)!r})" for thing_id, name in matches])
-    return f"{shown(value)!r} names {len(matches)} {kind}s: {candidates}. Pass the id of the one meant as {argument}."
+    return f"{named(value)!r} names {len(matches)} {kind}s: {candidates}. Pass the id of the one meant as {argument}."
 
 
 async def names_given_as_ids(services: Services, arguments: Mapping[str, Any], failure: BaseException) -> str | None:
