@@ -12,25 +12,56 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 from mcp_anyreach.api import InboundConfig, OutboundConfig
 from mcp_anyreach.server.text import identifier, single_line
 
-DEFAULT_REGION = "US"
 MAX_JSON_BYTES = 64 * 1024
+EXAMPLE = "like +14155550100"
 
 
 def to_e164(value: str) -> str:
-    """Normalise a phone number to E.164; national numbers are read as US/CA."""
+    """Normalise a phone number to E.164; a number without its country code is refused, never guessed."""
     import phonenumbers  # here, not at start-up: most sessions never validate a number
 
     try:
-        parsed = phonenumbers.parse(value, DEFAULT_REGION)
+        parsed = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"{value[:40]!r} is not a phone number; give it in E.164, like +14155550100") from exc
+        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+            raise ValueError(_without_country(value)) from exc
+        raise ValueError(f"{value[:40]!r} is not a phone number; give it in E.164, {EXAMPLE}") from exc
     if not phonenumbers.is_valid_number(parsed):
         if phonenumbers.is_possible_number(parsed):
             raise ValueError(
                 f"{value[:40]!r} is well-formed, but no such number exists (its area or network code is not in "
                 "use): check the digits"
             )
-        raise ValueError(f"{value[:40]!r} is not a valid phone number; give it in E.164, like +14155550100")
+        raise ValueError(f"{value[:40]!r} is not a valid phone number; give it in E.164, {EXAMPLE}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _without_country(value: str) -> str:
+    """Why a national number is refused, and the E.164 form to send where the digits say which it is."""
+    import phonenumbers
+
+    digits = phonenumbers.normalize_digits_only(value)
+    shown = f"{value[:40]!r} has no country code, and the country is never guessed"
+    if digits.startswith("00") and (international := _valid_e164(f"+{digits[2:]}")):
+        return f"{value[:40]!r} starts with the international prefix 00: send {international!r}"
+    if digits.startswith("0"):
+        uk = _valid_e164(f"+44{digits[1:]}")
+        example = f", e.g. {uk!r} if it is in the UK (GB)" if uk else ""
+        return f"{shown}: drop the trunk prefix 0 and put + and the country code in front{example}"
+    if north_american := _valid_e164(value, "US"):
+        return f"{shown}: if it is a US or Canadian number, send {north_american!r}; otherwise + and its country code"
+    return f"{shown}: give it in E.164, + and the country code first, {EXAMPLE}"
+
+
+def _valid_e164(value: str, region: str | None = None) -> str | None:
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

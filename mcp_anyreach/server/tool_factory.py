@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from mcp_anyreach.server.argument_errors import argument_problems, invalid_arguments
 from mcp_anyreach.server.gate import Verdict, Write, preview_of
+from mcp_anyreach.server.references import names_given_as_ids
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.registry import SPEC_BY_NAME, ToolSpec
 from mcp_anyreach.server.schema import OUTPUT_SCHEMA, lean
@@ -90,6 +91,7 @@ def make_tool(
         parameters=input_schema if input_schema is not None else lean(arg_model.model_json_schema(by_alias=True)),
         fn_metadata=FuncMetadata(arg_model=arg_model, output_model=returns, output_schema=OUTPUT_SCHEMA),
         is_async=True,
+        services=services,
         context_kwarg=context,
         resolved_params=gates,
         resolver_plans=build_resolver_plans(gates, set(arguments)),
@@ -103,8 +105,10 @@ class _StrictTool(Tool):
     The SDK ignores unknown arguments (a `trunk_id` given to update_phone_number would change nothing and
     report success), turns the string "5" into 5, and reports pydantic's text with a link. Here an unknown
     argument, a number or boolean sent as a string, and every invalid value is refused with the argument's
-    name, what is wrong, and an example.
+    name, what is wrong, and an example. An agent's or trunk's name given as its id is answered with the id.
     """
+
+    services: Any = None  # Services; Any because the SDK's Tool is a pydantic model that would validate it
 
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
         properties: dict[str, Any] = self.parameters.get("properties", {})
@@ -113,6 +117,8 @@ class _StrictTool(Tool):
         try:
             return await super().run(arguments, context, convert_result)
         except ToolError as exc:
+            if self.services is not None and (named := await names_given_as_ids(self.services, arguments, exc)):
+                raise ToolError(named) from exc
             # The SDK validates once and raises the ValidationError as the cause: only its wording changes.
             if isinstance(exc.__cause__, ValidationError):
                 raise ToolError(invalid_arguments(self.name, self.parameters, exc.__cause__)) from None

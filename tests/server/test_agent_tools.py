@@ -120,10 +120,10 @@ async def test_the_question_names_each_number_and_the_agent_version_answering_it
     assert new_agent in question
 
 
-async def test_national_formats_are_normalised_to_e164_before_assigning(
+async def test_numbers_written_with_spaces_and_brackets_are_normalised_to_e164_before_assigning(
     make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
 ) -> None:
-    arguments = {"agent_id": sandbox.seed.demo.agent_ids[2], "version": 2, "phone_numbers": ["(415) 555-0102"]}
+    arguments = {"agent_id": sandbox.seed.demo.agent_ids[2], "version": 2, "phone_numbers": ["+1 (415) 555-0102"]}
     result = await assign_confirmed(make_server, era, "elicitation", arguments)
 
     assert [row["phone_number"] for row in done(result)["result"]] == ["+14155550102"]

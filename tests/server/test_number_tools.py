@@ -48,13 +48,13 @@ async def test_listing_numbers_filters_by_trunk_and_digits(
     assert [item["phone_number"] for item in by_digits["items"]] == [first]
 
 
-async def test_a_national_format_number_is_normalised_to_e164(
+async def test_a_number_written_with_its_country_code_spaces_and_brackets_is_normalised_to_e164(
     make_server: ServerFactory, api: AnyreachClient, era: str
 ) -> None:
     number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
-    national = f"({number[2:5]}) {number[5:8]}-{number[8:]}"
+    written = f"+1 ({number[2:5]}) {number[5:8]}-{number[8:]}"
     async with connect(make_server(), era) as client:
-        found = _data(await client.call_tool("get_phone_number", {"phone_number": national}))
+        found = _data(await client.call_tool("get_phone_number", {"phone_number": written}))
     assert found["phone_number"] == number
 
 

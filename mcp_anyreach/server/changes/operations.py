@@ -16,6 +16,7 @@ from mcp_anyreach.server.args import E164, Identifier
 from mcp_anyreach.server.changes.agents import agent_slot, current_slot
 from mcp_anyreach.server.changes.model import KEEP, MoveIntent, NumberTarget, SlotTarget
 from mcp_anyreach.server.changes.snapshot import Snapshot
+from mcp_anyreach.server.references import name_instead_of_id
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.text import listed
 
@@ -147,7 +148,7 @@ def compile_operations(
                 for number in _existing(operation.phone_numbers, snapshot):
                     set_target(NumberTarget(number.phone_number, outbound_shareable=operation.outbound_shareable))
             case RegisterNumbers():
-                trunk = _byoc_trunk(operation.trunk_id, snapshot)
+                trunk = _byoc_trunk(operation.trunk_id, snapshot, "trunk_id")
                 for phone in operation.phone_numbers:
                     current = snapshot.numbers.get(phone)
                     if current is not None and current.trunk_id != trunk:
@@ -184,7 +185,7 @@ def _selected(
             chosen[phone] = snapshot.numbers[phone]
     if selection.from_trunk_id is not None:
         if selection.from_trunk_id not in snapshot.trunks:
-            raise Refusal(f"There is no trunk {selection.from_trunk_id}; find trunk ids with list_trunks.")
+            raise Refusal(_no_trunk("from_trunk_id", selection.from_trunk_id, snapshot))
         chosen.update((n.phone_number, n) for n in snapshot.numbers_on(selection.from_trunk_id))
     if unused:
         chosen.update(
@@ -204,10 +205,16 @@ def _existing(phones: Sequence[str], snapshot: Snapshot) -> list[PhoneNumber]:
     return [snapshot.numbers[phone] for phone in phones]
 
 
-def _byoc_trunk(trunk_id: str, snapshot: Snapshot) -> str:
+def _no_trunk(argument: str, trunk_id: str, snapshot: Snapshot) -> str:
+    trunks = ((trunk.id, trunk.name) for trunk in snapshot.trunks.values())
+    named = name_instead_of_id("trunk", argument, trunk_id, trunks)
+    return named or f"There is no trunk {trunk_id}; find trunk ids with list_trunks."
+
+
+def _byoc_trunk(trunk_id: str, snapshot: Snapshot, argument: str = "to_trunk_id") -> str:
     trunk = snapshot.trunks.get(trunk_id)
     if trunk is None:
-        raise Refusal(f"There is no trunk {trunk_id}; find trunk ids with list_trunks.")
+        raise Refusal(_no_trunk(argument, trunk_id, snapshot))
     if trunk.managed_account_id:
         raise Refusal(
             f"Trunk {trunk_id} is managed (it belongs to purchased numbers); numbers can only be registered on a "

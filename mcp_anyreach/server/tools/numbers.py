@@ -248,7 +248,7 @@ async def move_phone_numbers(
     verdict: Verdict,
     to_trunk_id: TrunkId,
     phone_numbers: PhoneNumberList = [],  # noqa: B006 - pydantic copies defaults
-    from_trunk_id: Annotated[TrunkId | None, Field(description="Move all its numbers")] = None,
+    from_trunk_id: Annotated[TrunkId | None, Field(description="From list_trunks; moves all its numbers")] = None,
     confirmation_token: ConfirmationToken = None,
 ) -> Gated[ApplyReport]:
     """Move numbers to a BYOC trunk, keeping sharing and agents (delete, register, publish). Gated once."""

@@ -15,6 +15,7 @@ from mcp_anyreach.server.errors import api_errors
 from mcp_anyreach.server.explain import CallExplanation
 from mcp_anyreach.server.explain import explain_inbound_call as explain
 from mcp_anyreach.server.gate import Verdict, previewed_by
+from mcp_anyreach.server.references import name_instead_of_id
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.summaries import WITHOUT_ROUTING, merged_routing, routing_sentence
@@ -25,7 +26,7 @@ FallbackAgentId = Annotated[
     AgentId | None, Field(description="Agent (list_agents) that answers when the workflow fails; none to clear")
 ]
 CLEAR = "none"
-WorkflowId = Identifier | None
+WorkflowId = Annotated[Identifier | None, Field(description="From the Anyreach workflows; unverifiable here")]
 WorkflowVersion = Annotated[int | None, Field(ge=1, description="Omit for the latest published")]
 WorkflowDefinition = Annotated[SmallJson | None, Field(description="Inline workflow, instead of workflow_id")]
 NO_CONFIG = "There is no routing config; create one with create_inbound_routing_config."
@@ -60,6 +61,7 @@ async def preview_create_inbound_routing_config(
         raise Refusal("Give exactly one of workflow_id or workflow_definition.")
     if await _current(services) is not None:
         raise Refusal("A routing config exists already; change it with update_inbound_routing_config.")
+    await _check_fallback(services, fallback_agent_id)
     summary = f"Create inbound routing: {routing_sentence(_given(fields))}. Today: {WITHOUT_ROUTING}"
     return Preview(summary, None, (ROUTING_URI,))
 
@@ -103,6 +105,7 @@ async def preview_update_inbound_routing_config(
         raise Refusal("Nothing to change: give at least one field.")
     if fields["workflow_id"] is not None and fields["workflow_definition"] is not None:
         raise Refusal("Give workflow_id or workflow_definition, not both.")
+    await _check_fallback(services, fallback_agent_id)
     before = config.model_dump()
     after = merged_routing(before, changes)
     summary = f"Change inbound routing. Now: {routing_sentence(before)}. After: {routing_sentence(after)}."
@@ -163,6 +166,16 @@ async def _left_unanswered(services: Services) -> str:
     if not silent:
         return " Every number has its own inbound agent, so every call is still answered."
     return f" {len(silent)} number(s) have no inbound agent of their own and will have nobody answering."
+
+
+async def _check_fallback(services: Services, fallback_agent_id: str | None) -> None:
+    """Refuse an agent's name given as the fallback: the API would store it as an id no agent has."""
+    if fallback_agent_id is None or fallback_agent_id == CLEAR:
+        return
+    agents = await services.agent_names.directory()
+    things = [] if agents is None else [(agent.id, agent.name) for agent in agents.agents]
+    if named := name_instead_of_id("agent", "fallback_agent_id", fallback_agent_id, things):
+        raise Refusal(named)
 
 
 async def _current(services: Services) -> InboundRoutingConfig | None:
