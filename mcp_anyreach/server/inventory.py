@@ -13,11 +13,13 @@ from typing import Literal, NamedTuple
 from pydantic import Field
 
 from mcp_anyreach.api import AnyreachClient, InboundRoutingConfig, PhoneNumber, Trunk
+from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.api.pagination import pages
-from mcp_anyreach.server.explain import nobody_answers
+from mcp_anyreach.server.explain import nobody_answers, routing_decides
 from mcp_anyreach.server.networks import too_wide
 from mcp_anyreach.server.text import clipped, shown
 from mcp_anyreach.server.views import Result
+from mcp_anyreach.server.workflows import unverified
 
 Severity = Literal["high", "medium", "low", "info"]
 SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low", "info")
@@ -37,6 +39,7 @@ class Rule(NamedTuple):
 
 FindingCode = Literal[
     "number_without_inbound_agent",
+    "number_answered_by_inactive_agent",
     "number_unused",
     "byoc_trunk_unprotected",
     "byoc_trunk_without_inbound_auth",
@@ -50,6 +53,7 @@ FindingCode = Literal[
 ]
 RULES: dict[FindingCode, Rule] = {
     "number_without_inbound_agent": Rule(severity="high", fix="assign_agent_to_numbers"),
+    "number_answered_by_inactive_agent": Rule(severity="high", fix="assign_agent_to_numbers"),
     "number_unused": Rule(severity="low", fix="delete_phone_number"),
     "byoc_trunk_unprotected": Rule(severity="high", fix="update_trunk"),
     "byoc_trunk_without_inbound_auth": Rule(severity="medium", fix="update_trunk"),
@@ -123,14 +127,16 @@ class _Findings:
         self._kept = kept
         self._window = window
 
-    def add(self, code: FindingCode, subject: str, message: str) -> None:
+    def add(self, code: FindingCode, subject: str, message: str, severity: Severity | None = None) -> None:
+        """`severity` overrides the rule's, for a finding made worse by what else is known."""
         rule = RULES[code]
         bucket = self.listed[code]
         index = self.seen[code]
         self.seen[code] += 1
         start, size = self._window if code == self._kept else (0, FINDINGS_PER_CODE)
         if start <= index < start + size:
-            bucket.append(Finding(code=code, severity=rule.severity, subject=subject, message=message, fix=rule.fix))
+            level = severity or rule.severity
+            bucket.append(Finding(code=code, severity=level, subject=subject, message=message, fix=rule.fix))
 
     def not_listed(self) -> dict[FindingCode, int]:
         return {
@@ -162,10 +168,12 @@ async def collect_inventory(
     progress: Progress | None = None,
     code: FindingCode | None = None,
     window: tuple[int, int] = (0, FINDINGS_PER_CODE),
+    agents: AgentDirectory | None = None,
 ) -> Inventory:
     """Read routing, then every trunk and number page by page; raise AnyreachError when the API fails.
 
     Findings of `code` are listed from `window` (offset, size), so that every one of them can be paged through.
+    Without `agents` (no agents:read scope), numbers answered by a switched-off agent go unnoticed.
     """
     findings = _Findings(code, window)
     done = 0
@@ -197,6 +205,7 @@ async def collect_inventory(
         for number in page.items:
             tallies.setdefault(number.trunk_id, _TrunkTally(None)).numbers += 1
             _check_number(number, findings, routing)
+            _check_answering_agent(number, findings, routing, agents)
         numbers += len(page.items)
         await step(len(page.items), f"Read {numbers} phone numbers")
 
@@ -256,10 +265,15 @@ def _check_routing(routing: InboundRoutingConfig | None, findings: _Findings) ->
             "The inbound routing config is disabled: each number's own inbound agent answers, or nobody.",
         )
     elif routing.fallback_agent_id is None:
+        reason = unverified(routing.model_dump())
+        message = "Routing has no fallback_agent_id: calls are disconnected whenever the workflow fails or times out."
+        if reason:
+            message += f" {reason[:1].upper()}{reason[1:]}: if it is wrong, every inbound call is disconnected."
         findings.add(
             "routing_fallback_unset",
             "routing",
-            "Routing has no fallback_agent_id: calls are disconnected whenever the workflow fails or times out.",
+            message,
+            severity="high" if reason else None,
         )
 
 
@@ -312,4 +326,19 @@ def _check_number(number: PhoneNumber, findings: _Findings, routing: InboundRout
             "number_shareable_outbound",
             number.phone_number,
             f"{number.phone_number} is shareable: other agents may place outbound calls from it.",
+        )
+
+
+def _check_answering_agent(
+    number: PhoneNumber, findings: _Findings, routing: InboundRoutingConfig | None, agents: AgentDirectory | None
+) -> None:
+    if routing_decides(routing) or agents is None:
+        return
+    ref = agents.resolve(number.inbound_agent_version_id)
+    if ref is not None and not ref.agent_active:
+        findings.add(
+            "number_answered_by_inactive_agent",
+            number.phone_number,
+            f"{number.phone_number}'s calls reach agent {shown(ref.agent_name)!r} ({shown(ref.agent_id)}), "
+            "which is switched off (active: false).",
         )
