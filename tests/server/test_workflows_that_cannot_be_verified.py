@@ -144,3 +144,14 @@ async def test_a_change_set_routing_to_an_unverifiable_workflow_without_fallback
         plan = structured(await call(client, "plan_changes", {"desired_state": {"routing": {"workflow_id": INVENTED}}}))
 
     assert any(line.startswith("WARNING") and UNVERIFIED in line for line in plan["impact"])
+
+
+async def test_a_desired_state_whose_inline_workflow_has_an_undocumented_output_field_is_refused(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    routing = {"workflow_definition": {"output": {"agent_id": "agt_desk", "transfer_to": "+14155550101"}}}
+    async with connect(make_server(), "auto") as client:
+        refused = refusal(await call(client, "plan_changes", {"desired_state": {"routing": routing}}))
+
+    assert "'transfer_to' is not documented" in refused
+    assert await api.inbound_routing.get() is None
