@@ -86,3 +86,15 @@ async def test_the_audit_lists_numbers_answered_by_a_switched_off_agent_until_ro
     assert (finding["subject"], finding["severity"], finding["fix"]) == (SILENT, "high", "assign_agent_to_numbers")
     assert "'Legacy IVR'" in finding["message"]
     assert after["findings"] == [], "an enabled routing workflow picks the agent, not the number's slot"
+
+
+async def test_explain_says_when_the_routing_fallback_agent_is_switched_off(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
+) -> None:
+    await api.inbound_routing.create(workflow_id="wf_router", fallback_agent_id=switched_off_agent(sandbox))
+    async with connect(make_server(), "auto") as client:
+        explained = structured(await call(client, "explain_inbound_call", {"phone_number": SILENT}))
+
+    assert explained["outcome"] == "workflow_decides"
+    assert "'Legacy IVR'" in explained["answer"]
+    assert "answers, which is switched off" in explained["answer"]
