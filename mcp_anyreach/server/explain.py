@@ -20,8 +20,17 @@ from mcp_anyreach.server.agent_names import AgentNames
 from mcp_anyreach.server.text import listed, named, shown
 from mcp_anyreach.server.uris import ROUTING_URI, number_uri, trunk_uri
 from mcp_anyreach.server.views import Result
+from mcp_anyreach.server.workflows import unverified
 
-Outcome = Literal["answered", "depends_on_caller", "workflow_decides", "dropped", "not_admitted", "not_in_directory"]
+Outcome = Literal[
+    "answered",
+    "depends_on_caller",
+    "reaches_inactive_agent",
+    "workflow_decides",
+    "dropped",
+    "not_admitted",
+    "not_in_directory",
+]
 
 
 class CallStep(Result):
@@ -159,6 +168,13 @@ def _own_agent(
             fix=f"assign_agent_to_numbers with phone_numbers [{number.phone_number}] puts an agent on its slot.",
         )
     steps.append(CallStep(check="number_agent", finding=f"Its inbound slot holds {agent}.", source=source))
+    if _inactive(number.inbound_agent_version_id, directory):
+        answer = (
+            f"The call reaches {agent}, which is switched off (active: false), so nobody may answer; "
+            "put an active agent on the number with assign_agent_to_numbers."
+        )
+        fix = f"assign_agent_to_numbers with phone_numbers [{number.phone_number}] puts an active agent on its slot."
+        return _Verdict("reaches_inactive_agent", answer, agent=agent, fix=fix)
     return _Verdict("answered", f"{_capital(agent)} answers.", agent=agent)
 
 
@@ -168,22 +184,27 @@ def _workflow(routing: InboundRoutingConfig, directory: AgentDirectory | None, s
         workflow = f"workflow {shown(routing.workflow_id)} {version}"
     else:
         workflow = "the inline workflow of the routing config"
-    steps.append(CallStep(check="routing", finding=f"Routing is enabled and runs {workflow}.", source=ROUTING_URI))
+    reason = unverified(routing.model_dump())
+    doubt = f" {_capital(reason)}." if reason else ""
+    steps.append(
+        CallStep(check="routing", finding=f"Routing is enabled and runs {workflow}.{doubt}", source=ROUTING_URI)
+    )
     finding = (
         "At call time it receives caller_number, called_number and trunk_id, and returns the agent that answers "
         "(its latest published version unless it names one), or reject to disconnect."
     )
     steps.append(CallStep(check="workflow", finding=finding))
     fallback = _agent_label(routing.fallback_agent_id, directory) if routing.fallback_agent_id else None
-    on_failure = (
-        f"if it fails or times out, {fallback} answers"
-        if fallback
-        else "if it fails or times out, the call is disconnected (no fallback_agent_id)"
-    )
+    agent = directory.agent(routing.fallback_agent_id) if directory and routing.fallback_agent_id else None
+    off = agent is not None and not agent.active
+    failed = f"{fallback} answers" if fallback else "the call is disconnected (no fallback_agent_id)"
+    failed += ", which is switched off" if off else ""
+    on_failure = f"if it fails or times out, {failed}"
     steps.append(CallStep(check="fallback", finding=f"{_capital(on_failure)}.", source=ROUTING_URI))
+    wrong = f" {_capital(reason)}: if it is wrong, it fails and {failed}." if reason else ""
     answer = (
         f"{_capital(workflow)} picks the agent for each call, so who answers may depend on the caller and the "
-        f"time; {on_failure}. The number's own inbound agent is not used while routing is enabled."
+        f"time; {on_failure}.{wrong} The number's own inbound agent is not used while routing is enabled."
     )
     fix = None if fallback else "update_inbound_routing_config with fallback_agent_id answers the calls it fails."
     return _Verdict("workflow_decides", answer, fallback=fallback, fix=fix)
@@ -242,6 +263,11 @@ def _slot_label(version_id: str | None, directory: AgentDirectory | None) -> str
         return f"agent version {shown(version_id)}"
     inactive = ", inactive" if not ref.agent_active else ""
     return f"agent {shown(ref.agent_name)!r} v{ref.version} ({shown(ref.agent_id)}{inactive})"
+
+
+def _inactive(version_id: str | None, directory: AgentDirectory | None) -> bool:
+    ref = directory.resolve(version_id) if directory and version_id else None
+    return ref is not None and not ref.agent_active
 
 
 def _agent_label(agent_id: str, directory: AgentDirectory | None) -> str:

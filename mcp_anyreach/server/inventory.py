@@ -13,11 +13,13 @@ from typing import Literal, NamedTuple
 from pydantic import Field
 
 from mcp_anyreach.api import AnyreachClient, InboundRoutingConfig, PhoneNumber, Trunk
+from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.api.pagination import pages
-from mcp_anyreach.server.explain import nobody_answers
+from mcp_anyreach.server.explain import nobody_answers, routing_decides
 from mcp_anyreach.server.networks import too_wide
 from mcp_anyreach.server.text import clipped
 from mcp_anyreach.server.views import Result
+from mcp_anyreach.server.workflows import unverified
 
 Severity = Literal["high", "medium", "low", "info"]
 SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low", "info")
@@ -37,6 +39,7 @@ class Rule(NamedTuple):
 
 FindingCode = Literal[
     "number_without_inbound_agent",
+    "number_answered_by_inactive_agent",
     "number_unused",
     "byoc_trunk_unprotected",
     "byoc_trunk_without_inbound_auth",
@@ -50,6 +53,7 @@ FindingCode = Literal[
 ]
 RULES: dict[FindingCode, Rule] = {
     "number_without_inbound_agent": Rule(severity="high", fix="assign_agent_to_numbers"),
+    "number_answered_by_inactive_agent": Rule(severity="high", fix="assign_agent_to_numbers"),
     "number_unused": Rule(severity="low", fix="delete_phone_number"),
     "byoc_trunk_unprotected": Rule(severity="high", fix="update_trunk"),
     "byoc_trunk_without_inbound_auth": Rule(severity="medium", fix="update_trunk"),
@@ -125,15 +129,19 @@ class _Findings:
     def __init__(self, kept: FindingCode | None = None, window: tuple[int, int] = (0, FINDINGS_PER_CODE)) -> None:
         self.listed: dict[FindingCode, dict[str, list[str]]] = {code: {} for code in RULES}
         self.seen: Counter[FindingCode] = Counter()
+        self._severity: dict[tuple[FindingCode, str], Severity] = {}
         self._kept = kept
         self._window = window
 
-    def add(self, code: FindingCode, subject: str, message: str) -> None:
+    def add(self, code: FindingCode, subject: str, message: str, severity: Severity | None = None) -> None:
+        """`severity` overrides the rule's, for a finding made worse by what else is known."""
         index = self.seen[code]
         self.seen[code] += 1
         start, size = self._window if code == self._kept else (0, FINDINGS_PER_CODE)
         if start <= index < start + size:
             self.listed[code].setdefault(message, []).append(subject)
+            if severity is not None:
+                self._severity[code, message] = severity
 
     def count_listed(self, code: FindingCode) -> int:
         return sum(len(subjects) for subjects in self.listed[code].values())
@@ -141,7 +149,13 @@ class _Findings:
     def ordered(self) -> list[Finding]:
         rank = {severity: index for index, severity in enumerate(SEVERITIES)}
         every = [
-            Finding(code=code, severity=RULES[code].severity, message=message, subjects=subjects, fix=RULES[code].fix)
+            Finding(
+                code=code,
+                severity=self._severity.get((code, message), RULES[code].severity),
+                message=message,
+                subjects=subjects,
+                fix=RULES[code].fix,
+            )
             for code, messages in self.listed.items()
             for message, subjects in messages.items()
         ]
@@ -167,10 +181,12 @@ async def collect_inventory(
     progress: Progress | None = None,
     code: FindingCode | None = None,
     window: tuple[int, int] = (0, FINDINGS_PER_CODE),
+    agents: AgentDirectory | None = None,
 ) -> Inventory:
     """Read routing, then every trunk and number page by page; raise AnyreachError when the API fails.
 
     Findings of `code` are listed from `window` (offset, size), so that every one of them can be paged through.
+    Without `agents` (no agents:read scope), numbers answered by a switched-off agent go unnoticed.
     """
     findings = _Findings(code, window)
     done = 0
@@ -202,6 +218,7 @@ async def collect_inventory(
         for number in page.items:
             tallies.setdefault(number.trunk_id, _TrunkTally(None)).numbers += 1
             _check_number(number, findings, routing)
+            _check_answering_agent(number, findings, routing, agents)
         numbers += len(page.items)
         await step(len(page.items), f"Read {numbers} phone numbers")
 
@@ -261,10 +278,15 @@ def _check_routing(routing: InboundRoutingConfig | None, findings: _Findings) ->
             "The inbound routing config is disabled: each number's own inbound agent answers, or nobody.",
         )
     elif routing.fallback_agent_id is None:
+        reason = unverified(routing.model_dump())
+        message = "Routing has no fallback_agent_id: calls are disconnected whenever the workflow fails or times out."
+        if reason:
+            message += f" {reason[:1].upper()}{reason[1:]}: if it is wrong, every inbound call is disconnected."
         findings.add(
             "routing_fallback_unset",
             "routing",
-            "Routing has no fallback_agent_id: calls are disconnected whenever the workflow fails or times out.",
+            message,
+            severity="high" if reason else None,
         )
 
 
@@ -310,3 +332,18 @@ def _check_number(number: PhoneNumber, findings: _Findings, routing: InboundRout
     if number.outbound_shareable:
         message = "These numbers are shareable: other agents may place outbound calls from them."
         findings.add("number_shareable_outbound", phone, message)
+
+
+def _check_answering_agent(
+    number: PhoneNumber, findings: _Findings, routing: InboundRoutingConfig | None, agents: AgentDirectory | None
+) -> None:
+    if routing_decides(routing) or agents is None:
+        return
+    ref = agents.resolve(number.inbound_agent_version_id)
+    if ref is not None and not ref.agent_active:
+        findings.add(
+            "number_answered_by_inactive_agent",
+            number.phone_number,
+            f"The calls of these numbers reach agent {clipped(ref.agent_name)!r} ({clipped(ref.agent_id)}), "
+            "which is switched off (active: false).",
+        )

@@ -95,7 +95,8 @@ def register_resources(server: MCPServer, services: Services, *, views: Sequence
     async def inventory() -> str:
         """Counts, numbers per trunk, routing state and audit findings; `sandbox` says whether it is demo data."""
         with _resource_errors():
-            return _json(await collect_inventory(client, sandbox=services.sandbox, progress=_report))
+            agents = await services.agent_names.directory()
+            return _json(await collect_inventory(client, sandbox=services.sandbox, progress=_report, agents=agents))
 
     @server.resource(NUMBERS_URI, name="phone_numbers", title="Phone numbers", mime_type=JSON)
     async def phone_numbers() -> str:

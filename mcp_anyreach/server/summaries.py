@@ -12,6 +12,7 @@ from mcp_anyreach.server.args import MAX_JSON_BYTES
 from mcp_anyreach.server.text import shown
 from mcp_anyreach.server.uris import ROUTING_URI
 from mcp_anyreach.server.views import agent_named
+from mcp_anyreach.server.workflows import unverified
 
 # A definition a model may write (at most MAX_JSON_BYTES of UTF-8) escaped to ASCII: at most 6 characters a
 # byte (\u0001). Only a definition the API already holds can be longer; a preview clips it, saying so.
@@ -33,6 +34,14 @@ def number_sentence(number: PhoneNumber, agents: AgentDirectory | None = None) -
     return f"It is on trunk {shown(number.trunk_id)}. {inbound}{outbound}"
 
 
+def switched_off(name: str, agent_id: str, phone_numbers: list[str]) -> str:
+    """The warning for putting an agent whose `active` is false on numbers."""
+    return (
+        f"WARNING: agent {name!r} ({shown(agent_id)}) is switched off (active: false); calls to or from "
+        f"{', '.join(phone_numbers)} would reach an agent that is not active. Pick an active agent (list_agents)."
+    )
+
+
 def routing_sentence(config: Mapping[str, Any], *, whole: bool = True) -> str:
     """What a routing config does to every inbound call. A preview shows an inline workflow whole (what a
     model writes is capped at MAX_JSON_BYTES, and a `transfer_to` past a cut would go unseen); a result
@@ -49,7 +58,9 @@ def routing_sentence(config: Mapping[str, Any], *, whole: bool = True) -> str:
     )
     fallback = shown(config["fallback_agent_id"]) if config.get("fallback_agent_id") else None
     on_failure = f"agent {fallback} answers" if fallback else "the call is disconnected"
-    return f"every inbound call runs {runs} to choose the agent; if it fails, {on_failure}"
+    reason = unverified(config)
+    check = f"; {reason}" if reason else "; its output fields match the documented ones"
+    return f"every inbound call runs {runs} to choose the agent; if it fails, {on_failure}{check}"
 
 
 def _definition(definition: object, limit: int) -> str:

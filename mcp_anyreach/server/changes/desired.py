@@ -26,6 +26,7 @@ from mcp_anyreach.server.changes.model import KEEP, SECRET_PREFIX, Keep, MoveInt
 from mcp_anyreach.server.changes.snapshot import Snapshot
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.uris import SCHEMA_URI
+from mcp_anyreach.server.workflows import check_definition
 
 _ENV_NAME = rf"^{SECRET_PREFIX}[A-Z0-9_]{{1,100}}$"
 HOW_TO_REFERENCE = (
@@ -140,6 +141,11 @@ class RoutingDoc(_Doc):
     def _one_workflow(self) -> RoutingDoc:
         if (self.workflow_id is None) == (self.workflow_definition is None):
             raise ValueError("give exactly one of workflow_id or workflow_definition")
+        if self.workflow_definition is not None:
+            try:
+                check_definition(self.workflow_definition)
+            except Refusal as refused:
+                raise ValueError(str(refused)) from None
         return self
 
 

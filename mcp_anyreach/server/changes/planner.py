@@ -34,9 +34,10 @@ from mcp_anyreach.server.changes.snapshot import Snapshot
 from mcp_anyreach.server.explain import nobody_answers
 from mcp_anyreach.server.networks import too_wide
 from mcp_anyreach.server.refusal import Refusal
-from mcp_anyreach.server.summaries import routing_sentence
+from mcp_anyreach.server.summaries import routing_sentence, switched_off
 from mcp_anyreach.server.text import counted, listed, named, shown
 from mcp_anyreach.server.uris import ROUTING_URI, number_uri, trunk_uri
+from mcp_anyreach.server.workflows import no_fallback_warning
 
 PUBLISH_BATCH = 100
 CONFIG_FIELDS = {
@@ -92,6 +93,9 @@ def make_plan(
         _plan_number(phone, target, snapshot, draft)
     _plan_agents(numbers, snapshot, draft)
     routing_after = _plan_routing(routing, snapshot, draft)
+    draft.impact += _switched_off_agents(draft, snapshot)
+    if not isinstance(routing, Keep) and routing_after is not None:
+        draft.impact += filter(None, [no_fallback_warning(routing_after)])
     _check_pruned_trunks(trunks, numbers, snapshot)
     draft.impact += _answering_impact(numbers, snapshot, routing_after)
     steps = [step for phase in PHASES for step in draft.phases[phase]]
@@ -384,6 +388,21 @@ def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft:
                     {**args, "unassign_phone_numbers": batch},
                     uris,
                 )
+
+
+def _switched_off_agents(draft: _Draft, snapshot: Snapshot) -> list[str]:
+    """A WARNING per inactive agent the plan puts on numbers (a move only puts back what a number had)."""
+    phones: dict[str, list[str]] = {}
+    for phase, steps in draft.phases.items():
+        for step in steps:
+            if phase != "moves" and step.action == "publish":
+                phones.setdefault(step.args["agent_id"], []).extend(step.args["phone_numbers"])
+    warnings: list[str] = []
+    for agent_id, numbers in phones.items():
+        agent = snapshot.directory.agent(agent_id)
+        if agent is not None and not agent.active:
+            warnings.append(switched_off(named(agent.name), agent_id, numbers))
+    return warnings
 
 
 def _plan_routing(routing: RoutingTarget, snapshot: Snapshot, draft: _Draft) -> Any:

@@ -16,6 +16,7 @@ from mcp_anyreach.server.explain import routing_decides
 from mcp_anyreach.server.gate import Verdict, previewed_by
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.summaries import switched_off
 from mcp_anyreach.server.text import clipped, named, shown
 from mcp_anyreach.server.uris import NUMBERS_URI, number_uri
 from mcp_anyreach.server.views import (
@@ -96,6 +97,8 @@ async def preview_assign_agent_to_numbers(
     ]
     silent = _left_unanswered(agents, rows, agent_id, unassign_phone_numbers, direction)
     impact = f"\n{silent} number(s) will have no inbound agent afterwards." if silent else ""
+    if phone_numbers and not agents.agent(agent_id).active:  # type: ignore[union-attr]  # checked above
+        impact += f"\n{switched_off(name, agent_id, phone_numbers)}"
     summary = f"Publish {target} for {direction} calls; live calls change at once:\n" + "\n".join(lines) + impact
     targets = tuple(number_uri(n) for n in [*phone_numbers, *unassign_phone_numbers])
     state = {"version": chosen, "rows": [row.model_dump(mode="json") for row in rows]}

@@ -47,6 +47,7 @@ async def audit_inventory(
     start = _offset(cursor)
     if code is not None and code not in RULES:
         raise Refusal(f"There is no finding code {code!r}; the codes are: {', '.join(RULES)}.")
+    agents = await services.agent_names.directory()
     with api_errors(retry_safe=True):
         inventory = await collect_inventory(
             services.client,
@@ -54,6 +55,7 @@ async def audit_inventory(
             progress=ctx.report_progress,
             code=code,
             window=(start, CODE_PAGE),
+            agents=agents,
         )
     shown = set(SEVERITIES[: SEVERITIES.index(min_severity) + 1])
     if code is not None:

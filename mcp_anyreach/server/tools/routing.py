@@ -21,6 +21,7 @@ from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.summaries import WITHOUT_ROUTING, merged_routing, routing_sentence
 from mcp_anyreach.server.uris import ROUTING_URI
 from mcp_anyreach.server.views import Gated, Result, RoutingView
+from mcp_anyreach.server.workflows import check_definition, no_fallback_warning, unverified
 
 FallbackAgentId = Annotated[
     AgentId | None, Field(description="Agent (list_agents) that answers when the workflow fails; none to clear")
@@ -30,6 +31,21 @@ WorkflowId = Annotated[Identifier | None, Field(description="From the Anyreach w
 WorkflowVersion = Annotated[int | None, Field(ge=1, description="Omit for the latest published")]
 WorkflowDefinition = Annotated[SmallJson | None, Field(description="Inline workflow, instead of workflow_id")]
 NO_CONFIG = "There is no routing config; create one with create_inbound_routing_config."
+
+
+class RoutingOutcome(RoutingView):
+    workflow_check: str
+
+
+def _outcome(config: InboundRoutingConfig) -> RoutingOutcome:
+    """The config as stored, saying whether its workflow could be checked (the model must not assume it)."""
+    check = unverified(config.model_dump()) or "its output fields match the documented ones"
+    return RoutingOutcome(**RoutingView.of(config).model_dump(), workflow_check=check)
+
+
+def _warned(summary: str, config: Mapping[str, Any]) -> str:
+    warning = no_fallback_warning(config)
+    return f"{summary}\n{warning}" if warning else summary
 
 
 class RoutingStatus(Result):
@@ -59,11 +75,14 @@ async def preview_create_inbound_routing_config(
     fields = _fields(workflow_id, workflow_version, workflow_definition, fallback_agent_id, enabled)
     if (fields["workflow_id"] is None) == (fields["workflow_definition"] is None):
         raise Refusal("Give exactly one of workflow_id or workflow_definition.")
+    if workflow_definition is not None:
+        check_definition(workflow_definition)
     if await _current(services) is not None:
         raise Refusal("A routing config exists already; change it with update_inbound_routing_config.")
     await _check_fallback(services, fallback_agent_id)
-    summary = f"Create inbound routing: {routing_sentence(_given(fields))}. Today: {WITHOUT_ROUTING}"
-    return Preview(summary, None, (ROUTING_URI,))
+    after = {"enabled": True, **_given(fields)}
+    summary = f"Create inbound routing: {routing_sentence(after)}. Today: {WITHOUT_ROUTING}"
+    return Preview(_warned(summary, after), None, (ROUTING_URI,))
 
 
 @previewed_by(preview_create_inbound_routing_config)
@@ -77,13 +96,13 @@ async def create_inbound_routing_config(
     fallback_agent_id: FallbackAgentId = None,
     enabled: bool = True,
     confirmation_token: ConfirmationToken = None,
-) -> Gated[RoutingView]:
+) -> Gated[RoutingOutcome]:
     """Route every inbound call through a workflow that picks the agent. Gated."""
 
-    async def create() -> RoutingView:
+    async def create() -> RoutingOutcome:
         conflict = "Change the existing one with update_inbound_routing_config."
         with api_errors(retry_safe=False, conflict=conflict):
-            return RoutingView.of(await services.client.inbound_routing.create(**_given(verdict.arguments)))
+            return _outcome(await services.client.inbound_routing.create(**_given(verdict.arguments)))
 
     return await services.gatekeeper.run(ctx, verdict, create, changed=[ROUTING_URI])
 
@@ -105,13 +124,15 @@ async def preview_update_inbound_routing_config(
         raise Refusal("Nothing to change: give at least one field.")
     if fields["workflow_id"] is not None and fields["workflow_definition"] is not None:
         raise Refusal("Give workflow_id or workflow_definition, not both.")
+    if workflow_definition is not None:
+        check_definition(workflow_definition)
     await _check_fallback(services, fallback_agent_id)
     before = config.model_dump()
     after = merged_routing(before, changes)
     summary = f"Change inbound routing. Now: {routing_sentence(before)}. After: {routing_sentence(after)}."
     if before.get("enabled") and after.get("enabled") is False:
         summary += await _left_unanswered(services)
-    return Preview(summary, config.model_dump(mode="json"), (ROUTING_URI,))
+    return Preview(_warned(summary, after), config.model_dump(mode="json"), (ROUTING_URI,))
 
 
 @previewed_by(preview_update_inbound_routing_config)
@@ -125,12 +146,12 @@ async def update_inbound_routing_config(
     fallback_agent_id: FallbackAgentId = None,
     enabled: bool | None = None,
     confirmation_token: ConfirmationToken = None,
-) -> Gated[RoutingView]:
+) -> Gated[RoutingOutcome]:
     """Change inbound routing; omitted fields stay. Gated."""
 
-    async def update() -> RoutingView:
+    async def update() -> RoutingOutcome:
         with api_errors(retry_safe=True, not_found=NO_CONFIG):
-            return RoutingView.of(await services.client.inbound_routing.update(**_given(verdict.arguments)))
+            return _outcome(await services.client.inbound_routing.update(**_given(verdict.arguments)))
 
     return await services.gatekeeper.run(ctx, verdict, update, changed=[ROUTING_URI])
 
