@@ -83,7 +83,7 @@ async def test_the_audit_lists_numbers_answered_by_a_switched_off_agent_until_ro
         after = structured(await call(client, "audit_inventory", arguments))
 
     (finding,) = before["findings"]
-    assert (finding["subject"], finding["severity"], finding["fix"]) == (SILENT, "high", "assign_agent_to_numbers")
+    assert (finding["subjects"], finding["severity"], finding["fix"]) == ([SILENT], "high", "assign_agent_to_numbers")
     assert "'Legacy IVR'" in finding["message"]
     assert after["findings"] == [], "an enabled routing workflow picks the agent, not the number's slot"
 
