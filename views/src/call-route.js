@@ -9,6 +9,7 @@ const state = { input: {}, explanation: null, error: null };
 const OUTCOMES = {
   answered: { tone: "ok", title: "Answered", stop: null },
   depends_on_caller: { tone: "warn", title: "Answered for allowed callers only", stop: null },
+  reaches_inactive_agent: { tone: "danger", title: "Reaches a switched-off agent", stop: "agent" },
   workflow_decides: { tone: "info", title: "The workflow decides", stop: null },
   dropped: { tone: "danger", title: "Dropped", stop: "agent" },
   not_admitted: { tone: "danger", title: "Refused by the trunk", stop: "trunk" },
@@ -42,7 +43,7 @@ function diagram(explanation) {
   const routing = findings(steps, "routing", "workflow", "fallback");
   const answers = explanation.outcome === "answered" || explanation.outcome === "depends_on_caller";
   const agentValue =
-    answers
+    answers || explanation.outcome === "reaches_inactive_agent"
       ? agentName(explanation.agent) ?? "an agent"
       : explanation.outcome === "workflow_decides"
         ? explanation.fallback_agent
@@ -72,7 +73,7 @@ function agentName(label) {
 
 function agentTone(outcome, otherwise) {
   if (outcome === "answered" || outcome === "depends_on_caller") return "answered";
-  return outcome === "dropped" ? "stopped" : otherwise;
+  return outcome === "dropped" || outcome === "reaches_inactive_agent" ? "stopped" : otherwise;
 }
 
 function trunkName(steps) {
