@@ -282,3 +282,63 @@ async def test_the_preview_says_which_password_is_replaced_and_which_is_sent_aga
 
 def _both_passwords() -> dict[str, str]:
     return {"inbound_password": IN_SECRET, "outbound_password": OUT_SECRET}
+
+
+# 1. The same rule for trunk sides in desired-state documents.
+
+
+def document(inbound: dict[str, Any]) -> dict[str, Any]:
+    return {"trunks": {"items": [{"name": "Guarded PBX", "inbound": inbound}]}}
+
+
+async def test_a_document_naming_one_inbound_list_plans_only_that_list_and_applying_keeps_the_rest(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANYREACH_SIP_GUARDED", IN_SECRET)
+    trunk = await guarded_trunk(api, outbound=False)
+    wanted = document({"allowed_numbers": ["+14155550124"], "auth_password": {"env": "ANYREACH_SIP_GUARDED"}})
+    async with connect(make_server(no_confirm=True), era) as client:
+        planned = await call(client, "plan_changes", {"desired_state": wanted})
+        assert planned.structured_content is not None, planned.content
+        plan = planned.structured_content
+        applied = await call(client, "apply_changes", {"plan_id": plan["plan_id"]})
+
+    [step] = plan["steps"]
+    assert step["action"] == "update_trunk"
+    assert "allowed_numbers" in step["detail"]
+    assert "media_encryption" not in step["detail"]
+    assert "enable_noise_cancellation" not in step["detail"]
+    assert "auth_username" not in step["detail"]
+    assert status(applied) == "done"
+    after = (await api.trunks.get(trunk.id)).inbound_config
+    assert after is not None
+    assert after.allowed_numbers == ["+14155550124"]
+    assert (after.media_encryption, after.enable_noise_cancellation) == ("ALLOW", True)
+    assert (after.auth_username, after.allowed_addresses) == ("pbx-in", ["203.0.113.0/24"])
+    assert stored_password(sandbox, trunk.id, "inbound") == IN_SECRET
+
+
+async def test_a_document_changing_an_authenticated_side_without_its_password_is_refused_at_planning(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    await guarded_trunk(api)
+    async with connect(make_server(), era) as client:
+        result = await call(client, "plan_changes", {"desired_state": document({"allowed_numbers": []})})
+
+    assert result.is_error
+    assert "keeps SIP authentication on the inbound and outbound side" in text_of(result)
+    assert "add auth_password: {env: ANYREACH_SIP_NAME} under inbound and outbound" in text_of(result)
+
+
+async def test_a_document_clearing_an_optional_field_with_null_plans_that_and_nothing_else(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    await guarded_trunk(api, outbound=False)
+    async with connect(make_server(), era) as client:
+        planned = await call(client, "plan_changes", {"desired_state": document({"auth_username": None})})
+
+    assert planned.structured_content is not None, planned.content
+    [step] = planned.structured_content["steps"]
+    assert "auth_username pbx-in -> None" in step["detail"]
+    assert "media_encryption" not in step["detail"]
+    assert "allowed_addresses" not in step["detail"]
