@@ -141,7 +141,7 @@ class InboundArgs(_Args):
 
 
 class OutboundArgs(_Args):
-    """Anyreach to carrier calls."""
+    """Anyreach to carrier calls; a new one needs address, auth_username, auth_password."""
 
     # Required for a new outbound config (trunk_merge checks); a None default lets an update name one field,
     # while the non-null type refuses an explicit null for a field the API requires.
