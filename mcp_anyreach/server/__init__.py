@@ -1,6 +1,7 @@
 """The MCP layer. It reads top to bottom as: tools (thin adapters, `tools/`) → the gate (`gate.py`:
 preview, confirmation, audit, notification) → engines that know nothing of MCP (`inventory.py`,
-`summaries.py`, `trunk_changes.py`, `purchases.py`, `networks.py`, `text.py`, `errors.py`) → the API client.
+`summaries.py`, `trunk_changes.py`, `trunk_merge.py`, `purchases.py`, `networks.py`, `text.py`, `errors.py`) →
+the API client.
 
 `build_server` is imported on first use, so that the command line can import the engines without the SDK.
 """

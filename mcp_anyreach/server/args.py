@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from mcp_anyreach.api import InboundConfig, OutboundConfig
 from mcp_anyreach.server.text import identifier, single_line
@@ -137,7 +137,25 @@ def _sip_headers(value: dict[str, str]) -> dict[str, str]:
 
 
 class _Args(BaseModel):
+    """Trunk settings; update_trunk merges the fields given onto the current side, so a null must mean "clear"."""
+
     model_config = ConfigDict(extra="forbid", defer_build=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_only_where_clearable(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        given = cast(dict[str, object], data)
+        for key, value in given.items():
+            field = cls.model_fields.get(key)
+            if value is None and field is not None and not _nullable(field.annotation):
+                raise ValueError(f"{key} cannot be null: the API requires it; leave it out to keep its value")
+        return given
+
+
+def _nullable(annotation: Any) -> bool:
+    return annotation is None or type(None) in get_args(annotation)
 
 
 class InboundArgs(_Args):
@@ -154,13 +172,17 @@ class InboundArgs(_Args):
 
 
 class OutboundArgs(_Args):
-    """Anyreach to carrier calls."""
+    """Anyreach to carrier calls; a new one needs address, auth_username, auth_password."""
 
+    # Required for a new outbound config (trunk_merge checks); a None default lets an update name one field,
+    # while the non-null type refuses an explicit null for a field the API requires.
     address: Annotated[str, AfterValidator(_sip_address)] = Field(
-        max_length=260, description="Carrier SIP host or IP, optional :port, no sip: prefix"
+        default=None,  # pyright: ignore[reportAssignmentType]
+        max_length=260,
+        description="Carrier SIP host or IP, optional :port, no sip: prefix",
     )
-    auth_username: Text = Field(max_length=128)
-    auth_password: SecretStr = Field(max_length=128)
+    auth_username: Text = Field(default=None, max_length=128)  # pyright: ignore[reportAssignmentType]
+    auth_password: SecretStr = Field(default=None, max_length=128)  # pyright: ignore[reportAssignmentType]
     transport: Literal["UDP", "TCP", "TLS"] = "UDP"
     media_encryption: Encryption = "NONE"
     headers: Annotated[dict[str, Annotated[str, Field(max_length=256)]], AfterValidator(_sip_headers)] = Field(

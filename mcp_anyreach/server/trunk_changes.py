@@ -24,11 +24,13 @@ def trunk_changes(
     sides: dict[str, BaseModel | None],
     removed: set[str],
     *,
-    resent: Collection[str] = (),
+    passwords: Collection[str] = (),
 ) -> list[str]:
-    """Sentences for each change; `sides` maps "inbound"/"outbound" to the new config args (or None).
+    """Sentences for each change; `sides` maps "inbound"/"outbound" to the side as it will be (or None).
 
-    `resent` names the sides whose password is given again because the update sends the whole trunk.
+    `passwords` names the sides whose password is given on its own (update_trunk's `<side>_password`): with
+    other changes it is the current one sent again, since the update sends the whole trunk; alone, a rotation.
+    A side whose fields all stay says nothing.
     """
     before = TrunkView.of(trunk)
     changes = [f"name {before.name!r} -> {name!r}"] if name and name != before.name else []
@@ -39,7 +41,17 @@ def trunk_changes(
         elif (new := sides.get(side)) is not None:
             changes += _config_changes(side, old, new)
     if changes:
-        changes += [f"{side} password: sent again as given (it replaces the current one)" for side in sorted(resent)]
+        changes += [
+            f"{side} password: sent again as given (the update sends the whole trunk; a different one replaces it)"
+            for side in sorted(passwords)
+        ]
+    elif len(passwords) == 1:
+        changes = [f"{side} password: replaced by the one given; nothing else changes" for side in passwords]
+    else:
+        changes = [
+            f"{side} password: set to the one given (replaced unless it is the current one)"
+            for side in sorted(passwords)
+        ]
     return changes
 
 
@@ -77,9 +89,9 @@ def _config_changes(side: str, old: BaseModel | None, new: BaseModel) -> list[st
         lines.append(f"{side} password: {'replaced' if was.get('password_set') else 'set'}")
     elif was.get("password_set") and will.get("auth_username") != was.get("auth_username"):
         lines.append(f"{side} password: REMOVED")
-    if side == "inbound":
+    if side == "inbound" and lines:
         lines += _inbound_warnings(will, authenticated=bool(will.get("auth_username")))
-    return lines or [f"{side} config: unchanged"]
+    return lines
 
 
 def _change(side: str, field: str, old: object, new: object) -> str:

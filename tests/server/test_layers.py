@@ -9,6 +9,7 @@ ENGINES = (
     "mcp_anyreach.server.inventory",
     "mcp_anyreach.server.summaries",
     "mcp_anyreach.server.trunk_changes",
+    "mcp_anyreach.server.trunk_merge",
     "mcp_anyreach.server.purchases",
     "mcp_anyreach.server.networks",
     "mcp_anyreach.server.text",

@@ -360,7 +360,8 @@ async def test_the_update_confirmation_warns_when_a_trunk_would_lose_its_protect
     trunk = await api.trunks.create(name="Guarded", inbound_config=inbound)
     human = answering("decline")
     async with connect(make_server(), era, elicitation_callback=human) as client:
-        await call(client, "update_trunk", {"trunk_id": trunk.id, "inbound": {"allowed_addresses": ["0.0.0.0/0"]}})
+        opened = {"allowed_addresses": ["0.0.0.0/0"], "auth_username": None}
+        await call(client, "update_trunk", {"trunk_id": trunk.id, "inbound": opened})
     [question] = human.asked  # type: ignore[attr-defined]
     assert "allowed_addresses: +0.0.0.0/0 -203.0.113.0/24" in question
     assert "password: REMOVED" in question

@@ -4,11 +4,13 @@ It names BYOC trunks by name with their configs, numbers with their trunk (by na
 on each slot (by id or name, a version or the latest published one), and the inbound routing config.
 Secrets are referenced, never written: `auth_password: {env: ANYREACH_SIP_CARRIER}`, and only variables named
 ANYREACH_SIP_... can be referenced (read when the plan is applied). What the document does not
-mention is left alone: a field left out keeps its value, a section left out is not touched, and only a
-section with `prune: true` deletes what it does not list. `routing: null` means "no routing config".
+mention is left alone: a field left out keeps its value (within a trunk side too; `null` clears an optional
+field), a section left out is not touched, and only a section with `prune: true` deletes what it does not
+list. `routing: null` means "no routing config".
 
-A password cannot be read back, so it is sent when its trunk is created, when that config changes
-otherwise, or when the trunk has none; changing only a password is a job for update_trunk.
+A password cannot be read back, and an update sends the whole trunk, so a trunk that changes needs the
+password of every side that keeps authentication; a side that only references its password then sends it
+again. Changing only a password is a job for update_trunk.
 """
 
 from __future__ import annotations
@@ -82,16 +84,19 @@ class InboundDoc(_Doc):
 
 
 class OutboundDoc(_Doc):
-    address: str
-    auth_username: str
-    auth_password: PasswordRef = Field(default=None, description="Required for a new trunk")
+    # Required for a new outbound config (checked when the trunk is compiled); a field left out of an existing
+    # one keeps its value, and the non-null type refuses a null for a field the API requires.
+    address: str = Field(default=None, description="Required for a new config")  # pyright: ignore[reportAssignmentType]
+    auth_username: str = Field(default=None, description="Required for a new config")  # pyright: ignore[reportAssignmentType]
+    auth_password: PasswordRef = Field(default=None, description="Required for a new config")
     transport: Literal["UDP", "TCP", "TLS"] = "UDP"
     media_encryption: Literal["NONE", "ALLOW", "REQUIRE"] = "NONE"
     headers: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _valid_for_the_api(self) -> OutboundDoc:
-        OutboundArgs.model_validate({**self.model_dump(exclude={"auth_password"}), "auth_password": "placeholder"})
+        given = self.model_dump(exclude={"auth_password"}, exclude_unset=True)
+        OutboundArgs.model_validate({**given, "auth_password": "placeholder"})
         return self
 
 
@@ -242,12 +247,16 @@ def _trunk_targets(section: TrunksSection | None, snapshot: Snapshot) -> list[Tr
         configs: dict[str, dict[str, Any] | None] = {}
         for side in ("inbound", "outbound"):
             if side in item.model_fields_set:
-                config = getattr(item, side)
-                configs[side] = None if config is None else config.model_dump(mode="json", exclude_none=True)
-        if existing is None and (outbound := configs.get("outbound")) is not None and "auth_password" not in outbound:
-            raise Refusal(
-                f"New trunk {item.name!r}: its outbound config needs auth_password: {{env: {SECRET_PREFIX}NAME}}."
-            )
+                config: InboundDoc | OutboundDoc | None = getattr(item, side)
+                # Only the fields written: the planner lays them over the current side, so one left out stays.
+                configs[side] = None if config is None else _written(config)
+        if (outbound := configs.get("outbound")) is not None and (existing is None or existing.outbound_config is None):
+            missing = [name for name in ("address", "auth_username", "auth_password") if outbound.get(name) is None]
+            if missing:
+                raise Refusal(
+                    f"Trunk {item.name!r} gets a new outbound config, which needs address, auth_username and "
+                    f"auth_password: {{env: {SECRET_PREFIX}NAME}}; add {', '.join(missing)}."
+                )
         targets.append(TrunkTarget(name=item.name, trunk_id=existing.id if existing else None, configs=configs))
     if section.prune:
         listed = {target.name for target in targets}
@@ -257,6 +266,13 @@ def _trunk_targets(section: TrunksSection | None, snapshot: Snapshot) -> list[Tr
             if not trunk.managed_account_id and trunk.name not in listed
         ]
     return targets
+
+
+def _written(config: InboundDoc | OutboundDoc) -> dict[str, Any]:
+    written = config.model_dump(mode="json", exclude_unset=True)
+    if written.get("auth_password") is None:
+        written.pop("auth_password", None)
+    return written
 
 
 def _number_target(

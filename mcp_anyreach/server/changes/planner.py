@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcp_anyreach.api import InboundConfig, InboundRoutingConfig, OutboundConfig, PhoneNumber
+from mcp_anyreach.api import InboundConfig, InboundRoutingConfig, OutboundConfig, PhoneNumber, Trunk
 from mcp_anyreach.server.changes.agents import current_slot
 from mcp_anyreach.server.changes.desired import RoutingTarget, TrunkTarget
 from mcp_anyreach.server.changes.model import (
@@ -133,40 +133,80 @@ def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draf
             detail = f"delete BYOC trunk {named(trunk.name)!r} ({trunk.id})"
             draft.add("trunk_deletes", "delete_trunk", trunk.name, detail, {"trunk_id": trunk.id}, [uri])
             continue
-        changes: dict[str, Any] = {}
-        sentences: list[str] = []
-        for side, wanted in target.configs.items():
-            current = trunk.inbound_config if side == "inbound" else trunk.outbound_config
-            now = _comparable(side, current.model_dump(mode="json") if current else None)
-            if wanted is None:
-                if current is not None:
-                    changes[f"{side}_config"] = None
-                    sentences.append(f"REMOVE the {side} config")
-                continue
-            differs = now != _comparable(side, wanted)
-            needs_password = "auth_password" in wanted and not (current is not None and current.password_set)
-            if not (differs or needs_password):
-                continue
-            if (
-                "auth_password" not in wanted
-                and wanted.get("auth_username")
-                and (current is None or current.auth_username != wanted.get("auth_username"))
-            ):
-                raise Refusal(
-                    f"Trunk {named(trunk.name)!r}: the {side} auth_username changes, so the API needs its password "
-                    f"again; add auth_password: {{env: {SECRET_PREFIX}NAME}}."
-                )
-            changes[f"{side}_config"] = wanted
-            sentences.append(f"{side}: " + _config_diff(now, _comparable(side, wanted), password_variable(wanted)))
-            if side == "inbound":
-                _warn_wide(named(trunk.name), wanted, draft)
-        if changes:
-            detail = f"update BYOC trunk {named(trunk.name)!r}: " + "; ".join(sentences)
-            draft.add("trunks", "update_trunk", trunk.name, detail, {"trunk_id": trunk.id, **changes}, [uri])
-            count = len(snapshot.numbers_on(trunk.id))
-            draft.impact.append(
-                f"Trunk {named(trunk.name)!r} changes; the calls of its {count} numbers follow at once."
+        _plan_trunk_update(trunk, target.configs, snapshot, draft)
+
+
+def _plan_trunk_update(
+    trunk: Trunk, configs: Mapping[str, dict[str, Any] | None], snapshot: Snapshot, draft: _Draft
+) -> None:
+    """The document's fields laid over each side (one left out keeps its value), sent whole with every password
+    the update needs: the API never returns one, and the update sends the whole trunk."""
+    changes: dict[str, Any] = {}
+    sentences: list[str] = []
+    resent: dict[str, dict[str, Any]] = {}
+    for side, given in configs.items():
+        current = trunk.inbound_config if side == "inbound" else trunk.outbound_config
+        now = _comparable(side, current.model_dump(mode="json") if current else None)
+        if given is None:
+            if current is not None:
+                changes[f"{side}_config"] = None
+                sentences.append(f"REMOVE the {side} config")
+            continue
+        wanted = _merged(side, current, given)
+        differs = now != _comparable(side, wanted)
+        needs_password = "auth_password" in wanted and not (current is not None and current.password_set)
+        if not (differs or needs_password):
+            if "auth_password" in wanted:
+                resent[side] = wanted
+            continue
+        if (
+            "auth_password" not in wanted
+            and wanted.get("auth_username")
+            and (current is None or current.auth_username != wanted.get("auth_username"))
+        ):
+            raise Refusal(
+                f"Trunk {named(trunk.name)!r}: the {side} auth_username changes, so the API needs its password "
+                f"again; add auth_password: {{env: {SECRET_PREFIX}NAME}}."
             )
+        changes[f"{side}_config"] = wanted
+        sentences.append(f"{side}: " + _config_diff(now, _comparable(side, wanted), password_variable(wanted)))
+        if side == "inbound":
+            _warn_wide(named(trunk.name), wanted, draft)
+    if not changes:
+        return
+    for side, wanted in resent.items():
+        changes[f"{side}_config"] = wanted
+        sentences.append(f"{side}: password sent again, from ${password_variable(wanted)}")
+    _check_kept_passwords(trunk, changes)
+    detail = f"update BYOC trunk {named(trunk.name)!r}: " + "; ".join(sentences)
+    draft.add("trunks", "update_trunk", trunk.name, detail, {"trunk_id": trunk.id, **changes}, [trunk_uri(trunk.id)])
+    count = len(snapshot.numbers_on(trunk.id))
+    draft.impact.append(f"Trunk {named(trunk.name)!r} changes; the calls of its {count} numbers follow at once.")
+
+
+def _merged(side: str, current: InboundConfig | OutboundConfig | None, given: Mapping[str, Any]) -> dict[str, Any]:
+    kept = current.model_dump(mode="json", include=set(CONFIG_FIELDS[side])) if current is not None else {}
+    return {name: value for name, value in {**kept, **given}.items() if value is not None}
+
+
+def _check_kept_passwords(trunk: Trunk, changes: Mapping[str, Any]) -> None:
+    """Refuse at planning what the client would refuse at applying: a kept authentication without its password."""
+    missing: list[str] = []
+    for side in ("inbound", "outbound"):
+        key = f"{side}_config"
+        current = trunk.inbound_config if side == "inbound" else trunk.outbound_config
+        sent: Mapping[str, Any] | None = changes.get(key)
+        if key not in changes:
+            if current is not None and current.auth_username:
+                missing.append(side)
+        elif sent is not None and sent.get("auth_username") and "auth_password" not in sent:
+            missing.append(side)
+    if missing:
+        raise Refusal(
+            f"Trunk {named(trunk.name)!r} changes, and the update sends the whole trunk, which keeps SIP "
+            f"authentication on the {' and '.join(missing)} side, whose password the API never returns: add "
+            f"auth_password: {{env: {SECRET_PREFIX}NAME}} under {' and '.join(missing)}. Nothing was planned."
+        )
 
 
 def _comparable(side: str, config: Mapping[str, Any] | None) -> dict[str, Any] | None:

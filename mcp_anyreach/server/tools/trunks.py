@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 from mcp_anyreach.api import UNSET, InboundConfig, OutboundConfig, PasswordRequiredError, Trunk, Unset
 from mcp_anyreach.api.resources.trunks import Side, complete_trunk
@@ -27,6 +28,7 @@ from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.text import named
 from mcp_anyreach.server.trunk_changes import new_trunk_settings, trunk_changes
+from mcp_anyreach.server.trunk_merge import check_new_side, merged_side
 from mcp_anyreach.server.uris import TRUNKS_URI, trunk_uri
 from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, TrunkView
 
@@ -34,7 +36,13 @@ TRUNK_NOT_FOUND = "Find trunk ids with list_trunks."
 MANAGED = "managed trunks belong to purchased numbers and cannot be changed through the API"
 Name = TrunkName
 Removal = Literal["inbound", "outbound", "both"]
-KeptPassword = Annotated[SecretStr | None, Field(max_length=128)]
+Password = Annotated[
+    SecretStr | None,
+    Field(
+        max_length=128,
+        description="SIP auth password (never returned): the current one to keep auth, a new one to rotate",
+    ),
+]
 
 
 async def list_trunks(
@@ -59,6 +67,8 @@ async def get_trunk(services: Services, trunk_id: TrunkId) -> TrunkView:
 async def preview_create_trunk(
     services: Services, name: str, inbound: InboundArgs | None, outbound: OutboundArgs | None
 ) -> Preview:
+    if outbound is not None:
+        check_new_side("outbound", outbound)
     settings = new_trunk_settings({"inbound": inbound, "outbound": outbound})
     summary = f"Create BYOC trunk {name!r}; numbers registered on it take its calls:\n- " + "\n- ".join(settings)
     return Preview(summary, None)
@@ -100,13 +110,22 @@ async def preview_update_trunk(
 ) -> Preview:
     trunk, count = await _editable_trunk(services, trunk_id)
     removed = _sides(remove)
-    if removed & {side for side, given in (("inbound", inbound), ("outbound", outbound)) if given is not None}:
-        raise Refusal("Do not both replace and remove the same config.")
+    given: dict[Side, InboundArgs | OutboundArgs | None] = {"inbound": inbound, "outbound": outbound}
+    if removed & {side for side, config in given.items() if config is not None}:
+        raise Refusal("Do not both change and remove the same config.")
     passwords = _passwords(inbound_password, outbound_password)
-    _check_passwords(trunk, removed, inbound, outbound, passwords)
-    changes = trunk_changes(trunk, name, {"inbound": inbound, "outbound": outbound}, removed, resent=set(passwords))
+    for side in passwords:
+        if (config := given[side]) is not None and "auth_password" in config.model_fields_set:
+            raise Refusal(f"Give the {side} password once: as {side}_password or as {side}.auth_password.")
+    sides = _merged(trunk, inbound, outbound)
+    _check_passwords(trunk, removed, sides, passwords)
+    shown: dict[str, BaseModel | None] = {**sides}
+    changes = trunk_changes(trunk, name, shown, removed, passwords=set(passwords))
     if not changes:
-        raise Refusal("Nothing to change: give name, inbound, outbound or remove.")
+        raise Refusal(
+            "Nothing to change: the fields given already have these values. Give name, inbound or outbound fields, "
+            "a password to rotate, or remove."
+        )
     summary = (
         f"Update BYOC trunk {named(trunk.name)!r} ({trunk.id}); {_numbers_phrase(count)} use it and their calls "
         "follow the new settings at once:\n- " + "\n- ".join(changes)
@@ -124,16 +143,19 @@ async def update_trunk(
     inbound: InboundArgs | None = None,
     outbound: OutboundArgs | None = None,
     remove: Removal | None = None,
-    inbound_password: KeptPassword = None,
-    outbound_password: KeptPassword = None,
+    inbound_password: Password = None,
+    outbound_password: Password = None,
     confirmation_token: ConfirmationToken = None,
 ) -> Gated[TrunkView]:
-    """Change a BYOC trunk; omitted parts stay (kept SIP auth needs its password). Affects live calls. Gated."""
+    """Change a BYOC trunk: fields given change (a list is replaced), omitted ones stay, null clears. Affects live
+    calls. Gated."""
     changes: dict[str, Any] = {f"{side}_config": None for side in _sides(remove)}
-    if inbound:
-        changes["inbound_config"] = inbound_config(inbound)
-    if outbound:
-        changes["outbound_config"] = outbound_config(outbound)
+    # Merged onto the trunk the human saw in the preview, so what runs is what was approved.
+    approved = Trunk.model_validate(verdict.preview.state)
+    for side, config in _merged(approved, inbound, outbound).items():
+        changes[f"{side}_config"] = (
+            inbound_config(config) if isinstance(config, InboundArgs) else outbound_config(config)
+        )
 
     passwords = _passwords(inbound_password, outbound_password)
 
@@ -199,18 +221,37 @@ def _passwords(inbound: SecretStr | None, outbound: SecretStr | None) -> dict[Si
     return {side: password for side, password in given.items() if password is not None}
 
 
+def _merged(
+    trunk: Trunk, inbound: InboundArgs | None, outbound: OutboundArgs | None
+) -> dict[Side, InboundArgs | OutboundArgs]:
+    """The sides given, as they will be: the fields given over the trunk's current ones."""
+    sides: dict[Side, InboundArgs | OutboundArgs] = {}
+    if inbound is not None:
+        sides["inbound"] = merged_side("inbound", trunk.inbound_config, inbound)
+    if outbound is not None:
+        sides["outbound"] = merged_side("outbound", trunk.outbound_config, outbound)
+    return sides
+
+
 def _check_passwords(
     trunk: Trunk,
     removed: set[str],
-    inbound: InboundArgs | None,
-    outbound: OutboundArgs | None,
+    sides: Mapping[Side, InboundArgs | OutboundArgs],
     passwords: dict[Side, SecretStr],
 ) -> None:
     """The update sends the whole trunk; refuse it before asking anyone if a kept password is missing."""
-    configs: dict[str, InboundConfig | OutboundConfig | Unset | None] = {
-        "inbound": None if "inbound" in removed else UNSET if inbound is None else inbound_config(inbound),
-        "outbound": None if "outbound" in removed else UNSET if outbound is None else outbound_config(outbound),
-    }
+    configs: dict[Side, InboundConfig | OutboundConfig | Unset | None] = {}
+    for side in ("inbound", "outbound"):
+        config = sides.get(side)
+        configs[side] = (
+            None
+            if side in removed
+            else UNSET
+            if config is None
+            else inbound_config(config)
+            if isinstance(config, InboundArgs)
+            else outbound_config(config)
+        )
     try:
         complete_trunk(
             trunk, inbound_config=configs["inbound"], outbound_config=configs["outbound"], passwords=passwords
@@ -220,7 +261,7 @@ def _check_passwords(
         raise Refusal(
             f"Updating sends the whole trunk, and it keeps SIP authentication on the {' and '.join(missing.sides)} "
             f"side, whose password the API never returns. Ask the user for it and give {needed} too "
-            "(or replace that config). Nothing was changed."
+            "(or clear that side's auth_username, or remove that side). Nothing was changed."
         ) from None
     except ValueError as exc:
         raise Refusal(f"{exc}: leave that password out.") from None
