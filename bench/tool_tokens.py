@@ -26,8 +26,8 @@ from mcp_anyreach.settings import Settings
 
 ENCODING = get_encoding("cl100k_base")
 MODEL_FACING = ("name", "description", "inputSchema")
-TARGET_ALL = 3_000  # issue 12: with the change-set tools
-TARGET_READ_ONLY = 1_100
+TARGET_ALL = 3_150  # issue 22: descriptions that say where ids come from, merges and passwords
+TARGET_READ_ONLY = 1_150
 TARGET_FULL_JSON = 4_500
 PEERS = {  # (model-facing, full tools/list JSON), from the issue
     "Twilio, 21 number+trunking tools": (8_047, 8_048),

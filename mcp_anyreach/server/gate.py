@@ -214,7 +214,9 @@ class Gatekeeper:
                     raise ToolError(
                         f"{exc} The confirmation token is spent: call {tool} again without it to preview again."
                     ) from exc
-                return Gated[T](status="done", message=f"Done: {preview.summary}", result=result)
+                # The token came back with the whole preview: its headline is enough to say what was done.
+                done = preview.summary.partition("\n")[0] if via == "token" else preview.summary
+                return Gated[T](status="done", message=f"Done: {done}", result=result)
             case AcceptedElicitation(data=Approval(confirm=True)):
                 now = await self._preview(tool, arguments)
                 if self._signer.fingerprint(now.state) != self._signer.fingerprint(preview.state):

@@ -84,6 +84,17 @@ async def test_a_client_that_cannot_ask_gets_the_plans_token_with_the_plan_and_a
     assert "plan_changes again" in replayed
 
 
+async def test_a_plan_applied_with_its_token_answers_with_its_headline_not_every_step_again(
+    make_server: ServerFactory, era: str
+) -> None:
+    async with connect(make_server(), era) as client:
+        plan = data(await call(client, "plan_changes", {"operations": [{"op": "delete_numbers", "unused": True}]}))
+        arguments = {"plan_id": plan["plan_id"], "confirmation_token": plan["confirmation_token"]}
+        done = data(await call(client, "apply_changes", arguments))
+
+    assert done["message"] == f"Done: {plan['summary']}", "the model saw every step with the token already"
+
+
 async def test_a_client_that_can_ask_is_asked_once_for_the_whole_plan(
     make_server: ServerFactory, api: AnyreachClient, era: str
 ) -> None:
