@@ -266,6 +266,8 @@ async def test_the_document_and_operation_schemas_are_resources(make_server: Ser
     assert isinstance(operations, TextResourceContents)
     assert set(json.loads(document.text)["properties"]) == {"version", "trunks", "numbers", "routing"}
     assert "move_numbers" in operations.text
+    unused = json.loads(operations.text)["$defs"]["DeleteNumbers"]["properties"]["unused"]["description"]
+    assert "not shareable" in unused, "a model reading the schema expects what the plan keeps"
 
 
 DESIRED = """
