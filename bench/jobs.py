@@ -2,7 +2,7 @@
 
 On an account of 100 numbers on one BYOC trunk (plus the demo seed), a model-like client that cannot be
 asked (no elicitation: every gated call is a preview, then the same call with the confirmation token) does:
-  delete unused   delete every number with no agent on either slot
+  delete unused   delete every number with no agent on either slot that is not shareable for outbound calls
   move trunk      move every number of the BYOC trunk to a new carrier's trunk, keeping sharing and agents
 each twice, on a fresh sandbox: with the single-call tools (list pages, then one gated call per number, and
 for a move also register and re-assign the agents it read, batched per agent version), and with a change
@@ -114,7 +114,8 @@ class Job:
 
 async def delete_unused_one_by_one(meter: Meter, job: Job) -> None:
     for row in await every_number(meter):
-        if not row.get("inbound_agent_version_id") and not row.get("outbound_agent_version_id"):
+        agents = row.get("inbound_agent_version_id") or row.get("outbound_agent_version_id")
+        if not agents and not row.get("outbound_shareable"):
             await meter.gated("delete_phone_number", {"phone_number": row["phone_number"]})
     await every_number(meter)  # the check
 

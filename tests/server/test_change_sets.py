@@ -20,7 +20,7 @@ from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connec
 # The fault falls on step 4 (registering +12125550132 after its delete): the apply preview reads 3 numbers and
 # the trunk list first, then steps 1-3 pass.
 FAULT_SEED = 17
-UNUSED = {"+14155550102", "+12125550131", "+13125550143"}  # no agent on either slot in the seed
+UNUSED = {"+14155550102", "+13125550143"}  # no agent on either slot in the seed, not shareable
 
 
 def data(result: Any) -> dict[str, Any]:
@@ -57,16 +57,31 @@ async def test_a_plan_changes_nothing_and_one_confirmation_applies_every_step(
         done = await confirmed(client, "apply_changes", {"plan_id": plan["plan_id"]})
 
     assert set(untouched) >= UNUSED
-    assert plan["summary"].startswith("3 steps")
+    assert plan["summary"].startswith("2 steps")
     assert done["status"] == "done"
     assert done["result"]["complete"] is True
-    assert done["result"]["done"] == 3
+    assert done["result"]["done"] == 2
     assert not UNUSED & set(await directory(api))
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     steps = [line for line in lines if line["tool"] == "delete_phone_number"]
     assert {line["arguments"]["phone_number"] for line in steps if line["outcome"] == "done"} == UNUSED
     assert all(line["arguments"]["plan_id"] == plan["plan_id"] for line in steps)
     assert [line["outcome"] for line in lines if line["tool"] == "apply_changes"][-1] == "done"
+
+
+async def test_deleting_unused_numbers_keeps_a_shareable_number_and_says_why(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    shareable = "+12125550131"  # no agent on either slot, but any agent may call out from it
+    async with connect(make_server(), era) as client:
+        plan = data(await call(client, "plan_changes", {"operations": [{"op": "delete_numbers", "unused": True}]}))
+        arguments = {"plan_id": plan["plan_id"], "confirmation_token": plan["confirmation_token"]}
+        done = data(await call(client, "apply_changes", arguments))
+
+    assert done["status"] == "done"
+    assert shareable in await directory(api), "a shareable number is in use"
+    assert not any(shareable in json.dumps(step) for step in plan["steps"])
+    assert any(shareable in note and "shareable" in note for note in plan["notes"]), plan["notes"]
 
 
 async def test_a_client_that_cannot_ask_gets_the_plans_token_with_the_plan_and_applies_in_one_call(
@@ -106,7 +121,7 @@ async def test_a_client_that_can_ask_is_asked_once_for_the_whole_plan(
     assert plan.get("confirmation_token") is None
     assert done["status"] == "done"
     assert len(questions(ask)) == 1
-    assert "3 steps" in questions(ask)[0]
+    assert "2 steps" in questions(ask)[0]
     assert not UNUSED & set(await directory(api))
 
 
@@ -124,7 +139,7 @@ async def test_a_change_set_tells_clients_once_about_every_number_it_changed(mak
 
     assert {f"anyreach://phone-numbers/{number}" for number in UNUSED} <= set(updated)
     assert updated.count("anyreach://inventory") == 1
-    assert updated.count("anyreach://phone-numbers/+12125550131") == 1
+    assert updated.count("anyreach://phone-numbers/+13125550143") == 1
 
 
 async def test_declining_the_plan_changes_nothing(make_server: ServerFactory, api: AnyreachClient) -> None:
@@ -226,7 +241,7 @@ async def test_deleting_many_numbers_is_one_preview_and_one_confirmation(
         done = await confirmed(client, "delete_phone_numbers", {"phone_numbers": numbers})
 
     assert done["status"] == "done"
-    assert done["result"]["done"] == 3
+    assert done["result"]["done"] == 2
     assert not UNUSED & set(await directory(api))
 
 
@@ -237,7 +252,7 @@ async def test_a_read_only_server_plans_but_cannot_apply(make_server: ServerFact
 
     assert "plan_changes" in names
     assert not {"apply_changes", "move_phone_numbers", "delete_phone_numbers"} & names
-    assert plan["summary"].startswith("3 steps")
+    assert plan["summary"].startswith("2 steps")
     assert "cannot apply" in plan["next"]
     assert plan.get("confirmation_token") is None
 
@@ -251,6 +266,8 @@ async def test_the_document_and_operation_schemas_are_resources(make_server: Ser
     assert isinstance(operations, TextResourceContents)
     assert set(json.loads(document.text)["properties"]) == {"version", "trunks", "numbers", "routing"}
     assert "move_numbers" in operations.text
+    unused = json.loads(operations.text)["$defs"]["DeleteNumbers"]["properties"]["unused"]["description"]
+    assert "not shareable" in unused, "a model reading the schema expects what the plan keeps"
 
 
 DESIRED = """

@@ -37,7 +37,7 @@ class DeleteNumbers(_Selection):
     """Remove numbers from the directory (numbers already gone are skipped)."""
 
     op: Literal["delete_numbers"]
-    unused: bool = Field(default=False, description="Every number with no agent on either slot")
+    unused: bool = Field(default=False, description="Every number with no agent on either slot, not shareable")
 
 
 class MoveNumbers(_Selection):
@@ -132,6 +132,10 @@ def compile_operations(
                 chosen, absent = _selected(operation, snapshot, unused=operation.unused)
                 if absent:
                     notes.append(f"Not in the directory, nothing to delete: {listed(absent)}.")
+                if operation.unused:
+                    kept = _shareable_without_agents(snapshot, {number.phone_number for number in chosen})
+                    if kept:
+                        notes.append(f"Kept, shareable for outbound calls by any agent: {listed(kept)}.")
                 for number in chosen:
                     set_target(NumberTarget(number.phone_number, present=False))
             case MoveNumbers():
@@ -188,12 +192,28 @@ def _selected(
             raise Refusal(_no_trunk("from_trunk_id", selection.from_trunk_id, snapshot))
         chosen.update((n.phone_number, n) for n in snapshot.numbers_on(selection.from_trunk_id))
     if unused:
-        chosen.update(
-            (n.phone_number, n)
-            for n in snapshot.numbers.values()
-            if n.inbound_agent_version_id is None and n.outbound_agent_version_id is None
-        )
+        chosen.update((n.phone_number, n) for n in snapshot.numbers.values() if is_unused(n))
     return list(chosen.values()), absent
+
+
+def is_unused(number: PhoneNumber) -> bool:
+    """No agent on either slot, and not shareable: any agent may place outbound calls from a shareable number."""
+    return (
+        number.inbound_agent_version_id is None
+        and number.outbound_agent_version_id is None
+        and not number.outbound_shareable
+    )
+
+
+def _shareable_without_agents(snapshot: Snapshot, chosen: set[str]) -> list[str]:
+    return [
+        n.phone_number
+        for n in snapshot.numbers.values()
+        if n.phone_number not in chosen
+        and n.outbound_shareable
+        and n.inbound_agent_version_id is None
+        and n.outbound_agent_version_id is None
+    ]
 
 
 def _existing(phones: Sequence[str], snapshot: Snapshot) -> list[PhoneNumber]:
