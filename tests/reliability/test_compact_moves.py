@@ -60,3 +60,32 @@ async def test_moving_60_numbers_between_two_trunks_fits_the_budget_and_names_ev
     (entry,) = plan["steps"]
     assert (entry["n"], entry["last"]) == (1, 60 * 2 + 20 + 10 + 5 + 5)
     assert (await api.phone_numbers.get(MANY[0])).trunk_id == sandbox.seed.demo.byoc_trunk_id, "nothing ran yet"
+
+
+async def test_moves_to_two_trunks_share_an_entry_per_trunk_and_each_names_only_its_own_numbers(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    for phone in MANY[:4]:
+        await api.phone_numbers.create(phone_number=phone, trunk_id=sandbox.seed.demo.byoc_trunk_id)
+    carrier_b = (await api.trunks.create(name="Carrier B")).id
+    carrier_c = (await api.trunks.create(name="Carrier C")).id
+    operations = [
+        {"op": "move_numbers", "phone_numbers": MANY[:2], "to_trunk_id": carrier_b},
+        {"op": "move_numbers", "phone_numbers": MANY[2:4], "to_trunk_id": carrier_c},
+    ]
+    server = make_server()
+    async with connect(server, era) as client:
+        plan = data(await call(client, "plan_changes", {"operations": operations}))
+    *_, told = await asked_and_told(server, era, "apply_changes", {"plan_id": plan["plan_id"]})
+
+    to_b, to_c = plan["steps"]
+    assert [(entry["action"], entry["n"], entry["last"]) for entry in plan["steps"]] == [
+        ("move_numbers", 1, 4),
+        ("move_numbers", 5, 8),
+    ]
+    assert "to trunk 'Carrier B'" in to_b["detail"]
+    assert "to trunk 'Carrier C'" in to_c["detail"]
+    assert [phone in to_b["detail"] for phone in MANY[:4]] == [True, True, False, False]
+    assert [phone in to_c["detail"] for phone in MANY[:4]] == [False, False, True, True]
+    assert "1-4. move 2 numbers from trunk 'Demo Telephony Co PBX (BYOC)' to trunk 'Carrier B'" in told
+    assert "5-8. move 2 numbers from trunk 'Demo Telephony Co PBX (BYOC)' to trunk 'Carrier C'" in told
