@@ -265,6 +265,26 @@ async def test_change_set_view_lists_the_steps_and_highlights_the_outage(browser
     assert record.errors == []
 
 
+async def test_change_set_view_draws_moves_sharing_an_entry_as_one_row_naming_each_number_and_counts_every_step(
+    api: AnyreachClient, browser: Any, server: MCPServer
+) -> None:
+    carrier = (await api.trunks.create(name="Carrier B")).id
+    numbers = ["+12125550131", "+12125550132", "+13125550143"]  # the seed's BYOC numbers: 7 steps to move them
+    arguments = {"operations": [{"op": "move_numbers", "phone_numbers": numbers, "to_trunk_id": carrier}]}
+    with anyio.fail_after(RENDER_TIMEOUT):
+        async with apps_client(server) as client, host_page(browser, client) as (page, record):
+            html, result = await called(client, "plan_changes", arguments)
+            frame = await show(page, html=html, tool="plan_changes", arguments=arguments, result=result)
+            await frame.get_by_role("button", name="Approve 7 steps").wait_for()
+            rows = await frame.locator("tr[data-step]").all_inner_texts()
+
+    (row,) = rows
+    assert row.startswith("1-7")
+    assert [number for number in numbers if number not in row] == []
+    assert "'After-hours' v1 inbound and outbound" in row
+    assert record.errors == []
+
+
 @pytest.mark.skipif(
     not registered("plan_changes", "apply_changes"),
     reason="plan_changes and apply_changes are not registered yet (issue 12)",

@@ -11,6 +11,7 @@ let app = null;
 const RISKY = /nobody|unanswer|no agent|outage|fail|disconnect|dropped|released|warning|without authentication|accept calls from|any address/i;
 const TONES = {
   delete_number: "danger",
+  move_numbers: "warn",
   delete_trunk: "danger",
   delete_routing: "danger",
   unassign: "warn",
@@ -42,14 +43,23 @@ function outcomes() {
 }
 
 const hasSubjects = (plan) => (plan.steps ?? []).some((step) => step.subject);
+// A row with `last` stands for steps n to last (several numbers' moves between two trunks), so it counts as each.
+const span = (step) => (step.last ?? step.n) - step.n + 1;
+const stepCount = (plan) => (plan.steps ?? []).reduce((total, step) => total + span(step), 0);
+
+// The outcome of a row: a failed step among its steps, else not started if one did not run, else done.
+function outcomeOf(step, known) {
+  const rows = Array.from({ length: span(step) }, (_, index) => known.get(step.n + index));
+  return ["failed", "not_started"].map((status) => rows.find((row) => row?.status === status)).find(Boolean) ?? (rows.every(Boolean) ? rows[0] : null);
+}
 
 function stepRow(step, subjects) {
-  const done = outcomes().get(step.n);
+  const done = outcomeOf(step, outcomes());
   const [statusText, statusTone] = done ? STATUS[done.status] ?? [done.status, "muted"] : [null, null];
   return h(
     "tr",
     { "data-step": step.n },
-    h("td", { class: "muted" }, step.n),
+    h("td", { class: "muted" }, step.last != null ? `${step.n}-${step.last}` : step.n),
     h("td", null, pill(label(step.action), TONES[step.action] ?? "muted")),
     subjects ? h("td", { class: "mono" }, step.subject ?? "") : null,
     h("td", null, step.detail ?? "", done?.cause ? h("div", { class: "cause" }, done.cause) : null),
@@ -95,7 +105,7 @@ function approveBar(plan) {
       h(
         "button",
         { type: "button", class: "primary", disabled: state.applying || state.outcome?.status === "done", onclick: approve },
-        state.applying ? "Waiting for confirmation…" : `Approve ${plural(steps.length, "step")}`,
+        state.applying ? "Waiting for confirmation…" : `Approve ${plural(stepCount(plan), "step")}`,
       ),
     ),
   );
@@ -111,7 +121,7 @@ function render() {
       ? [
           h("h2", null, "Impact"),
           impactList(plan),
-          h("h2", null, `Steps (${count((plan.steps ?? []).length)}, in this order)`),
+          h("h2", null, `Steps (${count(stepCount(plan))}, in this order)`),
           (plan.steps ?? []).length
             ? h(
                 "table",

@@ -12,6 +12,7 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mcp_anyreach.server.changes.grouping import entries, step_groups
 from mcp_anyreach.server.text import counted
 
 Action = Literal[
@@ -197,36 +198,12 @@ class Plan(BaseModel):
 
     def lines(self) -> list[str]:
         """Every step as a person reads it, whole and in order: one line each, except that a number's move
-        (its delete, its register and the agents it gets back) is one line naming each of them."""
-        return [
-            f"{group[0].n}. {group[0].detail}"
-            if len(group) == 1
-            else f"{group[0].n}-{group[-1].n}. move {group[0].subject}: " + "; ".join(step.detail for step in group)
-            for group in step_groups(self.steps)
-        ]
+        (its delete, its register and the agents it gets back) is one line, and consecutive moves between
+        the same two trunks are one line naming each number with its sharing and agents."""
+        return [entry.line() for entry in entries(self.steps)]
 
 
 MOVE_PHRASE = ("move", "number")
-
-
-def step_groups(steps: list[Step]) -> list[list[Step]]:
-    """The steps, with each move's delete, register and agents of one number together."""
-    groups: list[list[Step]] = []
-    for step in steps:
-        if groups and _continues_move(groups[-1], step):
-            groups[-1].append(step)
-        else:
-            groups.append([step])
-    return groups
-
-
-def _continues_move(group: list[Step], step: Step) -> bool:
-    head = group[0]
-    if head.action != "delete_number" or step.subject != head.subject:
-        return False
-    if len(group) == 1:
-        return step.action == "register_number"
-    return step.action == "publish"
 
 
 StepStatus = Literal["done", "failed", "not_started"]

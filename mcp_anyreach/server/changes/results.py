@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from mcp_anyreach.server.changes.model import StepOutcome
 from mcp_anyreach.server.views import Result
 
@@ -16,7 +18,10 @@ if TYPE_CHECKING:
 
 
 class StepView(Result):
+    """A step, or (with `last`) steps n to last shown as one: the moves of several numbers between two trunks."""
+
     n: int
+    last: int | None = Field(default=None, exclude_if=lambda value: value is None)
     action: str
     detail: str
 
@@ -41,10 +46,22 @@ class PlanView(Result):
             summary=plan.summary(),
             impact=plan.impact,
             notes=plan.notes,
-            steps=[StepView(n=step.n, action=step.action, detail=step.detail) for step in plan.steps],
+            steps=_step_views(plan),
             expires_in_seconds=ttl_seconds if plan.steps else None,
             next=f"Nothing changed yet. To make these changes, {apply_hint}." if plan.steps else "Nothing to do.",
         )
+
+
+def _step_views(plan: Plan) -> list[StepView]:
+    from mcp_anyreach.server.changes.grouping import entries
+
+    views: list[StepView] = []
+    for entry in entries(plan.steps):
+        if entry.shared:
+            views.append(StepView(n=entry.first, last=entry.last, action="move_numbers", detail=entry.text()))
+        else:
+            views.extend(StepView(n=step.n, action=step.action, detail=step.detail) for step in entry.steps)
+    return views
 
 
 class ApplyReport(Result):
