@@ -14,6 +14,7 @@ ENGINES = (
     "mcp_anyreach.server.holdings",
     "mcp_anyreach.server.references",
     "mcp_anyreach.server.changes.document_text",
+    "mcp_anyreach.server.changes.grouping",
     "mcp_anyreach.server.purchases",
     "mcp_anyreach.server.networks",
     "mcp_anyreach.server.text",
