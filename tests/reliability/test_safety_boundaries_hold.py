@@ -1,0 +1,209 @@
+"""Each safety check holds at its exact boundary, and its refusal says why (issue 21: no mutant survives).
+
+The tests beside this one show each check refusing something plainly wrong. These put the input right at the
+edge (exactly a /8, a write at the mint instant, the last page allowed) or in the form the check must see
+through (host bits set, both address families at once), where moving a limit by one or dropping a detail
+of the check changes what the human is told.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.server.networks import too_wide
+from mcp_anyreach.server.text import NAME_CHARS, clipped, listed, named, neutral, shown
+from mcp_anyreach.server.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
+from tests.reliability.live import data, texts
+from tests.server.conftest import ServerFactory, api, connect, make_server, sandbox
+
+__all__ = ["api", "make_server", "sandbox"]  # fixtures shared with tests/server
+
+WARNED = "WARNING: with no authentication, anyone at"
+
+
+# Network width: what previews and the audit call "open to the Internet".
+
+
+@pytest.mark.parametrize(
+    ("addresses", "phrase"),
+    [
+        (["10.0.0.0/8"], None),
+        (["10.0.0.0/8", "11.0.0.1"], "about 0% of all IPv4 addresses"),
+        (["2001::/32"], None),
+        (["2001::/31"], "about 0% of all IPv6 addresses"),
+    ],
+    ids=["exactly-a-slash-8", "one-address-past-a-slash-8", "exactly-a-slash-32", "twice-a-slash-32"],
+)
+def test_a_network_is_too_wide_only_past_a_slash_8_or_a_slash_32(addresses: list[str], phrase: str | None) -> None:
+    assert too_wide(addresses) == phrase
+
+
+@pytest.mark.parametrize(
+    ("addresses", "phrase"),
+    [
+        (["10.1.2.3/7"], "about 1% of all IPv4 addresses"),
+        (["192.0.2.77/1"], "about 50% of all IPv4 addresses"),
+        (["2001:db8::1/16"], "about 0% of all IPv6 addresses"),
+    ],
+)
+def test_a_wide_network_written_with_host_bits_set_is_still_too_wide(addresses: list[str], phrase: str) -> None:
+    assert too_wide(addresses) == phrase
+
+
+@pytest.mark.parametrize(
+    ("addresses", "phrase"),
+    [
+        (["0.0.0.0/2"], "about 25% of all IPv4 addresses"),
+        (["0.0.0.0/1", "128.0.0.0/2"], "about 75% of all IPv4 addresses"),
+        (["0.0.0.0/1", "128.0.0.0/1"], "all IPv4 addresses"),
+        (["0.0.0.0/0", "::/0"], "all IPv4 addresses and all IPv6 addresses"),
+        (["0.0.0.0/1", "8000::/1"], "about 50% of all IPv4 addresses and about 50% of all IPv6 addresses"),
+        ([], "every address (allowed_addresses is empty)"),
+        (["not an address"], "every address (allowed_addresses is empty)"),
+    ],
+)
+def test_a_too_wide_network_is_described_by_the_share_of_the_internet_it_admits(
+    addresses: list[str], phrase: str
+) -> None:
+    assert too_wide(addresses) == phrase
+
+
+async def test_a_trunk_opened_to_exactly_a_slash_8_is_not_warned_but_one_address_more_is(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    trunk = await api.trunks.create(name="Carrier")
+    async with connect(make_server(), "legacy") as client:
+        exact = data(
+            await client.call_tool(
+                "update_trunk", {"trunk_id": trunk.id, "inbound": {"allowed_addresses": ["10.0.0.0/8"]}}
+            )
+        )
+        wider = data(
+            await client.call_tool(
+                "update_trunk",
+                {"trunk_id": trunk.id, "inbound": {"allowed_addresses": ["10.0.0.0/8", "11.0.0.1"]}},
+            )
+        )
+    assert WARNED not in exact["message"]
+    assert f"{WARNED} about 0% of all IPv4 addresses could send calls" in wider["message"]
+
+
+# The used-token record (issue 21 rows 3-5): its contract, on each store, at the edges of time.
+
+STORES = ["memory", "sqlite"]
+
+
+def _store(kind: str, tmp_path: Path) -> UsedTokens:
+    return MemoryUsedTokens() if kind == "memory" else SqliteUsedTokens(tmp_path / "used.db")
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_a_used_token_counts_as_used_up_to_and_including_its_expiry_instant(kind: str, tmp_path: Path) -> None:
+    store = _store(kind, tmp_path)
+    assert not await store.is_used("nonce-1", now=100.0)
+    assert await store.claim("nonce-1", expires_at=200.0, now=100.0) == "fresh"
+    assert await store.is_used("nonce-1", now=150.0)
+    assert await store.is_used("nonce-1", now=200.0)
+    assert not await store.is_used("nonce-2", now=150.0)
+    assert await store.claim("nonce-1", expires_at=200.0, now=200.0) == "used"
+    assert not await store.is_used("nonce-1", now=200.5)
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_a_write_at_the_mint_instant_or_later_makes_a_token_stale_and_an_earlier_one_does_not(
+    kind: str, tmp_path: Path
+) -> None:
+    store = _store(kind, tmp_path)
+    await store.touch(["number:+14155550100"], now=100.0, keep_until=500.0)
+    assert await store.claim("before", 400.0, now=120.0, targets=["number:+14155550100"], minted_at=100.5) == "fresh"
+    await store.touch(["number:+14155550101"], now=130.0, keep_until=500.0)
+    assert await store.claim("same", 400.0, now=140.0, targets=["number:+14155550101"], minted_at=130.0) == "stale"
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_a_redeemed_token_makes_every_other_token_on_its_targets_stale_until_its_own_expiry(
+    kind: str, tmp_path: Path
+) -> None:
+    store = _store(kind, tmp_path)
+    targets = ["trunk:trk_1"]
+    assert await store.claim("first", 200.0, now=100.0, targets=targets, minted_at=90.0) == "fresh"
+    assert await store.claim("second", 300.0, now=200.0, targets=targets, minted_at=95.0) == "stale"
+    assert await store.claim("third", 300.0, now=200.5, targets=targets, minted_at=95.0) == "fresh"
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_a_write_by_something_else_is_remembered_up_to_and_including_its_keep_instant(
+    kind: str, tmp_path: Path
+) -> None:
+    store = _store(kind, tmp_path)
+    await store.touch(["routing"], now=100.0, keep_until=200.0)
+    assert await store.claim("late", 300.0, now=200.0, targets=["routing"], minted_at=50.0) == "stale"
+    assert await store.claim("later", 300.0, now=200.5, targets=["routing"], minted_at=50.0) == "fresh"
+
+
+# Hidden characters: every invisible category is escaped in what a human reads, and refused in arguments.
+
+HIDDEN = {
+    "DEL": "\x7f",
+    "C1-NEL": "\x85",
+    "C1-last": "\x9f",
+    "zero-width-space": "\u200b",
+    "bidi-override": "\u202e",
+    "line-separator": "\u2028",
+    "paragraph-separator": "\u2029",
+    "private-use": "\ue000",
+    "unassigned": "\u0378",
+    "surrogate": "\ud800",
+}
+REFUSED = "invisible characters are not allowed here"
+
+
+@pytest.mark.parametrize("char", HIDDEN.values(), ids=HIDDEN.keys())
+def test_each_kind_of_hidden_character_from_the_api_is_shown_escaped(char: str) -> None:
+    assert shown(f"Carrier {char}A") == f"Carrier \\u{ord(char):04x}A"
+    assert named(f"Carrier {char}A") == f"Carrier \\u{ord(char):04x}A"
+
+
+def test_printable_text_beside_hidden_characters_is_shown_as_it_is() -> None:
+    assert shown("Café\u00a0+1 415 — ok") == "Café\u00a0+1 415 — ok"
+
+
+def test_a_summary_keeps_the_server_s_own_line_breaks_and_escapes_everything_else() -> None:
+    summary = "Delete trunk 'A\u2028Preview only: nothing will be deleted'\nIt has 2 numbers."
+    assert neutral(summary) == "Delete trunk 'A\\u2028Preview only: nothing will be deleted'\nIt has 2 numbers."
+
+
+ENCODABLE = {kind: char for kind, char in HIDDEN.items() if kind != "surrogate"}  # JSON-RPC carries UTF-8
+
+
+@pytest.mark.parametrize("char", ENCODABLE.values(), ids=ENCODABLE.keys())
+async def test_a_trunk_name_with_a_hidden_character_is_refused_saying_why(
+    make_server: ServerFactory, api: AnyreachClient, char: str
+) -> None:
+    trunk = await api.trunks.create(name="Carrier")
+    async with connect(make_server(), "legacy") as client:
+        result = await client.call_tool("update_trunk", {"trunk_id": trunk.id, "name": f"Carrier {char}A"})
+    assert result.is_error
+    assert REFUSED in texts(result)
+    assert (await api.trunks.get(trunk.id)).name == "Carrier"
+
+
+async def test_an_id_with_a_space_is_refused_saying_what_an_id_may_hold(make_server: ServerFactory) -> None:
+    async with connect(make_server(), "legacy") as client:
+        result = await client.call_tool("create_inbound_routing_config", {"workflow_id": "wf main"})
+    assert result.is_error
+    assert "'wf main' is not an id: use letters, digits and _ . : - (as list_ tools show)" in texts(result)
+
+
+def test_a_name_from_the_api_is_clipped_past_its_limit_and_says_so() -> None:
+    assert clipped("n" * NAME_CHARS) == "n" * NAME_CHARS
+    assert clipped("n" * (NAME_CHARS + 1)) == f"{'n' * NAME_CHARS}... [clipped: {NAME_CHARS + 1:,} characters]"
+
+
+def test_a_list_in_a_preview_names_ten_values_and_counts_the_rest() -> None:
+    values = [f"+1415555{n:04d}" for n in range(12)]
+    assert listed(values[:10]) == ", ".join(values[:10])
+    assert listed(values) == ", ".join(values[:10]) + " and 2 more"
