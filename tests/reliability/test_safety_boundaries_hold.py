@@ -8,11 +8,14 @@ of the check changes what the human is told.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import httpx2
 import pytest
 
-from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.api import AnyreachClient, IncompleteListError, Page, Trunk
+from mcp_anyreach.api.pagination import iterate_pages, parse_page
 from mcp_anyreach.server.networks import too_wide
 from mcp_anyreach.server.text import NAME_CHARS, clipped, listed, named, neutral, shown
 from mcp_anyreach.server.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
@@ -207,3 +210,56 @@ def test_a_list_in_a_preview_names_ten_values_and_counts_the_rest() -> None:
     values = [f"+1415555{n:04d}" for n in range(12)]
     assert listed(values[:10]) == ", ".join(values[:10])
     assert listed(values) == ", ".join(values[:10]) + " and 2 more"
+
+
+# Paging (issue 20 point 12): a listing ends, and one cut short or circling says so.
+
+
+def _listing(cursors: list[str | None]) -> Callable[[str | None], Awaitable[Page[Trunk]]]:
+    """Page n answers one trunk and cursors[n] as its next cursor."""
+    asked: list[str | None] = []
+
+    async def fetch(cursor: str | None) -> Page[Trunk]:
+        asked.append(cursor)
+        return Page[Trunk](items=[Trunk(id=f"trk_{len(asked)}", name="T")], next_cursor=cursors[len(asked) - 1])
+
+    return fetch
+
+
+async def test_a_listing_of_exactly_the_page_cap_is_read_whole() -> None:
+    cursors: list[str | None] = [f"c{n}" for n in range(1, 5)] + [None]
+    trunks = [trunk.id async for trunk in iterate_pages(_listing(cursors), "trunks", max_pages=5)]
+    assert trunks == [f"trk_{n}" for n in range(1, 6)]
+
+
+async def test_a_listing_one_page_past_the_cap_is_stopped_saying_it_is_incomplete() -> None:
+    cursors: list[str | None] = [f"c{n}" for n in range(1, 7)] + [None]
+    with pytest.raises(IncompleteListError) as refused:
+        [trunk async for trunk in iterate_pages(_listing(cursors), "trunks", max_pages=5)]
+    assert str(refused.value) == (
+        "the Anyreach API's list of trunks went on past 5 pages, so it was stopped there and is incomplete"
+    )
+
+
+async def test_a_cursor_given_twice_stops_the_listing_naming_the_cursor_and_the_pages_read() -> None:
+    with pytest.raises(IncompleteListError) as refused:
+        [trunk async for trunk in iterate_pages(_listing(["A", "B", "A", None]), "trunks")]
+    assert str(refused.value) == (
+        "the Anyreach API gave the cursor 'A' twice while listing trunks (after 3 pages): its pages go round in "
+        "a circle, so the list of trunks is incomplete"
+    )
+
+
+@pytest.mark.parametrize(
+    ("rows", "cursor_seen", "incomplete"),
+    [(3, False, True), (2, False, False), (3, True, False)],
+    ids=["full-page-no-cursor", "short-page", "full-page-after-cursors-were-seen"],
+)
+def test_a_full_page_without_a_cursor_may_be_incomplete_until_the_service_has_shown_cursors(
+    rows: int, cursor_seen: bool, incomplete: bool
+) -> None:
+    body = [{"id": f"trk_{n}", "name": "T"} for n in range(rows)]
+    response = httpx2.Response(200, json=body, request=httpx2.Request("GET", "http://api.test/trunks"))
+    page = parse_page(response, Trunk, limit=3, cursor_seen=cursor_seen)
+    assert page.possibly_incomplete is incomplete
+    assert page.next_cursor is None
