@@ -8,6 +8,7 @@ of the check changes what the human is told.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -17,7 +18,11 @@ import pytest
 from mcp_anyreach.api import AnyreachClient, IncompleteListError, Page, Trunk
 from mcp_anyreach.api.pagination import iterate_pages, parse_page
 from mcp_anyreach.server.networks import too_wide
-from mcp_anyreach.server.text import NAME_CHARS, clipped, listed, named, neutral, shown
+from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.server.shared_state.budget import MemoryPurchaseBudget, SqlitePurchaseBudget
+from mcp_anyreach.server.shared_state.offers import MemoryOffers
+from mcp_anyreach.server.shared_state.purchases import Purchases
+from mcp_anyreach.server.text import NAME_CHARS, clipped, counted, listed, named, neutral, shown
 from mcp_anyreach.server.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
 from tests.reliability.live import data, texts
 from tests.server.conftest import ServerFactory, api, connect, make_server, sandbox
@@ -263,3 +268,102 @@ def test_a_full_page_without_a_cursor_may_be_incomplete_until_the_service_has_sh
     page = parse_page(response, Trunk, limit=3, cursor_seen=cursor_seen)
     assert page.possibly_incomplete is incomplete
     assert page.next_cursor is None
+
+
+# The purchase budget (issue 20 point 10, issue 21 rows 13 and 14): counted to the instant, refused saying why.
+
+DAY = 86400.0
+EXHAUSTED = (
+    "The organization has reached its purchase limit ({limit}, counted across every replica); nothing was bought."
+)
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _purchases(kind: str, tmp_path: Path, limit: int, window: float, clock: Clock) -> Purchases:
+    budget = (
+        MemoryPurchaseBudget(limit, window)
+        if kind == "memory"
+        else SqlitePurchaseBudget(tmp_path / "state.db", limit, window)
+    )
+    return Purchases(budget, MemoryOffers(), clock)
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_the_last_purchase_of_the_budget_is_allowed_and_the_next_refused_saying_the_limit(
+    kind: str, tmp_path: Path
+) -> None:
+    purchases = _purchases(kind, tmp_path, 2, DAY, Clock(1_000.0))
+    assert await purchases.remaining() == 2
+    await purchases.reserve()
+    assert await purchases.remaining() == 1
+    await purchases.reserve()
+    for refused_step in (purchases.remaining, purchases.reserve):
+        with pytest.raises(Refusal) as refused:
+            await refused_step()
+        assert EXHAUSTED.format(limit="2 per 1 d") in str(refused.value)
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_a_purchase_counts_until_the_end_of_its_window_instant_included(kind: str, tmp_path: Path) -> None:
+    clock = Clock(1_000.0)
+    purchases = _purchases(kind, tmp_path, 1, 3600.0, clock)
+    await purchases.reserve()
+    clock.now = 1_000.0 + 3600.0
+    with pytest.raises(Refusal, match=r"purchase limit \(1 per 1 h"):
+        await purchases.remaining()
+    with pytest.raises(Refusal, match=r"purchase limit \(1 per 1 h"):
+        await purchases.reserve()
+    clock.now += 0.5
+    assert await purchases.remaining() == 1
+    await purchases.reserve()
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_a_released_slot_can_be_bought_again(kind: str, tmp_path: Path) -> None:
+    purchases = _purchases(kind, tmp_path, 1, DAY, Clock(1_000.0))
+    await purchases.release(await purchases.reserve())
+    assert await purchases.remaining() == 1
+    await purchases.reserve()
+
+
+@pytest.mark.parametrize(
+    ("window", "said"), [(DAY, "1 per 1 d"), (7200.0, "1 per 2 h"), (120.0, "1 per 2 min"), (90.0, "1 per 90 s")]
+)
+def test_the_purchase_limit_is_stated_in_the_window_s_own_unit(window: float, said: str) -> None:
+    assert Purchases(MemoryPurchaseBudget(1, window), MemoryOffers()).limit_text == said
+
+
+async def test_a_budget_that_cannot_be_reached_buys_nothing_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    purchases = Purchases(SqlitePurchaseBudget(path, 5, DAY, timeout=0.2), MemoryOffers())
+    holder = sqlite3.connect(path, isolation_level=None)  # another replica in the middle of a write
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        for step in (purchases.remaining, purchases.reserve):
+            with pytest.raises(Refusal) as refused:
+                await step()
+            assert "cannot be reached right now, so nothing was bought" in str(refused.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert await purchases.remaining() == 5
+
+
+def test_a_count_in_a_preview_is_singular_only_for_one() -> None:
+    assert [counted(n, "number") for n in (0, 1, 2)] == ["0 numbers", "1 number", "2 numbers"]
+    assert [counted(n, "number is", "numbers are") for n in (1, 2)] == ["1 number is", "2 numbers are"]
+
+
+async def test_a_long_id_that_is_refused_is_quoted_only_by_its_first_40_characters(make_server: ServerFactory) -> None:
+    workflow_id = "w" * 40 + " and more that the human need not read"
+    async with connect(make_server(), "legacy") as client:
+        result = await client.call_tool("create_inbound_routing_config", {"workflow_id": workflow_id})
+    assert result.is_error
+    assert f"'{'w' * 40}' is not an id" in texts(result)
