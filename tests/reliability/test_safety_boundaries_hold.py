@@ -17,6 +17,7 @@ import pytest
 
 from mcp_anyreach.api import AnyreachClient, IncompleteListError, Page, Trunk
 from mcp_anyreach.api.pagination import iterate_pages, parse_page
+from mcp_anyreach.server.changes.document_text import ARGUMENT_MAX_BYTES, FILE_MAX_BYTES, parse_document
 from mcp_anyreach.server.networks import too_wide
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.shared_state.budget import MemoryPurchaseBudget, SqlitePurchaseBudget
@@ -367,3 +368,67 @@ async def test_a_long_id_that_is_refused_is_quoted_only_by_its_first_40_characte
         result = await client.call_tool("create_inbound_routing_config", {"workflow_id": workflow_id})
     assert result.is_error
     assert f"'{'w' * 40}' is not an id" in texts(result)
+
+
+# Documents (issue 20 point 7): bounded to the byte, read as written.
+
+
+def _padded(size: int, pad: str = "x") -> str:
+    """A valid document of exactly `size` bytes (UTF-8): a section, then a comment filling the rest."""
+    head = "numbers: {}\n# "
+    return head + pad * ((size - len(head.encode())) // len(pad.encode()))
+
+
+@pytest.mark.parametrize(
+    ("from_file", "limit", "reason"),
+    [
+        (False, ARGUMENT_MAX_BYTES, "at most 262,144 (256 KiB) are accepted here"),
+        (True, FILE_MAX_BYTES, "at most 4,194,304 (4096 KiB) are accepted here"),
+    ],
+    ids=["tool-argument", "command-line-file"],
+)
+def test_a_document_of_exactly_the_limit_is_read_and_one_byte_more_is_refused_saying_the_limit(
+    from_file: bool, limit: int, reason: str
+) -> None:
+    assert parse_document(_padded(limit), from_file=from_file) == {"numbers": {}}
+    with pytest.raises(Refusal) as refused:
+        parse_document(_padded(limit) + "x", from_file=from_file)
+    assert f"The desired state is {limit + 1:,} bytes; {reason}" in str(refused.value)
+
+
+def test_a_document_is_measured_in_bytes_not_characters() -> None:
+    document = _padded(ARGUMENT_MAX_BYTES + 2, pad="é")
+    assert len(document) < ARGUMENT_MAX_BYTES
+    with pytest.raises(Refusal, match="at most 262,144"):
+        parse_document(document)
+
+
+def test_a_document_given_as_a_mapping_is_measured_like_its_json_text() -> None:
+    small = {"numbers": {"items": [], "note": "é" * 1000}}
+    assert parse_document(small) == small
+    with pytest.raises(Refusal, match="at most 262,144"):
+        parse_document({"numbers": {"note": "é" * (ARGUMENT_MAX_BYTES // 2)}})
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ("numbers: &kept {}\n", "anchors and aliases (&name, *name) are not accepted: write each value out"),
+        ("trunks:\n  <<: {prune: true}\n", "merge keys (<<) are not accepted"),
+        ("routing:\n  workflow_id: wf_a\n  workflow_id: wf_b\n", "the key 'workflow_id' is given twice"),
+        ("numbers: {prune: false\n", "not valid YAML or JSON"),
+        ("- numbers\n", "must be a mapping with trunks, numbers and/or routing"),
+    ],
+    ids=["unused-anchor", "merge-key", "nested-duplicate-key", "broken-flow", "a-list"],
+)
+def test_a_document_that_is_not_read_as_written_is_refused_saying_why(document: str, reason: str) -> None:
+    with pytest.raises(Refusal) as refused:
+        parse_document(document)
+    assert reason in str(refused.value)
+
+
+def test_a_document_that_is_not_yaml_says_where() -> None:
+    with pytest.raises(Refusal) as refused:
+        parse_document("numbers:\n  items: [a\n  prune: true\n")
+    assert str(refused.value).startswith("The desired state is not valid YAML or JSON: ")
+    assert "(line 3, column " in str(refused.value)
