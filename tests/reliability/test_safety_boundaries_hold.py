@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -404,7 +405,7 @@ def test_a_document_is_measured_in_bytes_not_characters() -> None:
 
 
 def test_a_document_given_as_a_mapping_is_measured_like_its_json_text() -> None:
-    small = {"numbers": {"items": [], "note": "é" * 1000}}
+    small: dict[str, Any] = {"numbers": {"items": [], "note": "é" * 1000}}
     assert parse_document(small) == small
     with pytest.raises(Refusal, match="at most 262,144"):
         parse_document({"numbers": {"note": "é" * (ARGUMENT_MAX_BYTES // 2)}})
