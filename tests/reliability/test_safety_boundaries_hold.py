@@ -73,10 +73,12 @@ def test_a_wide_network_written_with_host_bits_set_is_still_too_wide(addresses: 
         (["0.0.0.0/1", "8000::/1"], "about 50% of all IPv4 addresses and about 50% of all IPv6 addresses"),
         ([], "every address (allowed_addresses is empty)"),
         (["not an address"], "every address (allowed_addresses is empty)"),
+        (["not an address", "0.0.0.0/1", "128.0.0.0/1"], "all IPv4 addresses"),
+        (["not an address", "198.51.100.0/24"], None),
     ],
 )
 def test_a_too_wide_network_is_described_by_the_share_of_the_internet_it_admits(
-    addresses: list[str], phrase: str
+    addresses: list[str], phrase: str | None
 ) -> None:
     assert too_wide(addresses) == phrase
 
