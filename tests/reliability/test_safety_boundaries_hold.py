@@ -19,10 +19,13 @@ import pytest
 from mcp_anyreach.api import AnyreachClient, IncompleteListError, Page, Trunk
 from mcp_anyreach.api.pagination import iterate_pages, parse_page
 from mcp_anyreach.server.changes.document_text import ARGUMENT_MAX_BYTES, FILE_MAX_BYTES, parse_document
+from mcp_anyreach.server.changes.model import MoveIntent, Plan
+from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, MemoryPlans, PlanStore, new_plan_id
 from mcp_anyreach.server.networks import too_wide
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.shared_state.budget import MemoryPurchaseBudget, SqlitePurchaseBudget
 from mcp_anyreach.server.shared_state.offers import MemoryOffers
+from mcp_anyreach.server.shared_state.plans import SqlitePlans
 from mcp_anyreach.server.shared_state.purchases import Purchases
 from mcp_anyreach.server.text import NAME_CHARS, clipped, counted, listed, named, neutral, shown
 from mcp_anyreach.server.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
@@ -435,3 +438,68 @@ def test_a_document_that_is_not_yaml_says_where() -> None:
         parse_document("numbers:\n  items: [a\n  prune: true\n")
     assert str(refused.value).startswith("The desired state is not valid YAML or JSON: ")
     assert "(line 3, column " in str(refused.value)
+
+
+# Plans per caller (issue 20 point 14): kept to the second, newest first, even when saved in the same instant.
+
+
+def _plans(kind: str, tmp_path: Path, clock: Clock, **limits: int) -> PlanStore:
+    if kind == "memory":
+        return MemoryPlans(clock=clock, **limits)
+    return SqlitePlans(tmp_path / "state.db", clock=clock, **limits)
+
+
+def _a_plan() -> Plan:
+    return Plan(id=new_plan_id(), steps=[], impact=[], basis={})
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_a_plan_can_be_applied_up_to_and_including_its_expiry_instant(kind: str, tmp_path: Path) -> None:
+    clock = Clock(1_000.0)
+    store = _plans(kind, tmp_path, clock, ttl_seconds=60)
+    first, second = _a_plan(), _a_plan()
+    await store.save(first)
+    await store.save(second)
+    clock.now = 1_060.0
+    assert await store.load(first.id) == first
+    assert await store.take(first.id) == first
+    clock.now = 1_060.5
+    assert await store.take(second.id) is None
+    assert await store.load(second.id) is None
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_plans_saved_in_one_instant_beyond_a_caller_s_quota_drop_only_that_caller_s_oldest(
+    kind: str, tmp_path: Path
+) -> None:
+    store = _plans(kind, tmp_path, Clock(1_000.0), quota=3, capacity=10)
+    admins = _a_plan()
+    await store.save(admins, "admin")
+    readers = [_a_plan() for _ in range(5)]
+    for plan in readers:
+        await store.save(plan, "reader")
+    assert [await store.load(plan.id) for plan in readers] == [None, None, *readers[2:]]
+    assert await store.load(admins.id) == admins
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_plans_saved_in_one_instant_beyond_the_capacity_drop_the_oldest(kind: str, tmp_path: Path) -> None:
+    store = _plans(kind, tmp_path, Clock(1_000.0), quota=10, capacity=3)
+    plans = [_a_plan() for _ in range(4)]
+    for n, plan in enumerate(plans):
+        await store.save(plan, f"caller-{n}")
+    assert [await store.load(plan.id) for plan in plans] == [None, *plans[1:]]
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_an_unfinished_move_is_kept_seven_days_to_the_second_unless_forgotten(kind: str, tmp_path: Path) -> None:
+    clock = Clock(1_000.0)
+    store = _plans(kind, tmp_path, clock)
+    intent = MoveIntent(phone_number="+12125550131", from_trunk_id="trk_a", trunk_id="trk_b", outbound_shareable=True)
+    other = intent.model_copy(update={"phone_number": "+12125550132"})
+    await store.remember_moves({intent.phone_number: intent, other.phone_number: other})
+    await store.forget_moves([other.phone_number])
+    clock.now = 1_000.0 + MOVE_TTL_SECONDS
+    assert await store.moves() == {intent.phone_number: intent}
+    clock.now += 0.5
+    assert await store.moves() == {}
