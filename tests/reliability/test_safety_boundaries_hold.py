@@ -21,6 +21,7 @@ from mcp_anyreach.api.pagination import iterate_pages, parse_page
 from mcp_anyreach.server.changes.document_text import ARGUMENT_MAX_BYTES, FILE_MAX_BYTES, parse_document
 from mcp_anyreach.server.changes.model import MoveIntent, Plan
 from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, MemoryPlans, PlanStore, new_plan_id
+from mcp_anyreach.server.confirm import ConfirmationError, Preview, TokenSigner
 from mcp_anyreach.server.networks import too_wide
 from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.shared_state.budget import MemoryPurchaseBudget, SqlitePurchaseBudget
@@ -503,3 +504,61 @@ async def test_an_unfinished_move_is_kept_seven_days_to_the_second_unless_forgot
     assert await store.moves() == {intent.phone_number: intent}
     clock.now += 0.5
     assert await store.moves() == {}
+
+
+# Confirmation tokens: every refusal says why and how to get a good token (issue 21 rows 1-5).
+
+AGAIN = "Call delete_trunk again without confirmation_token to get a fresh preview and token."
+TRUNK = {"trunk_id": "trk_1"}
+SEEN = Preview("Delete trunk trk_1", "state-at-preview", ("anyreach://trunks/trk_1",))
+
+
+def _signer(clock: Clock, audience: str = "org-1") -> TokenSigner:
+    return TokenSigner(b"k" * 32, clock=clock, audience=audience)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("audience", "This confirmation token was issued for another account or server."),
+        ("tool", "This confirmation token was issued for another tool."),
+        ("arguments", "The arguments differ from the ones that were previewed."),
+        ("binding", "This confirmation token was issued to another session or caller; a token works only where"),
+        ("state", "What this call touches has changed since the preview."),
+        ("expiry", "This confirmation token has expired."),
+    ],
+)
+async def test_a_refused_token_says_why_and_how_to_get_a_fresh_one(change: str, reason: str) -> None:
+    clock = Clock(1_000.0)
+    signer = _signer(clock)
+    token = (_signer(clock, "org-2") if change == "audience" else signer).mint("delete_trunk", TRUNK, SEEN, "session:1")
+    tool = "update_trunk" if change == "tool" else "delete_trunk"
+    arguments = {"trunk_id": "trk_2"} if change == "arguments" else TRUNK
+    binding = "session:2" if change == "binding" else "session:1"
+    preview = Preview(SEEN.summary, "state-now", SEEN.targets) if change == "state" else SEEN
+    clock.now += 301 if change == "expiry" else 1
+    with pytest.raises(ConfirmationError) as refused:
+        await signer.redeem(token, tool, arguments, preview, binding)
+    assert reason in str(refused.value)
+    assert str(refused.value).endswith(AGAIN.replace("delete_trunk", tool))
+
+
+async def test_a_token_is_good_up_to_its_expiry_second_and_then_refused_as_used() -> None:
+    clock = Clock(1_000.0)
+    signer = _signer(clock)
+    token = signer.mint("delete_trunk", TRUNK, SEEN, "session:1")
+    clock.now = 1_300.0
+    await signer.redeem(token, "delete_trunk", TRUNK, SEEN, "session:1")
+    with pytest.raises(ConfirmationError) as refused:
+        await signer.redeem(token, "delete_trunk", TRUNK, SEEN, "session:1")
+    assert str(refused.value) == f"This confirmation token was already used. {AGAIN}"
+
+
+async def test_a_token_is_refused_as_stale_after_another_write_of_what_it_touches() -> None:
+    clock = Clock(1_000.0)
+    signer = _signer(clock)
+    token = signer.mint("delete_trunk", TRUNK, SEEN, "session:1")
+    await signer.record_write(SEEN.targets)
+    with pytest.raises(ConfirmationError) as refused:
+        await signer.redeem(token, "delete_trunk", TRUNK, SEEN, "session:1")
+    assert str(refused.value) == f"What this call touches was changed by another call since the preview. {AGAIN}"
