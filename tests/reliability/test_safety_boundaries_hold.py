@@ -8,16 +8,22 @@ of the check changes what the human is told.
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 import sqlite3
+import stat
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+from pydantic import SecretStr
 
-from mcp_anyreach.api import AnyreachClient, IncompleteListError, Page, Trunk
+from mcp_anyreach.api import AnyreachClient, IncompleteListError, OutboundConfig, Page, Trunk
 from mcp_anyreach.api.pagination import iterate_pages, parse_page
+from mcp_anyreach.server.audit_log import AuditLog, AuditUnavailable
 from mcp_anyreach.server.changes.document_text import ARGUMENT_MAX_BYTES, FILE_MAX_BYTES, parse_document
 from mcp_anyreach.server.changes.model import MoveIntent, Plan
 from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, MemoryPlans, PlanStore, new_plan_id
@@ -562,3 +568,47 @@ async def test_a_token_is_refused_as_stale_after_another_write_of_what_it_touche
     with pytest.raises(ConfirmationError) as refused:
         await signer.redeem(token, "delete_trunk", TRUNK, SEEN, "session:1")
     assert str(refused.value) == f"What this call touches was changed by another call since the preview. {AGAIN}"
+
+
+# The audit log (issue 21 rows 6-8): private to its owner, never silently short, never holding a secret.
+
+SIP_PASSWORD = "sip-pass-Zq81-unique"
+
+
+def test_the_audit_file_is_created_readable_by_its_owner_only(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    AuditLog(log).check()
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def test_an_audit_file_that_cannot_be_written_stops_a_write_and_names_the_file(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    where = tmp_path / "a-directory"
+    where.mkdir()
+    audit = AuditLog(where)
+    with pytest.raises(AuditUnavailable, match=re.escape(str(where))):
+        audit.check()
+    with pytest.raises(AuditUnavailable, match=re.escape(str(where))):
+        audit.record("delete_trunk", TRUNK, outcome="attempted", via=None, required=True)
+    caplog.set_level(logging.ERROR)
+    audit.record("delete_trunk", TRUNK, outcome="done", via=None)
+    assert f"AUDIT LOG FAILED, this line is missing from {where}" in caplog.text
+    assert '"outcome":"done"' in caplog.text
+
+
+def test_an_audit_line_names_the_caller_and_redacts_secrets_in_models_and_tuples(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    secret = SecretStr(SIP_PASSWORD)
+    outbound = OutboundConfig(address="sip.carrier.example", auth_username="acme", auth_password=secret)
+    arguments = {"outbound": outbound, "pair": (SecretStr(SIP_PASSWORD), "kept"), "auth_password": None}
+    AuditLog(log, caller=lambda: "alice@example.com").record("update_trunk", arguments, outcome="attempted", via="yes")
+    [entry] = [json.loads(line) for line in log.read_text().splitlines()]
+    assert entry["caller"] == "alice@example.com"
+    assert entry["confirmation"] == "yes"
+    assert entry["arguments"] == {
+        "outbound": {"address": "sip.carrier.example", "auth_username": "acme", "auth_password": "[redacted]"},
+        "pair": ["[redacted]", "kept"],
+        "auth_password": None,
+    }
+    assert SIP_PASSWORD not in log.read_text()
