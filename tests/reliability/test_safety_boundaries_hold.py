@@ -612,3 +612,30 @@ def test_an_audit_line_names_the_caller_and_redacts_secrets_in_models_and_tuples
         "auth_password": None,
     }
     assert SIP_PASSWORD not in log.read_text()
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_only_purchases_older_than_the_window_free_their_slots(kind: str, tmp_path: Path) -> None:
+    clock = Clock(1_000.0)
+    purchases = _purchases(kind, tmp_path, 2, 100.0, clock)
+    await purchases.reserve()
+    clock.now = 1_090.0
+    await purchases.reserve()
+    clock.now = 1_150.0
+    assert await purchases.remaining() == 1
+    await purchases.reserve()
+    with pytest.raises(Refusal, match="purchase limit"):
+        await purchases.reserve()
+
+
+@pytest.mark.parametrize("kind", STORES)
+async def test_a_refused_purchase_whose_slot_already_left_the_window_is_released_quietly(
+    kind: str, tmp_path: Path
+) -> None:
+    clock = Clock(1_000.0)
+    purchases = _purchases(kind, tmp_path, 1, 60.0, clock)
+    slow = await purchases.reserve()
+    clock.now = 1_100.0
+    assert await purchases.remaining() == 1
+    await purchases.release(slow)
+    assert await purchases.remaining() == 1
