@@ -21,7 +21,7 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
-from mcp_anyreach.api import AnyreachClient, IncompleteListError, OutboundConfig, Page, Trunk
+from mcp_anyreach.api import AnyreachClient, AvailableNumber, IncompleteListError, OutboundConfig, Page, Trunk
 from mcp_anyreach.api.pagination import iterate_pages, parse_page
 from mcp_anyreach.server.audit_log import AuditLog, AuditUnavailable
 from mcp_anyreach.server.changes.document_text import ARGUMENT_MAX_BYTES, FILE_MAX_BYTES, parse_document
@@ -639,3 +639,12 @@ async def test_a_refused_purchase_whose_slot_already_left_the_window_is_released
     assert await purchases.remaining() == 1
     await purchases.release(slow)
     assert await purchases.remaining() == 1
+
+
+async def test_a_bought_number_is_no_longer_recalled_as_an_offer() -> None:
+    purchases = Purchases(MemoryPurchaseBudget(1, DAY), MemoryOffers())
+    bought, other = AvailableNumber(phone_number="+14155550177"), AvailableNumber(phone_number="+14155550178")
+    await purchases.remember([bought, other])
+    await purchases.forget(bought.phone_number)
+    assert await purchases.recall(bought.phone_number) is None
+    assert await purchases.recall(other.phone_number) == other
