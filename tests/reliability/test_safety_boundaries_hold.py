@@ -648,3 +648,24 @@ async def test_a_bought_number_is_no_longer_recalled_as_an_offer() -> None:
     await purchases.forget(bought.phone_number)
     assert await purchases.recall(bought.phone_number) is None
     assert await purchases.recall(other.phone_number) == other
+
+
+async def test_a_token_accepts_the_previewed_arguments_in_any_order() -> None:
+    signer = _signer(Clock(1_000.0))
+    arguments = {"trunk_id": "trk_1", "name": "Carrier", "inbound": {"allowed_addresses": ["198.51.100.1"]}}
+    token = signer.mint("update_trunk", arguments, SEEN, "session:1")
+    reordered = {"inbound": {"allowed_addresses": ["198.51.100.1"]}, "name": "Carrier", "trunk_id": "trk_1"}
+    await signer.redeem(token, "update_trunk", reordered, SEEN, "session:1")
+
+
+async def test_a_token_for_one_trunk_password_does_not_confirm_another() -> None:
+    signer = _signer(Clock(1_000.0))
+
+    def outbound(password: str) -> dict[str, object]:
+        config = OutboundConfig(address="sip.carrier.example", auth_username="acme", auth_password=SecretStr(password))
+        return {"trunk_id": "trk_1", "outbound": config, "verify": SecretStr(password)}
+
+    token = signer.mint("update_trunk", outbound(SIP_PASSWORD), SEEN, "session:1")
+    with pytest.raises(ConfirmationError, match="The arguments differ from the ones that were previewed"):
+        await signer.redeem(token, "update_trunk", outbound("another-password"), SEEN, "session:1")
+    await signer.redeem(token, "update_trunk", outbound(SIP_PASSWORD), SEEN, "session:1")
