@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sqlite3
 import stat
@@ -577,7 +578,11 @@ SIP_PASSWORD = "sip-pass-Zq81-unique"
 
 def test_the_audit_file_is_created_readable_by_its_owner_only(tmp_path: Path) -> None:
     log = tmp_path / "audit.jsonl"
-    AuditLog(log).check()
+    usual = os.umask(0o022)  # the common default, which leaves new files readable by everyone
+    try:
+        AuditLog(log).check()
+    finally:
+        os.umask(usual)
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
 
 
