@@ -674,3 +674,16 @@ async def test_a_token_for_one_trunk_password_does_not_confirm_another() -> None
     with pytest.raises(ConfirmationError, match="The arguments differ from the ones that were previewed"):
         await signer.redeem(token, "update_trunk", outbound("another-password"), SEEN, "session:1")
     await signer.redeem(token, "update_trunk", outbound(SIP_PASSWORD), SEEN, "session:1")
+
+
+@pytest.mark.parametrize(
+    ("rows", "has_more", "incomplete"),
+    [(1, True, True), (3, False, False), (3, None, True)],
+    ids=["short-page-with-more", "full-page-with-no-more", "full-page-saying-nothing"],
+)
+def test_a_page_without_a_cursor_is_incomplete_when_the_service_says_there_is_more(
+    rows: int, has_more: bool | None, incomplete: bool
+) -> None:
+    body = {"data": [{"id": f"trk_{n}", "name": "T"} for n in range(rows)], "has_more": has_more}
+    response = httpx2.Response(200, json=body, request=httpx2.Request("GET", "http://api.test/trunks"))
+    assert parse_page(response, Trunk, limit=3).possibly_incomplete is incomplete
