@@ -598,8 +598,18 @@ def test_an_audit_file_that_cannot_be_written_stops_a_write_and_names_the_file(
         audit.record("delete_trunk", TRUNK, outcome="attempted", via=None, required=True)
     caplog.set_level(logging.ERROR)
     audit.record("delete_trunk", TRUNK, outcome="done", via=None)
-    assert f"AUDIT LOG FAILED, this line is missing from {where}" in caplog.text
-    assert '"outcome":"done"' in caplog.text
+    [failed] = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
+    assert failed.startswith(f"AUDIT LOG FAILED, this line is missing from {where}: {{")
+    assert '"outcome":"done"' in failed
+    assert failed.endswith(f"({where}: Is a directory)")
+
+
+def test_every_audit_line_is_also_logged_whole(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    log = tmp_path / "audit.jsonl"
+    caplog.set_level(logging.INFO, logger="mcp_anyreach.audit")
+    AuditLog(log).record("delete_trunk", TRUNK, outcome="attempted", via="token", call="c1")
+    [line] = log.read_text().splitlines()
+    assert [record.getMessage() for record in caplog.records] == [f"audit {line}"]
 
 
 def test_an_audit_line_names_the_caller_and_redacts_secrets_in_models_and_tuples(tmp_path: Path) -> None:
