@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from mcp_anyreach.api import AnyreachClient, AvailableNumber, IncompleteListError, OutboundConfig, Page, Trunk
 from mcp_anyreach.api.pagination import iterate_pages, parse_page
 from mcp_anyreach.server.audit_log import AuditLog, AuditUnavailable
-from mcp_anyreach.server.changes.document_text import ARGUMENT_MAX_BYTES, FILE_MAX_BYTES, parse_document
+from mcp_anyreach.server.changes.document_text import ARGUMENT_MAX_BYTES, FILE_MAX_BYTES, check_size, parse_document
 from mcp_anyreach.server.changes.model import MoveIntent, Plan
 from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, MemoryPlans, PlanStore, new_plan_id
 from mcp_anyreach.server.confirm import ConfirmationError, Preview, TokenSigner
@@ -697,3 +697,44 @@ def test_a_page_without_a_cursor_is_incomplete_when_the_service_says_there_is_mo
     body = {"data": [{"id": f"trk_{n}", "name": "T"} for n in range(rows)], "has_more": has_more}
     response = httpx2.Response(200, json=body, request=httpx2.Request("GET", "http://api.test/trunks"))
     assert parse_page(response, Trunk, limit=3).possibly_incomplete is incomplete
+
+
+@pytest.mark.parametrize(
+    ("document", "refusal"),
+    [
+        (
+            "numbers: &kept {}\n",
+            "anchors and aliases (&name, *name) are not accepted: write each value out (line 1, column 10).",
+        ),
+        ("trunks:\n  <<: {prune: true}\n", "merge keys (<<) are not accepted (line 2, column 3)."),
+        (
+            "routing:\n  workflow_id: wf_a\n  workflow_id: wf_b\n",
+            "the key 'workflow_id' is given twice (line 3, column 3).",
+        ),
+        ("numbers:\n  items: [a\n  prune: true\n", "expected ',' or ']', but got ':' (line 3, column 8)."),
+    ],
+    ids=["anchor", "merge-key", "duplicate-key", "broken-flow"],
+)
+def test_a_refused_document_is_answered_with_the_problem_and_where_it_is(document: str, refusal: str) -> None:
+    with pytest.raises(Refusal) as refused:
+        parse_document(document)
+    assert str(refused.value) == f"The desired state is not valid YAML or JSON: {refusal}"
+
+
+def test_a_document_nested_too_deeply_is_refused_saying_so() -> None:
+    with pytest.raises(Refusal) as refused:
+        parse_document("[" * 100_000)
+    assert str(refused.value) == "The desired state is nested too deeply to be a desired-state document."
+
+
+def test_a_file_over_its_limit_is_refused_saying_how_to_split_it_and_an_argument_where_to_take_it() -> None:
+    with pytest.raises(Refusal) as file_refused:
+        check_size(FILE_MAX_BYTES + 1, from_file=True)
+    with pytest.raises(Refusal) as argument_refused:
+        check_size(ARGUMENT_MAX_BYTES + 1, from_file=False)
+    assert str(file_refused.value).endswith(
+        "Sections left out are not touched, so split the file by section (trunks, numbers, routing) and plan each."
+    )
+    assert str(argument_refused.value).endswith(
+        "so plan trunks, numbers and routing in separate calls, or run `mcp-anyreach plan` on a file (up to 4 MiB)."
+    )
