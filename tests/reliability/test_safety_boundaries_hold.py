@@ -738,3 +738,7 @@ def test_a_file_over_its_limit_is_refused_saying_how_to_split_it_and_an_argument
     assert str(argument_refused.value).endswith(
         "so plan trunks, numbers and routing in separate calls, or run `mcp-anyreach plan` on a file (up to 4 MiB)."
     )
+
+
+def test_a_date_in_a_document_is_read_as_the_text_that_was_written() -> None:
+    assert parse_document("numbers:\n  note: 2026-01-01\n") == {"numbers": {"note": "2026-01-01"}}
