@@ -13,8 +13,10 @@ import anyio
 import pytest
 
 from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.server.changes.desired import load_document
 from mcp_anyreach.server.changes.engine import plan_document
 from mcp_anyreach.server.changes.store import MemoryPlans
+from mcp_anyreach.server.refusal import Refusal
 from tests.server.conftest import CALL_TIMEOUT, ServerFactory, answering, call, connect, questions
 from tests.server.test_change_sets import data, error
 
@@ -299,3 +301,50 @@ async def test_a_stored_plan_altered_to_read_the_servers_token_is_refused_before
     assert "nothing was changed" in refused
     assert SERVER_TOKEN not in refused
     assert "Carrier B" not in await trunk_names(api)
+
+
+# Checks a mutation run of the document loader found unguarded.
+
+
+def test_a_file_is_read_up_to_its_own_cap_while_a_tool_argument_is_held_to_256_kib() -> None:
+    padded = "# " + "x" * (300 * 1024) + "\ntrunks: {items: []}\n"
+
+    from_file = load_document(padded, from_file=True)
+    with pytest.raises(Refusal) as refused:
+        load_document(padded)
+
+    assert from_file.trunks is not None
+    assert "at most 262,144 (256 KiB) are accepted here" in str(refused.value)
+
+
+async def test_a_document_cannot_change_the_configs_of_a_managed_trunk(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    trunks = [trunk async for trunk in api.trunks.iter()]
+    managed = next(trunk for trunk in trunks if trunk.managed_account_id)
+    changed = {"name": managed.name, "inbound": {"allowed_addresses": ["0.0.0.0/0"]}}
+    async with connect(make_server(read_only=True), "auto") as client:
+        refused = error(await call(client, "plan_changes", {"desired_state": {"trunks": {"items": [changed]}}}))
+
+    assert f"Trunk {managed.name!r} is managed: its configs cannot be changed" in refused
+
+
+async def test_a_byoc_trunk_called_managed_in_a_document_is_refused(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    trunks = [trunk async for trunk in api.trunks.iter()]
+    byoc = next(trunk for trunk in trunks if not trunk.managed_account_id)
+    async with connect(make_server(read_only=True), "auto") as client:
+        document = {"trunks": {"items": [{"name": byoc.name, "managed": True}]}}
+        refused = error(await call(client, "plan_changes", {"desired_state": document}))
+
+    assert f"There is no managed trunk named {byoc.name!r}" in refused
+
+
+async def test_a_new_outbound_config_in_a_document_names_what_the_api_needs(make_server: ServerFactory) -> None:
+    document = {"trunks": {"items": [{"name": "Carrier C", "outbound": {"auth_username": "carrier-c"}}]}}
+    async with connect(make_server(read_only=True), "auto") as client:
+        refused = error(await call(client, "plan_changes", {"desired_state": document}))
+
+    assert "gets a new outbound config, which needs address, auth_username and auth_password" in refused
+    assert "add address, auth_password." in refused
