@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
 from tests.reliability.live import CONFIRM_SECRET, data, texts
+from tests.reliability.test_gate_holds import _offer, _token  # pyright: ignore[reportPrivateUsage]
 from tests.server.conftest import (
     ACCEPT,
     ServerFactory,
@@ -40,17 +41,6 @@ ERAS = ["auto", "legacy"]
 STALE = "changed by another call"
 FIXED_CLOCK = 1_900_000_000.0
 UNRELATED = "+12125550131"
-
-
-async def _offer(api: AnyreachClient, sandbox: Sandbox) -> str:
-    offers = await api.managed_accounts.search_numbers(sandbox.seed.demo.managed_account_id, area_code="415")
-    return offers[0].phone_number
-
-
-def _token(result: Any) -> str:
-    outcome = data(result)
-    assert outcome["status"] == "confirmation_required", outcome
-    return str(outcome["confirmation_token"])
 
 
 async def _purchase_token(client: Client, number: str) -> str:
