@@ -60,9 +60,9 @@ logger = logging.getLogger("mcp_anyreach.server")
 T = TypeVar("T")
 GateOutcome = AcceptedElicitation[Approval] | DeclinedElicitation | CancelledElicitation
 PreviewFn = Callable[..., Awaitable[Preview]]
+"""Called with the tool's validated arguments by name (all but confirmation_token)."""
 Holdings = Callable[[Sequence[str]], Awaitable[list[str]]]
 """What the API holds for each of these target URIs, one line each (holdings.py)."""
-"""Called with the tool's validated arguments by name (all but confirmation_token)."""
 _PREVIEWS: dict[Callable[..., Any], Callable[..., Awaitable[Preview]]] = {}
 F = TypeVar("F", bound=Callable[..., Any])
 
