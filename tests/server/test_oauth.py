@@ -353,3 +353,19 @@ def _audit(signed_in: SignedIn) -> list[dict[str, Any]]:
     if not signed_in.audit_log.exists():
         return []
     return [json.loads(line) for line in signed_in.audit_log.read_text().splitlines()]
+
+
+async def test_a_caller_planning_in_a_loop_cannot_push_another_callers_plan_out(signed_in: SignedIn) -> None:
+    operations = {"operations": [{"op": "delete_numbers", "unused": True}]}
+    bob = signed_in.token(sub="auth0|bob")
+    _, first = await tools_and_call(signed_in, bob, "auto", "plan_changes", operations)
+    plan: dict[str, Any] = first.structured_content or {}
+    alice = signed_in.token()
+    for _ in range(20):
+        _, looped = await tools_and_call(signed_in, alice, "auto", "plan_changes", operations)
+        assert not looped.is_error
+    apply = {"plan_id": plan["plan_id"], "confirmation_token": plan["confirmation_token"]}
+    _, applied = await tools_and_call(signed_in, bob, "auto", "apply_changes", apply)
+
+    assert not applied.is_error, applied.content
+    assert (applied.structured_content or {})["status"] == "done", "each caller's plans count against its own quota"
