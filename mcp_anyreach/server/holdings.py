@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import suppress
 
-from mcp_anyreach.api import AnyreachClient, AnyreachError, NotFoundError, PhoneNumber
+from mcp_anyreach.api import AnyreachClient, NotFoundError, PhoneNumber
 from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.server.agent_names import AgentNames
 from mcp_anyreach.server.summaries import number_sentence, routing_sentence
@@ -22,21 +22,18 @@ ONE_BY_ONE = 5
 
 
 async def holdings(client: AnyreachClient, names: AgentNames, targets: Sequence[str]) -> list[str]:
-    """One line per target: what the API holds now, or that it could not be read (the change itself is done)."""
+    """One line per target: what the API holds now. A failed read raises; the gate says the change is done."""
     numbers = [uri.removeprefix(f"{NUMBERS_URI}/") for uri in targets if uri.startswith(f"{NUMBERS_URI}/")]
-    try:
-        held = await _numbers(client, numbers)
-        agents = await names.directory()
-        lines = [f"{number}: {_number(held.get(number), agents)}" for number in numbers]
-        for uri in targets:
-            if uri.startswith(f"{TRUNKS_URI}/"):
-                lines.append(await _trunk(client, uri.removeprefix(f"{TRUNKS_URI}/")))
-            elif uri == ROUTING_URI:
-                config = await client.inbound_routing.get()
-                routing = "none" if config is None else routing_sentence(config.model_dump(), whole=False)
-                lines.append(f"Inbound routing: {routing}.")
-    except AnyreachError as exc:
-        return [f"The change is done, but what the API now holds could not be read back ({type(exc).__name__})."]
+    held = await _numbers(client, numbers)
+    agents = await names.directory()
+    lines = [f"{number}: {_number(held.get(number), agents)}" for number in numbers]
+    for uri in targets:
+        if uri.startswith(f"{TRUNKS_URI}/"):
+            lines.append(await _trunk(client, uri.removeprefix(f"{TRUNKS_URI}/")))
+        elif uri == ROUTING_URI:
+            config = await client.inbound_routing.get()
+            routing = "none" if config is None else routing_sentence(config.model_dump(), whole=False)
+            lines.append(f"Inbound routing: {routing}.")
     return lines
 
 
