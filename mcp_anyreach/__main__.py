@@ -1,3 +1,3 @@
-from mcp_anyreach.cli import main
+from mcp_anyreach.cli.main import main
 
 raise SystemExit(main())

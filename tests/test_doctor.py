@@ -18,7 +18,7 @@ from mcp.client.stdio import stdio_client
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from mcp_anyreach.doctor import Report, diagnose, run_doctor
+from mcp_anyreach.cli.doctor import Report, diagnose, run_doctor
 from mcp_anyreach.sandbox import open_sandbox
 from mcp_anyreach.sandbox.store.orgs import ALL_SCOPES
 from mcp_anyreach.settings import Settings

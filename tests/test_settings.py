@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from mcp_anyreach.server.http import check_exposure
+from mcp_anyreach.server.http.transports import check_exposure
 from mcp_anyreach.settings import Settings
 
 

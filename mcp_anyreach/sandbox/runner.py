@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from mcp_anyreach.sandbox.app import create_app
 from mcp_anyreach.sandbox.behaviour import Behaviour
 from mcp_anyreach.sandbox.faults import Faults, QuietDrops
-from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed
+from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed, load_or_create_seed
 from mcp_anyreach.sandbox.store import SandboxStore
 from mcp_anyreach.settings import default_sandbox_db
 
@@ -34,7 +34,7 @@ def open_sandbox(
     """A seeded sandbox; `behaviour` is a `Behaviour` or its spec for `Behaviour.parse` (ValueError when wrong)."""
     answers = Behaviour.parse(behaviour) if isinstance(behaviour, str) else behaviour
     store = SandboxStore(db)
-    seed = store.seed_demo()
+    seed = load_or_create_seed(store)
     app = create_app(store, number_limit=number_limit, faults=faults, behaviour=answers)
     return Sandbox(store=store, app=app, seed=seed)
 

@@ -15,25 +15,25 @@ from pydantic import BaseModel
 
 from mcp_anyreach import __version__
 from mcp_anyreach.api import AnyreachClient
-from mcp_anyreach.server import oauth
-from mcp_anyreach.server.agent_names import AgentNames
-from mcp_anyreach.server.app_views import apps_extension, bind_views, offered_views
-from mcp_anyreach.server.audit_log import AuditLog
+from mcp_anyreach.domain.agent_names import AgentNames
+from mcp_anyreach.domain.managed_account import ManagedAccount
+from mcp_anyreach.reports.holdings import holdings
 from mcp_anyreach.server.caller import caller_identity
 from mcp_anyreach.server.completions import register_completions
-from mcp_anyreach.server.confirm import TokenSigner
-from mcp_anyreach.server.gate import Gatekeeper
-from mcp_anyreach.server.holdings import holdings
+from mcp_anyreach.server.gate.audit_log import AuditLog
+from mcp_anyreach.server.gate.gatekeeper import Gatekeeper
+from mcp_anyreach.server.gate.tokens import TokenSigner
+from mcp_anyreach.server.http import oauth
 from mcp_anyreach.server.prompts import register_prompts
-from mcp_anyreach.server.purchases import ManagedAccount
 from mcp_anyreach.server.read_only import ReadOnlyServer
 from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.server.resources import register_resources
 from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.shared_state import SharedState, shared_state
 from mcp_anyreach.server.tool_factory import make_tool, published_schemas
 from mcp_anyreach.server.tools import agents, audit, changes, numbers, purchasing, routing, trunks
+from mcp_anyreach.server.views import apps_extension, bind_views, offered_views
 from mcp_anyreach.settings import Settings
+from mcp_anyreach.shared_state import SharedState, shared_state
 
 logger = logging.getLogger("mcp_anyreach.server")
 TOOLS: dict[str, Callable[..., Awaitable[BaseModel]]] = {

@@ -14,8 +14,8 @@ from mcp.server import MCPServer
 from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
 from mcp_anyreach.api import AnyreachError
+from mcp_anyreach.domain.uris import NUMBERS_URI, TRUNKS_URI
 from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.uris import NUMBERS_URI, TRUNKS_URI
 
 logger = logging.getLogger("mcp_anyreach.server")
 MAX_VALUES = 100  # the protocol's limit per answer

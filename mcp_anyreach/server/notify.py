@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPError
 
-from mcp_anyreach.server.uris import INVENTORY_URI
+from mcp_anyreach.domain.uris import INVENTORY_URI
 
 
 async def notify_changed(ctx: Context, uris: Sequence[str]) -> None:

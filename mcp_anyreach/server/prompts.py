@@ -8,7 +8,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver.prompts.base import AssistantMessage, Message, UserMessage
 from pydantic import Field
 
-from mcp_anyreach.server.uris import INVENTORY_URI, ROUTING_URI
+from mcp_anyreach.domain.uris import INVENTORY_URI, ROUTING_URI
 
 AUDIT_STEPS = f"""Audit this organization's Anyreach telephony. Change nothing: use only reads.
 

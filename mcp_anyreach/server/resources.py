@@ -19,12 +19,10 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from mcp_anyreach.api import AnyreachError, NotFoundError
-from mcp_anyreach.server.app_views import AppView, view_of_resource
-from mcp_anyreach.server.args import to_e164
-from mcp_anyreach.server.errors import error_message
-from mcp_anyreach.server.inventory import PAGE_SIZE, collect_inventory
-from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.uris import (
+from mcp_anyreach.domain.api_errors import error_message
+from mcp_anyreach.domain.args import to_e164
+from mcp_anyreach.domain.records import NumberView, RoutingView, TrunkView
+from mcp_anyreach.domain.uris import (
     AGENTS_URI,
     INVENTORY_URI,
     NUMBERS_URI,
@@ -33,7 +31,9 @@ from mcp_anyreach.server.uris import (
     SCHEMA_URI,
     TRUNKS_URI,
 )
-from mcp_anyreach.server.views import NumberView, RoutingView, TrunkView
+from mcp_anyreach.reports.inventory import PAGE_SIZE, collect_inventory
+from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.views import AppView, view_of_resource
 
 JSON = "application/json"
 R = TypeVar("R")
@@ -162,14 +162,14 @@ def register_resources(server: MCPServer, services: Services, *, views: Sequence
     @server.resource(SCHEMA_URI, name="desired_state_schema", title="Desired-state document schema", mime_type=JSON)
     def desired_state_schema() -> str:
         """JSON Schema of the desired-state document that plan_changes and `mcp-anyreach plan` take."""
-        from mcp_anyreach.server.changes.desired import desired_state_schema as schema  # the engine: on first use
+        from mcp_anyreach.changes.desired import desired_state_schema as schema  # the engine: on first use
 
         return json.dumps(schema())
 
     @server.resource(OPERATIONS_URI, name="operations_schema", title="Change-set operations schema", mime_type=JSON)
     def operations_schema() -> str:
         """JSON Schema of the operations list that plan_changes takes."""
-        from mcp_anyreach.server.changes.operations import operations_schema as schema  # the engine: on first use
+        from mcp_anyreach.changes.operations import operations_schema as schema  # the engine: on first use
 
         return json.dumps({"$id": OPERATIONS_URI, **schema()})
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mcp_anyreach.api import AnyreachClient
-from mcp_anyreach.server.agent_names import AgentNames
-from mcp_anyreach.server.changes.store import MemoryPlans, PlanStore
-from mcp_anyreach.server.gate import Gatekeeper
-from mcp_anyreach.server.purchases import ManagedAccount
-from mcp_anyreach.server.shared_state.purchases import Purchases
+from mcp_anyreach.changes.store import MemoryPlans, PlanStore
+from mcp_anyreach.domain.agent_names import AgentNames
+from mcp_anyreach.domain.managed_account import ManagedAccount
+from mcp_anyreach.server.gate.gatekeeper import Gatekeeper
 from mcp_anyreach.settings import Settings
+from mcp_anyreach.shared_state.purchases import Purchases
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from mcp_anyreach.domain.references import names_given_as_ids
+from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.server.argument_errors import argument_problems, invalid_arguments
-from mcp_anyreach.server.gate import Verdict, Write, preview_of
-from mcp_anyreach.server.references import names_given_as_ids
-from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.server.gate.gatekeeper import Verdict, Write, preview_of
 from mcp_anyreach.server.registry import SPEC_BY_NAME, ToolSpec
 from mcp_anyreach.server.schema import OUTPUT_SCHEMA, lean
 from mcp_anyreach.server.sdk import ArgModelBase, FuncMetadata, build_resolver_plans, find_context_parameter
@@ -117,7 +117,9 @@ class _StrictTool(Tool):
         try:
             return await super().run(arguments, context, convert_result)
         except ToolError as exc:
-            if self.services is not None and (named := await names_given_as_ids(self.services, arguments, exc)):
+            if self.services is not None and (
+                named := await names_given_as_ids(self.services.client, self.services.agent_names, arguments, exc)
+            ):
                 raise ToolError(named) from exc
             # The SDK validates once and raises the ValidationError as the cause: only its wording changes.
             if isinstance(exc.__cause__, ValidationError):

@@ -1,204 +1,126 @@
-"""What tools and resources show a model: compact, typed, and never a secret."""
+"""MCP Apps views (`io.modelcontextprotocol/ui`): the inventory, a call's route and a change set, drawn by the host.
+
+A view is a self-contained HTML page (built from `views/` by `views/build.mjs`, committed in `views_html/`)
+served as a `ui://` resource. A tool is bound to its view by `_meta.ui.resourceUri`; a host that speaks MCP
+Apps renders the view next to the tool's result, and every other host ignores the `_meta` and shows the same
+results as before. The server advertises the extension in its capabilities (the SDK's `Apps` extension).
+
+A view is offered only when something it draws exists on this server: a tool it is bound to that is
+registered (toolsets, `--read-only`), or a resource it is bound to. A view for a tool that is not registered
+is not offered, and no tool points at a view that is not.
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Any, Generic, Literal, TypeVar
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from mcp.server.apps import APP_MIME_TYPE, Apps, ResourceCsp
+from mcp.server.mcpserver.resources import FileResource
+from mcp.server.mcpserver.tools import Tool
 
-from mcp_anyreach.api import (
-    AvailableNumber,
-    InboundConfig,
-    InboundRoutingConfig,
-    OutboundConfig,
-    PhoneNumber,
-    Trunk,
-)
-from mcp_anyreach.api.agent_directory import AgentDirectory
-from mcp_anyreach.server.text import clipped
+from mcp_anyreach.domain.uris import INVENTORY_URI
 
-CLIP_BYTES = 4096
-"""A blob larger than this (an inline workflow) is replaced in tool results by a note saying where it is whole."""
+logger = logging.getLogger("mcp_anyreach.server")
+VIEWS_HTML = Path(__file__).with_name("views_html")
+STRICT_CSP = ResourceCsp(connect_domains=[], resource_domains=[], frame_domains=[], base_uri_domains=[])
+"""No origin at all: a view makes no request, loads no font, script or image from anywhere."""
 
 
-class Result(BaseModel):
-    """What a tool or resource returns. Built on first use: a host waits for start-up on every launch."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-class View(Result):
-    model_config = ConfigDict(extra="ignore")
-
-
-class NumberView(View):
-    phone_number: str
-    trunk_id: str
-    inbound_agent: str | None = None  # "Support v2": who answers its calls
-    outbound_agent: str | None = None
-    inbound_agent_version_id: str | None = None
-    outbound_agent_version_id: str | None = None
-    outbound_shareable: bool = False
-
-    @classmethod
-    def of(cls, number: PhoneNumber, agents: AgentDirectory | None = None) -> NumberView:
-        view = cls.model_validate(number.model_dump())
-        if agents is not None:
-            view.inbound_agent = agent_label(agents, number.inbound_agent_version_id)
-            view.outbound_agent = agent_label(agents, number.outbound_agent_version_id)
-        return view
-
-
-def agent_label(agents: AgentDirectory | None, version_id: str | None) -> str | None:
-    """ "Support v2" for a slot's version id; the id itself when the directory does not know it."""
-    if version_id is None:
-        return None
-    ref = agents.resolve(version_id) if agents is not None else None
-    return clipped(ref.label) if ref is not None else version_id
-
-
-def agent_named(agents: AgentDirectory | None, version_id: str) -> str:
-    """ "Support v2 (agv_…)" for previews: the name a person knows and the id the API holds."""
-    label = agent_label(agents, version_id)
-    return version_id if label == version_id else f"{label} ({version_id})"
-
-
-class AgentVersionView(View):
-    version: int
-    published: bool
-
-
-class AgentView(View):
-    id: str
+@dataclass(frozen=True, slots=True)
+class AppView:
     name: str
-    active: bool = True
-    latest_published: int | None = None
-    answers: int | None = None  # numbers with one of its versions on the inbound slot
+    title: str
+    description: str
+    tools: tuple[str, ...]
+    resources: tuple[str, ...] = ()
+
+    @property
+    def uri(self) -> str:
+        return f"ui://anyreach/{self.name}.html"
+
+    @property
+    def path(self) -> Path:
+        return VIEWS_HTML / f"{self.name}.html"
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """What a tool or resource bound to this view carries in `_meta`."""
+        return {"ui": {"resourceUri": self.uri}}
 
 
-class AgentDetailView(AgentView):
-    description: str | None = None
-    versions: list[AgentVersionView] = []
-    inbound_numbers: list[str] = []
-    outbound_numbers: list[str] = []
-
-
-class InboundView(View):
-    enable_noise_cancellation: bool = False
-    media_encryption: str = "NONE"
-    allowed_addresses: list[str] = []
-    allowed_numbers: list[str] = []
-    auth_username: str | None = None
-    password_set: bool = False
-
-
-class OutboundView(View):
-    address: str
-    transport: str = "UDP"
-    media_encryption: str = "NONE"
-    auth_username: str | None = None
-    password_set: bool = False
-    headers: dict[str, str] = {}
-
-
-class TrunkView(View):
-    id: str
-    name: str
-    kind: Literal["managed", "byoc"]
-    managed_account_id: str | None = None
-    inbound: InboundView | None = None
-    outbound: OutboundView | None = None
-
-    @classmethod
-    def of(cls, trunk: Trunk) -> TrunkView:
-        return cls(
-            id=trunk.id,
-            name=clipped(trunk.name),
-            kind=trunk.kind,
-            managed_account_id=trunk.managed_account_id,
-            inbound=_config_view(InboundView, trunk.inbound_config),
-            outbound=_config_view(OutboundView, trunk.outbound_config),
-        )
-
-
-V = TypeVar("V", InboundView, OutboundView)
-
-
-def _config_view(view: type[V], config: InboundConfig | OutboundConfig | None) -> V | None:
-    if config is None:
-        return None
-    fields = config.model_dump(exclude={"auth_password", "auth_password_set"})
-    return view.model_validate({**fields, "password_set": config.password_set})
-
-
-class AvailableNumberView(View):
-    phone_number: str
-    locality: str | None = None
-    region: str | None = None
-    postal_code: str | None = None
-    phone_number_type: str | None = None
-    capabilities: list[str] = []
-    address_requirements: str | None = None
-
-    @classmethod
-    def of(cls, offer: AvailableNumber) -> AvailableNumberView:
-        caps = offer.capabilities
-        flags = {"voice": caps.voice, "sms": caps.sms, "mms": caps.mms} if caps else {}
-        return cls.model_validate(
-            {
-                **offer.model_dump(exclude={"capabilities"}),
-                "capabilities": [k for k, on in flags.items() if on],
-            }
-        )
-
-
-class RoutingView(View):
-    enabled: bool
-    workflow_id: str | None = None
-    workflow_version: int | None = None
-    workflow_definition: dict[str, Any] | None = None
-    fallback_agent_id: str | None = None
-
-    @classmethod
-    def of(cls, config: InboundRoutingConfig, *, whole: bool = False) -> RoutingView:
-        """With `whole`, the workflow definition however large (for the resource); else clipped."""
-        view = cls.model_validate(config.model_dump())
-        definition = view.workflow_definition
-        if not whole and definition is not None:
-            size = len(json.dumps(definition, separators=(",", ":")))
-            if size > CLIP_BYTES:
-                view.workflow_definition = {
-                    "clipped": f"{size:,} bytes; read the anyreach://inbound-routing-config resource for all of it"
-                }
-        return view
-
-
-T = TypeVar("T")
-
-
-CURSOR_LOOP = (
-    "The API answered with a next-page cursor this listing had already used, so it stops here and the list may "
-    "be incomplete. Narrow the filters to see the rest."
-)
-POSSIBLY_INCOMPLETE = (
-    "This page is full but came without a next-page cursor the server recognises, so there may be more. "
-    "Narrow the filters to see the rest."
+VIEWS: tuple[AppView, ...] = (
+    AppView(
+        "inventory",
+        "Telephony inventory",
+        "Numbers grouped by trunk with the agent on each slot, routing state, findings by severity.",
+        tools=("audit_inventory",),
+        resources=(INVENTORY_URI,),
+    ),
+    AppView(
+        "call-route",
+        "A call's route",
+        "Caller, number, trunk, routing and agent, or where and why the call is dropped.",
+        tools=("explain_inbound_call",),
+    ),
+    AppView(
+        "change-set",
+        "Change set",
+        "The plan's steps and impact, with an Approve button that goes through the confirmation gate.",
+        tools=("plan_changes",),
+    ),
 )
 
 
-class Listing(Result, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
-    warning: str | None = None
+def offered_views(tools: Iterable[str], resources: Iterable[str] = (INVENTORY_URI,)) -> list[AppView]:
+    """The views something on this server draws into (a registered tool or resource), whose page ships."""
+    tools, resources = set(tools), set(resources)
+    views: list[AppView] = []
+    for view in VIEWS:
+        if tools.isdisjoint(view.tools) and resources.isdisjoint(view.resources):
+            continue
+        if not view.path.is_file():  # a packaging mistake costs the view, never the server
+            logger.warning("MCP Apps view %s is missing (%s); hosts show plain results", view.name, view.path)
+            continue
+        views.append(view)
+    return views
 
 
-class Gated(Result, Generic[T]):
-    """The outcome of a gated call. Only `done` (and `partial`: a change set stopped at a failing step) changed
-    anything."""
+def view_of_resource(uri: str, views: Sequence[AppView]) -> AppView | None:
+    return next((view for view in views if uri in view.resources), None)
 
-    status: Literal["done", "partial", "confirmation_required", "declined", "cancelled"]
-    message: str
-    confirmation_token: str | None = None
-    result: T | None = None
-    now: list[str] | None = None  # after a confirmed delete or change set: what the API holds for each target
+
+def bind_views(tools: Sequence[Tool], views: Sequence[AppView]) -> list[Tool]:
+    """`tools`, each one a view draws carrying `_meta.ui.resourceUri`; the others unchanged."""
+    bound = {tool: view for view in views for tool in view.tools}
+    return [
+        tool.model_copy(update={"meta": {**(tool.meta or {}), **bound[tool.name].meta}}) if tool.name in bound else tool
+        for tool in tools
+    ]
+
+
+def apps_extension(views: Sequence[AppView]) -> Apps:
+    """The Apps extension serving `views` as `ui://` resources with a strict CSP; it advertises the capability.
+
+    Each page (about 600 KB, the ext-apps bridge inlined) is read from disk when a host asks for it, not at
+    start-up: most sessions never render a view, and every launch would pay for reading them.
+    """
+    apps = Apps()
+    ui = {"csp": STRICT_CSP.model_dump(by_alias=True, exclude_none=True), "prefersBorder": True}
+    for view in views:
+        apps.add_resource(
+            FileResource(
+                uri=view.uri,
+                name=f"{view.name}_view",
+                title=view.title,
+                description=view.description,
+                mime_type=APP_MIME_TYPE,
+                meta={"ui": ui},
+                path=view.path,
+                encoding="utf-8",
+            )
+        )
+    return apps

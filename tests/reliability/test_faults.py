@@ -27,9 +27,9 @@ from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
 from mcp_anyreach.api import AnyreachClient, APIConnectionError
+from mcp_anyreach.domain.args import to_e164
 from mcp_anyreach.sandbox import Faults, Sandbox, faults_argument, open_sandbox
 from mcp_anyreach.server import build_server
-from mcp_anyreach.server.args import to_e164
 from mcp_anyreach.settings import Settings
 from tests.server.conftest import sandbox_api
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mcp_anyreach.api import AnyreachClient
-from mcp_anyreach.server.changes.store import PLANS_PER_CALLER
+from mcp_anyreach.changes.store import PLANS_PER_CALLER
 from tests.reliability.live import data
 from tests.server.conftest import ServerFactory, api, call, connect, in_directory, make_server, sandbox
 

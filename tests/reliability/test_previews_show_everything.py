@@ -16,14 +16,14 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 
 from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.domain.args import ConfirmationToken
+from mcp_anyreach.domain.records import Gated
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server.app import build_services
-from mcp_anyreach.server.args import ConfirmationToken
-from mcp_anyreach.server.confirm import Preview
-from mcp_anyreach.server.gate import Verdict, previewed_by
+from mcp_anyreach.server.gate.gatekeeper import Verdict, previewed_by
+from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.tool_factory import make_tool
-from mcp_anyreach.server.views import Gated
 from mcp_anyreach.settings import Settings
 from tests.reliability.live import data
 from tests.server.conftest import ServerFactory, answering, api, call, connect, era, make_server, questions, sandbox

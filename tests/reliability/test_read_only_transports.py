@@ -18,9 +18,9 @@ from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 
 from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.cli.backend import connect
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server import build_server
-from mcp_anyreach.server.backend import connect
 from mcp_anyreach.server.registry import SPEC_BY_NAME
 from mcp_anyreach.settings import Settings
 from tests.reliability.live import LiveSandbox, live_sandbox, only_gets

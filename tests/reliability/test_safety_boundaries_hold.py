@@ -24,19 +24,19 @@ from pydantic import SecretStr
 
 from mcp_anyreach.api import AnyreachClient, AvailableNumber, IncompleteListError, OutboundConfig, Page, Trunk
 from mcp_anyreach.api.pagination import iterate_pages, parse_page
-from mcp_anyreach.server.audit_log import AuditLog, AuditUnavailable
-from mcp_anyreach.server.changes.document_text import ARGUMENT_MAX_BYTES, FILE_MAX_BYTES, check_size, parse_document
-from mcp_anyreach.server.changes.model import MoveIntent, Plan
-from mcp_anyreach.server.changes.store import MOVE_TTL_SECONDS, MemoryPlans, PlanStore, new_plan_id
-from mcp_anyreach.server.confirm import ConfirmationError, Preview, TokenSigner
-from mcp_anyreach.server.networks import too_wide
-from mcp_anyreach.server.refusal import Refusal
-from mcp_anyreach.server.shared_state.budget import MemoryPurchaseBudget, SqlitePurchaseBudget
-from mcp_anyreach.server.shared_state.offers import MemoryOffers
-from mcp_anyreach.server.shared_state.plans import SqlitePlans
-from mcp_anyreach.server.shared_state.purchases import Purchases
-from mcp_anyreach.server.text import NAME_CHARS, clipped, counted, listed, named, neutral, shown
-from mcp_anyreach.server.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
+from mcp_anyreach.changes.document_text import ARGUMENT_MAX_BYTES, FILE_MAX_BYTES, check_size, parse_document
+from mcp_anyreach.changes.model import MoveIntent, Plan
+from mcp_anyreach.changes.store import MOVE_TTL_SECONDS, MemoryPlans, PlanStore, new_plan_id
+from mcp_anyreach.domain.networks import too_wide
+from mcp_anyreach.domain.refusal import Refusal
+from mcp_anyreach.domain.text import NAME_CHARS, clipped, counted, listed, named, neutral, shown
+from mcp_anyreach.server.gate.audit_log import AuditLog, AuditUnavailable
+from mcp_anyreach.server.gate.tokens import ConfirmationError, Preview, TokenSigner
+from mcp_anyreach.shared_state.budget import MemoryPurchaseBudget, SqlitePurchaseBudget
+from mcp_anyreach.shared_state.offers import MemoryOffers
+from mcp_anyreach.shared_state.plans import SqlitePlans
+from mcp_anyreach.shared_state.purchases import Purchases
+from mcp_anyreach.shared_state.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
 from tests.reliability.live import data, texts
 from tests.server.conftest import ServerFactory, api, connect, make_server, sandbox
 

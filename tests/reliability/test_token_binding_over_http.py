@@ -22,7 +22,7 @@ from mcp_types import CallToolResult
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.server import build_server
-from mcp_anyreach.server.http import http_app
+from mcp_anyreach.server.http.transports import http_app
 from mcp_anyreach.settings import Settings
 from tests.reliability.live import data, texts
 from tests.server.conftest import ACCEPT, answering, api, in_directory, sandbox

@@ -7,6 +7,7 @@ import httpx2
 import pytest
 
 from mcp_anyreach.sandbox import DemoSeed, SandboxStore, create_app
+from mcp_anyreach.sandbox.seed import load_or_create_seed
 from mcp_anyreach.sandbox.store import ListFilter
 
 from .sandbox_helpers import key
@@ -27,7 +28,7 @@ def store() -> SandboxStore:
 
 @pytest.fixture
 async def http(store: SandboxStore) -> AsyncIterator[httpx2.AsyncClient]:
-    store.seed_demo()
+    load_or_create_seed(store)
     transport = httpx2.ASGITransport(app=create_app(store, number_limit=500))
     async with httpx2.AsyncClient(transport=transport, base_url="http://sandbox") as client:
         yield client
@@ -47,7 +48,7 @@ async def walk(http: httpx2.AsyncClient, seed: DemoSeed, path: str, limit: int) 
 
 
 async def test_pages_cover_every_number_once_in_creation_order(http: httpx2.AsyncClient, store: SandboxStore) -> None:
-    seed = store.seed_demo()
+    seed = load_or_create_seed(store)
     store.bulk_add_numbers(seed.demo.org_id, seed.demo.byoc_trunk_id, 40)
     pages = await walk(http, seed, "/core/phone-numbers", limit=10)
     numbers = [number for page in pages for number in page]
@@ -58,7 +59,7 @@ async def test_pages_cover_every_number_once_in_creation_order(http: httpx2.Asyn
 
 
 async def test_rows_sharing_a_timestamp_page_without_gaps(http: httpx2.AsyncClient, store: SandboxStore) -> None:
-    seed = store.seed_demo()
+    seed = load_or_create_seed(store)
     store.bulk_add_numbers(seed.demo.org_id, seed.demo.byoc_trunk_id, 25)  # one timestamp for all 25
     pages = await walk(http, seed, "/core/phone-numbers", limit=7)
     numbers = [number for page in pages for number in page]
@@ -67,13 +68,13 @@ async def test_rows_sharing_a_timestamp_page_without_gaps(http: httpx2.AsyncClie
 
 
 async def test_the_last_page_has_no_next_cursor(http: httpx2.AsyncClient, store: SandboxStore) -> None:
-    response = await http.get("/core/phone-numbers", headers=key(store.seed_demo().demo), params={"limit": 5})
+    response = await http.get("/core/phone-numbers", headers=key(load_or_create_seed(store).demo), params={"limit": 5})
     assert len(response.json()) == 5
     assert "X-Next-Cursor" not in response.headers
 
 
 async def test_trunks_page_too(http: httpx2.AsyncClient, store: SandboxStore) -> None:
-    seed = store.seed_demo()
+    seed = load_or_create_seed(store)
     for index in range(5):
         body = {"name": f"Branch {index}"}
         assert (await http.post("/core/trunks", headers=key(seed.demo), json=body)).status_code == 201
@@ -86,19 +87,21 @@ async def test_trunks_page_too(http: httpx2.AsyncClient, store: SandboxStore) ->
 async def test_a_limit_out_of_range_is_refused_with_422(
     http: httpx2.AsyncClient, store: SandboxStore, limit: int | str
 ) -> None:
-    response = await http.get("/core/phone-numbers", headers=key(store.seed_demo().demo), params={"limit": limit})
+    response = await http.get(
+        "/core/phone-numbers", headers=key(load_or_create_seed(store).demo), params={"limit": limit}
+    )
     assert response.status_code == 422
 
 
 @pytest.mark.parametrize("cursor", ["garbage!", "bm90IGpzb24", "WzEsMl0"])
 async def test_a_bad_cursor_is_refused_with_400(http: httpx2.AsyncClient, store: SandboxStore, cursor: str) -> None:
-    response = await http.get("/core/trunks", headers=key(store.seed_demo().demo), params={"cursor": cursor})
+    response = await http.get("/core/trunks", headers=key(load_or_create_seed(store).demo), params={"cursor": cursor})
     assert response.status_code == 400
     assert "cursor" in response.json()["detail"]
 
 
 async def test_phone_numbers_filter_by_substring_and_trunk(http: httpx2.AsyncClient, store: SandboxStore) -> None:
-    demo = store.seed_demo().demo
+    demo = load_or_create_seed(store).demo
     by_digits = await http.get("/core/phone-numbers", headers=key(demo), params={"phone_number": "41555501"})
     assert [row["phone_number"] for row in by_digits.json()] == ["+14155550101", "+14155550102"]
     by_trunk = await http.get("/core/phone-numbers", headers=key(demo), params={"trunk_id": demo.byoc_trunk_id})
@@ -107,13 +110,13 @@ async def test_phone_numbers_filter_by_substring_and_trunk(http: httpx2.AsyncCli
 
 
 async def test_trunks_filter_by_name_ignoring_case(http: httpx2.AsyncClient, store: SandboxStore) -> None:
-    demo = store.seed_demo().demo
+    demo = load_or_create_seed(store).demo
     response = await http.get("/core/trunks", headers=key(demo), params={"name": "pbx (byoc"})
     assert [trunk["id"] for trunk in response.json()] == [demo.byoc_trunk_id]
 
 
 async def test_lists_filter_by_created_and_updated_windows(http: httpx2.AsyncClient, store: SandboxStore) -> None:
-    demo = store.seed_demo().demo
+    demo = load_or_create_seed(store).demo
     rows = (await http.get("/core/phone-numbers", headers=key(demo))).json()
     middle = rows[2]["created_at"]
     after = await http.get("/core/phone-numbers", headers=key(demo), params={"created_after": middle})
@@ -129,7 +132,7 @@ async def test_lists_filter_by_created_and_updated_windows(http: httpx2.AsyncCli
 
 
 async def test_trunks_filter_by_time_window_with_offsets(http: httpx2.AsyncClient, store: SandboxStore) -> None:
-    demo = store.seed_demo().demo
+    demo = load_or_create_seed(store).demo
     everything = (await http.get("/core/trunks", headers=key(demo))).json()
     later = await http.get("/core/trunks", headers=key(demo), params={"created_after": "2026-11-01T01:00:00+01:00"})
     assert later.json() == everything

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mcp_anyreach.sandbox import SandboxStore, open_sandbox
+from mcp_anyreach.sandbox.seed import load_or_create_seed
 from mcp_anyreach.sandbox.store import ListFilter
 from mcp_anyreach.settings import default_sandbox_db
 
@@ -67,10 +68,10 @@ def test_every_seeded_slot_points_at_a_published_version_of_an_agent_of_the_same
 
 def test_seeding_a_stored_database_again_returns_the_same_seed(tmp_path: Path) -> None:
     first = SandboxStore(tmp_path / "sandbox.db")
-    seed = first.seed_demo()
+    seed = load_or_create_seed(first)
     first.close()
     again = SandboxStore(tmp_path / "sandbox.db")
-    assert again.seed_demo() == seed
+    assert load_or_create_seed(again) == seed
     assert len(again.phone_numbers.list(seed.demo.org_id, ListFilter()).items) == 5
 
 
@@ -137,4 +138,4 @@ def test_a_sandbox_file_of_the_first_layout_keeps_its_agents_and_assignments(tmp
     store.close()
     reopened = SandboxStore(path)
     assert [version.published for version in reopened.agents.get("org_1", "agt_a").versions] == [True]
-    assert reopened.seed_demo().demo.agent_ids
+    assert load_or_create_seed(reopened).demo.agent_ids

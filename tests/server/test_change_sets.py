@@ -10,10 +10,10 @@ from mcp import Client
 from mcp_types import ResourceUpdatedNotification, TextContent, TextResourceContents
 
 from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.changes.desired import export_document
+from mcp_anyreach.changes.snapshot import read_snapshot
 from mcp_anyreach.sandbox import Faults, Sandbox, open_sandbox
 from mcp_anyreach.server import build_server
-from mcp_anyreach.server.changes.desired import export_document
-from mcp_anyreach.server.changes.snapshot import read_snapshot
 from mcp_anyreach.settings import Settings
 from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect, questions, sandbox_api
 

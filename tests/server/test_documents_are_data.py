@@ -13,10 +13,10 @@ import anyio
 import pytest
 
 from mcp_anyreach.api import AnyreachClient
-from mcp_anyreach.server.changes.desired import load_document
-from mcp_anyreach.server.changes.engine import plan_document
-from mcp_anyreach.server.changes.store import MemoryPlans
-from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.changes.desired import load_document
+from mcp_anyreach.changes.engine import plan_document
+from mcp_anyreach.changes.store import MemoryPlans
+from mcp_anyreach.domain.refusal import Refusal
 from tests.server.conftest import CALL_TIMEOUT, ServerFactory, answering, call, connect, questions
 from tests.server.test_change_sets import data, error
 

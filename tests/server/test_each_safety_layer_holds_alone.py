@@ -20,11 +20,11 @@ import pytest
 from pydantic import SecretStr
 
 from mcp_anyreach.api import AnyreachClient
-from mcp_anyreach.server.audit_log import AuditLog
-from mcp_anyreach.server.changes.engine import fingerprint, plan_operations
-from mcp_anyreach.server.changes.store import MemoryPlans
-from mcp_anyreach.server.confirm import ConfirmationError, Preview, TokenSigner
-from mcp_anyreach.server.used_tokens import MemoryUsedTokens
+from mcp_anyreach.changes.engine import fingerprint, plan_operations
+from mcp_anyreach.changes.store import MemoryPlans
+from mcp_anyreach.server.gate.audit_log import AuditLog
+from mcp_anyreach.server.gate.tokens import ConfirmationError, Preview, TokenSigner
+from mcp_anyreach.shared_state.used_tokens import MemoryUsedTokens
 
 CLAIMANTS = 8
 PASSWORD = "sip-pass-Hq27-unique"

@@ -1,43 +1,40 @@
-"""The layers of server/: engines know nothing of MCP, and the SDK's internals are reached from one place."""
+"""The layers (pyproject.toml's import contracts) hold at run time too: the engines load no MCP, start-up loads
+only what every call needs, and the SDK's internals are reached from one place."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
-ENGINES = (
-    "mcp_anyreach.server.inventory",
-    "mcp_anyreach.server.summaries",
-    "mcp_anyreach.server.trunk_changes",
-    "mcp_anyreach.server.trunk_merge",
-    "mcp_anyreach.server.workflows",
-    "mcp_anyreach.server.holdings",
-    "mcp_anyreach.server.references",
-    "mcp_anyreach.server.changes.document_text",
-    "mcp_anyreach.server.changes.grouping",
-    "mcp_anyreach.server.purchases",
-    "mcp_anyreach.server.networks",
-    "mcp_anyreach.server.text",
-    "mcp_anyreach.server.errors",
-    "mcp_anyreach.server.args",
-    "mcp_anyreach.server.views",
-    "mcp_anyreach.server.confirm",
-    "mcp_anyreach.server.audit_log",
-    "mcp_anyreach.server.explain",
-    "mcp_anyreach.server.uris",
-    "mcp_anyreach.server.changes",
-    "mcp_anyreach.server.changes.desired",
-    "mcp_anyreach.server.changes.planner",
-    "mcp_anyreach.server.changes.executor",
-    "mcp_anyreach.server.changes.store",
-    "mcp_anyreach.server.changes.commands",
-    "mcp_anyreach.server.changes.results",
-)
+ROOT = Path(__file__).parents[2]
+
+
+def mcp_free_modules() -> list[str]:
+    """Every module of the layers pyproject.toml's import contract forbids to import `mcp`."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (layers,) = [c["source_modules"] for c in contracts if c.get("forbidden_modules") == ["mcp"]]
+    found: list[str] = []
+    for layer in layers:
+        package = importlib.import_module(layer)
+        found.append(layer)
+        found += [info.name for info in pkgutil.walk_packages(package.__path__, f"{layer}.")]
+    return found
+
+
+def test_the_mcp_free_layers_hold_every_engine_the_server_and_the_command_line_share() -> None:
+    modules = mcp_free_modules()
+    for engine in ("planner", "inventory", "explain", "networks", "text", "managed_account", "used_tokens"):
+        assert any(module.endswith(f".{engine}") for module in modules), engine
 
 
 def test_importing_the_engines_leaves_the_mcp_sdk_unloaded() -> None:
+    modules = [m for m in mcp_free_modules() if not m.startswith("mcp_anyreach.sandbox")]  # FastAPI's own deps
     probe = (
-        f"import sys; import {', '.join(ENGINES)}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'mcp'))"
+        f"import sys; import {', '.join(modules)}; print(sorted(m for m in sys.modules if m.split('.')[0] == 'mcp'))"
     )
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     assert completed.stdout.strip() == "[]"
@@ -54,11 +51,11 @@ from mcp_anyreach.settings import Settings
 settings = Settings(token="ak_dummy", base_url="http://127.0.0.1:9")
 build_server(settings, AnyreachClient(settings.base_url, token="ak_dummy"))
 print(sorted(m for m in sys.modules if m.startswith(LAZY)))
-""".replace("LAZY", repr(("mcp_anyreach.server.changes.", "mcp_anyreach.sandbox", "fastapi", "phonenumbers", "yaml")))
+""".replace("LAZY", repr(("mcp_anyreach.changes.", "mcp_anyreach.sandbox", "fastapi", "phonenumbers", "yaml")))
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert completed.returncode == 0, completed.stderr
     loaded = completed.stdout.strip()
-    assert loaded == str([f"mcp_anyreach.server.changes.{name}" for name in ("grouping", "model", "results", "store")])
+    assert loaded == str([f"mcp_anyreach.changes.{name}" for name in ("grouping", "model", "results", "store")])
 
 
 def test_the_sdk_internals_the_server_relies_on_are_still_where_the_seam_expects_them() -> None:
@@ -69,10 +66,8 @@ def test_the_sdk_internals_the_server_relies_on_are_still_where_the_seam_expects
 
 
 def test_only_the_seam_imports_the_sdks_private_modules() -> None:
-    from pathlib import Path
-
     private = ("mcpserver.resolve", "utilities.func_metadata", "utilities.context_injection", "._connection")
-    root = Path(__file__).parents[2] / "mcp_anyreach"
+    root = ROOT / "mcp_anyreach"
     offenders = [
         str(path.relative_to(root))
         for path in root.rglob("*.py")

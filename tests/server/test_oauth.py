@@ -24,9 +24,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server import build_server
-from mcp_anyreach.server.http import http_app
-from mcp_anyreach.server.oauth import OAuthConfigError, check_oauth
-from mcp_anyreach.server.oauth_jwt import JwtVerifier
+from mcp_anyreach.server.http.oauth import OAuthConfigError, check_oauth
+from mcp_anyreach.server.http.oauth_jwt import JwtVerifier
+from mcp_anyreach.server.http.transports import http_app
 from mcp_anyreach.server.registry import SPECS
 from mcp_anyreach.settings import Settings
 from tests.server.conftest import READ_TOOLS

@@ -9,14 +9,14 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel
 
 from mcp_anyreach.api.models import AnyreachModel, Page
+from mcp_anyreach.domain.records import Result
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server.app import TOOLS, build_services
-from mcp_anyreach.server.confirm import Preview
-from mcp_anyreach.server.gate import Verdict, Write, preview_of, previewed_by
+from mcp_anyreach.server.gate.gatekeeper import Verdict, Write, preview_of, previewed_by
+from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.registry import ToolSpec
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.tool_factory import make_tool
-from mcp_anyreach.server.views import Result
 from mcp_anyreach.settings import Settings
 from tests.server.conftest import ServerFactory, sandbox_api
 

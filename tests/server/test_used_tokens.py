@@ -10,8 +10,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from mcp_anyreach.server.confirm import ConfirmationError, Preview, TokenSigner
-from mcp_anyreach.server.used_tokens import SqliteUsedTokens
+from mcp_anyreach.server.gate.tokens import ConfirmationError, Preview, TokenSigner
+from mcp_anyreach.shared_state.used_tokens import SqliteUsedTokens
 
 REPLICAS = 8
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from mcp_anyreach.server.changes.model import MoveIntent, Plan
-from mcp_anyreach.server.changes.store import (
+from mcp_anyreach.changes.model import MoveIntent, Plan
+from mcp_anyreach.changes.store import (
     MOVE_TTL_SECONDS,
     PLAN_CAPACITY,
     PLAN_TTL_SECONDS,
@@ -21,9 +21,9 @@ from mcp_anyreach.server.changes.store import (
     PlanStore,
     new_plan_id,
 )
-from mcp_anyreach.server.shared_state import SharedStateUnavailable
-from mcp_anyreach.server.shared_state.plans import SqlitePlans
-from mcp_anyreach.server.shared_state.redis_store import RedisPlans, connect_redis
+from mcp_anyreach.shared_state import SharedStateUnavailable
+from mcp_anyreach.shared_state.plans import SqlitePlans
+from mcp_anyreach.shared_state.redis_store import RedisPlans, connect_redis
 from tests.shared_state.redis_server import RedisServer
 
 REPLICAS = 10

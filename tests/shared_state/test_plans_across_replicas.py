@@ -19,12 +19,12 @@ from mcp import Client
 from mcp_types import CallToolResult, TextContent
 from redis.asyncio import Redis
 
+from mcp_anyreach.changes.store import PLAN_TTL_SECONDS
 from mcp_anyreach.sandbox import Faults, Sandbox, open_sandbox
 from mcp_anyreach.server import build_server
-from mcp_anyreach.server.changes.store import PLAN_TTL_SECONDS
-from mcp_anyreach.server.shared_state import open_shared_state
-from mcp_anyreach.server.shared_state.redis_store import key_prefix
 from mcp_anyreach.settings import Settings
+from mcp_anyreach.shared_state import open_shared_state
+from mcp_anyreach.shared_state.redis_store import key_prefix
 from tests.server.conftest import call, connect, sandbox_api
 from tests.shared_state.redis_server import RedisServer
 

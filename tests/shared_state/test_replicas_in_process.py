@@ -17,8 +17,8 @@ from mcp_types import CallToolResult
 
 from mcp_anyreach.sandbox import Sandbox, open_sandbox
 from mcp_anyreach.server import build_server
-from mcp_anyreach.server.shared_state import open_shared_state
 from mcp_anyreach.settings import Settings
+from mcp_anyreach.shared_state import open_shared_state
 from tests.server.conftest import connect, sandbox_api
 from tests.shared_state.redis_server import RedisServer
 

@@ -11,10 +11,10 @@ import anyio
 import pytest
 
 from mcp_anyreach.api import AvailableNumber
-from mcp_anyreach.server.confirm import ConfirmationError, Preview, StoreUnavailable, TokenSigner
-from mcp_anyreach.server.shared_state import SharedStateUnavailable
-from mcp_anyreach.server.shared_state.budget import MemoryPurchaseBudget, PurchaseBudget, SqlitePurchaseBudget
-from mcp_anyreach.server.shared_state.redis_store import (
+from mcp_anyreach.server.gate.tokens import ConfirmationError, Preview, StoreUnavailable, TokenSigner
+from mcp_anyreach.shared_state import SharedStateUnavailable
+from mcp_anyreach.shared_state.budget import MemoryPurchaseBudget, PurchaseBudget, SqlitePurchaseBudget
+from mcp_anyreach.shared_state.redis_store import (
     RedisOffers,
     RedisPurchaseBudget,
     RedisUsedTokens,

@@ -20,9 +20,9 @@ from mcp_types import TextResourceContents
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server import build_server
-from mcp_anyreach.server.app_views import VIEWS, bind_views, offered_views
 from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.server.tool_factory import make_tool
+from mcp_anyreach.server.views import VIEWS, bind_views, offered_views
 from mcp_anyreach.settings import Settings
 from tests.server.conftest import ERAS, sandbox_api
 from tests.views.conftest import apps_client

@@ -14,8 +14,8 @@ from mcp_types import TextResourceContents
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
-from mcp_anyreach.server.app_views import VIEWS
 from mcp_anyreach.server.registry import SPEC_BY_NAME
+from mcp_anyreach.server.views import VIEWS
 from tests.server.conftest import answering, questions
 from tests.views.browser import host_page, screenshot, show
 from tests.views.conftest import apps_client

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mcp_anyreach.sandbox.store.agents import Agents
 from mcp_anyreach.sandbox.store.db import Database
@@ -15,9 +14,6 @@ from mcp_anyreach.sandbox.store.phone_numbers import PhoneNumbers
 from mcp_anyreach.sandbox.store.purchases import Purchases
 from mcp_anyreach.sandbox.store.routing import RoutingConfigs
 from mcp_anyreach.sandbox.store.trunks import TrunkRecord, Trunks
-
-if TYPE_CHECKING:
-    from mcp_anyreach.sandbox.seed import DemoSeed
 
 __all__ = ["Credential", "ListFilter", "Page", "SandboxStore", "TrunkRecord"]
 
@@ -36,12 +32,6 @@ class SandboxStore:
         self.purchases = Purchases(self.db, self.organizations, self.phone_numbers)
         self.agents = Agents(self.db)
         self.routing = RoutingConfigs(self.db)
-
-    def seed_demo(self) -> DemoSeed:
-        """Seed the demo and the other organization once; later calls return the stored seed."""
-        from mcp_anyreach.sandbox.seed import load_or_create_seed
-
-        return load_or_create_seed(self)
 
     def bulk_add_numbers(self, org_id: str, trunk_id: str, count: int) -> None:
         self.phone_numbers.bulk_add(org_id, trunk_id, count)

@@ -9,17 +9,9 @@ from pydantic import Field
 
 from mcp_anyreach.api import AgentDetail, PhoneNumber
 from mcp_anyreach.api.agent_directory import AgentDirectory
-from mcp_anyreach.server.args import AgentId, ConfirmationToken, Cursor, Limit, PhoneNumberList
-from mcp_anyreach.server.confirm import Preview
-from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.explain import routing_decides
-from mcp_anyreach.server.gate import Verdict, previewed_by
-from mcp_anyreach.server.refusal import Refusal
-from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.summaries import switched_off
-from mcp_anyreach.server.text import clipped, named, shown
-from mcp_anyreach.server.uris import NUMBERS_URI, number_uri
-from mcp_anyreach.server.views import (
+from mcp_anyreach.domain.api_errors import api_errors
+from mcp_anyreach.domain.args import AgentId, ConfirmationToken, Cursor, Limit, PhoneNumberList
+from mcp_anyreach.domain.records import (
     POSSIBLY_INCOMPLETE,
     AgentDetailView,
     AgentVersionView,
@@ -29,6 +21,14 @@ from mcp_anyreach.server.views import (
     NumberView,
     agent_named,
 )
+from mcp_anyreach.domain.refusal import Refusal
+from mcp_anyreach.domain.summaries import switched_off
+from mcp_anyreach.domain.text import clipped, named, shown
+from mcp_anyreach.domain.uris import NUMBERS_URI, number_uri
+from mcp_anyreach.reports.explain import routing_decides
+from mcp_anyreach.server.gate.gatekeeper import Verdict, previewed_by
+from mcp_anyreach.server.gate.tokens import Preview
+from mcp_anyreach.server.services import Services
 
 Direction = Literal["inbound", "outbound", "both"]
 AGENT_NOT_FOUND = "Find agent ids with list_agents."

@@ -8,9 +8,11 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from mcp_anyreach.server.args import Cursor
-from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.inventory import (
+from mcp_anyreach.domain.api_errors import api_errors
+from mcp_anyreach.domain.args import Cursor
+from mcp_anyreach.domain.records import Result
+from mcp_anyreach.domain.refusal import Refusal
+from mcp_anyreach.reports.inventory import (
     RULES,
     SEVERITIES,
     Finding,
@@ -20,9 +22,7 @@ from mcp_anyreach.server.inventory import (
     Severity,
     collect_inventory,
 )
-from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.views import Result
 
 
 class AuditReport(Result):

@@ -16,25 +16,25 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from mcp_anyreach.server.args import ConfirmationToken
+from mcp_anyreach.changes.results import ApplyReport, PlanView
+from mcp_anyreach.domain.api_errors import api_errors
+from mcp_anyreach.domain.args import ConfirmationToken
+from mcp_anyreach.domain.records import Gated
+from mcp_anyreach.domain.refusal import Refusal
+from mcp_anyreach.domain.uris import NUMBERS_URI, OPERATIONS_URI, ROUTING_URI, SCHEMA_URI, TRUNKS_URI
 from mcp_anyreach.server.caller import may_write
-from mcp_anyreach.server.changes.results import ApplyReport, PlanView
-from mcp_anyreach.server.confirm import Preview
-from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.gate import Verdict, previewed_by
+from mcp_anyreach.server.gate.gatekeeper import Verdict, previewed_by
+from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.notify import notify_changed
-from mcp_anyreach.server.refusal import Refusal
 from mcp_anyreach.server.sdk import caller
 from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.shared_state.errors import SharedStateUnavailable
-from mcp_anyreach.server.uris import NUMBERS_URI, OPERATIONS_URI, ROUTING_URI, SCHEMA_URI, TRUNKS_URI
-from mcp_anyreach.server.views import Gated
+from mcp_anyreach.shared_state.errors import SharedStateUnavailable
 
 if TYPE_CHECKING:
-    from mcp_anyreach.server.changes.executor import RunStep
-    from mcp_anyreach.server.changes.model import Plan, Step
+    from mcp_anyreach.changes.executor import RunStep
+    from mcp_anyreach.changes.model import Plan, Step
 
-# The engine (server/changes) is imported where it is used: start-up, which a host waits for on every
+# The engine (changes) is imported where it is used: start-up, which a host waits for on every
 # launch, then only declares the tools.
 
 PlanId = Annotated[
@@ -62,7 +62,7 @@ async def plan_changes(
     unassign_agent: phone_numbers, direction?
     set_shareable: phone_numbers, outbound_shareable
     """
-    from mcp_anyreach.server.changes.engine import plan_document, plan_operations
+    from mcp_anyreach.changes.engine import plan_document, plan_operations
 
     if (operations is None) == (desired_state is None):
         raise Refusal(f"Give operations ({OPERATIONS_URI}) or desired_state ({SCHEMA_URI}), not both.")
@@ -103,13 +103,13 @@ def _why_not_applyable(services: Services) -> str | None:
 
 def _apply_preview(plan: Plan) -> Preview:
     """What apply_changes previews: the same whether plan_changes or apply_changes itself shows it."""
-    from mcp_anyreach.server.changes.engine import fingerprint, preview_text
+    from mcp_anyreach.changes.engine import fingerprint, preview_text
 
     return Preview(preview_text(plan), {"plan": plan.id, **fingerprint(plan)}, tuple(plan.targets))
 
 
 async def preview_apply_changes(services: Services, plan_id: str) -> Preview:
-    from mcp_anyreach.server.changes.engine import fresh_plan
+    from mcp_anyreach.changes.engine import fresh_plan
 
     with plans_reachable(), api_errors(retry_safe=True):
         return _apply_preview(await fresh_plan(services.client, services.plans, plan_id))
@@ -121,7 +121,7 @@ async def apply_changes(
 ) -> Gated[ApplyReport]:
     """Make a planned change set, in order, stopping at the first failure. Gated once for the whole plan."""
 
-    from mcp_anyreach.server.changes.engine import apply_plan
+    from mcp_anyreach.changes.engine import apply_plan
 
     async def apply(run_step: RunStep) -> ApplyReport:
         with plans_reachable(), api_errors(retry_safe=True):
@@ -169,7 +169,7 @@ async def run_change_set(
 
 
 async def run_planned(services: Services, plan: Plan, run_step: RunStep) -> ApplyReport:
-    from mcp_anyreach.server.changes.executor import run_plan
+    from mcp_anyreach.changes.executor import run_plan
 
     with plans_reachable(SAME_TOOL_AGAIN), api_errors(retry_safe=True):
         return await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans)

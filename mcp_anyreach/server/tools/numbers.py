@@ -10,22 +10,22 @@ from pydantic import Field
 
 from mcp_anyreach.api import PhoneNumber
 from mcp_anyreach.api.agent_directory import AgentDirectory
-from mcp_anyreach.server.args import ConfirmationToken, Cursor, Limit, PhoneNumberArg, PhoneNumberList, TrunkId
-from mcp_anyreach.server.changes.results import ApplyReport
-from mcp_anyreach.server.confirm import Preview
-from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.gate import Verdict, Write, previewed_by
-from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.changes.results import ApplyReport
+from mcp_anyreach.domain.api_errors import api_errors
+from mcp_anyreach.domain.args import ConfirmationToken, Cursor, Limit, PhoneNumberArg, PhoneNumberList, TrunkId
+from mcp_anyreach.domain.records import CURSOR_LOOP, POSSIBLY_INCOMPLETE, Gated, Listing, NumberView
+from mcp_anyreach.domain.refusal import Refusal
+from mcp_anyreach.domain.summaries import number_sentence
+from mcp_anyreach.domain.text import shown
+from mcp_anyreach.domain.uris import NUMBERS_URI, TRUNKS_URI, number_uri, trunk_uri
+from mcp_anyreach.server.gate.gatekeeper import Verdict, Write, previewed_by
+from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.summaries import number_sentence
-from mcp_anyreach.server.text import shown
 from mcp_anyreach.server.tools.changes import SAME_TOOL_AGAIN, plans_reachable, run_change_set, run_planned
-from mcp_anyreach.server.uris import NUMBERS_URI, TRUNKS_URI, number_uri, trunk_uri
-from mcp_anyreach.server.views import CURSOR_LOOP, POSSIBLY_INCOMPLETE, Gated, Listing, NumberView
 
 if TYPE_CHECKING:
-    from mcp_anyreach.server.changes.executor import RunStep
-    from mcp_anyreach.server.changes.model import Plan
+    from mcp_anyreach.changes.executor import RunStep
+    from mcp_anyreach.changes.model import Plan
 
 NUMBER_NOT_FOUND = "Find numbers with list_phone_numbers."
 SCAN_PAGES = 20
@@ -196,7 +196,7 @@ def _slot_test(agents: AgentDirectory | None, slot: str, wanted: str) -> Callabl
 
 
 async def _bulk_plan(services: Services, operation: dict[str, Any]) -> Plan:
-    from mcp_anyreach.server.changes.engine import plan_operations  # on first use, as in tools/changes.py
+    from mcp_anyreach.changes.engine import plan_operations  # on first use, as in tools/changes.py
 
     with plans_reachable(SAME_TOOL_AGAIN), api_errors(retry_safe=True):
         plan = await plan_operations(services.client, services.plans, [operation], save=False)
@@ -206,7 +206,7 @@ async def _bulk_plan(services: Services, operation: dict[str, Any]) -> Plan:
 
 
 async def _bulk_preview(services: Services, operation: dict[str, Any]) -> Preview:
-    from mcp_anyreach.server.changes.engine import fingerprint, preview_text
+    from mcp_anyreach.changes.engine import fingerprint, preview_text
 
     plan = await _bulk_plan(services, operation)
     return Preview(preview_text(plan), fingerprint(plan), tuple(plan.targets))
@@ -215,7 +215,7 @@ async def _bulk_preview(services: Services, operation: dict[str, Any]) -> Previe
 async def _bulk_run(
     services: Services, ctx: Context, verdict: Verdict, operation: dict[str, Any]
 ) -> Gated[ApplyReport]:
-    from mcp_anyreach.server.changes.engine import fingerprint
+    from mcp_anyreach.changes.engine import fingerprint
 
     async def apply(run_step: RunStep) -> ApplyReport:
         plan = await _bulk_plan(services, operation)

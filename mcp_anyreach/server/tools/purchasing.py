@@ -8,14 +8,14 @@ from mcp.server.mcpserver import Context
 from pydantic import AfterValidator, Field
 
 from mcp_anyreach.api import APIStatusError, AvailableNumber
-from mcp_anyreach.server.args import ConfirmationToken, PhoneNumberArg
-from mcp_anyreach.server.confirm import Preview
-from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.gate import Verdict, previewed_by
-from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.domain.api_errors import api_errors
+from mcp_anyreach.domain.args import ConfirmationToken, PhoneNumberArg
+from mcp_anyreach.domain.records import AvailableNumberView, Gated, NumberView, Result
+from mcp_anyreach.domain.refusal import Refusal
+from mcp_anyreach.domain.uris import NUMBERS_URI, TRUNKS_URI, number_uri
+from mcp_anyreach.server.gate.gatekeeper import Verdict, previewed_by
+from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.uris import NUMBERS_URI, TRUNKS_URI, number_uri
-from mcp_anyreach.server.views import AvailableNumberView, Gated, NumberView, Result
 
 
 class Offers(Result):

@@ -9,19 +9,19 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from mcp_anyreach.api import InboundRoutingConfig
-from mcp_anyreach.server.args import AgentId, ConfirmationToken, Identifier, PhoneNumberArg, SmallJson
-from mcp_anyreach.server.confirm import Preview
-from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.explain import CallExplanation
-from mcp_anyreach.server.explain import explain_inbound_call as explain
-from mcp_anyreach.server.gate import Verdict, previewed_by
-from mcp_anyreach.server.references import name_instead_of_id
-from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.domain.api_errors import api_errors
+from mcp_anyreach.domain.args import AgentId, ConfirmationToken, Identifier, PhoneNumberArg, SmallJson
+from mcp_anyreach.domain.records import Gated, Result, RoutingView
+from mcp_anyreach.domain.references import name_instead_of_id
+from mcp_anyreach.domain.refusal import Refusal
+from mcp_anyreach.domain.summaries import WITHOUT_ROUTING, merged_routing, routing_sentence
+from mcp_anyreach.domain.uris import ROUTING_URI
+from mcp_anyreach.domain.workflows import check_definition, no_fallback_warning, unverified
+from mcp_anyreach.reports.explain import CallExplanation
+from mcp_anyreach.reports.explain import explain_inbound_call as explain
+from mcp_anyreach.server.gate.gatekeeper import Verdict, previewed_by
+from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.summaries import WITHOUT_ROUTING, merged_routing, routing_sentence
-from mcp_anyreach.server.uris import ROUTING_URI
-from mcp_anyreach.server.views import Gated, Result, RoutingView
-from mcp_anyreach.server.workflows import check_definition, no_fallback_warning, unverified
 
 FallbackAgentId = Annotated[
     AgentId | None, Field(description="Agent (list_agents) that answers when the workflow fails; none to clear")

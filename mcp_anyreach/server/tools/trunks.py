@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field, SecretStr
 
 from mcp_anyreach.api import UNSET, InboundConfig, OutboundConfig, PasswordRequiredError, Trunk, Unset
 from mcp_anyreach.api.resources.trunks import Side, complete_trunk
-from mcp_anyreach.server.args import (
+from mcp_anyreach.domain.api_errors import api_errors
+from mcp_anyreach.domain.args import (
     ConfirmationToken,
     Cursor,
     InboundArgs,
@@ -21,16 +22,15 @@ from mcp_anyreach.server.args import (
     inbound_config,
     outbound_config,
 )
-from mcp_anyreach.server.confirm import Preview
-from mcp_anyreach.server.errors import api_errors
-from mcp_anyreach.server.gate import Verdict, previewed_by
-from mcp_anyreach.server.refusal import Refusal
+from mcp_anyreach.domain.records import POSSIBLY_INCOMPLETE, Gated, Listing, TrunkView
+from mcp_anyreach.domain.refusal import Refusal
+from mcp_anyreach.domain.text import named
+from mcp_anyreach.domain.trunk_changes import new_trunk_settings, trunk_changes
+from mcp_anyreach.domain.trunk_merge import check_new_side, merged_side
+from mcp_anyreach.domain.uris import TRUNKS_URI, trunk_uri
+from mcp_anyreach.server.gate.gatekeeper import Verdict, previewed_by
+from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.text import named
-from mcp_anyreach.server.trunk_changes import new_trunk_settings, trunk_changes
-from mcp_anyreach.server.trunk_merge import check_new_side, merged_side
-from mcp_anyreach.server.uris import TRUNKS_URI, trunk_uri
-from mcp_anyreach.server.views import POSSIBLY_INCOMPLETE, Gated, Listing, TrunkView
 
 TRUNK_NOT_FOUND = "Find trunk ids with list_trunks."
 MANAGED = "managed trunks belong to purchased numbers and cannot be changed through the API"

@@ -1,0 +1,556 @@
+"""From targets to an ordered plan: the steps, what they mean for callers, and what planning saw.
+
+Safe order: trunks are created and updated first, then numbers move (each deleted, registered on its new
+trunk and given its agents back before the next), new numbers are registered, sharing and agents change,
+routing changes, and only then are numbers and trunks deleted. Everything compares the target with the
+snapshot, so planning again after a partial apply plans only what is still missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp_anyreach.api import InboundConfig, InboundRoutingConfig, OutboundConfig, PhoneNumber, Trunk
+from mcp_anyreach.changes.agents import current_slot
+from mcp_anyreach.changes.desired import RoutingTarget, TrunkTarget
+from mcp_anyreach.changes.model import (
+    KEEP,
+    SECRET_PREFIX,
+    SLOTS,
+    Action,
+    AgentSlot,
+    Keep,
+    MoveIntent,
+    NumberTarget,
+    Plan,
+    Slot,
+    SlotTarget,
+    Step,
+    password_variable,
+)
+from mcp_anyreach.changes.snapshot import Snapshot
+from mcp_anyreach.domain.networks import too_wide
+from mcp_anyreach.domain.refusal import Refusal
+from mcp_anyreach.domain.summaries import routing_sentence, switched_off
+from mcp_anyreach.domain.text import counted, listed, named, shown
+from mcp_anyreach.domain.uris import ROUTING_URI, number_uri, trunk_uri
+from mcp_anyreach.domain.workflows import no_fallback_warning
+from mcp_anyreach.reports.explain import nobody_answers
+
+PUBLISH_BATCH = 100
+CONFIG_FIELDS = {
+    "inbound": (
+        "allowed_addresses",
+        "allowed_numbers",
+        "auth_username",
+        "media_encryption",
+        "enable_noise_cancellation",
+    ),
+    "outbound": ("address", "auth_username", "transport", "media_encryption", "headers"),
+}
+# What the service assumes for a field a config leaves out: the API models' own defaults.
+CONFIG_DEFAULTS: dict[str, dict[str, Any]] = {
+    side: {
+        name: field.get_default(call_default_factory=True)
+        for name, field in model.model_fields.items()
+        if not field.is_required()
+    }
+    for side, model in (("inbound", InboundConfig), ("outbound", OutboundConfig))
+}
+PHASES = ("trunks", "moves", "registers", "numbers", "agents", "routing", "deletes", "trunk_deletes")
+
+
+@dataclass
+class _Draft:
+    phases: dict[str, list[Step]] = field(default_factory=lambda: {phase: [] for phase in PHASES})
+    impact: list[str] = field(default_factory=list[str])
+    watched: set[str] = field(default_factory=set[str])
+    moves: dict[str, MoveIntent] = field(default_factory=dict[str, MoveIntent])
+    released: list[str] = field(default_factory=list[str])
+
+    def add(
+        self, phase: str, action: Action, subject: str, detail: str, args: dict[str, Any], targets: list[str]
+    ) -> None:
+        self.phases[phase].append(Step(n=0, action=action, subject=subject, detail=detail, args=args, targets=targets))
+        self.watched.update(targets)
+
+
+def make_plan(
+    snapshot: Snapshot,
+    numbers: Mapping[str, NumberTarget],
+    trunks: Sequence[TrunkTarget] = (),
+    routing: RoutingTarget = KEEP,
+    *,
+    plan_id: str,
+    notes: Sequence[str] = (),
+) -> Plan:
+    """Every step that makes the snapshot match the targets, or a Refusal saying which target cannot be met."""
+    draft = _Draft()
+    _plan_trunks(trunks, snapshot, draft)
+    for phone, target in numbers.items():
+        _plan_number(phone, target, snapshot, draft)
+    _plan_agents(numbers, snapshot, draft)
+    routing_after = _plan_routing(routing, snapshot, draft)
+    draft.impact += _switched_off_agents(draft, snapshot)
+    if not isinstance(routing, Keep) and routing_after is not None:
+        draft.impact += filter(None, [no_fallback_warning(routing_after)])
+    _check_pruned_trunks(trunks, numbers, snapshot)
+    draft.impact += _answering_impact(numbers, snapshot, routing_after)
+    steps = [step for phase in PHASES for step in draft.phases[phase]]
+    numbered = [step.model_copy(update={"n": index}) for index, step in enumerate(steps, 1)]
+    _outage(draft)
+    basis = {uri: snapshot.digest(uri) for uri in sorted(draft.watched)}
+    return Plan(
+        id=plan_id,
+        steps=numbered,
+        impact=draft.impact,
+        notes=list(notes),
+        basis=basis,
+        moves=draft.moves,
+    )
+
+
+def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draft) -> None:
+    for target in trunks:
+        if target.trunk_id is None:
+            args: dict[str, Any] = {"name": target.name}
+            args.update({f"{side}_config": config for side, config in target.configs.items() if config is not None})
+            settings = [
+                f"{side}: {_config_diff(None, _comparable(side, config), password_variable(config))}"
+                for side, config in target.configs.items()
+                if config is not None
+            ]
+            detail = f"create BYOC trunk {target.name!r}" + (f" ({'; '.join(settings)})" if settings else "")
+            draft.add("trunks", "create_trunk", target.name, detail, args, [])
+            # Created without an inbound config, a trunk has no authentication and no address list either.
+            _warn_wide(target.name, target.configs.get("inbound") or {}, draft)
+            continue
+        trunk = snapshot.trunks[target.trunk_id]
+        uri = trunk_uri(trunk.id)
+        if not target.present:
+            detail = f"delete BYOC trunk {named(trunk.name)!r} ({trunk.id})"
+            draft.add("trunk_deletes", "delete_trunk", trunk.name, detail, {"trunk_id": trunk.id}, [uri])
+            continue
+        _plan_trunk_update(trunk, target.configs, snapshot, draft)
+
+
+def _plan_trunk_update(
+    trunk: Trunk, configs: Mapping[str, dict[str, Any] | None], snapshot: Snapshot, draft: _Draft
+) -> None:
+    """The document's fields laid over each side (one left out keeps its value), sent whole with every password
+    the update needs: the API never returns one, and the update sends the whole trunk."""
+    changes: dict[str, Any] = {}
+    sentences: list[str] = []
+    resent: dict[str, dict[str, Any]] = {}
+    for side, given in configs.items():
+        current = trunk.inbound_config if side == "inbound" else trunk.outbound_config
+        now = _comparable(side, current.model_dump(mode="json") if current else None)
+        if given is None:
+            if current is not None:
+                changes[f"{side}_config"] = None
+                sentences.append(f"REMOVE the {side} config")
+            continue
+        wanted = _merged(side, current, given)
+        differs = now != _comparable(side, wanted)
+        needs_password = "auth_password" in wanted and not (current is not None and current.password_set)
+        if not (differs or needs_password):
+            if "auth_password" in wanted:
+                resent[side] = wanted
+            continue
+        if (
+            "auth_password" not in wanted
+            and wanted.get("auth_username")
+            and (current is None or current.auth_username != wanted.get("auth_username"))
+        ):
+            raise Refusal(
+                f"Trunk {named(trunk.name)!r}: the {side} auth_username changes, so the API needs its password "
+                f"again; add auth_password: {{env: {SECRET_PREFIX}NAME}}."
+            )
+        changes[f"{side}_config"] = wanted
+        sentences.append(f"{side}: " + _config_diff(now, _comparable(side, wanted), password_variable(wanted)))
+        if side == "inbound":
+            _warn_wide(named(trunk.name), wanted, draft)
+    if not changes:
+        return
+    for side, wanted in resent.items():
+        changes[f"{side}_config"] = wanted
+        sentences.append(f"{side}: password sent again, from ${password_variable(wanted)}")
+    _check_kept_passwords(trunk, changes)
+    detail = f"update BYOC trunk {named(trunk.name)!r}: " + "; ".join(sentences)
+    draft.add("trunks", "update_trunk", trunk.name, detail, {"trunk_id": trunk.id, **changes}, [trunk_uri(trunk.id)])
+    count = len(snapshot.numbers_on(trunk.id))
+    draft.impact.append(f"Trunk {named(trunk.name)!r} changes; the calls of its {count} numbers follow at once.")
+
+
+def _merged(side: str, current: InboundConfig | OutboundConfig | None, given: Mapping[str, Any]) -> dict[str, Any]:
+    kept = current.model_dump(mode="json", include=set(CONFIG_FIELDS[side])) if current is not None else {}
+    return {name: value for name, value in {**kept, **given}.items() if value is not None}
+
+
+def _check_kept_passwords(trunk: Trunk, changes: Mapping[str, Any]) -> None:
+    """Refuse at planning what the client would refuse at applying: a kept authentication without its password."""
+    missing: list[str] = []
+    for side in ("inbound", "outbound"):
+        key = f"{side}_config"
+        current = trunk.inbound_config if side == "inbound" else trunk.outbound_config
+        sent: Mapping[str, Any] | None = changes.get(key)
+        if key not in changes:
+            if current is not None and current.auth_username:
+                missing.append(side)
+        elif sent is not None and sent.get("auth_username") and "auth_password" not in sent:
+            missing.append(side)
+    if missing:
+        raise Refusal(
+            f"Trunk {named(trunk.name)!r} changes, and the update sends the whole trunk, which keeps SIP "
+            f"authentication on the {' and '.join(missing)} side, whose password the API never returns: add "
+            f"auth_password: {{env: {SECRET_PREFIX}NAME}} under {' and '.join(missing)}. Nothing was planned."
+        )
+
+
+def _comparable(side: str, config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if config is None:
+        return None
+    defaults = CONFIG_DEFAULTS[side]
+    picked = {name: config.get(name, defaults.get(name)) for name in CONFIG_FIELDS[side]}
+    for name in ("allowed_addresses", "allowed_numbers"):
+        if name in picked:
+            picked[name] = sorted(picked[name] or [])
+    return picked
+
+
+def _config_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, password: str | None) -> str:
+    if before is None:
+        given = [f"{name} {shown(value)}" for name, value in (after or {}).items() if value and value != "NONE"]
+        return ", ".join([*given, *([f"password from ${password}"] if password else [])])
+    changed = [
+        f"{name} {shown(before.get(name))} -> {shown(value)}"
+        for name, value in (after or {}).items()
+        if before.get(name) != value
+    ]
+    if password:
+        changed.append(f"password sent again, from ${password}")
+    return ", ".join(changed)
+
+
+def _warn_wide(name: str, inbound: Mapping[str, Any] | None, draft: _Draft) -> None:
+    if inbound is None:
+        return
+    wide = too_wide(inbound.get("allowed_addresses") or [])
+    if wide and not inbound.get("auth_username"):
+        draft.impact.append(f"WARNING: trunk {name!r} would accept calls without authentication from {wide}.")
+    elif wide:
+        draft.impact.append(f"Trunk {name!r} would accept calls from {wide}.")
+
+
+def _plan_number(phone: str, target: NumberTarget, snapshot: Snapshot, draft: _Draft) -> None:
+    current = snapshot.numbers.get(phone)
+    uri = number_uri(phone)
+    draft.watched.add(uri)
+    if not target.present:
+        if current is not None:
+            purchased = _purchased(current, snapshot)
+            if purchased:
+                draft.released.append(phone)
+            detail = f"delete {phone}" + (" (bought through Anyreach: released)" if purchased else "")
+            draft.add("deletes", "delete_number", phone, detail, {"phone_number": phone}, [uri])
+        return
+    trunk = target.trunk if not isinstance(target.trunk, Keep) else (current.trunk_id if current else None)
+    if trunk is None:
+        raise Refusal(f"{phone} is not in the directory; say which trunk to register it on.")
+    _register_only_on_byoc(phone, trunk, snapshot)
+    if current is None or current.trunk_id != trunk:
+        _place(phone, trunk, target, current, snapshot, draft)
+    elif not isinstance(target.outbound_shareable, Keep) and target.outbound_shareable != current.outbound_shareable:
+        detail = f"{'allow' if target.outbound_shareable else 'forbid'} outbound sharing of {phone}"
+        args = {"phone_number": phone, "outbound_shareable": target.outbound_shareable}
+        draft.add("numbers", "set_shareable", phone, detail, args, [uri])
+
+
+def _place(
+    phone: str, trunk: str, target: NumberTarget, current: PhoneNumber | None, snapshot: Snapshot, draft: _Draft
+) -> None:
+    """Register a number on `trunk`, deleting it from its old trunk first (a move), and give it its agents."""
+    if current is not None and _purchased(current, snapshot):
+        raise Refusal(
+            f"{phone} was bought through Anyreach and lives on its managed trunk; moving it to another trunk "
+            "would delete the purchased number. Keep it on its trunk."
+        )
+    slots = {side: _resolved(target.slot(side), current, side, snapshot) for side in SLOTS}
+    keep = current.outbound_shareable if current is not None else False
+    sharing = keep if isinstance(target.outbound_shareable, Keep) else target.outbound_shareable
+    phase = "moves" if current is not None else "registers"
+    uri = number_uri(phone)
+    if current is not None:
+        detail = f"delete {phone} from trunk {_trunk_label(current.trunk_id, snapshot)} (to move it)"
+        draft.add(phase, "delete_number", phone, detail, {"phone_number": phone}, [uri])
+        if not trunk.startswith("name:"):
+            draft.moves[phone] = MoveIntent(
+                phone_number=phone,
+                from_trunk_id=current.trunk_id,
+                trunk_id=trunk,
+                outbound_shareable=sharing,
+                inbound=slots["inbound"].json() if slots["inbound"] else None,
+                outbound=slots["outbound"].json() if slots["outbound"] else None,
+            )
+    register: dict[str, Any] = {"phone_number": phone, "outbound_shareable": sharing}
+    if trunk.startswith("name:"):
+        register["trunk_name"] = trunk.removeprefix("name:")
+    else:
+        register["trunk_id"] = trunk
+        draft.watched.add(trunk_uri(trunk))
+    detail = f"register {phone} on trunk {_trunk_label(trunk, snapshot)}" + (", outbound shareable" if sharing else "")
+    draft.add(phase, "register_number", phone, detail, register, [uri])
+    _publish_slots(phase, phone, slots, draft)
+
+
+def _register_only_on_byoc(phone: str, trunk: str, snapshot: Snapshot) -> None:
+    existing = snapshot.trunks.get(trunk)
+    if existing is not None and existing.managed_account_id and snapshot.numbers.get(phone, None) is None:
+        raise Refusal(
+            f"{phone} is not in the directory and its trunk {named(existing.name)!r} is managed: numbers on managed "
+            "trunks are bought (search_available_numbers, purchase_phone_number), which a change set never does."
+        )
+    if existing is not None and existing.managed_account_id:
+        current = snapshot.numbers[phone]
+        if current.trunk_id != trunk:
+            raise Refusal(
+                f"{phone} cannot move to the managed trunk {named(existing.name)!r}: numbers are registered only on "
+                "BYOC trunks."
+            )
+
+
+def _purchased(number: PhoneNumber, snapshot: Snapshot) -> bool:
+    trunk = snapshot.trunks.get(number.trunk_id)
+    return trunk is not None and trunk.managed_account_id is not None
+
+
+def _trunk_label(trunk: str, snapshot: Snapshot) -> str:
+    if trunk.startswith("name:"):
+        return f"{trunk.removeprefix('name:')!r} (created by this plan)"
+    known = snapshot.trunks.get(trunk)
+    return f"{named(known.name)!r}" if known else trunk
+
+
+def _resolved(slot: SlotTarget, current: PhoneNumber | None, side: Slot, snapshot: Snapshot) -> AgentSlot | None:
+    if not isinstance(slot, Keep):
+        return slot
+    if current is None:
+        return None
+    return current_slot(snapshot.directory, current.agent_version_id(side), f"{current.phone_number}'s {side} slot")
+
+
+def _publish_slots(phase: str, phone: str, slots: Mapping[str, AgentSlot | None], draft: _Draft) -> None:
+    inbound, outbound = slots["inbound"], slots["outbound"]
+    uri = number_uri(phone)
+    if inbound is not None and inbound == outbound:
+        draft.add(
+            phase,
+            "publish",
+            phone,
+            f"{inbound.label} answers and calls from {phone}",
+            _publish_args(inbound, [phone], "both"),
+            [uri],
+        )
+        return
+    for side, slot in (("inbound", inbound), ("outbound", outbound)):
+        if slot is not None:
+            verb = "answers" if side == "inbound" else "calls from"
+            draft.add(
+                phase,
+                "publish",
+                phone,
+                f"{slot.label} {verb} {phone}",
+                _publish_args(slot, [phone], side),
+                [uri],
+            )
+
+
+def _publish_args(slot: AgentSlot, phones: list[str], direction: str) -> dict[str, Any]:
+    return {"agent_id": slot.agent_id, "version": slot.version, "phone_numbers": phones, "direction": direction}
+
+
+def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft: _Draft) -> None:
+    """Slot changes of numbers that stay on their trunk, batched per agent version and direction."""
+    publish: dict[tuple[str, int, str, str], list[str]] = {}
+    labels: dict[tuple[str, int, str, str], str] = {}
+    for phone, target in numbers.items():
+        current = snapshot.numbers.get(phone)
+        if current is None or not target.present:
+            continue
+        if not isinstance(target.trunk, Keep) and target.trunk != current.trunk_id:
+            continue  # a move restores its slots itself
+        wanted: dict[Slot, AgentSlot | None] = {}
+        for side in SLOTS:
+            slot = target.slot(side)
+            held = current.agent_version_id(side)
+            if isinstance(slot, Keep) or (slot.version_id if slot else None) == held:
+                continue
+            wanted[side] = slot
+        both = len(wanted) == 2 and wanted["inbound"] == wanted["outbound"]
+        for side, slot in wanted.items():
+            if both and side == "outbound":
+                continue
+            direction = "both" if both else side
+            if slot is None:
+                holder = current_slot(snapshot.directory, current.agent_version_id(side), f"{phone}'s {side} slot")
+                assert holder is not None
+                key = ("unassign", holder.version, holder.agent_id, direction)
+                labels[key] = holder.label
+            else:
+                key = ("publish", slot.version, slot.agent_id, direction)
+                labels[key] = slot.label
+            publish.setdefault(key, []).append(phone)
+    for (kind, version, agent_id, direction), phones in publish.items():
+        for start in range(0, len(phones), PUBLISH_BATCH):
+            batch = phones[start : start + PUBLISH_BATCH]
+            label = labels[(kind, version, agent_id, direction)]
+            uris = [number_uri(phone) for phone in batch]
+            args: dict[str, Any] = {"agent_id": agent_id, "version": version, "direction": direction}
+            if kind == "publish":
+                detail = f"{label} on the {direction} slot of {', '.join(batch)}"
+                draft.add(
+                    "agents",
+                    "publish",
+                    _subject(batch),
+                    detail,
+                    {**args, "phone_numbers": batch},
+                    uris,
+                )
+            else:
+                detail = f"take {label} off the {direction} slot of {', '.join(batch)}"
+                draft.add(
+                    "agents",
+                    "unassign",
+                    _subject(batch),
+                    detail,
+                    {**args, "unassign_phone_numbers": batch},
+                    uris,
+                )
+
+
+def _switched_off_agents(draft: _Draft, snapshot: Snapshot) -> list[str]:
+    """A WARNING per inactive agent the plan puts on numbers (a move only puts back what a number had)."""
+    phones: dict[str, list[str]] = {}
+    for phase, steps in draft.phases.items():
+        for step in steps:
+            if phase != "moves" and step.action == "publish":
+                phones.setdefault(step.args["agent_id"], []).extend(step.args["phone_numbers"])
+    warnings: list[str] = []
+    for agent_id, numbers in phones.items():
+        agent = snapshot.directory.agent(agent_id)
+        if agent is not None and not agent.active:
+            warnings.append(switched_off(named(agent.name), agent_id, numbers))
+    return warnings
+
+
+def _plan_routing(routing: RoutingTarget, snapshot: Snapshot, draft: _Draft) -> Any:
+    """Steps for the routing target; returns the config after the plan (a dict, or None)."""
+    current = snapshot.routing
+    before = current.model_dump(mode="json") if current else None
+    if isinstance(routing, Keep):
+        return before
+    draft.watched.add(ROUTING_URI)
+    if routing is None:
+        if current is not None:
+            draft.add(
+                "routing",
+                "delete_routing",
+                "routing",
+                f"delete inbound routing (now: {routing_sentence(before or {})})",
+                {},
+                [ROUTING_URI],
+            )
+        return None
+    if current is None:
+        args = {key: value for key, value in routing.items() if value is not None}
+        draft.add(
+            "routing",
+            "create_routing",
+            "routing",
+            f"create inbound routing: {routing_sentence(routing)}",
+            args,
+            [ROUTING_URI],
+        )
+        return routing
+    changes = {key: value for key, value in routing.items() if (before or {}).get(key) != value}
+    if changes:
+        after = {**(before or {}), **routing}
+        detail = f"change inbound routing; after: {routing_sentence(after)}"
+        draft.add("routing", "update_routing", "routing", detail, changes, [ROUTING_URI])
+        return after
+    return before
+
+
+def _check_pruned_trunks(
+    trunks: Sequence[TrunkTarget], numbers: Mapping[str, NumberTarget], snapshot: Snapshot
+) -> None:
+    for target in trunks:
+        if target.present or target.trunk_id is None:
+            continue
+        staying = [
+            number.phone_number
+            for number in snapshot.numbers_on(target.trunk_id)
+            if (wanted := numbers.get(number.phone_number)) is None
+            or (wanted.present and (isinstance(wanted.trunk, Keep) or wanted.trunk == target.trunk_id))
+        ]
+        if staying:
+            raise Refusal(
+                f"Trunk {target.name!r} is pruned, yet {len(staying)} numbers stay on it ({listed(staying)}); "
+                "move or delete them in the document too."
+            )
+
+
+def _answering_impact(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, routing_after: Any) -> list[str]:
+    """Numbers that lose their answering agent, or get another one."""
+    after_routing = (
+        None if routing_after is None else InboundRoutingConfig.model_validate({"id": "after", **routing_after})
+    )
+    lost: list[str] = []
+    changed: list[str] = []
+    for phone, number in snapshot.numbers.items():
+        target = numbers.get(phone, NumberTarget(phone))
+        if not target.present:
+            if not nobody_answers(number, snapshot.routing):
+                lost.append(phone)
+            continue
+        inbound = target.inbound
+        after_id = (
+            number.inbound_agent_version_id if isinstance(inbound, Keep) else (inbound.version_id if inbound else None)
+        )
+        after = number.model_copy(update={"inbound_agent_version_id": after_id})
+        if nobody_answers(after, after_routing) and not nobody_answers(number, snapshot.routing):
+            lost.append(phone)
+        elif after_id != number.inbound_agent_version_id and after_id is not None and number.inbound_agent_version_id:
+            changed.append(phone)
+    lines: list[str] = []
+    if lost:
+        lost_phrase = counted(len(lost), "number ends", "numbers end")
+        lines.append(f"{lost_phrase} up with nobody answering (or are deleted while answered): {listed(lost)}.")
+    if changed:
+        lines.append(f"{counted(len(changed), 'number gets', 'numbers get')} another inbound agent: {listed(changed)}.")
+    return lines
+
+
+def _outage(draft: _Draft) -> None:
+    offset = len(draft.phases["trunks"])
+    moving = draft.phases["moves"]
+    moved = [step.subject for step in moving if step.action == "delete_number"]
+    if moved:
+        steps_range = f"steps {offset + 1}-{offset + len(moving)}"
+        draft.impact.append(
+            f"{counted(len(moved), 'number moves', 'numbers move')} ({steps_range}): each is out of the "
+            "directory from its delete until it is registered again, a moment per number; calls to it fail "
+            "meanwhile. Sharing and both agent slots are kept."
+        )
+    if draft.released:
+        draft.impact.append(
+            f"{counted(len(draft.released), 'purchased number is', 'purchased numbers are')} released "
+            f"({listed(draft.released)}); their managed "
+            "trunks stay (the API cannot delete them)."
+        )
+
+
+def _subject(phones: Sequence[str]) -> str:
+    return phones[0] if len(phones) == 1 else f"{len(phones)} numbers"

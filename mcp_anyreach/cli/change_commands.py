@@ -1,0 +1,193 @@
+"""`mcp-anyreach export | plan | apply`: the change-set engine on the command line, for pipelines (GitOps).
+
+Exit codes follow `terraform plan -detailed-exitcode`: 0 nothing to do (or applied), 2 changes pending
+(plan only), 1 an error (a refusal, an API failure, a step that failed, an apply not approved). Output goes
+to stdout (these commands are not the stdio server); logs and questions go to stderr. Nothing here imports
+the MCP SDK.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+import yaml
+
+from mcp_anyreach.api import AnyreachError
+from mcp_anyreach.changes.desired import export_document
+from mcp_anyreach.changes.document_text import FILE_MAX_BYTES, check_size
+from mcp_anyreach.changes.engine import plan_document, stale_resources
+from mcp_anyreach.changes.executor import RunStep, missing_secrets, run_plan
+from mcp_anyreach.changes.model import Plan, Step
+from mcp_anyreach.changes.results import ApplyReport, PlanView
+from mcp_anyreach.changes.snapshot import read_snapshot
+from mcp_anyreach.changes.store import MemoryPlans
+from mcp_anyreach.cli.backend import connect
+from mcp_anyreach.domain.api_errors import error_message
+from mcp_anyreach.domain.refusal import Refusal
+from mcp_anyreach.server.gate.audit_log import AuditLog, AuditUnavailable
+from mcp_anyreach.settings import Settings
+
+NOTHING, ERROR, PENDING = 0, 1, 2
+
+
+async def export(settings: Settings, output: Path | None, *, as_json: bool, out: IO[str]) -> int:
+    async with connect(settings.model_copy(update={"read_only": True})) as client:
+        document = export_document(await read_snapshot(client))
+    text = json.dumps(document, indent=2) + "\n" if as_json else _yaml(document)
+    if output is None:
+        out.write(text)
+    else:
+        await anyio.Path(output).write_text(text, encoding="utf-8")
+        print(f"wrote {output}", file=sys.stderr)
+    return NOTHING
+
+
+async def plan(settings: Settings, document: Path, *, as_json: bool, out: IO[str]) -> int:
+    async with connect(settings.model_copy(update={"read_only": True})) as client:
+        planned = await plan_document(client, MemoryPlans(), _read(document), from_file=True, save=False)
+    _need_secrets(planned)
+    _show(planned, as_json=as_json, out=out, hint="run `mcp-anyreach apply` with the same file")
+    return PENDING if planned.steps else NOTHING
+
+
+async def apply(
+    settings: Settings,
+    document: Path,
+    *,
+    auto_approve: bool,
+    as_json: bool,
+    out: IO[str],
+    ask: Callable[[str], Awaitable[bool]] | None = None,
+) -> int:
+    """Plan, show, ask (a terminal) or require --auto-approve, check the plan is still fresh, run it."""
+    if settings.read_only:
+        print(
+            "mcp-anyreach apply: MCP_ANYREACH_READ_ONLY is set, so nothing may be changed and nothing was. "
+            "Run `mcp-anyreach plan` to see what would change, or unset MCP_ANYREACH_READ_ONLY to apply.",
+            file=sys.stderr,
+        )
+        return ERROR
+    audit = AuditLog(settings.audit_log)
+    audit.check()
+    store = MemoryPlans()
+    async with connect(settings.model_copy(update={"read_only": False})) as client:
+        planned = await plan_document(client, store, _read(document), from_file=True, save=False)
+        _need_secrets(planned)
+        _show(planned, as_json=as_json, out=out, hint="confirm to apply")
+        if not planned.steps:
+            return NOTHING
+        via = "auto_approve" if auto_approve else "terminal"
+        if not auto_approve:
+            if ask is None:
+                print(
+                    "mcp-anyreach apply: no terminal to ask on; review the plan and pass --auto-approve to apply it.",
+                    file=sys.stderr,
+                )
+                return ERROR
+            if not await ask(f"Apply these {len(planned.steps)} steps? Only 'yes' is accepted: "):
+                print("Apply cancelled; nothing changed.", file=sys.stderr)
+                return ERROR
+        if moved := await stale_resources(client, planned):
+            print(
+                f"mcp-anyreach apply: {len(moved)} resources changed since planning ({', '.join(moved[:5])}); "
+                "nothing was done. Run it again.",
+                file=sys.stderr,
+            )
+            return ERROR
+        report = await run_plan(client, planned, _audited(audit, via), env=os.environ, store=store)
+    _report(report, as_json=as_json, out=out)
+    return NOTHING if report.complete else ERROR
+
+
+def _audited(audit: AuditLog, via: str) -> RunStep:
+    async def run_step(plan_id: str, step: Step, call: Callable[[], Awaitable[object]]) -> object:
+        arguments = {**step.args, "plan_id": plan_id, "step": step.n}
+        call_id = secrets.token_hex(4)
+        try:
+            audit.record(step.tool, arguments, outcome="attempted", via=via, call=call_id, required=True)
+        except AuditUnavailable as exc:
+            raise Refusal(f"The audit log could not record this step ({exc}); it was not attempted.") from None
+        try:
+            result = await call()
+        except Exception as exc:
+            cause = (
+                error_message(exc, retry_safe=False)
+                if isinstance(exc, AnyreachError)
+                else str(exc) or type(exc).__name__
+            )
+            audit.record(step.tool, arguments, outcome=f"failed: {cause}", via=via, call=call_id)
+            raise
+        audit.record(step.tool, arguments, outcome="done", via=via, call=call_id)
+        return result
+
+    return run_step
+
+
+def _need_secrets(planned: Plan) -> None:
+    """Here the environment is the user's own, so a missing password is said before anything is asked."""
+    if missing := missing_secrets(planned, os.environ):
+        raise Refusal(
+            f"The environment variables {', '.join(missing)} are not set; the document references them for trunk "
+            "passwords. Set them where the plan is made and applied."
+        )
+
+
+def _read(document: Path) -> str:
+    try:
+        with document.open("rb") as file:
+            data = file.read(FILE_MAX_BYTES + 1)
+            check_size(max(len(data), os.fstat(file.fileno()).st_size), from_file=True)
+        return data.decode("utf-8")
+    except OSError as exc:
+        raise Refusal(f"Cannot read {document}: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError:
+        raise Refusal(f"{document} is not UTF-8 text; a desired-state document is YAML or JSON.") from None
+
+
+def _yaml(document: dict[str, Any]) -> str:
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)  # pyright: ignore[reportUnknownMemberType]
+
+
+def _show(planned: Plan, *, as_json: bool, out: IO[str], hint: str) -> None:
+    if as_json:
+        view = PlanView.of(planned, ttl_seconds=0, apply_hint=hint).model_dump(mode="json", exclude_none=True)
+        view.pop("plan_id", None)
+        view.pop("expires_in_seconds", None)
+        out.write(json.dumps(view, indent=2) + "\n")
+        return
+    out.write(planned.summary() + "\n")
+    for line in [*planned.notes, *planned.impact]:
+        out.write(f"  ! {line}\n")
+    for step in planned.steps:
+        out.write(f"  {step.n:>3}. {step.detail}\n")
+
+
+def _report(report: ApplyReport, *, as_json: bool, out: IO[str]) -> None:
+    if as_json:
+        out.write(report.model_dump_json(indent=2, exclude_none=True) + "\n")
+        return
+    out.write(f"{report.done} done, {report.failed} failed, {report.not_started} not started.\n")
+    if report.failure is not None:
+        failure = report.failure
+        out.write(f"  step {failure.n} ({failure.action} {failure.subject}) failed: {failure.cause}\n")
+        out.write("  Run the same command again: it plans only what is still missing.\n")
+
+
+def run(command: Callable[[], Awaitable[int]]) -> int:
+    """Run a command, turning refusals and API failures into a message on stderr and exit code 1."""
+    try:
+        return anyio.run(command)
+    except Refusal as exc:
+        print(f"mcp-anyreach: {exc}", file=sys.stderr)
+    except AnyreachError as exc:
+        print(f"mcp-anyreach: {error_message(exc, retry_safe=False)}", file=sys.stderr)
+    except AuditUnavailable as exc:
+        print(f"mcp-anyreach: cannot append to the audit log {exc}; nothing was changed.", file=sys.stderr)
+    return ERROR

@@ -1,0 +1,1 @@
+"""The confirmation gate: previews, confirmation tokens and the audit log around every write."""

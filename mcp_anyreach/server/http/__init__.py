@@ -1,0 +1,1 @@
+"""Serving MCP over HTTP: the transports, their limits, and OAuth sign-in."""

@@ -1,0 +1,93 @@
+"""The state replicas must share: used confirmation tokens, the purchase budget, the offers searches made,
+and change-set plans with their unfinished moves.
+
+Three stores, chosen by the settings: Redis (`--redis-url`, replicas on several machines), the token store's
+SQLite file (`--token-store`, replicas on one host), or this process's memory (one server). Whatever the
+store, a gated write that needs it refuses, changing nothing, when it cannot be reached; reads never need it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from mcp_anyreach.changes.store import MemoryPlans, PlanStore
+from mcp_anyreach.settings import Settings
+from mcp_anyreach.shared_state.budget import MemoryPurchaseBudget, PurchaseBudget, SqlitePurchaseBudget
+from mcp_anyreach.shared_state.errors import SharedStateUnavailable
+from mcp_anyreach.shared_state.offers import MemoryOffers, OfferMemory
+from mcp_anyreach.shared_state.plans import SqlitePlans
+from mcp_anyreach.shared_state.purchases import Purchases
+from mcp_anyreach.shared_state.sqlite_file import SqliteFile
+from mcp_anyreach.shared_state.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
+
+__all__ = ["OfferMemory", "PurchaseBudget", "Purchases", "SharedState", "SharedStateUnavailable", "open_shared_state"]
+
+
+async def _nothing_to_close() -> None:
+    return None
+
+
+@dataclass
+class SharedState:
+    used_tokens: UsedTokens
+    purchases: Purchases
+    plans: PlanStore  # between plan_changes and apply_changes
+    aclose: Callable[[], Awaitable[None]] = field(default=_nothing_to_close)
+
+
+def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], float] = time.time) -> SharedState:
+    """The store the settings ask for; `namespace` (the organization's fingerprint: base URL and organization id,
+    never the credential) keeps organizations apart."""
+    window = settings.purchase_window.total_seconds()
+    if settings.redis_url is not None:
+        try:
+            from mcp_anyreach.shared_state.redis_store import (  # only deployments with Redis import it
+                RedisOffers,
+                RedisPlans,
+                RedisPurchaseBudget,
+                RedisUsedTokens,
+                connect_redis,
+            )
+        except ImportError as exc:
+            raise ValueError("MCP_ANYREACH_REDIS_URL needs the redis client: pip install 'mcp-anyreach[team]'") from exc
+
+        redis = connect_redis(settings.redis_url.get_secret_value())
+        budget = RedisPurchaseBudget(redis, namespace, settings.max_purchases, window)
+        return SharedState(
+            used_tokens=RedisUsedTokens(redis, namespace),
+            purchases=Purchases(budget, RedisOffers(redis, namespace), clock),
+            plans=RedisPlans(redis, namespace, clock=clock),
+            aclose=redis.aclose,
+        )
+    if settings.token_store is not None:
+        # One connection for the three stores: one lock in this process, one file handle to close.
+        file = SqliteFile(settings.token_store, unavailable=SharedStateUnavailable)
+
+        async def close_file() -> None:
+            file.close()
+
+        return SharedState(
+            used_tokens=SqliteUsedTokens(file),
+            purchases=Purchases(SqlitePurchaseBudget(file, settings.max_purchases, window), MemoryOffers(), clock),
+            plans=SqlitePlans(file, clock=clock),
+            aclose=close_file,
+        )
+    return SharedState(
+        used_tokens=MemoryUsedTokens(),
+        purchases=Purchases(MemoryPurchaseBudget(settings.max_purchases, window), MemoryOffers(), clock),
+        plans=MemoryPlans(clock=clock),
+    )
+
+
+@asynccontextmanager
+async def open_shared_state(
+    settings: Settings, namespace: str, *, clock: Callable[[], float] = time.time
+) -> AsyncGenerator[SharedState]:
+    state = shared_state(settings, namespace, clock=clock)
+    try:
+        yield state
+    finally:
+        await state.aclose()

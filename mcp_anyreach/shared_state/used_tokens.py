@@ -1,0 +1,151 @@
+"""The one piece of confirmation state: which tokens were used, and when each target was last written.
+
+In one process the default in-memory record suffices. Replicas (several processes sharing the
+confirmation secret) each accept the others' tokens, so they must also share this record, or a token
+confirmed on one could be replayed on another. `SqliteUsedTokens` shares it through one SQLite file.
+
+The write times let a token be refused when what it touches was changed by anyone else after its
+preview, even when the state looks the same again (a number bought, released and offered again; a
+routing config created and deleted).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, Protocol
+
+import anyio.to_thread
+
+from mcp_anyreach.shared_state.sqlite_file import SqliteFile
+
+Claim = Literal["fresh", "used", "stale"]
+
+
+class UsedTokensBusy(Exception):
+    """The shared record could not be reached in time; nothing was recorded, so the token is still unused."""
+
+
+class UsedTokens(Protocol):
+    async def is_used(self, nonce: str, now: float) -> bool:
+        """Whether `nonce` was claimed and has not expired yet."""
+        ...
+
+    async def claim(
+        self, nonce: str, expires_at: float, now: float, *, targets: Sequence[str] = (), minted_at: float = 0.0
+    ) -> Claim:
+        """Atomically, across everyone sharing the record: "used" when `nonce` already was; "stale" when a
+        target was written by another writer after `minted_at`; otherwise record `nonce` as used and the
+        targets as written by it now, and answer "fresh".
+
+        Raises UsedTokensBusy when the record could not be reached in time.
+        """
+        ...
+
+    async def touch(self, targets: Sequence[str], now: float, keep_until: float) -> None:
+        """Record that `targets` are being written now by something other than a token."""
+        ...
+
+
+class MemoryUsedTokens:
+    def __init__(self) -> None:
+        self._used: dict[str, float] = {}
+        self._writes: dict[str, tuple[float, str, float]] = {}  # target -> (written at, writer, keep until)
+        self._lock = threading.Lock()
+
+    async def is_used(self, nonce: str, now: float) -> bool:
+        with self._lock:
+            return self._used.get(nonce, -1.0) >= now
+
+    async def claim(
+        self, nonce: str, expires_at: float, now: float, *, targets: Sequence[str] = (), minted_at: float = 0.0
+    ) -> Claim:
+        with self._lock:
+            self._forget(now)
+            if nonce in self._used:
+                return "used"
+            if any(self._written_after(target, minted_at, nonce) for target in targets):
+                return "stale"
+            self._used[nonce] = expires_at
+            for target in targets:
+                self._writes[target] = (now, nonce, expires_at)
+            return "fresh"
+
+    async def touch(self, targets: Sequence[str], now: float, keep_until: float) -> None:
+        with self._lock:
+            self._forget(now)
+            for target in targets:
+                self._writes[target] = (now, "", keep_until)
+
+    def _written_after(self, target: str, minted_at: float, nonce: str) -> bool:
+        written = self._writes.get(target)
+        return written is not None and written[0] >= minted_at and written[1] != nonce
+
+    def _forget(self, now: float) -> None:
+        self._used = {n: exp for n, exp in self._used.items() if exp >= now}
+        self._writes = {t: w for t, w in self._writes.items() if w[2] >= now}
+
+
+class SqliteUsedTokens:
+    """The record in one SQLite file that the replicas of one host share (see sqlite_file.py)."""
+
+    def __init__(self, path: Path | SqliteFile, *, timeout: float = 10.0) -> None:
+        self._file = SqliteFile.of(path, unavailable=UsedTokensBusy, timeout=timeout)
+        with self._file.transaction() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS used_tokens (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS writes (target TEXT PRIMARY KEY, written_at REAL NOT NULL, "
+                "writer TEXT NOT NULL, keep_until REAL NOT NULL)"
+            )
+
+    # Threads, because a replica holding the file's lock may keep these waiting.
+    async def is_used(self, nonce: str, now: float) -> bool:
+        return await anyio.to_thread.run_sync(self._is_used, nonce, now)
+
+    async def claim(
+        self, nonce: str, expires_at: float, now: float, *, targets: Sequence[str] = (), minted_at: float = 0.0
+    ) -> Claim:
+        return await anyio.to_thread.run_sync(lambda: self._claim(nonce, expires_at, now, targets, minted_at))
+
+    async def touch(self, targets: Sequence[str], now: float, keep_until: float) -> None:
+        await anyio.to_thread.run_sync(self._touch, targets, now, keep_until)
+
+    def _is_used(self, nonce: str, now: float) -> bool:
+        with self._file.transaction() as db:
+            row = db.execute("SELECT 1 FROM used_tokens WHERE nonce = ? AND expires_at >= ?", (nonce, now))
+            return row.fetchone() is not None
+
+    def _claim(self, nonce: str, expires_at: float, now: float, targets: Sequence[str], minted_at: float) -> Claim:
+        with self._file.transaction() as db:
+            self._forget(db, now)
+            if db.execute("SELECT 1 FROM used_tokens WHERE nonce = ?", (nonce,)).fetchone():
+                return "used"
+            for target in targets:
+                written = db.execute(
+                    "SELECT 1 FROM writes WHERE target = ? AND written_at >= ? AND writer != ?",
+                    (target, minted_at, nonce),
+                )
+                if written.fetchone():
+                    return "stale"
+            db.execute("INSERT INTO used_tokens (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at))
+            self._write(db, targets, now, nonce, expires_at)
+            return "fresh"
+
+    def _touch(self, targets: Sequence[str], now: float, keep_until: float) -> None:
+        with self._file.transaction() as db:
+            self._forget(db, now)
+            self._write(db, targets, now, "", keep_until)
+
+    @staticmethod
+    def _write(db: sqlite3.Connection, targets: Sequence[str], now: float, writer: str, keep_until: float) -> None:
+        db.executemany(
+            "INSERT OR REPLACE INTO writes (target, written_at, writer, keep_until) VALUES (?, ?, ?, ?)",
+            [(target, now, writer, keep_until) for target in targets],
+        )
+
+    @staticmethod
+    def _forget(db: sqlite3.Connection, now: float) -> None:
+        db.execute("DELETE FROM used_tokens WHERE expires_at < ?", (now,))
+        db.execute("DELETE FROM writes WHERE keep_until < ?", (now,))
