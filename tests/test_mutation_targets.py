@@ -31,9 +31,10 @@ def test_a_mutation_run_takes_a_module_by_name_path_or_folder(monkeypatch: pytes
     def chosen(*names: str) -> list[str]:
         return [target.module for target in mutation.choose(targets, list(names))]
 
-    assert chosen("confirm") == ["mcp_anyreach/server/gate/tokens.py"]
+    assert chosen("tokens") == ["mcp_anyreach/server/gate/tokens.py"]
+    assert len(chosen("gate")) == 3
     assert chosen("tools/numbers") == chosen("mcp_anyreach/server/tools/numbers.py")
     assert chosen("tools/numbers") == ["mcp_anyreach/server/tools/numbers.py"]
-    assert len(chosen("shared_state")) == 3
+    assert len(chosen("shared_state")) == 4
     with pytest.raises(SystemExit, match=r"no module in mutation_targets\.txt is named nothere"):
         chosen("nothere")

@@ -9,7 +9,7 @@ from pathlib import Path
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
 from tests.reliability.live import data, texts
-from tests.server.conftest import ServerFactory, api, connect, in_directory, make_server, sandbox
+from tests.server.conftest import ACCEPT, ServerFactory, answering, api, connect, in_directory, make_server, sandbox
 from tests.server.procs import SERVER_COMMAND, server_env
 
 __all__ = ["api", "make_server", "sandbox"]  # fixtures shared with tests/server
@@ -63,4 +63,26 @@ async def test_a_broken_token_store_refuses_the_confirmation_with_a_sentence_and
     assert "Error executing tool" not in texts(result).split(":")[1]
     assert await in_directory(api, number)
     last = json.loads(log.read_text().splitlines()[-1])
+    assert last["outcome"].startswith("failed:")
+
+
+async def test_a_confirmed_write_the_token_store_cannot_record_is_not_made_and_the_log_says_who_approved_it(
+    make_server: ServerFactory, api: AnyreachClient, tmp_path: Path
+) -> None:
+    """A write that could not be recorded would leave older tokens for the same number redeemable: it waits."""
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    store, log = tmp_path / "used.db", tmp_path / "audit.jsonl"
+    server = make_server(token_store=store, audit_log=log)
+    async with connect(server, "legacy", elicitation_callback=answering("accept", ACCEPT)) as client:
+        store.write_bytes(b"this is not a database" * 100)
+        result = await client.call_tool("delete_phone_number", {"phone_number": number})
+    assert result.is_error
+    assert "Nothing was changed" in texts(result)
+    assert await in_directory(api, number)
+    last = json.loads(log.read_text().splitlines()[-1])
+    assert (last["tool"], last["arguments"], last["confirmation"]) == (
+        "delete_phone_number",
+        {"phone_number": number},
+        "elicitation",
+    )
     assert last["outcome"].startswith("failed:")

@@ -7,10 +7,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 
 from mcp_anyreach.api import AnyreachClient
-from tests.server.conftest import ServerFactory, connect
+from mcp_anyreach.sandbox import Sandbox
+from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect
 
 PASSWORD = "sip-pass-Zq81-unique"
 
@@ -46,3 +48,57 @@ async def test_every_attempted_write_is_audited_with_its_outcome_and_no_password
     assert PASSWORD not in log.read_text()
     assert PASSWORD not in caplog.text
     assert PASSWORD not in str(created.content) + json.dumps(created.structured_content)
+
+
+def refusing_deletes_of(sandbox: Sandbox, number: str) -> AnyreachClient:
+    """A client of the sandbox whose API refuses to delete `number` (in use elsewhere): a write that fails."""
+    real = httpx2.ASGITransport(app=sandbox.app)
+
+    async def answer(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "DELETE" and request.url.path.endswith(number):
+            return httpx2.Response(409, json={"detail": "The number is in use by a campaign."})
+        return await real.handle_async_request(request)
+
+    key = sandbox.seed.demo.api_key
+    return AnyreachClient("http://sandbox.test", key, transport=httpx2.MockTransport(answer), max_retries=0)
+
+
+def lines(log: Path) -> list[tuple[str, Any, str, str | None]]:
+    """Each audit line as (tool, arguments, outcome up to its first colon, how the write was approved)."""
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    return [(e["tool"], e["arguments"], e["outcome"].split(":")[0], e["confirmation"]) for e in entries]
+
+
+async def test_each_audit_line_names_the_write_its_arguments_and_how_it_was_approved(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, tmp_path: Path, era: str
+) -> None:
+    """A reviewer reads from the log alone what was asked, what ran, what failed, and who approved it."""
+    gone, kept, shared = [n.phone_number for n in (await api.phone_numbers.list(limit=3)).items]
+    asked, offered = tmp_path / "asked.jsonl", tmp_path / "offered.jsonl"
+    refusing = refusing_deletes_of(sandbox, kept)
+    elicited = connect(
+        make_server(audit_log=asked, client=refusing), era, elicitation_callback=answering("accept", ACCEPT)
+    )
+    async with elicited as client:
+        assert not (await call(client, "delete_phone_number", {"phone_number": gone})).is_error
+        assert (await call(client, "delete_phone_number", {"phone_number": kept})).is_error
+    async with connect(make_server(audit_log=offered), era) as client:
+        await call(client, "plan_changes", {"operations": [{"op": "delete_numbers", "unused": True}]})
+        await call(client, "delete_phone_number", {"phone_number": shared})
+        assert not (
+            await call(client, "update_phone_number", {"phone_number": shared, "outbound_shareable": True})
+        ).is_error
+    await refusing.aclose()
+    assert lines(asked) == [
+        ("delete_phone_number", {"phone_number": gone}, "attempted", "elicitation"),
+        ("delete_phone_number", {"phone_number": gone}, "done", "elicitation"),
+        ("delete_phone_number", {"phone_number": kept}, "attempted", "elicitation"),
+        ("delete_phone_number", {"phone_number": kept}, "failed", "elicitation"),
+    ]
+    plan_id = lines(offered)[0][1]["plan_id"]
+    assert lines(offered) == [
+        ("apply_changes", {"plan_id": plan_id}, "confirmation_required", "token"),
+        ("delete_phone_number", {"phone_number": shared}, "confirmation_required", "token"),
+        ("update_phone_number", {"phone_number": shared, "outbound_shareable": True}, "attempted", None),
+        ("update_phone_number", {"phone_number": shared, "outbound_shareable": True}, "done", None),
+    ]

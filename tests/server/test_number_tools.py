@@ -167,3 +167,18 @@ async def test_a_purchase_reaches_modern_listeners_as_change_events(
                     break
     assert ResourcesListChanged() in seen
     assert ResourceUpdated(uri="anyreach://phone-numbers") in seen
+
+
+async def test_an_unconfirmed_write_tells_subscribed_clients_which_number_changed(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    updated: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            updated.append(str(message.params.uri))
+
+    async with connect(make_server(), "legacy", message_handler=on_message) as client:
+        _data(await client.call_tool("update_phone_number", {"phone_number": number, "outbound_shareable": True}))
+    assert f"anyreach://phone-numbers/{number}" in updated
