@@ -1,4 +1,5 @@
-"""What installers and registries read: the version, `python -m`, server.json and the README's marker."""
+"""What installers and registries read: the version, `python -m`, server.json, the README's marker, and the
+reference page that documents every environment variable."""
 
 from __future__ import annotations
 
@@ -61,11 +62,16 @@ def test_server_json_names_only_real_environment_variables_and_marks_exactly_the
     assert all(variable["description"] for variable in PYPI_PACKAGE["environmentVariables"])
 
 
-def test_the_readme_carries_the_registry_marker_and_every_environment_variable() -> None:
+def test_the_readme_carries_the_registry_marker() -> None:
     readme = (ROOT / "README.md").read_text()
 
     assert f"mcp-name: {SERVER_JSON['name']}" in readme
-    assert not [name for name in settings_env_names() if f"`{name}`" not in readme]
+
+
+def test_the_reference_page_documents_every_environment_variable() -> None:
+    reference = (ROOT / "docs" / "reference.md").read_text()
+
+    assert not [name for name in settings_env_names() if f"`{name}`" not in reference]
 
 
 def test_the_readme_set_up_command_ends_in_the_demo_and_the_test_command_is_the_ci_one() -> None:

@@ -244,7 +244,7 @@ async def show_views(demo: Demo, client: Client) -> None:
     demo.show(
         "To see it: connect this server to a host that supports MCP Apps and ask it to audit your telephony;\n"
         "audit_inventory's result then opens the inventory view (numbers by trunk, who answers each, findings).\n"
-        "Hosts without MCP Apps show the same results as text. See 'See it: MCP Apps views' in README.md."
+        "Hosts without MCP Apps show the same results as text. See docs/views.md."
     )
 
 

@@ -75,7 +75,7 @@ def _settings(flags: dict[str, Any], *, check_unknown: bool = True) -> Settings 
         print(
             "mcp-anyreach: unknown environment variables, refusing to start: "
             + ", ".join(unknown)
-            + ". Fix or unset them; `mcp-anyreach serve --help` and the README list the valid ones.",
+            + ". Fix or unset them; `mcp-anyreach serve --help` and docs/reference.md list the valid ones.",
             file=sys.stderr,
         )
         return None

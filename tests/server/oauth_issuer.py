@@ -73,7 +73,7 @@ async def local_issuer() -> AsyncGenerator[LocalIssuer]:
         yield issuer
 
 
-# Replicas whose callers sign in, as the README's team deployment runs them: a confirmation token is bound to
+# Replicas whose callers sign in, as docs/deployment.md runs them: a confirmation token is bound to
 # the signed-in caller, so it is redeemed on any replica by the same caller.
 REPLICAS_RESOURCE = "http://replicas.test/mcp"
 

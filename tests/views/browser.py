@@ -133,7 +133,7 @@ async def show(page: Any, *, html: str, tool: str, arguments: dict[str, Any], re
 
 
 async def screenshot(page: Any, name: str) -> Path:
-    """The view as a person sees it, as SCREENSHOTS/NAME.png (docs/screenshots, which the README shows, on request)."""
+    """The view as a person sees it, as SCREENSHOTS/NAME.png (docs/screenshots, shown by docs/views.md; on request)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     await page.locator("iframe").screenshot(path=str(path), animations="disabled")
