@@ -332,7 +332,7 @@ async def test_the_server_refuses_to_start_on_a_malformed_credential_without_sho
         )
     stderr = completed.stderr.decode()
 
-    assert completed.returncode == 2
+    assert completed.returncode == 1
     assert expected in stderr
     assert "doctor" in stderr
     assert env["ANYREACH_TOKEN"].split()[-1] not in stderr

@@ -34,6 +34,7 @@ from mcp_anyreach.api import (
 )
 from mcp_anyreach.api.errors import display_url
 from mcp_anyreach.cli.credentials import credential_problem
+from mcp_anyreach.cli.exit_codes import ExitCode
 from mcp_anyreach.domain.managed_account import NoSingleManagedAccount, discover_managed_account
 from mcp_anyreach.domain.networks import is_loopback
 from mcp_anyreach.settings import Settings
@@ -500,4 +501,4 @@ def run_doctor(settings: Settings, *, as_machine_readable: bool = False, per_che
     except BrokenPipeError:
         # The reader (`| head`) left: point stdout at nothing, so the flush at exit raises no second error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0 if report.ok else 1
+    return ExitCode.SUCCESS if report.ok else ExitCode.FAILURE

@@ -1,7 +1,7 @@
 """Command line entry point: parses flags and wires the parts together, nothing more.
 
 Nothing here writes to stdout: on the stdio transport stdout belongs to the protocol. Options that several
-commands take are declared once, in options.py.
+commands take are declared once, in options.py; what each exit code means is said once, in exit_codes.py.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from mcp_anyreach.settings import Settings
 
 from mcp_anyreach import __version__
 from mcp_anyreach.cli import options
+from mcp_anyreach.cli.exit_codes import TABLE, ExitCode
 
 COMMANDS = ("serve", "sandbox", "demo", "doctor", "export", "plan", "apply")
 SANDBOX_EXAMPLES = """examples:
@@ -33,7 +34,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     from mcp_anyreach.sandbox import serve
 
     serve(host=args.host, port=args.port, db=args.db, faults=args.faults, behaviour=args.behaviour)
-    return 0
+    return ExitCode.SUCCESS
 
 
 def _behaviour(spec: str) -> Any:
@@ -54,7 +55,7 @@ def _doctor(args: argparse.Namespace) -> int:
     # The doctor looks at the set-up as it is; serve is what refuses to start on unknown variables.
     settings = settings_from(args, check_unknown=False)
     if settings is None:
-        return 2
+        return ExitCode.FAILURE
     return run_doctor(settings, as_machine_readable=args.json, per_check=args.timeout)
 
 
@@ -97,7 +98,7 @@ def _export(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     if settings is None:
-        return commands.ERROR
+        return ExitCode.FAILURE
     output = Path(args.output) if args.output else None
     as_json = args.json or (output is not None and output.suffix == ".json")
     return commands.run(lambda: commands.export(settings, output, as_json=as_json, out=sys.stdout))
@@ -108,7 +109,7 @@ def _plan(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     if settings is None:
-        return commands.ERROR
+        return ExitCode.FAILURE
     return commands.run(lambda: commands.plan(settings, Path(args.file), as_json=args.json, out=sys.stdout))
 
 
@@ -117,7 +118,7 @@ def _apply(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     if settings is None:
-        return commands.ERROR
+        return ExitCode.FAILURE
 
     async def ask(question: str) -> bool:
         import anyio.to_thread
@@ -146,13 +147,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     if settings is None:
-        return 2
+        return ExitCode.FAILURE
     if not settings.uses_sandbox and settings.token is not None:
         from mcp_anyreach.cli.credentials import credential_problem
 
         if problem := credential_problem(settings.token.get_secret_value(), settings.org_id):
             print(f"mcp-anyreach: {problem} (`mcp-anyreach doctor` checks the whole set-up)", file=sys.stderr)
-            return 2
+            return ExitCode.FAILURE
 
     from mcp_anyreach.server.gate.audit_log import AuditLog, AuditUnavailable
     from mcp_anyreach.server.http.transports import check_exposure
@@ -163,13 +164,13 @@ def _serve(args: argparse.Namespace) -> int:
         anyio.run(_run, settings)
     except AuditUnavailable as exc:
         print(f"mcp-anyreach: cannot append to the audit log {exc}; refusing to start without it.", file=sys.stderr)
-        return 2
+        return ExitCode.FAILURE
     except ValueError as exc:  # bad toolset/tool names, unsafe HTTP exposure: say so, no traceback
         print(f"mcp-anyreach: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.FAILURE
     except KeyboardInterrupt:
         pass
-    return 0
+    return ExitCode.SUCCESS
 
 
 async def _run(settings: Settings) -> None:
@@ -206,6 +207,15 @@ async def _run(settings: Settings) -> None:
         ).serve()
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 1 like every other failure: argparse's own 2 means "changes pending"
+    to a pipeline reading `plan` (exit_codes.py)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.FAILURE, f"{self.prog}: error: {message}\n")
+
+
 def _serve_flags(parser: argparse.ArgumentParser) -> None:
     from mcp_anyreach.settings import Settings  # the defaults live there, once
 
@@ -231,9 +241,11 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mcp-anyreach",
         description="MCP server for Anyreach telephony. Without ANYREACH_TOKEN it runs on the embedded sandbox.",
+        epilog=TABLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"mcp-anyreach {__version__}")
     commands = parser.add_subparsers(dest="command")
