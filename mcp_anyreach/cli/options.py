@@ -21,11 +21,11 @@ class Option:
     action: str | None = None
     type: type[Any] | None = None
 
-    def add(self, parser: argparse.ArgumentParser, *, help: str | None = None, **default: Any) -> None:
-        """Add this option to `parser`, with this command's own `help` sentence and `default=` if it has them."""
+    def add(self, parser: argparse.ArgumentParser, *, help: str | None = None, default: Any = None) -> None:
+        """Add this option to `parser`, with this command's own `help` sentence and `default` if it has them."""
         said = help or self.help
         assert said, f"{self.flag} needs a help sentence in {parser.prog}"
-        parsing: dict[str, Any] = {"action": self.action, "type": self.type, **default}
+        parsing: dict[str, Any] = {"action": self.action, "type": self.type, "default": default}
         parser.add_argument(self.flag, help=said, **{key: value for key, value in parsing.items() if value is not None})
 
 
