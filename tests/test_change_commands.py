@@ -64,6 +64,26 @@ async def test_plan_exits_2_with_pending_changes_and_apply_needs_a_yes_or_auto_a
     assert {line["tool"] for line in lines} == {"update_phone_number"}
 
 
+async def test_a_mistyped_flag_on_a_plan_with_pending_changes_exits_1_so_a_pipeline_never_reads_it_as_pending(
+    tmp_path: Path,
+) -> None:
+    db, document = str(tmp_path / "sandbox.db"), tmp_path / "account.json"
+    assert (await cli("export", "--db", db, "--output", str(document))).returncode == 0
+    wanted = json.loads(document.read_text())
+    wanted["numbers"]["items"][0]["outbound_shareable"] = not wanted["numbers"]["items"][0]["outbound_shareable"]
+    document.write_text(json.dumps(wanted))
+
+    mistyped = await cli("plan", str(document), "--db", db, "--jsno")
+    bare = await cli("plan", "--typo")
+    pending = await cli("plan", str(document), "--db", db)
+
+    assert (mistyped.returncode, bare.returncode) == (1, 1)
+    assert "unrecognized arguments: --jsno" in mistyped.stderr
+    assert "usage: mcp-anyreach" in bare.stderr
+    assert mistyped.stdout == bare.stdout == ""
+    assert pending.returncode == 2, "the same document, spelt right, has a change pending"
+
+
 async def test_a_document_that_cannot_be_met_exits_1_with_the_reason_and_changes_nothing(tmp_path: Path) -> None:
     db, document = str(tmp_path / "sandbox.db"), tmp_path / "bad.yaml"
     document.write_text("numbers:\n  items:\n    - phone_number: '+12125550199'\n      trunk: Nowhere\n")

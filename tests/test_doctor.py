@@ -18,8 +18,13 @@ from mcp.client.stdio import stdio_client
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.cli.doctor import Report, diagnose, run_doctor
+from mcp_anyreach.domain.managed_account import ManagedAccount
+from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.sandbox import open_sandbox
+from mcp_anyreach.sandbox.store import trunks
+from mcp_anyreach.sandbox.store.db import new_uuid
 from mcp_anyreach.sandbox.store.orgs import ALL_SCOPES
 from mcp_anyreach.settings import Settings
 from tests.reliability.live import LiveSandbox, live_sandbox
@@ -31,6 +36,7 @@ WITHOUT_TRUNKS = "ak_doctor_without_trunks_read"
 WITHOUT_MANAGED = "ak_doctor_without_managed_accounts_read"
 NO_MANAGED_TRUNK = "ak_doctor_org_without_managed_trunks"
 WITHOUT_AGENTS = "ak_doctor_without_agents_read"
+TWO_MANAGED_ACCOUNTS = "ak_doctor_org_with_two_managed_accounts"
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +57,12 @@ async def live() -> AsyncIterator[LiveSandbox]:
             store.organizations.add_credential(demo.org_id, key, tuple(set(ALL_SCOPES) - missing))
         bare_org = store.organizations.create("No Managed Trunks Ltd")
         store.organizations.add_credential(bare_org, NO_MANAGED_TRUNK, ALL_SCOPES)
+        two_accounts = store.organizations.create("Two Managed Accounts Ltd")
+        store.organizations.add_credential(two_accounts, TWO_MANAGED_ACCOUNTS, ALL_SCOPES)
+        with store.db.transaction() as tx:
+            for carrier in ("Twilio", "Telnyx"):
+                account = store.organizations.add_managed_account(two_accounts, f"Anyreach managed ({carrier})")
+                trunks.insert(tx, new_uuid(), two_accounts, f"{carrier} managed numbers", account, store.db.now())
         yield running
 
 
@@ -238,6 +250,31 @@ async def test_read_only_checks_only_what_a_read_only_server_needs(
     assert code == 0
 
 
+async def test_trunks_of_two_managed_accounts_fail_doctor_and_refuse_the_servers_search_naming_both(
+    live: LiveSandbox,
+) -> None:
+    settings = settings_for(live, token=TWO_MANAGED_ACCOUNTS)
+
+    report = await diagnose(settings)
+    async with AnyreachClient(live.base_url, TWO_MANAGED_ACCOUNTS, read_only=True) as client:
+        with pytest.raises(Refusal) as refused:
+            await ManagedAccount(client, configured=None).id()
+
+    credential = live.sandbox.store.organizations.credential(TWO_MANAGED_ACCOUNTS)
+    assert credential is not None
+    sql = "SELECT managed_account_id FROM trunks WHERE org_id = ?"
+    accounts = [row[0] for row in live.sandbox.store.db.query(sql, (credential.organization_id,))]
+    doctor_says = next(check.detail for check in report.checks if check.name == "managed account")
+
+    assert list(failed(report)) == ["managed account"]
+    assert "ANYREACH_MANAGED_ACCOUNT_ID" in failed(report)["managed account"]
+    assert "ANYREACH_MANAGED_ACCOUNT_ID" in str(refused.value)
+    assert len(accounts) == 2
+    for account in accounts:
+        assert account in doctor_says
+        assert account in str(refused.value)
+
+
 async def test_an_address_that_refuses_connections_fails_at_tcp_and_skips_everything_that_needs_the_api(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -295,7 +332,7 @@ async def test_the_server_refuses_to_start_on_a_malformed_credential_without_sho
         )
     stderr = completed.stderr.decode()
 
-    assert completed.returncode == 2
+    assert completed.returncode == 1
     assert expected in stderr
     assert "doctor" in stderr
     assert env["ANYREACH_TOKEN"].split()[-1] not in stderr

@@ -1,9 +1,8 @@
 """`mcp-anyreach export | plan | apply`: the change-set engine on the command line, for pipelines (GitOps).
 
-Exit codes follow `terraform plan -detailed-exitcode`: 0 nothing to do (or applied), 2 changes pending
-(plan only), 1 an error (a refusal, an API failure, a step that failed, an apply not approved). Output goes
-to stdout (these commands are not the stdio server); logs and questions go to stderr. Nothing here imports
-the MCP SDK.
+Exit codes are exit_codes.py's: 0 nothing to do (or applied), 2 changes pending (plan only), 1 an error (a
+refusal, an API failure, a step that failed, an apply not approved). Output goes to stdout (these commands
+are not the stdio server); logs and questions go to stderr. Nothing here imports the MCP SDK.
 """
 
 from __future__ import annotations
@@ -29,12 +28,11 @@ from mcp_anyreach.changes.results import ApplyReport, PlanView
 from mcp_anyreach.changes.snapshot import read_snapshot
 from mcp_anyreach.changes.store import MemoryPlans
 from mcp_anyreach.cli.backend import connect
+from mcp_anyreach.cli.exit_codes import ExitCode
 from mcp_anyreach.domain.api_errors import error_message
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.server.gate.audit_log import AuditLog, AuditUnavailable
 from mcp_anyreach.settings import Settings
-
-NOTHING, ERROR, PENDING = 0, 1, 2
 
 
 async def export(settings: Settings, output: Path | None, *, as_json: bool, out: IO[str]) -> int:
@@ -46,7 +44,7 @@ async def export(settings: Settings, output: Path | None, *, as_json: bool, out:
     else:
         await anyio.Path(output).write_text(text, encoding="utf-8")
         print(f"wrote {output}", file=sys.stderr)
-    return NOTHING
+    return ExitCode.SUCCESS
 
 
 async def plan(settings: Settings, document: Path, *, as_json: bool, out: IO[str]) -> int:
@@ -54,7 +52,7 @@ async def plan(settings: Settings, document: Path, *, as_json: bool, out: IO[str
         planned = await plan_document(client, MemoryPlans(), _read(document), from_file=True, save=False)
     _need_secrets(planned)
     _show(planned, as_json=as_json, out=out, hint="run `mcp-anyreach apply` with the same file")
-    return PENDING if planned.steps else NOTHING
+    return ExitCode.CHANGES_PENDING if planned.steps else ExitCode.SUCCESS
 
 
 async def apply(
@@ -73,7 +71,7 @@ async def apply(
             "Run `mcp-anyreach plan` to see what would change, or unset MCP_ANYREACH_READ_ONLY to apply.",
             file=sys.stderr,
         )
-        return ERROR
+        return ExitCode.FAILURE
     audit = AuditLog(settings.audit_log)
     audit.check()
     store = MemoryPlans()
@@ -82,7 +80,7 @@ async def apply(
         _need_secrets(planned)
         _show(planned, as_json=as_json, out=out, hint="confirm to apply")
         if not planned.steps:
-            return NOTHING
+            return ExitCode.SUCCESS
         via = "auto_approve" if auto_approve else "terminal"
         if not auto_approve:
             if ask is None:
@@ -90,20 +88,20 @@ async def apply(
                     "mcp-anyreach apply: no terminal to ask on; review the plan and pass --auto-approve to apply it.",
                     file=sys.stderr,
                 )
-                return ERROR
+                return ExitCode.FAILURE
             if not await ask(f"Apply these {len(planned.steps)} steps? Only 'yes' is accepted: "):
                 print("Apply cancelled; nothing changed.", file=sys.stderr)
-                return ERROR
+                return ExitCode.FAILURE
         if moved := await stale_resources(client, planned):
             print(
                 f"mcp-anyreach apply: {len(moved)} resources changed since planning ({', '.join(moved[:5])}); "
                 "nothing was done. Run it again.",
                 file=sys.stderr,
             )
-            return ERROR
+            return ExitCode.FAILURE
         report = await run_plan(client, planned, _audited(audit, via), env=os.environ, store=store)
     _report(report, as_json=as_json, out=out)
-    return NOTHING if report.complete else ERROR
+    return ExitCode.SUCCESS if report.complete else ExitCode.FAILURE
 
 
 def _audited(audit: AuditLog, via: str) -> RunStep:
@@ -190,4 +188,4 @@ def run(command: Callable[[], Awaitable[int]]) -> int:
         print(f"mcp-anyreach: {error_message(exc, retry_safe=False)}", file=sys.stderr)
     except AuditUnavailable as exc:
         print(f"mcp-anyreach: cannot append to the audit log {exc}; nothing was changed.", file=sys.stderr)
-    return ERROR
+    return ExitCode.FAILURE

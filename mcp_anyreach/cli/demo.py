@@ -23,6 +23,8 @@ from mcp.client.session import ElicitationFnT
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult, TextResourceContents
 
+from mcp_anyreach.cli.exit_codes import ExitCode
+
 AREA_CODE = "415"
 TRUNK_NAME = "Demo carrier (BYOC)"
 BYOC_NUMBER = "+12125550199"
@@ -260,8 +262,8 @@ def run_demo(db: str | None) -> int:
             print(f"\nDemo failed: {exc}", file=sys.stderr)
             if log_path.exists():
                 print(f"Server log:\n{log_path.read_text(errors='replace')[-4000:]}", file=sys.stderr)
-            return 1
-    return 0
+            return ExitCode.FAILURE
+    return ExitCode.SUCCESS
 
 
 async def _run(demo: Demo, db: str, log_path: Path) -> None:

@@ -34,6 +34,8 @@ from mcp_anyreach.api import (
 )
 from mcp_anyreach.api.errors import display_url
 from mcp_anyreach.cli.credentials import credential_problem
+from mcp_anyreach.cli.exit_codes import ExitCode
+from mcp_anyreach.domain.managed_account import NoSingleManagedAccount, discover_managed_account
 from mcp_anyreach.domain.networks import is_loopback
 from mcp_anyreach.settings import Settings
 
@@ -350,22 +352,22 @@ async def _check_managed_account(report: Report, client: AnyreachClient, setting
 
 
 async def _discover_managed_account(report: Report, client: AnyreachClient, read_only: bool) -> str | None:
-    found: set[str] = set()
     try:
-        async for trunk in client.trunks.iter():
-            if trunk.managed_account_id:
-                found.add(trunk.managed_account_id)
+        account = await discover_managed_account(client)
     except PermissionDeniedError:
         report.add("managed account", "skip", "needs trunks:read to find it on the managed trunks")
         return None
     except AnyreachError as failure:
         report.add("managed account", "fail", f"could not list trunks: {failure}", _api_fix(failure))
         return None
-    if len(found) == 1:
-        account = found.pop()
-        report.add("managed account", "ok", f"{account}, found on the organization's managed trunks")
-        return account
-    status: Status = "warn" if read_only else "fail"
+    except NoSingleManagedAccount as unknown:
+        _no_single_managed_account(report, unknown.found, "warn" if read_only else "fail")
+        return None
+    report.add("managed account", "ok", f"{account}, found on the organization's managed trunks")
+    return account
+
+
+def _no_single_managed_account(report: Report, found: frozenset[str], status: Status) -> None:
     if found:
         report.add(
             "managed account",
@@ -380,7 +382,6 @@ async def _discover_managed_account(report: Report, client: AnyreachClient, read
             "the organization has no managed trunk to find its managed account on",
             "Set ANYREACH_MANAGED_ACCOUNT_ID (Anyreach support can tell you its id); searching and buying need it.",
         )
-    return None
 
 
 def _api_fix(failure: AnyreachError) -> str:
@@ -500,4 +501,4 @@ def run_doctor(settings: Settings, *, as_machine_readable: bool = False, per_che
     except BrokenPipeError:
         # The reader (`| head`) left: point stdout at nothing, so the flush at exit raises no second error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0 if report.ok else 1
+    return ExitCode.SUCCESS if report.ok else ExitCode.FAILURE

@@ -1,6 +1,7 @@
 """Command line entry point: parses flags and wires the parts together, nothing more.
 
-Nothing here writes to stdout: on the stdio transport stdout belongs to the protocol.
+Nothing here writes to stdout: on the stdio transport stdout belongs to the protocol. Options that several
+commands take are declared once, in options.py; what each exit code means is said once, in exit_codes.py.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from mcp_anyreach.settings import Settings
 
 from mcp_anyreach import __version__
+from mcp_anyreach.cli import options
+from mcp_anyreach.cli.exit_codes import TABLE, ExitCode
 
 COMMANDS = ("serve", "sandbox", "demo", "doctor", "export", "plan", "apply")
 SANDBOX_EXAMPLES = """examples:
@@ -31,7 +34,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     from mcp_anyreach.sandbox import serve
 
     serve(host=args.host, port=args.port, db=args.db, faults=args.faults, behaviour=args.behaviour)
-    return 0
+    return ExitCode.SUCCESS
 
 
 def _behaviour(spec: str) -> Any:
@@ -49,27 +52,27 @@ def _demo(args: argparse.Namespace) -> int:
 def _doctor(args: argparse.Namespace) -> int:
     from mcp_anyreach.cli.doctor import run_doctor
 
-    settings = _settings(
-        {key: getattr(args, key) for key in ("read_only", "audit_log", "token_store") if getattr(args, key)},
-        check_unknown=False,  # the doctor looks at the set-up as it is; serve is what refuses to start
-    )
+    # The doctor looks at the set-up as it is; serve is what refuses to start on unknown variables.
+    settings = settings_from(args, check_unknown=False)
     if settings is None:
-        return 2
+        return ExitCode.FAILURE
     return run_doctor(settings, as_machine_readable=args.json, per_check=args.timeout)
 
 
-def _change_settings(args: argparse.Namespace) -> Settings | None:
-    """Settings for export/plan/apply: the environment plus --sandbox, --db, --audit-log."""
-    return _settings({key: getattr(args, key) for key in ("sandbox", "db", "audit_log") if getattr(args, key, None)})
-
-
-def _settings(flags: dict[str, Any], *, check_unknown: bool = True) -> Settings | None:
-    """The environment's settings with `flags` over them, or None after saying on stderr what to fix."""
+def settings_from(args: argparse.Namespace, *, check_unknown: bool = True) -> Settings | None:
+    """The environment's settings with the options given over them (those named after a Settings field), or
+    None after saying on stderr what to fix."""
     import os
 
     from pydantic import ValidationError
 
     from mcp_anyreach.settings import Settings, unknown_variables
+
+    flags = {
+        key: value
+        for key, value in vars(args).items()
+        if key in Settings.model_fields and value is not None and value is not False
+    }
 
     if check_unknown and (unknown := unknown_variables(os.environ)):
         print(
@@ -93,9 +96,9 @@ def _settings(flags: dict[str, Any], *, check_unknown: bool = True) -> Settings 
 def _export(args: argparse.Namespace) -> int:
     from mcp_anyreach.cli import change_commands as commands
 
-    settings = _change_settings(args)
+    settings = settings_from(args)
     if settings is None:
-        return commands.ERROR
+        return ExitCode.FAILURE
     output = Path(args.output) if args.output else None
     as_json = args.json or (output is not None and output.suffix == ".json")
     return commands.run(lambda: commands.export(settings, output, as_json=as_json, out=sys.stdout))
@@ -104,18 +107,18 @@ def _export(args: argparse.Namespace) -> int:
 def _plan(args: argparse.Namespace) -> int:
     from mcp_anyreach.cli import change_commands as commands
 
-    settings = _change_settings(args)
+    settings = settings_from(args)
     if settings is None:
-        return commands.ERROR
+        return ExitCode.FAILURE
     return commands.run(lambda: commands.plan(settings, Path(args.file), as_json=args.json, out=sys.stdout))
 
 
 def _apply(args: argparse.Namespace) -> int:
     from mcp_anyreach.cli import change_commands as commands
 
-    settings = _change_settings(args)
+    settings = settings_from(args)
     if settings is None:
-        return commands.ERROR
+        return ExitCode.FAILURE
 
     async def ask(question: str) -> bool:
         import anyio.to_thread
@@ -142,20 +145,15 @@ def _serve(args: argparse.Namespace) -> int:
     gc.disable()
     import anyio
 
-    flags = {
-        key: value
-        for key, value in vars(args).items()
-        if key not in ("command", "run") and value is not None and value is not False
-    }
-    settings = _settings(flags)
+    settings = settings_from(args)
     if settings is None:
-        return 2
+        return ExitCode.FAILURE
     if not settings.uses_sandbox and settings.token is not None:
         from mcp_anyreach.cli.credentials import credential_problem
 
         if problem := credential_problem(settings.token.get_secret_value(), settings.org_id):
             print(f"mcp-anyreach: {problem} (`mcp-anyreach doctor` checks the whole set-up)", file=sys.stderr)
-            return 2
+            return ExitCode.FAILURE
 
     from mcp_anyreach.server.gate.audit_log import AuditLog, AuditUnavailable
     from mcp_anyreach.server.http.transports import check_exposure
@@ -166,13 +164,13 @@ def _serve(args: argparse.Namespace) -> int:
         anyio.run(_run, settings)
     except AuditUnavailable as exc:
         print(f"mcp-anyreach: cannot append to the audit log {exc}; refusing to start without it.", file=sys.stderr)
-        return 2
+        return ExitCode.FAILURE
     except ValueError as exc:  # bad toolset/tool names, unsafe HTTP exposure: say so, no traceback
         print(f"mcp-anyreach: {exc}", file=sys.stderr)
-        return 2
+        return ExitCode.FAILURE
     except KeyboardInterrupt:
         pass
-    return 0
+    return ExitCode.SUCCESS
 
 
 async def _run(settings: Settings) -> None:
@@ -209,6 +207,15 @@ async def _run(settings: Settings) -> None:
         ).serve()
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 1 like every other failure: argparse's own 2 means "changes pending"
+    to a pipeline reading `plan` (exit_codes.py)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(ExitCode.FAILURE, f"{self.prog}: error: {message}\n")
+
+
 def _serve_flags(parser: argparse.ArgumentParser) -> None:
     from mcp_anyreach.settings import Settings  # the defaults live there, once
 
@@ -216,10 +223,10 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
         return f"default {Settings.model_fields[name].default}"
 
     parser.add_argument("--transport", choices=["stdio", "sse", "streamable-http"], help=default("transport"))
-    parser.add_argument("--host", help=f"HTTP bind address ({default('host')})")
-    parser.add_argument("--port", type=int, help=f"HTTP port ({default('port')}; 0: any free port, logged at start-up)")
+    options.HOST.add(parser, help=f"HTTP bind address ({default('host')})")
+    options.PORT.add(parser, help=f"HTTP port ({default('port')}; 0: any free port, logged at start-up)")
     parser.add_argument("--stateless", action="store_true", help="stateless streamable HTTP (for replicas)")
-    parser.add_argument("--read-only", action="store_true", help="register read tools only; refuse every write")
+    options.READ_ONLY.add(parser)
     parser.add_argument("--toolsets", help="comma-separated: numbers,purchasing,trunks,routing,agents,audit,changes")
     parser.add_argument("--tools", help="comma-separated tool names (added to --toolsets)")
     parser.add_argument("--no-confirm", action="store_true", help="skip confirmation gates (pipelines only)")
@@ -228,38 +235,43 @@ def _serve_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--purchase-window", help="the rolling window of --max-purchases, e.g. 24h, 90m")
     parser.add_argument("--redis-url", help="Redis (or Valkey) that replicas share state in, e.g. redis://host:6379/0")
-    parser.add_argument("--audit-log", help="append every attempted write to this JSON-lines file")
-    parser.add_argument(
-        "--token-store", help="SQLite file of the state replicas on one host share: used tokens, budget, plans"
-    )
-    parser.add_argument("--sandbox", action="store_true", help="use the embedded sandbox even with a token")
-    parser.add_argument("--db", help="the embedded sandbox's SQLite file (default under the user data dir)")
+    options.AUDIT_LOG.add(parser)
+    options.TOKEN_STORE.add(parser)
+    options.account(parser, db_help="the embedded sandbox's SQLite file (default under the user data dir)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mcp-anyreach",
         description="MCP server for Anyreach telephony. Without ANYREACH_TOKEN it runs on the embedded sandbox.",
+        epilog=TABLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"mcp-anyreach {__version__}")
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="run the MCP server (the default command)")
     _serve_flags(serve)
     serve.set_defaults(run=_serve)
-    sandbox = commands.add_parser(
+    _sandbox_command(commands.add_parser)
+    demo = commands.add_parser("demo", help="walk through every feature against a fresh sandbox, step by step")
+    options.DB.add(demo, help="keep the demo's sandbox in this SQLite file (default: fresh)")
+    demo.set_defaults(run=_demo)
+    _doctor_command(commands.add_parser)
+    _change_commands(commands.add_parser)
+    return parser
+
+
+def _sandbox_command(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
+    sandbox = add_parser(
         "sandbox",
         help="serve the embedded Anyreach-compatible API on loopback",
         description="Serve the embedded Anyreach-compatible API (demo data) for curl, clients and tests.",
         epilog=SANDBOX_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s)")
-    sandbox.add_argument(
-        "--port", type=int, default=8787, help="port (default: %(default)s; 0: any free port, shown at start-up)"
-    )
-    sandbox.add_argument(
-        "--db", default=None, help="SQLite file (default: sandbox.db under the user data dir; :memory: forgets)"
-    )
+    options.HOST.add(sandbox, help="bind address (default: %(default)s)", default="127.0.0.1")
+    options.PORT.add(sandbox, help="port (default: %(default)s; 0: any free port, shown at start-up)", default=8787)
+    options.DB.add(sandbox, help="SQLite file (default: sandbox.db under the user data dir; :memory: forgets)")
     sandbox.add_argument("--faults", default=None, help="inject 5xx, 429, latency and dropped connections")
     sandbox.add_argument(
         "--behaviour",
@@ -268,51 +280,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer where the vendor's docs are silent another way (default: the contract's choices)",
     )
     sandbox.set_defaults(run=_sandbox)
-    demo = commands.add_parser("demo", help="walk through every feature against a fresh sandbox, step by step")
-    demo.add_argument("--db", default=None, help="keep the demo's sandbox in this SQLite file (default: fresh)")
-    demo.set_defaults(run=_demo)
-    doctor = commands.add_parser(
+
+
+def _doctor_command(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
+    doctor = add_parser(
         "doctor",
         help="check the set-up for a real Anyreach account: token, network, scopes, managed account, files",
         description="Check, in order, everything a server needs for the account in ANYREACH_TOKEN (and the other "
         "ANYREACH_ variables); print the fix for each failure. Exit code 0 when the server can work, 1 when not. "
         "It never writes to the account.",
     )
-    doctor.add_argument("--read-only", action="store_true", help="check only what a --read-only server needs")
-    doctor.add_argument("--json", action="store_true", help="print the report as JSON (for machines)")
-    doctor.add_argument("--audit-log", help="the audit log the server would write (else MCP_ANYREACH_AUDIT_LOG)")
-    doctor.add_argument("--token-store", help="the used-token store the server would use (else its variable)")
+    options.READ_ONLY.add(doctor, help="check only what a --read-only server needs")
+    options.JSON.add(doctor, help="print the report as JSON (for machines)")
+    options.AUDIT_LOG.add(doctor, help="the audit log the server would write (else MCP_ANYREACH_AUDIT_LOG)")
+    options.TOKEN_STORE.add(doctor, help="the used-token store the server would use (else its variable)")
     doctor.add_argument("--timeout", type=float, default=10.0, help="seconds per check (default: %(default)s)")
     doctor.set_defaults(run=_doctor)
-    _change_commands(commands.add_parser)
-    return parser
 
 
 def _change_commands(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
     """export / plan / apply: the account as a desired-state document, for pipelines."""
-
-    def account(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--sandbox", action="store_true", help="use the embedded sandbox even with a token")
-        parser.add_argument("--db", help="the embedded sandbox's SQLite file")
-
     export = add_parser("export", help="print the account as a desired-state document (no secrets)")
     export.add_argument("--output", help="write to this file (YAML, or JSON when it ends in .json)")
-    export.add_argument("--json", action="store_true", help="JSON instead of YAML")
-    account(export)
+    options.JSON.add(export, help="JSON instead of YAML")
+    options.account(export)
     export.set_defaults(run=_export)
     plan = add_parser(
         "plan", help="show what applying a document would change; exit 0 nothing to do, 2 changes pending, 1 error"
     )
-    plan.add_argument("file", help="the desired-state document (YAML or JSON)")
-    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
-    account(plan)
+    options.DOCUMENT.add(plan)
+    options.JSON.add(plan, help="print the plan as JSON")
+    options.account(plan)
     plan.set_defaults(run=_plan)
     apply = add_parser("apply", help="make the account match a document, after a yes (or --auto-approve)")
-    apply.add_argument("file", help="the desired-state document (YAML or JSON)")
+    options.DOCUMENT.add(apply)
     apply.add_argument("--auto-approve", action="store_true", help="apply without asking (needed without a terminal)")
-    apply.add_argument("--json", action="store_true", help="print the plan and the outcome as JSON")
-    apply.add_argument("--audit-log", help="append every step to this JSON-lines file")
-    account(apply)
+    options.JSON.add(apply, help="print the plan and the outcome as JSON")
+    options.AUDIT_LOG.add(apply, help="append every step to this JSON-lines file")
+    options.account(apply)
     apply.set_defaults(run=_apply)
 
 

@@ -4,11 +4,14 @@ sandbox file of its own."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import anyio
+import pytest
+import yaml
 
 from tests.server.procs import server_env
 
@@ -58,6 +61,37 @@ async def test_the_gitops_document_plans_applies_and_then_has_nothing_to_do(tmp_
     assert b"change-me-in-ci" not in pending.stdout + applied.stdout + applied.stderr
     assert applied.returncode == 0, applied.stderr.decode()
     assert settled.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("flags", "step_passes", "seen"),
+    [("", True, "create BYOC trunk 'Acme carrier (BYOC)'"), (" --detailed", False, "unrecognized arguments")],
+    ids=["pending-changes", "mistyped-flag"],
+)
+async def test_the_gitops_workflows_plan_step_passes_on_pending_changes_and_fails_on_a_mistyped_flag(
+    tmp_path: Path, flags: str, step_passes: bool, seen: str
+) -> None:
+    gitops = EXAMPLES / "gitops"
+    workflow = yaml.safe_load((gitops / ".github" / "workflows" / "telephony.yml").read_text())
+    [script] = [step["run"] for step in workflow["jobs"]["plan"]["steps"] if "mcp-anyreach plan" in step.get("run", "")]
+    env = server_env(
+        ANYREACH_SIP_ACME_INBOUND="change-me-in-ci",
+        MCP_ANYREACH_DB=str(tmp_path / "sandbox.db"),
+        PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",  # where this checkout's mcp-anyreach is
+    )
+
+    with anyio.fail_after(RUN_TIMEOUT):
+        step = await anyio.run_process(
+            # how GitHub Actions runs a `run:` step on ubuntu
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script.replace(".yaml", f".yaml{flags}")],
+            cwd=gitops,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+
+    assert (step.returncode == 0) is step_passes, step.stderr.decode()
+    assert seen.encode() in step.stdout + step.stderr
 
 
 async def test_the_audit_report_writes_markdown_findings_from_a_read_only_server(tmp_path: Path) -> None:

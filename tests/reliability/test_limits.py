@@ -154,13 +154,13 @@ def _serve(*flags: str, **env: str) -> subprocess.CompletedProcess[bytes]:
 
 def test_a_misspelt_variable_stops_start_up_with_a_did_you_mean() -> None:
     completed = _serve(MCP_ANYREACH_READONLY="1")
-    assert completed.returncode == 2
+    assert completed.returncode == 1
     assert b"MCP_ANYREACH_READONLY (did you mean MCP_ANYREACH_READ_ONLY?)" in completed.stderr
 
 
 def test_a_short_http_token_stops_start_up_saying_how_long_it_must_be() -> None:
     completed = _serve("--transport", "streamable-http", MCP_ANYREACH_HTTP_TOKEN="short-token")
-    assert completed.returncode == 2
+    assert completed.returncode == 1
     assert b"at least 32 characters" in completed.stderr
     assert b"short-token" not in completed.stderr
 
@@ -170,7 +170,7 @@ def test_a_short_confirmation_secret_stops_start_up_saying_how_long_it_must_be(t
     completed = _serve(
         MCP_ANYREACH_CONFIRM_SECRET="abc-weak", MCP_ANYREACH_TOKEN_STORE=str(tmp_path / "used-tokens.db")
     )
-    assert completed.returncode == 2
+    assert completed.returncode == 1
     assert b"MCP_ANYREACH_CONFIRM_SECRET must be at least 32 characters" in completed.stderr
     assert b"abc-weak" not in completed.stderr
 
@@ -186,7 +186,7 @@ def test_a_shared_store_without_the_organization_id_stops_start_up_naming_the_va
     # An ak_ key does not tell the server its organization, and the shared budget is the organization's.
     shared = value if "://" in value else str(tmp_path / value)
     completed = _serve(ANYREACH_TOKEN="ak_of_one_replica", **{variable: shared})
-    assert completed.returncode == 2
+    assert completed.returncode == 1
     assert f"ANYREACH_ORG_ID is required with {variable}".encode() in completed.stderr
     assert b"ak_of_one_replica" not in completed.stderr
 
