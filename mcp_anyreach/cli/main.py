@@ -70,6 +70,7 @@ def _settings(flags: dict[str, Any], *, check_unknown: bool = True) -> Settings 
     from pydantic import ValidationError
 
     from mcp_anyreach.settings import Settings, unknown_variables
+    from mcp_anyreach.validation import describe
 
     if check_unknown and (unknown := unknown_variables(os.environ)):
         print(
@@ -82,11 +83,8 @@ def _settings(flags: dict[str, Any], *, check_unknown: bool = True) -> Settings 
     try:
         return Settings(**flags)
     except ValidationError as exc:
-        problems = (
-            f"- {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        print("mcp-anyreach: invalid configuration:\n" + "\n".join(problems), file=sys.stderr)
+        problems = describe(exc, whole="settings", separator="\n- ")
+        print(f"mcp-anyreach: invalid configuration:\n- {problems}", file=sys.stderr)
         return None
 
 
