@@ -43,8 +43,8 @@ def query(
 ) -> Params:
     """The query of one page: every declared filter (None ones are not sent), then `limit` and `cursor`.
 
-    A list's own filters come before the timestamps, as the API documents them; a mapping (an agent's
-    `metadata`) is sent as compact JSON.
+    A list's own filters come before the timestamps, so the query string reads as it always has; a mapping
+    (an agent's `metadata`) is sent as compact JSON.
     """
     check_filters(declared, filters, method)
     names = sorted(declared.__annotations__, key=lambda name: name in Timestamps.__annotations__)
