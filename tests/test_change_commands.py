@@ -96,7 +96,7 @@ async def test_a_document_that_cannot_be_met_exits_1_with_the_reason_and_changes
     assert planned.returncode == 1
     assert "No trunk is named 'Nowhere'" in planned.stderr
     assert broken.returncode == 1
-    assert "numbers.items.0.trunk" in broken.stderr
+    assert "numbers.items[0].trunk: Field required" in broken.stderr
     assert "anyreach://schema/desired-state" in broken.stderr
 
 

@@ -23,6 +23,7 @@ from mcp_anyreach.api.errors import (
     raise_api_error,
 )
 from mcp_anyreach.api.tracing import api_span
+from mcp_anyreach.validation import describe
 
 logger = logging.getLogger("mcp_anyreach.api")
 
@@ -220,8 +221,7 @@ def validate(response: httpx2.Response, model: type[M], data: object) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors())
-        raise unexpected_response(response, f"it does not match {model.__name__} ({problems})") from None
+        raise unexpected_response(response, f"it does not match {model.__name__} ({describe(exc)})") from None
 
 
 def unexpected_response(response: httpx2.Response, why: str) -> AnyreachError:

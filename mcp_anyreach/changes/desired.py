@@ -29,6 +29,7 @@ from mcp_anyreach.domain.args import E164, AgentRef, Identifier, InboundArgs, Ou
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.domain.uris import SCHEMA_URI
 from mcp_anyreach.domain.workflows import check_definition
+from mcp_anyreach.validation import describe
 
 _ENV_NAME = rf"^{SECRET_PREFIX}[A-Z0-9_]{{1,100}}$"
 HOW_TO_REFERENCE = (
@@ -178,11 +179,8 @@ def load_document(source: str | Mapping[str, Any], *, from_file: bool = False) -
     try:
         return DesiredState.model_validate(parsed)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(part) for part in error['loc']) or 'document'}: {error['msg']}"
-            for error in exc.errors(include_url=False, include_input=False)[:5]
-        ]
-        raise Refusal(f"The desired state is not valid: {'; '.join(problems)}. {SCHEMA_URI} describes it.") from None
+        problems = describe(exc, whole="document", limit=5)
+        raise Refusal(f"The desired state is not valid: {problems}. {SCHEMA_URI} describes it.") from None
 
 
 class TrunkTarget(BaseModel):

@@ -19,6 +19,7 @@ from mcp_anyreach.domain.args import E164, Identifier
 from mcp_anyreach.domain.references import name_instead_of_id
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.domain.text import listed
+from mcp_anyreach.validation import describe
 
 Numbers = Annotated[list[E164], Field(max_length=1000, description="E.164 numbers")]
 Direction = Literal["inbound", "outbound", "both"]
@@ -96,12 +97,9 @@ def parse_operations(raw: Sequence[Mapping[str, Any]]) -> list[Operation]:
     try:
         return OPERATIONS.validate_python(list(raw))
     except ValidationError as exc:
-        problems = [
-            f"operations[{'.'.join(str(part) for part in error['loc'])}]: {error['msg']}"
-            for error in exc.errors(include_url=False, include_input=False)[:5]
-        ]
+        problems = describe(exc, whole="operations", limit=5)
         raise Refusal(
-            "The operations are not valid: " + "; ".join(problems) + ". anyreach://schema/operations describes them."
+            f"The operations are not valid: {problems}. anyreach://schema/operations describes them."
         ) from None
 
 

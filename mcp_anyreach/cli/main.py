@@ -67,6 +67,7 @@ def settings_from(args: argparse.Namespace, *, check_unknown: bool = True) -> Se
     from pydantic import ValidationError
 
     from mcp_anyreach.settings import Settings, unknown_variables
+    from mcp_anyreach.validation import describe
 
     flags = {
         key: value
@@ -85,11 +86,8 @@ def settings_from(args: argparse.Namespace, *, check_unknown: bool = True) -> Se
     try:
         return Settings(**flags)
     except ValidationError as exc:
-        problems = (
-            f"- {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        print("mcp-anyreach: invalid configuration:\n" + "\n".join(problems), file=sys.stderr)
+        problems = describe(exc, whole="settings", separator="\n- ")
+        print(f"mcp-anyreach: invalid configuration:\n- {problems}", file=sys.stderr)
         return None
 
 

@@ -12,6 +12,8 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 
+from mcp_anyreach.validation import Location, describe
+
 _EXAMPLE_IN_TEXT = re.compile(r"e\.g\. ([^;,)]+)")
 _SCALARS = frozenset({"integer", "number", "boolean"})
 
@@ -35,14 +37,12 @@ def argument_problems(tool: str, properties: Mapping[str, Any], given: Mapping[s
 
 
 def invalid_arguments(tool: str, schema: Mapping[str, Any], error: ValidationError) -> str:
-    lines: list[str] = []
-    for item in error.errors(include_url=False, include_input=False):
-        path = _path(item["loc"])
-        message = str(item["msg"]).removeprefix("Value error, ")
-        field = _field(schema, item["loc"])
-        name = str(next((part for part in reversed(item["loc"]) if isinstance(part, str)), "value"))
-        lines.append(f"{path}: {message}; for example {path}={_example(name, field)}")
-    return f"Invalid arguments for {tool}, so nothing was done:\n- " + "\n- ".join(lines)
+    def example(loc: Location) -> str:
+        name = str(next((part for part in reversed(loc) if isinstance(part, str)), "value"))
+        return _example(name, _field(schema, loc))
+
+    problems = describe(error, whole="arguments", separator="\n- ", example=example)
+    return f"Invalid arguments for {tool}, so nothing was done:\n- {problems}"
 
 
 def _field(schema: Mapping[str, Any], loc: tuple[int | str, ...]) -> Mapping[str, Any]:
@@ -63,13 +63,6 @@ def _resolved(node: Mapping[str, Any], definitions: Mapping[str, Any]) -> Mappin
         if "$ref" in option:
             return cast(Mapping[str, Any], definitions.get(str(option["$ref"]).rsplit("/", 1)[-1], {}))
     return node
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "arguments"
 
 
 def _types(schema: Mapping[str, Any]) -> set[str]:

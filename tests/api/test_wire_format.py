@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import anyio
 import httpx2
@@ -65,6 +66,38 @@ async def test_list_filters_become_query_parameters_and_unset_ones_are_omitted(r
         "created_before": "2026-12-01T00:00:00Z",
         "limit": "10",
     }
+
+
+async def test_walking_every_page_sends_the_same_filters_as_one_page_in_the_same_order(recorder: Recorder) -> None:
+    filters: dict[str, Any] = {
+        "metadata": {"team": "support"},
+        "updated_after": "2026-11-01T00:00:00Z",
+        "name": "sal",
+        "active": True,
+    }
+    recorder.queue(json_response(200, []), json_response(200, []))
+    async with recorder.client() as client:
+        await client.agents.list(limit=7, **filters)
+        [_ async for _ in client.agents.iter(page_size=7, **filters)]
+    one_page, walked = (request.url.query for request in recorder.requests)
+    assert (
+        one_page
+        == walked
+        == (
+            b"name=sal&active=true&metadata=%7B%22team%22%3A%22support%22%7D&updated_after=2026-11-01T00%3A00%3A00Z&limit=7"
+        )
+    )
+
+
+async def test_an_unknown_filter_is_a_type_error_before_anything_is_sent(recorder: Recorder) -> None:
+    async with recorder.client() as client:
+        with pytest.raises(TypeError, match=r"^Trunks\.list\(\) got an unexpected keyword argument 'colour'$"):
+            await client.trunks.list(colour="red")  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match=r"^PhoneNumbers\.iter\(\) got an unexpected keyword argument 'limit'$"):
+            client.phone_numbers.iter(limit=5)  # type: ignore[call-arg]
+        with pytest.raises(TypeError, match="'phone_number'"):
+            client.agents.iter_versions("agent-1", phone_number="+1555")  # type: ignore[call-arg]
+    assert recorder.requests == []
 
 
 async def test_search_filters_send_booleans_as_true_and_false(recorder: Recorder) -> None:

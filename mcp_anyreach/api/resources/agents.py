@@ -1,16 +1,13 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal, Unpack, cast
 
 import anyio
 
 from mcp_anyreach.api._http import (
     HTTPCore,
-    Params,
     as_list,
     parse_json,
     parse_model,
@@ -21,10 +18,28 @@ from mcp_anyreach.api._http import (
 )
 from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.api.errors import AnyreachError, NotFoundError
+from mcp_anyreach.api.filters import Timestamps, check_filters, query
 from mcp_anyreach.api.models import Agent, AgentDetail, AgentVersion, Page, PhoneNumber
 from mcp_anyreach.api.pagination import fetch_page, iterate_pages
 
 PATH = "/core/agents"
+
+
+class AgentFilters(Timestamps, total=False):
+    """What `Agents.list` and `Agents.iter` filter on: `name` matches a case-insensitive substring, `metadata`
+    the agents whose metadata has each given key with an equal value."""
+
+    name: str | None
+    active: bool | None
+    is_demo: bool | None
+    metadata: Mapping[str, Any] | None
+
+
+class VersionFilters(Timestamps, total=False):
+    """What `Agents.versions` and `Agents.iter_versions` filter on."""
+
+    version: int | None
+    published: bool | None
 
 
 def agent_path(agent_id: str) -> str:
@@ -53,65 +68,16 @@ class Agents:
         self._core = core
 
     async def list(
-        self,
-        *,
-        name: str | None = None,
-        active: bool | None = None,
-        is_demo: bool | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-        updated_after: datetime | str | None = None,
-        updated_before: datetime | str | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
+        self, *, limit: int | None = None, cursor: str | None = None, **filters: Unpack[AgentFilters]
     ) -> Page[Agent]:
-        """One page of agents, oldest first; `name` matches a case-insensitive substring, `metadata` the
-        agents whose metadata has each given key with an equal value."""
-        params: Params = {
-            "name": name,
-            "active": active,
-            "is_demo": is_demo,
-            "metadata": None if metadata is None else json.dumps(dict(metadata), separators=(",", ":")),
-            "created_after": created_after,
-            "created_before": created_before,
-            "updated_after": updated_after,
-            "updated_before": updated_before,
-            "limit": limit,
-            "cursor": cursor,
-        }
+        """One page of agents, oldest first."""
+        params = query(AgentFilters, filters, "Agents.list", limit=limit, cursor=cursor)
         return await fetch_page(self._core, PATH, params, Agent)
 
-    def iter(
-        self,
-        *,
-        name: str | None = None,
-        active: bool | None = None,
-        is_demo: bool | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-        updated_after: datetime | str | None = None,
-        updated_before: datetime | str | None = None,
-        page_size: int = 100,
-    ) -> AsyncIterator[Agent]:
+    def iter(self, *, page_size: int = 100, **filters: Unpack[AgentFilters]) -> AsyncIterator[Agent]:
         """Every matching agent, fetched lazily page by page."""
-
-        async def fetch(cursor: str | None) -> Page[Agent]:
-            return await self.list(
-                name=name,
-                active=active,
-                is_demo=is_demo,
-                metadata=metadata,
-                created_after=created_after,
-                created_before=created_before,
-                updated_after=updated_after,
-                updated_before=updated_before,
-                limit=page_size,
-                cursor=cursor,
-            )
-
-        return iterate_pages(fetch, "agents")
+        check_filters(AgentFilters, filters, "Agents.iter")
+        return iterate_pages(lambda cursor: self.list(limit=page_size, cursor=cursor, **filters), "agents")
 
     async def get(self, agent_id: str) -> AgentDetail:
         """One agent with its versions and the numbers that have one of them on the inbound or outbound slot."""
@@ -122,56 +88,23 @@ class Agents:
         self,
         agent_id: str,
         *,
-        version: int | None = None,
-        published: bool | None = None,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-        updated_after: datetime | str | None = None,
-        updated_before: datetime | str | None = None,
         limit: int | None = None,
         cursor: str | None = None,
+        **filters: Unpack[VersionFilters],
     ) -> Page[AgentVersion]:
         """One page of the agent's versions, oldest first."""
-        params: Params = {
-            "version": version,
-            "published": published,
-            "created_after": created_after,
-            "created_before": created_before,
-            "updated_after": updated_after,
-            "updated_before": updated_before,
-            "limit": limit,
-            "cursor": cursor,
-        }
+        params = query(VersionFilters, filters, "Agents.versions", limit=limit, cursor=cursor)
         return await fetch_page(self._core, f"{agent_path(agent_id)}/versions", params, AgentVersion)
 
     def iter_versions(
-        self,
-        agent_id: str,
-        *,
-        version: int | None = None,
-        published: bool | None = None,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-        updated_after: datetime | str | None = None,
-        updated_before: datetime | str | None = None,
-        page_size: int = 100,
+        self, agent_id: str, *, page_size: int = 100, **filters: Unpack[VersionFilters]
     ) -> AsyncIterator[AgentVersion]:
         """Every matching version of the agent, fetched lazily page by page."""
-
-        async def fetch(cursor: str | None) -> Page[AgentVersion]:
-            return await self.versions(
-                agent_id,
-                version=version,
-                published=published,
-                created_after=created_after,
-                created_before=created_before,
-                updated_after=updated_after,
-                updated_before=updated_before,
-                limit=page_size,
-                cursor=cursor,
-            )
-
-        return iterate_pages(fetch, f"versions of agent {agent_id}")
+        check_filters(VersionFilters, filters, "Agents.iter_versions")
+        return iterate_pages(
+            lambda cursor: self.versions(agent_id, limit=page_size, cursor=cursor, **filters),
+            f"versions of agent {agent_id}",
+        )
 
     async def version(self, agent_id: str, version: int) -> AgentVersion:
         """One version by number (never `latest`, which would create a draft)."""

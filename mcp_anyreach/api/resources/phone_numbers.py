@@ -1,14 +1,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
-from mcp_anyreach.api._http import HTTPCore, Params, parse_model, parse_record, path_segment
+from mcp_anyreach.api._http import HTTPCore, parse_model, parse_record, path_segment
+from mcp_anyreach.api.filters import Timestamps, check_filters, query
 from mcp_anyreach.api.models import Page, PhoneNumber
 from mcp_anyreach.api.pagination import fetch_page, iterate_pages
 
 PATH = "/core/phone-numbers"
+
+
+class PhoneNumberFilters(Timestamps, total=False):
+    """What `PhoneNumbers.list` and `PhoneNumbers.iter` filter on; `phone_number` matches a substring."""
+
+    phone_number: str | None
+    trunk_id: str | None
 
 
 def number_path(phone_number: str) -> str:
@@ -22,56 +29,16 @@ class PhoneNumbers:
         self._core = core
 
     async def list(
-        self,
-        *,
-        phone_number: str | None = None,
-        trunk_id: str | None = None,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-        updated_after: datetime | str | None = None,
-        updated_before: datetime | str | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
+        self, *, limit: int | None = None, cursor: str | None = None, **filters: Unpack[PhoneNumberFilters]
     ) -> Page[PhoneNumber]:
-        """One page of numbers, oldest first; `phone_number` matches a substring."""
-        params: Params = {
-            "phone_number": phone_number,
-            "trunk_id": trunk_id,
-            "created_after": created_after,
-            "created_before": created_before,
-            "updated_after": updated_after,
-            "updated_before": updated_before,
-            "limit": limit,
-            "cursor": cursor,
-        }
+        """One page of numbers, oldest first."""
+        params = query(PhoneNumberFilters, filters, "PhoneNumbers.list", limit=limit, cursor=cursor)
         return await fetch_page(self._core, PATH, params, PhoneNumber)
 
-    def iter(
-        self,
-        *,
-        phone_number: str | None = None,
-        trunk_id: str | None = None,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-        updated_after: datetime | str | None = None,
-        updated_before: datetime | str | None = None,
-        page_size: int = 100,
-    ) -> AsyncIterator[PhoneNumber]:
+    def iter(self, *, page_size: int = 100, **filters: Unpack[PhoneNumberFilters]) -> AsyncIterator[PhoneNumber]:
         """Every matching number, fetched lazily page by page."""
-
-        async def fetch(cursor: str | None) -> Page[PhoneNumber]:
-            return await self.list(
-                phone_number=phone_number,
-                trunk_id=trunk_id,
-                created_after=created_after,
-                created_before=created_before,
-                updated_after=updated_after,
-                updated_before=updated_before,
-                limit=page_size,
-                cursor=cursor,
-            )
-
-        return iterate_pages(fetch, "phone numbers")
+        check_filters(PhoneNumberFilters, filters, "PhoneNumbers.iter")
+        return iterate_pages(lambda cursor: self.list(limit=page_size, cursor=cursor, **filters), "phone numbers")
 
     async def get(self, phone_number: str) -> PhoneNumber:
         response = await self._core.request("GET", number_path(phone_number))

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 from pydantic import SecretStr
 
-from mcp_anyreach.api._http import HTTPCore, Params, parse_model, parse_record, path_segment
+from mcp_anyreach.api._http import HTTPCore, parse_model, parse_record, path_segment
 from mcp_anyreach.api.errors import PasswordRequiredError, ReadOnlyError
+from mcp_anyreach.api.filters import Timestamps, check_filters, query
 from mcp_anyreach.api.models import (
     UNSET,
     InboundConfig,
@@ -23,6 +23,12 @@ PATH = "/core/trunks"
 Side = Literal["inbound", "outbound"]
 SIDES: tuple[Side, ...] = ("inbound", "outbound")
 Config = InboundConfig | OutboundConfig
+
+
+class TrunkFilters(Timestamps, total=False):
+    """What `Trunks.list` and `Trunks.iter` filter on."""
+
+    name: str | None
 
 
 def trunk_path(trunk_id: str) -> str:
@@ -76,49 +82,16 @@ class Trunks:
         self._core = core
 
     async def list(
-        self,
-        *,
-        name: str | None = None,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-        updated_after: datetime | str | None = None,
-        updated_before: datetime | str | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
+        self, *, limit: int | None = None, cursor: str | None = None, **filters: Unpack[TrunkFilters]
     ) -> Page[Trunk]:
-        params: Params = {
-            "name": name,
-            "created_after": created_after,
-            "created_before": created_before,
-            "updated_after": updated_after,
-            "updated_before": updated_before,
-            "limit": limit,
-            "cursor": cursor,
-        }
+        """One page of trunks, oldest first."""
+        params = query(TrunkFilters, filters, "Trunks.list", limit=limit, cursor=cursor)
         return await fetch_page(self._core, PATH, params, Trunk)
 
-    def iter(
-        self,
-        *,
-        name: str | None = None,
-        created_after: datetime | str | None = None,
-        created_before: datetime | str | None = None,
-        updated_after: datetime | str | None = None,
-        updated_before: datetime | str | None = None,
-        page_size: int = 100,
-    ) -> AsyncIterator[Trunk]:
-        async def fetch(cursor: str | None) -> Page[Trunk]:
-            return await self.list(
-                name=name,
-                created_after=created_after,
-                created_before=created_before,
-                updated_after=updated_after,
-                updated_before=updated_before,
-                limit=page_size,
-                cursor=cursor,
-            )
-
-        return iterate_pages(fetch, "trunks")
+    def iter(self, *, page_size: int = 100, **filters: Unpack[TrunkFilters]) -> AsyncIterator[Trunk]:
+        """Every matching trunk, fetched lazily page by page."""
+        check_filters(TrunkFilters, filters, "Trunks.iter")
+        return iterate_pages(lambda cursor: self.list(limit=page_size, cursor=cursor, **filters), "trunks")
 
     async def get(self, trunk_id: str) -> Trunk:
         response = await self._core.request("GET", trunk_path(trunk_id))
