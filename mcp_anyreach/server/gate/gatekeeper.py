@@ -1,7 +1,8 @@
 """The confirmation gate: preview, then a human's yes or a token, then act, audit and notify.
 
-A gated tool is declared `@previewed_by(preview_<tool>)` and takes a `verdict: Verdict` parameter; when the
-tool is built (tool_factory.py), `Gatekeeper.gate` turns its policy row and signature into resolvers.
+A gated tool (its registry row says gated; its `preview_<tool>` sits beside it) takes a `verdict: Verdict`
+parameter; when the tool is built (tool_factory.py), `Gatekeeper.gate` turns its preview and signature into
+resolvers.
 The SDK runs three of them before the tool body: `seen` (the preview of these validated arguments),
 `answer` (depending on `seen`) and `verdict`, which hands the tool the arguments, the preview the human
 or the token saw, and the outcome. What the human saw therefore travels with the call itself: there is
@@ -63,23 +64,6 @@ PreviewFn = Callable[..., Awaitable[Preview]]
 """Called with the tool's validated arguments by name (all but confirmation_token)."""
 Holdings = Callable[[Sequence[str]], Awaitable[list[str]]]
 """What the API holds for each of these target URIs, one line each (holdings.py)."""
-_PREVIEWS: dict[Callable[..., Any], Callable[..., Awaitable[Preview]]] = {}
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def previewed_by(preview: Callable[..., Awaitable[Preview]]) -> Callable[[F], F]:
-    """Declare a gated tool's preview: `preview(services, **arguments)`, importable by a planner."""
-
-    def declare(tool: F) -> F:
-        _PREVIEWS[tool] = preview
-        return tool
-
-    return declare
-
-
-def preview_of(tool: Callable[..., Any]) -> Callable[..., Awaitable[Preview]] | None:
-    return _PREVIEWS.get(tool)
-
 
 # From this protocol version on, questions ride in the call's result, not in a request from the server.
 MODERN_PROTOCOL = "2026-07-28"
