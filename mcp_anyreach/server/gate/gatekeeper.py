@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -250,34 +249,28 @@ class Gatekeeper:
         A token's claim already recorded its targets as written; every other write records them here, so
         a token previewed before this write is refused afterwards.
         """
-        call = secrets.token_hex(4)
         try:
-            self._audit.record(tool, arguments, outcome="attempted", via=via, call=call, required=True)
+            attempt = self._audit.attempted(tool, arguments, via=via, cause=_failure)
         except AuditUnavailable as exc:
             raise ToolError(
                 f"The audit log could not record this write ({exc}), so {tool} was not attempted and nothing "
                 "changed. The server's operator must make --audit-log writable; retrying will not help until then."
             ) from None
         try:
-            if via != "token":
-                await self._signer.record_write(tuple(targets))
-        except ConfirmationError as exc:
-            self._audit.record(tool, arguments, outcome=f"failed: {exc}", via=via, call=call)
+            with attempt:
+                if via != "token":
+                    await self._signer.record_write(tuple(targets))
+                result = await action()
+        except ConfirmationError as exc:  # only the signer raises it, before the action starts
             raise ToolError(f"Nothing was changed: {exc}") from None
-        try:
-            result = await action()
         except (ToolError, Refusal) as exc:
-            self._audit.record(tool, arguments, outcome=f"failed: {exc}", via=via, call=call)
             raise ToolError(str(exc)) from exc
         except Exception as exc:
-            cause = _cause(exc)
             logger.exception("%s failed unexpectedly", tool)
-            self._audit.record(tool, arguments, outcome=f"failed: {cause}", via=via, call=call)
             raise ToolError(
-                f"{tool} failed unexpectedly ({cause}); it is unknown whether the change was applied. "
+                f"{tool} failed unexpectedly ({_cause(exc)}); it is unknown whether the change was applied. "
                 "Check the current state with a get_ or list_ tool before retrying."
             ) from exc
-        self._audit.record(tool, arguments, outcome="done", via=via, call=call)
         await notify_changed(ctx, changed)
         return result
 
@@ -361,6 +354,11 @@ class Gatekeeper:
 
 def _modern(ctx: Context) -> bool:
     return (ctx.protocol_version or "") >= MODERN_PROTOCOL
+
+
+def _failure(exc: Exception) -> str:
+    """What the audit log says a write failed of: the sentence the model reads, or else the short cause."""
+    return str(exc) if isinstance(exc, ToolError | Refusal | ConfirmationError) else _cause(exc)
 
 
 def _cause(exc: BaseException) -> str:
