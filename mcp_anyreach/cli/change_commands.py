@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -107,25 +106,20 @@ async def apply(
 def _audited(audit: AuditLog, via: str) -> RunStep:
     async def run_step(plan_id: str, step: Step, call: Callable[[], Awaitable[object]]) -> object:
         arguments = {**step.args, "plan_id": plan_id, "step": step.n}
-        call_id = secrets.token_hex(4)
         try:
-            audit.record(step.tool, arguments, outcome="attempted", via=via, call=call_id, required=True)
+            attempt = audit.attempted(step.tool, arguments, via=via, cause=_cause)
         except AuditUnavailable as exc:
             raise Refusal(f"The audit log could not record this step ({exc}); it was not attempted.") from None
-        try:
-            result = await call()
-        except Exception as exc:
-            cause = (
-                error_message(exc, retry_safe=False)
-                if isinstance(exc, AnyreachError)
-                else str(exc) or type(exc).__name__
-            )
-            audit.record(step.tool, arguments, outcome=f"failed: {cause}", via=via, call=call_id)
-            raise
-        audit.record(step.tool, arguments, outcome="done", via=via, call=call_id)
-        return result
+        with attempt:
+            return await call()
 
     return run_step
+
+
+def _cause(exc: Exception) -> str:
+    if isinstance(exc, AnyreachError):
+        return error_message(exc, retry_safe=False)
+    return str(exc) or type(exc).__name__
 
 
 def _need_secrets(planned: Plan) -> None:

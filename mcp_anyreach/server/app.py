@@ -5,13 +5,13 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
+from types import ModuleType
 from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.request_state import RequestStateSecurity
-from pydantic import BaseModel
 
 from mcp_anyreach import __version__
 from mcp_anyreach.api import AnyreachClient
@@ -29,18 +29,18 @@ from mcp_anyreach.server.read_only import ReadOnlyServer
 from mcp_anyreach.server.registry import select_tools
 from mcp_anyreach.server.resources import register_resources
 from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.tool_factory import make_tool, published_schemas
+from mcp_anyreach.server.tool_factory import find_tools, make_tool, published_schemas
 from mcp_anyreach.server.tools import agents, audit, changes, numbers, purchasing, routing, trunks
 from mcp_anyreach.server.views import apps_extension, bind_views, offered_views
 from mcp_anyreach.settings import Settings
 from mcp_anyreach.shared_state import SharedState, shared_state
 
 logger = logging.getLogger("mcp_anyreach.server")
-TOOLS: dict[str, Callable[..., Awaitable[BaseModel]]] = {
-    tool.__name__: tool
+TOOL_MODULES: dict[str, ModuleType] = {
+    module.__name__.rpartition(".")[2]: module
     for module in (numbers, purchasing, trunks, routing, agents, audit, changes)
-    for tool in module.TOOLS
 }
+"""Each toolset's module, by toolset: where the registry's rows find their tools and previews."""
 
 
 def build_server(
@@ -60,8 +60,9 @@ def build_server(
     """
     services = build_services(settings, client, sandbox=sandbox, clock=clock, shared=shared)
     schemas = published_schemas() if input_schemas is None else input_schemas
+    units = find_tools(TOOL_MODULES)
     tools = [
-        make_tool(TOOLS[spec.name], services, schemas.get(spec.name))
+        make_tool(units[spec.name], services, schemas.get(spec.name))
         for spec in select_tools(read_only=settings.read_only, toolsets=settings.toolsets, tools=settings.tools)
     ]
     views = offered_views(tool.name for tool in tools)

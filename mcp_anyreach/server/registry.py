@@ -1,7 +1,9 @@
 """The one table that says what each tool does to the world.
 
 Annotations, the read-only filter, toolset selection and the confirmation gates all read it, so they
-cannot drift apart.
+cannot drift apart. A row also says where its code is: the tool is `async def <name>` in
+`server/tools/<toolset>.py` and a gated row's preview is `preview_<name>` beside it (found by
+`tool_factory.find_tools`). Adding a tool is its row and its functions; nothing else lists them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The one place that reaches into the MCP SDK's internals; everything else uses its documented exports.
 
-Each import says why it is needed. `tests/server/test_sdk_seam.py` fails loudly when the SDK moves one,
-so an upgrade breaks a test, not a user's call.
+Each import says why it is needed. `tests/server/test_layers.py` fails loudly when the SDK moves one (and
+when another module imports the SDK's private modules), so an upgrade breaks a test, not a user's call.
 """
 
 from __future__ import annotations

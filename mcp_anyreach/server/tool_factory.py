@@ -1,10 +1,12 @@
-"""Turns a tool function and its policy row into the SDK's Tool, shaped for a model's context.
+"""Finds each policy row's code and turns it into the SDK's Tool, shaped for a model's context.
 
-A tool is a module-level `async def <tool_name>(services, ...)`: `services` is bound here; a `ctx:
-Context` parameter receives the request context; a gated tool (declared `@previewed_by(preview)`) takes
-`verdict: Verdict`, filled by the gate's resolvers, built here from the policy row and the signature; an
-ungated write takes `write: Write` (its name and validated arguments, for the audit log). Every other
-parameter is an argument the model gives. The name is the function's; the policy row is found by it.
+A registry row names its code: the tool is `async def <tool_name>(services, ...)` in
+`server/tools/<toolset>.py`, and a gated row's preview is `async def preview_<tool_name>(services, ...)`
+beside it, taking the tool's arguments. `services` is bound here; a `ctx: Context` parameter receives the
+request context; a gated tool takes `verdict: Verdict`, filled by the gate's resolvers, built here from its
+preview and signature; an ungated write takes `write: Write` (its name and validated arguments, for the
+audit log). Every other parameter is an argument the model gives. Nothing else lists the tools or their
+previews: `find_tools` refuses to start a server whose rows and modules disagree.
 
 A host waits for start-up on every launch, and deriving the input schemas with pydantic was most of ours.
 So the published input schemas ship with the package (`tool_schemas.json`, derived from these same
@@ -16,8 +18,10 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -28,8 +32,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from mcp_anyreach.domain.references import names_given_as_ids
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.server.argument_errors import argument_problems, invalid_arguments
-from mcp_anyreach.server.gate.gatekeeper import Verdict, Write, preview_of
-from mcp_anyreach.server.registry import SPEC_BY_NAME, ToolSpec
+from mcp_anyreach.server.gate.gatekeeper import PreviewFn, Verdict, Write
+from mcp_anyreach.server.registry import SPECS, ToolSpec
 from mcp_anyreach.server.schema import OUTPUT_SCHEMA, lean
 from mcp_anyreach.server.sdk import ArgModelBase, FuncMetadata, build_resolver_plans, find_context_parameter
 from mcp_anyreach.server.services import Services
@@ -37,6 +41,59 @@ from mcp_anyreach.server.telemetry import record_outcome
 
 PUBLISHED_SCHEMAS = Path(__file__).with_name("tool_schemas.json")
 TOKEN = "confirmation_token"  # noqa: S105 - an argument's name
+PREVIEW = "preview_"
+ToolFunction = Callable[..., Awaitable[BaseModel]]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolUnit:
+    """A policy row and the code it names: the tool's function and, for a gated row, its preview."""
+
+    spec: ToolSpec
+    function: ToolFunction
+    preview: PreviewFn | None = None
+
+
+def find_tools(modules: Mapping[str, ModuleType], specs: Sequence[ToolSpec] = SPECS) -> dict[str, ToolUnit]:
+    """Each row's code, by name, from `modules` (each toolset's module, by toolset).
+
+    Raises TypeError, so that no server starts, when a row has no function or a gated row no preview, or a
+    module holds a preview that no gated row of its toolset names (a tool that would run unconfirmed).
+    """
+    units: dict[str, ToolUnit] = {}
+    for spec in specs:
+        module = modules.get(spec.toolset)
+        if module is None:
+            raise TypeError(f"toolset {spec.toolset}: no module in server/tools/ holds its tools")
+        function = getattr(module, spec.name, None)
+        if not inspect.iscoroutinefunction(function):
+            raise TypeError(f"tool {spec.name}: the registry lists it, but {module.__name__} has no async def of it")
+        preview = getattr(module, PREVIEW + spec.name, None) if spec.gated else None
+        if spec.gated and preview is None:
+            raise TypeError(
+                f"tool {spec.name}: the registry marks it gated, but {module.__name__} has no "
+                f"{PREVIEW}{spec.name} beside it to show the user what it would do"
+            )
+        units[spec.name] = ToolUnit(spec, function, preview)
+    for toolset, module in modules.items():
+        for name, value in vars(module).items():
+            if name.startswith(PREVIEW) and getattr(value, "__module__", None) == module.__name__:
+                _check_previewed(name.removeprefix(PREVIEW), toolset, module.__name__, specs)
+    return units
+
+
+def _check_previewed(tool: str, toolset: str, module: str, specs: Sequence[ToolSpec]) -> None:
+    spec = next((spec for spec in specs if spec.name == tool and spec.toolset == toolset), None)
+    if spec is None:
+        raise TypeError(
+            f"{module}.{PREVIEW}{tool} previews no tool of the {toolset} toolset: add {tool}'s row to "
+            "server/registry.py (gated=True), or rename the preview"
+        )
+    if not spec.gated:
+        raise TypeError(
+            f"{module}.{PREVIEW}{tool} previews {tool}, but the registry does not mark it gated: it would run "
+            "without anyone seeing the preview. Mark its row gated=True in server/registry.py, or drop the preview"
+        )
 
 
 class _Arguments(ArgModelBase):
@@ -51,19 +108,12 @@ def published_schemas() -> dict[str, dict[str, Any]]:
         return {}
 
 
-def make_tool(
-    fn: Callable[..., Awaitable[BaseModel]],
-    services: Services,
-    input_schema: dict[str, Any] | None = None,
-    *,
-    spec: ToolSpec | None = None,
-) -> Tool:
+def make_tool(unit: ToolUnit, services: Services, input_schema: dict[str, Any] | None = None) -> Tool:
     """The SDK's Tool, with a lean input schema and structured output validated against the return model.
 
-    `input_schema` is the published one; without it, it is derived from the signature. The policy row is
-    the registry's row of the function's name unless `spec` is given.
+    `input_schema` is the published one; without it, it is derived from the signature.
     """
-    spec = spec or SPEC_BY_NAME[fn.__name__]
+    spec, fn = unit.spec, unit.function
     signature = inspect.signature(fn, eval_str=True)
     returns = signature.return_annotation
     if not (isinstance(returns, type) and issubclass(returns, BaseModel)):
@@ -80,7 +130,7 @@ def make_tool(
     }
     if reserved := sorted(name for name in arguments if name.startswith("_") or name in dir(BaseModel)):
         raise TypeError(f"tool {spec.name}: rename the arguments {reserved}, pydantic models reserve those names")
-    gates = _gates(fn, spec.name, spec.gated, spec.kind, params, list(arguments), services)
+    gates = _gates(unit, params, list(arguments), services)
     arg_model = create_model(f"{spec.name}_arguments", __base__=_Arguments, **arguments)
     write = next((name for name, param in params.items() if param.annotation is Write), None)
     return _StrictTool(
@@ -128,13 +178,7 @@ class _StrictTool(Tool):
 
 
 def _gates(
-    fn: Callable[..., Any],
-    name: str,
-    gated: bool,
-    kind: str,
-    params: dict[str, inspect.Parameter],
-    arguments: list[str],
-    services: Services,
+    unit: ToolUnit, params: dict[str, inspect.Parameter], arguments: list[str], services: Services
 ) -> dict[str, Any]:
     """The policy table says which tools are gated and which write; a tool's signature must agree.
 
@@ -142,12 +186,15 @@ def _gates(
     those, and the audit log and the re-check after a human's yes use the same ones, so an argument the
     preview missed could change after the preview unnoticed.
     """
+    name, gated, preview = unit.spec.name, unit.spec.gated, unit.preview
     verdicts = [n for n, p in params.items() if p.annotation is Verdict]
     writes = [n for n, p in params.items() if p.annotation is Write]
-    preview = preview_of(fn)
     if gated != bool(verdicts) or gated != (preview is not None) or gated != (TOKEN in arguments):
-        raise TypeError(f"tool {name}: the registry says gated={gated}, its signature disagrees")
-    if bool(writes) != (kind != "read" and not gated):
+        raise TypeError(
+            f"tool {name}: the registry says gated={gated}, its signature disagrees (a gated tool takes "
+            f"`verdict: Verdict` and `{TOKEN}`, and has a preview)"
+        )
+    if bool(writes) != (unit.spec.kind != "read" and not gated):
         raise TypeError(f"tool {name}: an ungated write takes `write: Write`, and only it")
     if preview is None:
         return {}
@@ -160,7 +207,7 @@ def _gates(
 
 
 def _bound(
-    fn: Callable[..., Awaitable[BaseModel]], services: Services, name: str, write: str | None, arguments: list[str]
+    fn: ToolFunction, services: Services, name: str, write: str | None, arguments: list[str]
 ) -> Callable[..., Awaitable[CallToolResult]]:
     """Calls `fn` with its services (and its Write), and returns compact JSON text without nulls.
 

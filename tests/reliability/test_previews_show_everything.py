@@ -20,10 +20,11 @@ from mcp_anyreach.domain.args import ConfirmationToken
 from mcp_anyreach.domain.records import Gated
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server.app import build_services
-from mcp_anyreach.server.gate.gatekeeper import Verdict, previewed_by
+from mcp_anyreach.server.gate.gatekeeper import Verdict
 from mcp_anyreach.server.gate.tokens import Preview
+from mcp_anyreach.server.registry import SPEC_BY_NAME
 from mcp_anyreach.server.services import Services
-from mcp_anyreach.server.tool_factory import make_tool
+from mcp_anyreach.server.tool_factory import ToolUnit, make_tool
 from mcp_anyreach.settings import Settings
 from tests.reliability.live import data
 from tests.server.conftest import ServerFactory, answering, api, call, connect, era, make_server, questions, sandbox
@@ -202,7 +203,6 @@ async def preview_hostile(services: Services, trunk_id: str) -> Preview:
     return Preview(INJECTED, {"trunk_id": trunk_id}, ())
 
 
-@previewed_by(preview_hostile)
 async def delete_trunk(
     services: Services, ctx: Context, verdict: Verdict, trunk_id: str, confirmation_token: ConfirmationToken = None
 ) -> Gated[bool]:
@@ -214,7 +214,8 @@ async def delete_trunk(
 
 async def test_the_gate_escapes_the_summary_line_itself_before_anyone_reads_it(api: AnyreachClient, era: str) -> None:
     services = build_services(Settings.model_validate({"sandbox": True}), api)
-    server = MCPServer("hostile-preview", tools=[make_tool(delete_trunk, services)])
+    unit = ToolUnit(SPEC_BY_NAME["delete_trunk"], delete_trunk, preview_hostile)
+    server = MCPServer("hostile-preview", tools=[make_tool(unit, services)])
 
     shown = await asked_and_told(server, era, "delete_trunk", {"trunk_id": "trk_1"})
 

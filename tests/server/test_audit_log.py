@@ -12,6 +12,7 @@ import pytest
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
+from mcp_anyreach.server.gate.audit_log import AuditLog, AuditUnavailable
 from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect
 
 PASSWORD = "sip-pass-Zq81-unique"
@@ -102,3 +103,33 @@ async def test_each_audit_line_names_the_write_its_arguments_and_how_it_was_appr
         ("update_phone_number", {"phone_number": shared, "outbound_shareable": True}, "attempted", None),
         ("update_phone_number", {"phone_number": shared, "outbound_shareable": True}, "done", None),
     ]
+
+
+def test_a_write_is_logged_as_attempted_then_done_or_failed_with_its_cause_under_one_call(tmp_path: Path) -> None:
+    """The one sequence the gate and `mcp-anyreach apply` both write around each write."""
+    log = tmp_path / "audit.jsonl"
+    audit = AuditLog(log)
+
+    with audit.attempted("delete_trunk", {"trunk_id": "trk_1"}, via="token", cause=lambda exc: f"{exc}!"):
+        pass
+    with (
+        pytest.raises(LookupError),
+        audit.attempted("delete_trunk", {"trunk_id": "trk_2"}, via=None, cause=lambda exc: f"{exc}!"),
+    ):
+        raise LookupError("gone")
+
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["arguments"]["trunk_id"], e["outcome"], e["confirmation"]) for e in entries] == [
+        ("trk_1", "attempted", "token"),
+        ("trk_1", "done", "token"),
+        ("trk_2", "attempted", None),
+        ("trk_2", "failed: gone!", None),
+    ]
+    assert entries[0]["call"] == entries[1]["call"] != entries[2]["call"] == entries[3]["call"]
+
+
+def test_a_write_whose_intent_cannot_be_logged_is_refused_before_it_starts(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "missing-folder" / "audit.jsonl")
+
+    with pytest.raises(AuditUnavailable, match="missing-folder"):
+        audit.attempted("delete_trunk", {"trunk_id": "trk_1"}, via=None, cause=str)

@@ -21,7 +21,7 @@ from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server import build_server
 from mcp_anyreach.server.registry import select_tools
-from mcp_anyreach.server.tool_factory import make_tool
+from mcp_anyreach.server.tool_factory import find_tools, make_tool
 from mcp_anyreach.server.views import VIEWS, bind_views, offered_views
 from mcp_anyreach.settings import Settings
 from tests.server.conftest import ERAS, sandbox_api
@@ -152,15 +152,16 @@ async def test_every_tool_that_points_at_a_view_finds_it_and_every_view_draws_so
 async def test_binding_a_view_adds_only_meta_so_the_model_facing_tool_list_costs_nothing_more(
     api: AnyreachClient,
 ) -> None:
-    from mcp_anyreach.server.app import TOOLS, build_services
+    from mcp_anyreach.server.app import TOOL_MODULES, build_services
 
     services = build_services(Settings(sandbox=True), api, sandbox=True)
-    tools = [make_tool(fn, services) for fn in TOOLS.values()]
+    units = find_tools(TOOL_MODULES)
+    tools = [make_tool(unit, services) for unit in units.values()]
     bound = bind_views(tools, offered_views(tool.name for tool in tools))
 
     fields = {"name", "title", "description", "parameters", "annotations", "output_schema"}
     assert [tool.model_dump(include=fields) for tool in bound] == [tool.model_dump(include=fields) for tool in tools]
-    assert {tool.name for tool in bound if tool.meta} == {tool for view in VIEWS for tool in view.tools} & set(TOOLS)
+    assert {tool.name for tool in bound if tool.meta} == {tool for view in VIEWS for tool in view.tools} & set(units)
 
 
 @pytest.mark.parametrize("era", ERAS)

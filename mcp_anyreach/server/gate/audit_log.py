@@ -3,7 +3,8 @@
 It fails closed: `check()` runs at start-up, and a write's intent ("attempted") must be appended before
 the API is called, or the write is not attempted. Its outcome follows; if that line cannot be written the
 change has still happened, so the failure is logged loudly and the caller is not told the write failed
-(a retry would repeat it).
+(a retry would repeat it). `attempted()` writes that sequence for every write, the gate's and the command
+line's `apply` alike.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Any, cast
 
 from pydantic import BaseModel, SecretStr
@@ -56,6 +59,17 @@ class AuditLog:
         except OSError as exc:
             raise AuditUnavailable(f"{self._path}: {exc.strerror or exc}") from exc
 
+    def attempted(
+        self, tool: str, arguments: Mapping[str, Any], *, via: str | None, cause: Callable[[Exception], str]
+    ) -> Attempt:
+        """Record the intent to run `tool`, and return the Attempt to run it in: `with` it around the write.
+
+        Raises AuditUnavailable when the intent cannot be recorded: then the write must not be attempted.
+        """
+        call = secrets.token_hex(4)
+        self.record(tool, arguments, outcome="attempted", via=via, call=call, required=True)
+        return Attempt(self, tool, arguments, via=via, call=call, cause=cause)
+
     def record(
         self,
         tool: str,
@@ -92,6 +106,42 @@ class AuditLog:
             if required:
                 raise AuditUnavailable(reason) from exc
             logger.error("AUDIT LOG FAILED, this line is missing from %s: %s (%s)", self._path, line, reason)
+
+
+class Attempt:
+    """A write whose intent is recorded: leaving it records "done", or "failed: <cause>" for an exception,
+    which goes on. A cancelled call (not an Exception) leaves its outcome unrecorded: it is not known."""
+
+    def __init__(
+        self,
+        log: AuditLog,
+        tool: str,
+        arguments: Mapping[str, Any],
+        *,
+        via: str | None,
+        call: str,
+        cause: Callable[[Exception], str],
+    ) -> None:
+        self._log = log
+        self._tool = tool
+        self._arguments = arguments
+        self._via = via
+        self._call = call
+        self._cause = cause
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if exc is None:
+            outcome = "done"
+        elif isinstance(exc, Exception):
+            outcome = f"failed: {self._cause(exc)}"
+        else:
+            return
+        self._log.record(self._tool, self._arguments, outcome=outcome, via=self._via, call=self._call)
 
 
 def redact(value: Any) -> Any:

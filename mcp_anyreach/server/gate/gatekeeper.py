@@ -1,7 +1,8 @@
 """The confirmation gate: preview, then a human's yes or a token, then act, audit and notify.
 
-A gated tool is declared `@previewed_by(preview_<tool>)` and takes a `verdict: Verdict` parameter; when the
-tool is built (tool_factory.py), `Gatekeeper.gate` turns its policy row and signature into resolvers.
+A gated tool (its registry row says gated; its `preview_<tool>` sits beside it) takes a `verdict: Verdict`
+parameter; when the tool is built (tool_factory.py), `Gatekeeper.gate` turns its preview and signature into
+resolvers.
 The SDK runs three of them before the tool body: `seen` (the preview of these validated arguments),
 `answer` (depending on `seen`) and `verdict`, which hands the tool the arguments, the preview the human
 or the token saw, and the outcome. What the human saw therefore travels with the call itself: there is
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -63,23 +63,6 @@ PreviewFn = Callable[..., Awaitable[Preview]]
 """Called with the tool's validated arguments by name (all but confirmation_token)."""
 Holdings = Callable[[Sequence[str]], Awaitable[list[str]]]
 """What the API holds for each of these target URIs, one line each (holdings.py)."""
-_PREVIEWS: dict[Callable[..., Any], Callable[..., Awaitable[Preview]]] = {}
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def previewed_by(preview: Callable[..., Awaitable[Preview]]) -> Callable[[F], F]:
-    """Declare a gated tool's preview: `preview(services, **arguments)`, importable by a planner."""
-
-    def declare(tool: F) -> F:
-        _PREVIEWS[tool] = preview
-        return tool
-
-    return declare
-
-
-def preview_of(tool: Callable[..., Any]) -> Callable[..., Awaitable[Preview]] | None:
-    return _PREVIEWS.get(tool)
-
 
 # From this protocol version on, questions ride in the call's result, not in a request from the server.
 MODERN_PROTOCOL = "2026-07-28"
@@ -266,34 +249,28 @@ class Gatekeeper:
         A token's claim already recorded its targets as written; every other write records them here, so
         a token previewed before this write is refused afterwards.
         """
-        call = secrets.token_hex(4)
         try:
-            self._audit.record(tool, arguments, outcome="attempted", via=via, call=call, required=True)
+            attempt = self._audit.attempted(tool, arguments, via=via, cause=_failure)
         except AuditUnavailable as exc:
             raise ToolError(
                 f"The audit log could not record this write ({exc}), so {tool} was not attempted and nothing "
                 "changed. The server's operator must make --audit-log writable; retrying will not help until then."
             ) from None
         try:
-            if via != "token":
-                await self._signer.record_write(tuple(targets))
-        except ConfirmationError as exc:
-            self._audit.record(tool, arguments, outcome=f"failed: {exc}", via=via, call=call)
+            with attempt:
+                if via != "token":
+                    await self._signer.record_write(tuple(targets))
+                result = await action()
+        except ConfirmationError as exc:  # only the signer raises it, before the action starts
             raise ToolError(f"Nothing was changed: {exc}") from None
-        try:
-            result = await action()
         except (ToolError, Refusal) as exc:
-            self._audit.record(tool, arguments, outcome=f"failed: {exc}", via=via, call=call)
             raise ToolError(str(exc)) from exc
         except Exception as exc:
-            cause = _cause(exc)
             logger.exception("%s failed unexpectedly", tool)
-            self._audit.record(tool, arguments, outcome=f"failed: {cause}", via=via, call=call)
             raise ToolError(
-                f"{tool} failed unexpectedly ({cause}); it is unknown whether the change was applied. "
+                f"{tool} failed unexpectedly ({_cause(exc)}); it is unknown whether the change was applied. "
                 "Check the current state with a get_ or list_ tool before retrying."
             ) from exc
-        self._audit.record(tool, arguments, outcome="done", via=via, call=call)
         await notify_changed(ctx, changed)
         return result
 
@@ -377,6 +354,11 @@ class Gatekeeper:
 
 def _modern(ctx: Context) -> bool:
     return (ctx.protocol_version or "") >= MODERN_PROTOCOL
+
+
+def _failure(exc: Exception) -> str:
+    """What the audit log says a write failed of: the sentence the model reads, or else the short cause."""
+    return str(exc) if isinstance(exc, ToolError | Refusal | ConfirmationError) else _cause(exc)
 
 
 def _cause(exc: BaseException) -> str:

@@ -26,7 +26,7 @@ from mcp_anyreach.domain.summaries import switched_off
 from mcp_anyreach.domain.text import clipped, named, shown
 from mcp_anyreach.domain.uris import NUMBERS_URI, number_uri
 from mcp_anyreach.reports.explain import routing_decides
-from mcp_anyreach.server.gate.gatekeeper import Verdict, previewed_by
+from mcp_anyreach.server.gate.gatekeeper import Verdict
 from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
 
@@ -105,7 +105,6 @@ async def preview_assign_agent_to_numbers(
     return Preview(summary, state, targets)
 
 
-@previewed_by(preview_assign_agent_to_numbers)
 async def assign_agent_to_numbers(
     services: Services,
     ctx: Context,
@@ -177,6 +176,3 @@ def _agent_view(agent: AgentDetail) -> AgentView:
         latest_published=latest.version if latest else None,
         answers=len(agent.inbound_numbers),
     )
-
-
-TOOLS = (list_agents, get_agent, assign_agent_to_numbers)

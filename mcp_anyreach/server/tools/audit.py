@@ -88,4 +88,3 @@ def _offset(cursor: str | None) -> int:
 
 
 CODE_PAGE = 50
-TOOLS = (audit_inventory,)

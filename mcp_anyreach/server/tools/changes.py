@@ -23,7 +23,7 @@ from mcp_anyreach.domain.records import Gated
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.domain.uris import NUMBERS_URI, OPERATIONS_URI, ROUTING_URI, SCHEMA_URI, TRUNKS_URI
 from mcp_anyreach.server.caller import may_write
-from mcp_anyreach.server.gate.gatekeeper import Verdict, previewed_by
+from mcp_anyreach.server.gate.gatekeeper import Verdict
 from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.notify import notify_changed
 from mcp_anyreach.server.sdk import caller
@@ -115,7 +115,6 @@ async def preview_apply_changes(services: Services, plan_id: str) -> Preview:
         return _apply_preview(await fresh_plan(services.client, services.plans, plan_id))
 
 
-@previewed_by(preview_apply_changes)
 async def apply_changes(
     services: Services, ctx: Context, verdict: Verdict, plan_id: PlanId, confirmation_token: ConfirmationToken = None
 ) -> Gated[ApplyReport]:
@@ -193,6 +192,3 @@ def plans_reachable(retry: str = PLAN_AGAIN) -> Generator[None]:
             f"The plans this server's replicas share could not be reached ({exc}), so nothing was changed. "
             f"{retry} If it keeps failing, the server's operator should check its Redis or token store."
         ) from exc
-
-
-TOOLS = (plan_changes, apply_changes)

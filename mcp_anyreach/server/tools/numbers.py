@@ -18,7 +18,7 @@ from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.domain.summaries import number_sentence
 from mcp_anyreach.domain.text import shown
 from mcp_anyreach.domain.uris import NUMBERS_URI, TRUNKS_URI, number_uri, trunk_uri
-from mcp_anyreach.server.gate.gatekeeper import Verdict, Write, previewed_by
+from mcp_anyreach.server.gate.gatekeeper import Verdict, Write
 from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.tools.changes import SAME_TOOL_AGAIN, plans_reachable, run_change_set, run_planned
@@ -138,7 +138,6 @@ async def preview_delete_phone_number(services: Services, phone_number: str) -> 
     return Preview(summary, number.model_dump(mode="json"), (number_uri(phone_number),))
 
 
-@previewed_by(preview_delete_phone_number)
 async def delete_phone_number(
     services: Services,
     ctx: Context,
@@ -241,7 +240,6 @@ async def preview_move_phone_numbers(
     return await _bulk_preview(services, _move(to_trunk_id, phone_numbers, from_trunk_id))
 
 
-@previewed_by(preview_move_phone_numbers)
 async def move_phone_numbers(
     services: Services,
     ctx: Context,
@@ -259,7 +257,6 @@ async def preview_delete_phone_numbers(services: Services, phone_numbers: list[s
     return await _bulk_preview(services, {"op": "delete_numbers", "phone_numbers": phone_numbers})
 
 
-@previewed_by(preview_delete_phone_numbers)
 async def delete_phone_numbers(
     services: Services,
     ctx: Context,
@@ -269,14 +266,3 @@ async def delete_phone_numbers(
 ) -> Gated[ApplyReport]:
     """Remove many numbers; their calls stop being answered. Gated once for all."""
     return await _bulk_run(services, ctx, verdict, {"op": "delete_numbers", "phone_numbers": phone_numbers})
-
-
-TOOLS = (
-    list_phone_numbers,
-    get_phone_number,
-    register_phone_number,
-    update_phone_number,
-    delete_phone_number,
-    move_phone_numbers,
-    delete_phone_numbers,
-)

@@ -13,7 +13,7 @@ from mcp_anyreach.domain.args import ConfirmationToken, PhoneNumberArg
 from mcp_anyreach.domain.records import AvailableNumberView, Gated, NumberView, Result
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.domain.uris import NUMBERS_URI, TRUNKS_URI, number_uri
-from mcp_anyreach.server.gate.gatekeeper import Verdict, previewed_by
+from mcp_anyreach.server.gate.gatekeeper import Verdict
 from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
 
@@ -127,7 +127,6 @@ async def preview_purchase_phone_number(services: Services, phone_number: str) -
     return Preview(summary, {"phone_number": phone_number, "offered": True}, (number_uri(phone_number),))
 
 
-@previewed_by(preview_purchase_phone_number)
 async def purchase_phone_number(
     services: Services,
     ctx: Context,
@@ -188,6 +187,3 @@ async def _buy(services: Services, phone_number: str) -> NumberView:
 def _refused(cause: BaseException | None) -> bool:
     """The API answered no (a 4xx other than 429), so nothing was bought and the slot is free again."""
     return isinstance(cause, APIStatusError) and 400 <= cause.status_code < 500 and cause.status_code != 429
-
-
-TOOLS = (search_available_numbers, purchase_phone_number)

@@ -19,7 +19,7 @@ from mcp_anyreach.domain.uris import ROUTING_URI
 from mcp_anyreach.domain.workflows import check_definition, no_fallback_warning, unverified
 from mcp_anyreach.reports.explain import CallExplanation
 from mcp_anyreach.reports.explain import explain_inbound_call as explain
-from mcp_anyreach.server.gate.gatekeeper import Verdict, previewed_by
+from mcp_anyreach.server.gate.gatekeeper import Verdict
 from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
 
@@ -85,7 +85,6 @@ async def preview_create_inbound_routing_config(
     return Preview(_warned(summary, after), None, (ROUTING_URI,))
 
 
-@previewed_by(preview_create_inbound_routing_config)
 async def create_inbound_routing_config(
     services: Services,
     ctx: Context,
@@ -135,7 +134,6 @@ async def preview_update_inbound_routing_config(
     return Preview(_warned(summary, after), config.model_dump(mode="json"), (ROUTING_URI,))
 
 
-@previewed_by(preview_update_inbound_routing_config)
 async def update_inbound_routing_config(
     services: Services,
     ctx: Context,
@@ -166,7 +164,6 @@ async def preview_delete_inbound_routing_config(services: Services) -> Preview:
     return Preview(summary, config.model_dump(mode="json"), (ROUTING_URI,))
 
 
-@previewed_by(preview_delete_inbound_routing_config)
 async def delete_inbound_routing_config(
     services: Services, ctx: Context, verdict: Verdict, confirmation_token: ConfirmationToken = None
 ) -> Gated[str]:
@@ -234,12 +231,3 @@ async def explain_inbound_call(
     """Who answers a call to one of our numbers, and why: directory, trunk, routing, agent or drop."""
     with api_errors(retry_safe=True):
         return await explain(services.client, services.agent_names, phone_number, caller_number)
-
-
-TOOLS = (
-    explain_inbound_call,
-    get_inbound_routing_config,
-    create_inbound_routing_config,
-    update_inbound_routing_config,
-    delete_inbound_routing_config,
-)

@@ -28,7 +28,7 @@ from mcp_anyreach.domain.text import named
 from mcp_anyreach.domain.trunk_changes import new_trunk_settings, trunk_changes
 from mcp_anyreach.domain.trunk_merge import check_new_side, merged_side
 from mcp_anyreach.domain.uris import TRUNKS_URI, trunk_uri
-from mcp_anyreach.server.gate.gatekeeper import Verdict, previewed_by
+from mcp_anyreach.server.gate.gatekeeper import Verdict
 from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
 
@@ -74,7 +74,6 @@ async def preview_create_trunk(
     return Preview(summary, None)
 
 
-@previewed_by(preview_create_trunk)
 async def create_trunk(
     services: Services,
     ctx: Context,
@@ -133,7 +132,6 @@ async def preview_update_trunk(
     return Preview(summary, trunk.model_dump(mode="json"), (trunk_uri(trunk_id),))
 
 
-@previewed_by(preview_update_trunk)
 async def update_trunk(
     services: Services,
     ctx: Context,
@@ -181,7 +179,6 @@ async def preview_delete_trunk(services: Services, trunk_id: str) -> Preview:
     )
 
 
-@previewed_by(preview_delete_trunk)
 async def delete_trunk(
     services: Services,
     ctx: Context,
@@ -275,6 +272,3 @@ def _numbers_phrase(count: int) -> str:
     if count >= 100:
         return "100 or more numbers"
     return "1 number" if count == 1 else f"{count} numbers"
-
-
-TOOLS = (list_trunks, get_trunk, create_trunk, update_trunk, delete_trunk)
