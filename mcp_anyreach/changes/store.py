@@ -1,7 +1,7 @@
 """Plans between `plan_changes` and `apply_changes`, and moves an interrupted apply left unfinished.
 
-The protocol is small so that the shared state (shared_state) can back it with Redis for replicas
-later; `MemoryPlans` serves one process. A plan id is 128 random bits: it cannot be guessed, and a plan is
+The protocol is small: `MemoryPlans` serves one process, and shared_state/ backs it with a SQLite file or
+Redis for replicas. A plan id is 128 random bits: it cannot be guessed, and a plan is
 taken (read and removed at once) when it is applied, so it runs at most once.
 
 Each plan is kept for the caller who made it (the OAuth subject, or one anonymous caller without sign-in), at

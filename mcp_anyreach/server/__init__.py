@@ -1,7 +1,7 @@
-"""The MCP layer. It reads top to bottom as: tools (thin adapters, `tools/`) → the gate (`gate.py`:
-preview, confirmation, audit, notification) → engines that know nothing of MCP (`inventory.py`,
-`summaries.py`, `trunk_changes.py`, `trunk_merge.py`, `purchases.py`, `networks.py`, `text.py`, `errors.py`) →
-the API client.
+"""The MCP layer: `app.py` builds the server from the registry's rows (`registry.py`), whose tools
+(`tools/`) are thin adapters that go through the gate (`gate/`: previews, confirmation tokens, the audit
+log) to the engines below, which know nothing of MCP (`changes/`, `reports/`, `domain/`, the `api/` client).
+HTTP transports, their limits and OAuth are in `http/`. docs/architecture.md draws the layers.
 
 `build_server` is imported on first use, so that the command line can import the engines without the SDK.
 """
