@@ -405,6 +405,8 @@ class Publish(Change):
 
     @classmethod
     def of(cls, args: Mapping[str, Any]) -> Self:
+        # Plans have always stored the two kinds apart by this order alone (the audit log repeats it), and a
+        # stored plan must read back, and be written again, as it was approved.
         keys = list(args)
         restoring = keys.index("phone_numbers") < keys.index("direction")
         return cls(
