@@ -74,6 +74,8 @@ CONFIG_DEFAULTS: dict[str, dict[str, Any]] = {
     }
     for side, model in (("inbound", InboundConfig), ("outbound", OutboundConfig))
 }
+# Numbers given or relieved of one agent version on one slot, gathered into as few steps as the API allows.
+_Batch = tuple[type[Publish] | type[Unassign], int, str, Direction]
 PHASES = ("trunks", "moves", "registers", "numbers", "agents", "routing", "deletes", "trunk_deletes")
 
 
@@ -363,8 +365,8 @@ def _publish_slots(phase: str, phone: str, slots: Mapping[str, AgentSlot | None]
 
 def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft: _Draft) -> None:
     """Slot changes of numbers that stay on their trunk, batched per agent version and direction."""
-    publish: dict[tuple[str, int, str, Direction], list[str]] = {}
-    labels: dict[tuple[str, int, str, Direction], str] = {}
+    batches: dict[_Batch, list[str]] = {}
+    labels: dict[_Batch, str] = {}
     for phone, target in numbers.items():
         current = snapshot.numbers.get(phone)
         if current is None or not target.present:
@@ -386,17 +388,17 @@ def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft:
             if slot is None:
                 holder = current_slot(snapshot.directory, current.agent_version_id(side), f"{phone}'s {side} slot")
                 assert holder is not None
-                key = ("unassign", holder.version, holder.agent_id, direction)
+                key: _Batch = (Unassign, holder.version, holder.agent_id, direction)
                 labels[key] = holder.label
             else:
-                key = ("publish", slot.version, slot.agent_id, direction)
+                key = (Publish, slot.version, slot.agent_id, direction)
                 labels[key] = slot.label
-            publish.setdefault(key, []).append(phone)
-    for (kind, version, agent_id, direction), phones in publish.items():
+            batches.setdefault(key, []).append(phone)
+    for key, phones in batches.items():
+        kind, version, agent_id, direction = key
         for start in range(0, len(phones), PUBLISH_BATCH):
-            batch = tuple(phones[start : start + PUBLISH_BATCH])
-            change = (Publish if kind == "publish" else Unassign)(agent_id, version, batch, direction)
-            draft.add("agents", change, change.describe(labels[(kind, version, agent_id, direction)]))
+            change = kind(agent_id, version, tuple(phones[start : start + PUBLISH_BATCH]), direction)
+            draft.add("agents", change, change.describe(labels[key]))
 
 
 def _switched_off_agents(draft: _Draft, snapshot: Snapshot) -> list[str]:
