@@ -22,8 +22,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from mcp_anyreach.api import InboundConfig, OutboundConfig, Trunk
+from mcp_anyreach.changes.actions import SECRET_PREFIX, Side
 from mcp_anyreach.changes.agents import agent_slot, find_agent
-from mcp_anyreach.changes.model import KEEP, SECRET_PREFIX, Keep, MoveIntent, NumberTarget, SlotTarget
+from mcp_anyreach.changes.model import KEEP, SLOTS, Keep, MoveIntent, NumberTarget, SlotTarget
 from mcp_anyreach.changes.snapshot import Snapshot
 from mcp_anyreach.domain.args import E164, AgentRef, Identifier, InboundArgs, OutboundArgs, SmallJson, TrunkName
 from mcp_anyreach.domain.refusal import Refusal
@@ -192,7 +193,7 @@ class TrunkTarget(BaseModel):
     name: str
     trunk_id: str | None = None
     present: bool = True
-    configs: dict[str, dict[str, Any] | None] = {}
+    configs: dict[Side, dict[str, Any] | None] = {}
 
 
 RoutingTarget = dict[str, Any] | None | Keep
@@ -242,8 +243,8 @@ def _trunk_targets(section: TrunksSection | None, snapshot: Snapshot) -> list[Tr
                 raise Refusal(f"Trunk {item.name!r} is managed: its configs cannot be changed; remove them.")
             targets.append(TrunkTarget(name=item.name, trunk_id=existing.id))
             continue
-        configs: dict[str, dict[str, Any] | None] = {}
-        for side in ("inbound", "outbound"):
+        configs: dict[Side, dict[str, Any] | None] = {}
+        for side in SLOTS:
             if side in item.model_fields_set:
                 config: InboundDoc | OutboundDoc | None = getattr(item, side)
                 # Only the fields written: the planner lays them over the current side, so one left out stays.

@@ -1,5 +1,7 @@
 """Runs a plan's steps in order, stops at the first failure, and says per step: done, failed, not started.
 
+Each step's change makes its own API call (actions.py); the executor only orders, records and reports.
+
 Each step goes through `run_step(plan_id, step, call)`, which the caller supplies: the MCP tools pass the gate's
 `act` (audit line before and after, recorded as a write), the command line an audit-log writer. The
 executor itself knows nothing of MCP.
@@ -9,12 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
-from pydantic import SecretStr
-
-from mcp_anyreach.api import AnyreachClient, AnyreachError, InboundConfig, OutboundConfig
-from mcp_anyreach.changes.model import SECRET_PREFIX, Plan, Step, StepOutcome, password_variable
+from mcp_anyreach.api import AnyreachClient, AnyreachError
+from mcp_anyreach.changes.actions import SECRET_PREFIX, Running
+from mcp_anyreach.changes.model import Plan, Step, StepOutcome
 from mcp_anyreach.changes.results import ApplyReport
 from mcp_anyreach.changes.store import PlanStore, PlanStoreUnavailable
 from mcp_anyreach.domain.api_errors import api_errors, error_message
@@ -41,7 +41,7 @@ async def run_plan(
             f"set where it is applied (only {SECRET_PREFIX}... variables are read); nothing was changed. Set them "
             "there and plan again."
         )
-    created: dict[str, str] = {}
+    running = Running(env)
     started: set[str] = set()
     outcomes: list[StepOutcome] = []
     failure: StepOutcome | None = None
@@ -52,7 +52,7 @@ async def run_plan(
         try:
             if store is not None:
                 await _before(store, plan, step, started)
-            await run_step(plan.id, step, _call(client, step, env, created))
+            await run_step(plan.id, step, _call(client, step, running))
         except Exception as exc:
             failure = StepOutcome(
                 n=step.n, action=step.action, subject=step.subject, status="failed", cause=_cause(exc)
@@ -76,8 +76,8 @@ async def _before(store: PlanStore, plan: Plan, step: Step, started: set[str]) -
         if phone not in started:
             await store.remember_moves({phone: plan.moves[phone]})
             started.add(phone)
-    elif step.action == "delete_number":
-        await store.forget_moves([phone])
+    elif (deleted := step.change.forgets_move()) is not None:
+        await store.forget_moves([deleted])
 
 
 def _finished(started: set[str], outcomes: list[StepOutcome]) -> list[str]:
@@ -126,89 +126,17 @@ def _cause(exc: Exception) -> str:
     return message if type(exc).__name__ == "ToolError" and message else f"{type(exc).__name__}"
 
 
-def _call(
-    client: AnyreachClient, step: Step, env: Mapping[str, str], created: dict[str, str]
-) -> Callable[[], Awaitable[object]]:
-    args = step.args
+def _call(client: AnyreachClient, step: Step, running: Running) -> Callable[[], Awaitable[object]]:
+    change = step.change
 
     async def call() -> object:
-        with api_errors(retry_safe=step.action not in NOT_RETRY_SAFE):
-            return await _send(client, step, args, env, created)
+        with api_errors(retry_safe=change.retry_safe):
+            return await change.run(client, running)
 
     return call
 
 
-NOT_RETRY_SAFE = frozenset({"create_trunk", "register_number", "create_routing"})
-
-
-async def _send(
-    client: AnyreachClient, step: Step, args: Mapping[str, Any], env: Mapping[str, str], created: dict[str, str]
-) -> object:
-    match step.action:
-        case "create_trunk":
-            trunk = await client.trunks.create(
-                name=args["name"],
-                inbound_config=_config(InboundConfig, args.get("inbound_config"), env),
-                outbound_config=_config(OutboundConfig, args.get("outbound_config"), env),
-            )
-            created[trunk.name] = trunk.id
-            return trunk.id
-        case "update_trunk":
-            changes: dict[str, Any] = {}
-            if "inbound_config" in args:
-                changes["inbound_config"] = _config(InboundConfig, args["inbound_config"], env)
-            if "outbound_config" in args:
-                changes["outbound_config"] = _config(OutboundConfig, args["outbound_config"], env)
-            return await client.trunks.update(args["trunk_id"], **changes)
-        case "delete_trunk":
-            return await client.trunks.delete(args["trunk_id"])
-        case "delete_number":
-            return await client.phone_numbers.delete(args["phone_number"])
-        case "register_number":
-            trunk_id = args.get("trunk_id") or created.get(args.get("trunk_name", ""))
-            if trunk_id is None:
-                raise Refusal(f"The trunk {args.get('trunk_name')!r} this plan was to create does not exist.")
-            return await client.phone_numbers.create(
-                phone_number=args["phone_number"], trunk_id=trunk_id, outbound_shareable=args["outbound_shareable"]
-            )
-        case "set_shareable":
-            return await client.phone_numbers.update(
-                args["phone_number"], outbound_shareable=args["outbound_shareable"]
-            )
-        case "publish" | "unassign":
-            return await client.agents.publish(
-                args["agent_id"],
-                args["version"],
-                phone_numbers=args.get("phone_numbers", ()),
-                unassign_phone_numbers=args.get("unassign_phone_numbers", ()),
-                direction=args["direction"],
-            )
-        case "create_routing":
-            return await client.inbound_routing.create(**args)
-        case "update_routing":
-            return await client.inbound_routing.update(**args)
-        case "delete_routing":
-            return await client.inbound_routing.delete()
-
-
 def missing_secrets(plan: Plan, env: Mapping[str, str]) -> list[str]:
     """The password variables the plan reads that `env` lacks (or that a document may not name at all)."""
-    configs = [step.args.get(key) for step in plan.steps for key in ("inbound_config", "outbound_config")]
-    names = {name for config in configs if (name := password_variable(config)) is not None}
+    names = {name for step in plan.steps for name in step.change.password_variables()}
     return sorted(name for name in names if not name.startswith(SECRET_PREFIX) or name not in env)
-
-
-def _config(
-    model: type[InboundConfig] | type[OutboundConfig], data: Mapping[str, Any] | None, env: Mapping[str, str]
-) -> Any:
-    if data is None:
-        return None
-    fields = dict(data)
-    reference = fields.pop("auth_password", None)
-    config = model.model_validate(fields)
-    if isinstance(reference, Mapping):
-        name = str(reference.get("env"))  # type: ignore[union-attr]
-        if name not in env:
-            raise Refusal(f"The environment variable {name}, which holds a trunk password, is not set.")
-        config.auth_password = SecretStr(env[name])
-    return config

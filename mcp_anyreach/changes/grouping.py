@@ -8,10 +8,10 @@ publish details are exactly what that entry's line says of it, otherwise it is s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
+from mcp_anyreach.changes.actions import VERBS, Change, DeleteNumber, Publish, RegisterNumber
 from mcp_anyreach.domain.text import counted
 
 
@@ -21,23 +21,17 @@ class StepLike(Protocol):
     @property
     def n(self) -> int: ...
     @property
-    def action(self) -> str: ...
-    @property
     def subject(self) -> str: ...
     @property
     def detail(self) -> str: ...
     @property
-    def args(self) -> Mapping[str, Any]: ...
+    def change(self) -> Change: ...
 
 
 Step = TypeVar("Step", bound=StepLike)
 
-# direction of a publish step -> (the verb its detail uses, the slots the entry names)
-_DIRECTIONS = {
-    "both": ("answers and calls from", "inbound and outbound"),
-    "inbound": ("answers", "inbound"),
-    "outbound": ("calls from", "outbound"),
-}
+# direction of a publish step -> the slots the entry names
+_SLOTS = {"both": "inbound and outbound", "inbound": "inbound", "outbound": "outbound"}
 
 
 def step_groups(steps: list[Step]) -> list[list[Step]]:
@@ -53,11 +47,11 @@ def step_groups(steps: list[Step]) -> list[list[Step]]:
 
 def _continues_move(group: list[Step], step: Step) -> bool:
     head = group[0]
-    if head.action != "delete_number" or step.subject != head.subject:
+    if not isinstance(head.change, DeleteNumber) or step.subject != head.subject:
         return False
     if len(group) == 1:
-        return step.action == "register_number"
-    return step.action == "publish"
+        return isinstance(step.change, RegisterNumber)
+    return isinstance(step.change, Publish)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +76,17 @@ def read_move(group: list[Step]) -> Move | None:
     delete, register, *publishes = group
     phone = delete.subject
     source = _between(delete.detail, f"delete {phone} from trunk ", " (to move it)")
-    shareable = register.args.get("outbound_shareable") is True
+    shareable = isinstance(register.change, RegisterNumber) and register.change.outbound_shareable
     target = _between(register.detail, f"register {phone} on trunk ", ", outbound shareable" if shareable else "")
     agents: list[str] = []
     for step in publishes:
-        verb, slots = _DIRECTIONS.get(str(step.args.get("direction")), ("", ""))
-        label = _between(step.detail, "", f" {verb} {phone}") if verb else None
+        if not isinstance(step.change, Publish):
+            return None
+        direction = step.change.direction
+        label = _between(step.detail, "", f" {VERBS[direction]} {phone}")
         if not label:
             return None
-        agents.append(f"{label} {slots}")
+        agents.append(f"{label} {_SLOTS[direction]}")
     if not source or not target:
         return None
     return Move(phone, source, target, shareable, tuple(agents))

@@ -1,75 +1,23 @@
 """What a change set is made of: targets (what each thing should become), steps (API calls), plans.
 
 Plans and steps are plain JSON (pydantic models of JSON values), so a shared store can hold them between
-`plan_changes` and `apply_changes`. A step never holds a secret: a password is the name of the environment
-variable that holds it, read when the step runs.
+`plan_changes` and `apply_changes`. A step holds its change (actions.py) as the action's name and arguments,
+which never hold a secret: a password is the name of the environment variable that holds it, read when the
+step runs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from mcp_anyreach.changes.actions import CHANGES, Action, Change, Side
 from mcp_anyreach.changes.grouping import entries, step_groups
 from mcp_anyreach.domain.text import counted
 
-Action = Literal[
-    "create_trunk",
-    "update_trunk",
-    "delete_trunk",
-    "delete_number",
-    "register_number",
-    "set_shareable",
-    "publish",
-    "unassign",
-    "create_routing",
-    "update_routing",
-    "delete_routing",
-]
-PHRASES: dict[Action, tuple[str, str]] = {
-    "create_trunk": ("create", "trunk"),
-    "update_trunk": ("update", "trunk"),
-    "delete_trunk": ("delete", "trunk"),
-    "delete_number": ("delete", "number"),
-    "register_number": ("register", "number"),
-    "set_shareable": ("change outbound sharing of", "number"),
-    "publish": ("publish", "agent assignment"),
-    "unassign": ("clear", "agent assignment"),
-    "create_routing": ("create", "routing config"),
-    "update_routing": ("update", "routing config"),
-    "delete_routing": ("delete", "routing config"),
-}
-# The single-call tool that does what each action does: the audit log and the gate name a step by it.
-TOOL_OF: dict[Action, str] = {
-    "create_trunk": "create_trunk",
-    "update_trunk": "update_trunk",
-    "delete_trunk": "delete_trunk",
-    "delete_number": "delete_phone_number",
-    "register_number": "register_phone_number",
-    "set_shareable": "update_phone_number",
-    "publish": "assign_agent_to_numbers",
-    "unassign": "assign_agent_to_numbers",
-    "create_routing": "create_inbound_routing_config",
-    "update_routing": "update_inbound_routing_config",
-    "delete_routing": "delete_inbound_routing_config",
-}
-Slot = Literal["inbound", "outbound"]
-# Only variables made for documents can be read by one: never the server's token, secrets or cloud keys.
-SECRET_PREFIX = "ANYREACH_SIP_"  # noqa: S105  # a variable name's prefix, not a secret
-
-
-def password_variable(config: object) -> str | None:
-    """The environment variable a step's trunk config reads its password from (`{"auth_password": {"env": ...}}`)."""
-    if not isinstance(config, dict):
-        return None
-    reference = cast("dict[str, object]", config).get("auth_password")
-    if not isinstance(reference, dict):
-        return None
-    return str(cast("dict[str, object]", reference).get("env"))
-
-
+Slot = Side
 SLOTS: tuple[Slot, ...] = ("inbound", "outbound")
 
 
@@ -130,7 +78,8 @@ class NumberTarget:
 
 
 class Step(BaseModel):
-    """One API call of a plan. `tool` is the single-call tool that does the same (the audit log names it)."""
+    """One API call of a plan: its change (`change`, typed), stored as `action` and `args`, with the line a person
+    reads (`detail`) and the resources it writes (`targets`)."""
 
     model_config = ConfigDict(frozen=True, defer_build=True)
 
@@ -140,10 +89,31 @@ class Step(BaseModel):
     detail: str
     args: dict[str, Any]
     targets: list[str] = Field(default_factory=list[str])
+    _change: Change = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._change = CHANGES[self.action].of(self.args)
+
+    @classmethod
+    def of(cls, change: Change, detail: str, *, subject: str | None = None) -> Step:
+        """The step that makes `change` (numbered when the plan is put in order)."""
+        return cls(
+            n=0,
+            action=change.action,
+            subject=change.subject() if subject is None else subject,
+            detail=detail,
+            args=change.arguments(),
+            targets=change.targets(),
+        )
+
+    @property
+    def change(self) -> Change:
+        return self._change
 
     @property
     def tool(self) -> str:
-        return TOOL_OF[self.action]
+        """The single-call tool that does the same: the audit log names the step by it."""
+        return self._change.tool
 
 
 class MoveIntent(BaseModel):
@@ -191,7 +161,7 @@ class Plan(BaseModel):
             return "Nothing to do: the account already matches."
         counts: dict[tuple[str, str], int] = {}
         for group in step_groups(self.steps):
-            phrase = MOVE_PHRASE if len(group) > 1 else PHRASES[group[0].action]
+            phrase = MOVE_PHRASE if len(group) > 1 else group[0].change.phrase
             counts[phrase] = counts.get(phrase, 0) + 1
         parts = [f"{verb} {counted(count, noun)}" for (verb, noun), count in counts.items()]
         return f"{counted(len(self.steps), 'step')}: " + ", ".join(parts) + "."

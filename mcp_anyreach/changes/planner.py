@@ -13,13 +13,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcp_anyreach.api import InboundConfig, InboundRoutingConfig, OutboundConfig, PhoneNumber, Trunk
+from mcp_anyreach.changes.actions import (
+    SECRET_PREFIX,
+    Change,
+    CreateRouting,
+    CreateTrunk,
+    DeleteNumber,
+    DeleteRouting,
+    DeleteTrunk,
+    Direction,
+    Publish,
+    RegisterNumber,
+    SetShareable,
+    Side,
+    Unassign,
+    UpdateRouting,
+    UpdateTrunk,
+    password_variable,
+)
 from mcp_anyreach.changes.agents import current_slot
 from mcp_anyreach.changes.desired import RoutingTarget, TrunkTarget
 from mcp_anyreach.changes.model import (
     KEEP,
-    SECRET_PREFIX,
     SLOTS,
-    Action,
     AgentSlot,
     Keep,
     MoveIntent,
@@ -28,12 +44,11 @@ from mcp_anyreach.changes.model import (
     Slot,
     SlotTarget,
     Step,
-    password_variable,
 )
 from mcp_anyreach.changes.snapshot import Snapshot
 from mcp_anyreach.domain.networks import too_wide
 from mcp_anyreach.domain.refusal import Refusal
-from mcp_anyreach.domain.summaries import routing_sentence, switched_off
+from mcp_anyreach.domain.summaries import switched_off
 from mcp_anyreach.domain.text import counted, listed, named, shown
 from mcp_anyreach.domain.uris import ROUTING_URI, number_uri, trunk_uri
 from mcp_anyreach.domain.workflows import no_fallback_warning
@@ -59,6 +74,8 @@ CONFIG_DEFAULTS: dict[str, dict[str, Any]] = {
     }
     for side, model in (("inbound", InboundConfig), ("outbound", OutboundConfig))
 }
+# Numbers given or relieved of one agent version on one slot, gathered into as few steps as the API allows.
+_Batch = tuple[type[Publish] | type[Unassign], int, str, Direction]
 PHASES = ("trunks", "moves", "registers", "numbers", "agents", "routing", "deletes", "trunk_deletes")
 
 
@@ -70,11 +87,10 @@ class _Draft:
     moves: dict[str, MoveIntent] = field(default_factory=dict[str, MoveIntent])
     released: list[str] = field(default_factory=list[str])
 
-    def add(
-        self, phase: str, action: Action, subject: str, detail: str, args: dict[str, Any], targets: list[str]
-    ) -> None:
-        self.phases[phase].append(Step(n=0, action=action, subject=subject, detail=detail, args=args, targets=targets))
-        self.watched.update(targets)
+    def add(self, phase: str, change: Change, detail: str, *, subject: str | None = None) -> None:
+        step = Step.of(change, detail, subject=subject)
+        self.phases[phase].append(step)
+        self.watched.update(step.targets)
 
 
 def make_plan(
@@ -115,41 +131,40 @@ def make_plan(
 def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draft) -> None:
     for target in trunks:
         if target.trunk_id is None:
-            args: dict[str, Any] = {"name": target.name}
-            args.update({f"{side}_config": config for side, config in target.configs.items() if config is not None})
+            configs: dict[Side, dict[str, Any]] = {
+                side: config for side, config in target.configs.items() if config is not None
+            }
+            create = CreateTrunk(target.name, configs)
             settings = [
                 f"{side}: {_config_diff(None, _comparable(side, config), password_variable(config))}"
-                for side, config in target.configs.items()
-                if config is not None
+                for side, config in configs.items()
             ]
-            detail = f"create BYOC trunk {target.name!r}" + (f" ({'; '.join(settings)})" if settings else "")
-            draft.add("trunks", "create_trunk", target.name, detail, args, [])
+            draft.add("trunks", create, create.describe(settings))
             # Created without an inbound config, a trunk has no authentication and no address list either.
             _warn_wide(target.name, target.configs.get("inbound") or {}, draft)
             continue
         trunk = snapshot.trunks[target.trunk_id]
-        uri = trunk_uri(trunk.id)
         if not target.present:
-            detail = f"delete BYOC trunk {named(trunk.name)!r} ({trunk.id})"
-            draft.add("trunk_deletes", "delete_trunk", trunk.name, detail, {"trunk_id": trunk.id}, [uri])
+            delete = DeleteTrunk(trunk.id)
+            draft.add("trunk_deletes", delete, delete.describe(named(trunk.name)), subject=trunk.name)
             continue
         _plan_trunk_update(trunk, target.configs, snapshot, draft)
 
 
 def _plan_trunk_update(
-    trunk: Trunk, configs: Mapping[str, dict[str, Any] | None], snapshot: Snapshot, draft: _Draft
+    trunk: Trunk, configs: Mapping[Side, dict[str, Any] | None], snapshot: Snapshot, draft: _Draft
 ) -> None:
     """The document's fields laid over each side (one left out keeps its value), sent whole with every password
     the update needs: the API never returns one, and the update sends the whole trunk."""
-    changes: dict[str, Any] = {}
+    changes: dict[Side, dict[str, Any] | None] = {}
     sentences: list[str] = []
-    resent: dict[str, dict[str, Any]] = {}
+    resent: dict[Side, dict[str, Any]] = {}
     for side, given in configs.items():
         current = trunk.inbound_config if side == "inbound" else trunk.outbound_config
         now = _comparable(side, current.model_dump(mode="json") if current else None)
         if given is None:
             if current is not None:
-                changes[f"{side}_config"] = None
+                changes[side] = None
                 sentences.append(f"REMOVE the {side} config")
             continue
         wanted = _merged(side, current, given)
@@ -168,18 +183,18 @@ def _plan_trunk_update(
                 f"Trunk {named(trunk.name)!r}: the {side} auth_username changes, so the API needs its password "
                 f"again; add auth_password: {{env: {SECRET_PREFIX}NAME}}."
             )
-        changes[f"{side}_config"] = wanted
+        changes[side] = wanted
         sentences.append(f"{side}: " + _config_diff(now, _comparable(side, wanted), password_variable(wanted)))
         if side == "inbound":
             _warn_wide(named(trunk.name), wanted, draft)
     if not changes:
         return
     for side, wanted in resent.items():
-        changes[f"{side}_config"] = wanted
+        changes[side] = wanted
         sentences.append(f"{side}: password sent again, from ${password_variable(wanted)}")
     _check_kept_passwords(trunk, changes)
-    detail = f"update BYOC trunk {named(trunk.name)!r}: " + "; ".join(sentences)
-    draft.add("trunks", "update_trunk", trunk.name, detail, {"trunk_id": trunk.id, **changes}, [trunk_uri(trunk.id)])
+    update = UpdateTrunk(trunk.id, changes)
+    draft.add("trunks", update, update.describe(named(trunk.name), sentences), subject=trunk.name)
     count = len(snapshot.numbers_on(trunk.id))
     draft.impact.append(f"Trunk {named(trunk.name)!r} changes; the calls of its {count} numbers follow at once.")
 
@@ -189,14 +204,13 @@ def _merged(side: str, current: InboundConfig | OutboundConfig | None, given: Ma
     return {name: value for name, value in {**kept, **given}.items() if value is not None}
 
 
-def _check_kept_passwords(trunk: Trunk, changes: Mapping[str, Any]) -> None:
+def _check_kept_passwords(trunk: Trunk, changes: Mapping[Side, Mapping[str, Any] | None]) -> None:
     """Refuse at planning what the client would refuse at applying: a kept authentication without its password."""
     missing: list[str] = []
-    for side in ("inbound", "outbound"):
-        key = f"{side}_config"
+    for side in SLOTS:
         current = trunk.inbound_config if side == "inbound" else trunk.outbound_config
-        sent: Mapping[str, Any] | None = changes.get(key)
-        if key not in changes:
+        sent = changes.get(side)
+        if side not in changes:
             if current is not None and current.auth_username:
                 missing.append(side)
         elif sent is not None and sent.get("auth_username") and "auth_password" not in sent:
@@ -253,8 +267,8 @@ def _plan_number(phone: str, target: NumberTarget, snapshot: Snapshot, draft: _D
             purchased = _purchased(current, snapshot)
             if purchased:
                 draft.released.append(phone)
-            detail = f"delete {phone}" + (" (bought through Anyreach: released)" if purchased else "")
-            draft.add("deletes", "delete_number", phone, detail, {"phone_number": phone}, [uri])
+            delete = DeleteNumber(phone)
+            draft.add("deletes", delete, delete.describe(released=purchased))
         return
     trunk = target.trunk if not isinstance(target.trunk, Keep) else (current.trunk_id if current else None)
     if trunk is None:
@@ -263,9 +277,8 @@ def _plan_number(phone: str, target: NumberTarget, snapshot: Snapshot, draft: _D
     if current is None or current.trunk_id != trunk:
         _place(phone, trunk, target, current, snapshot, draft)
     elif not isinstance(target.outbound_shareable, Keep) and target.outbound_shareable != current.outbound_shareable:
-        detail = f"{'allow' if target.outbound_shareable else 'forbid'} outbound sharing of {phone}"
-        args = {"phone_number": phone, "outbound_shareable": target.outbound_shareable}
-        draft.add("numbers", "set_shareable", phone, detail, args, [uri])
+        sharing = SetShareable(phone, target.outbound_shareable)
+        draft.add("numbers", sharing, sharing.describe())
 
 
 def _place(
@@ -281,10 +294,9 @@ def _place(
     keep = current.outbound_shareable if current is not None else False
     sharing = keep if isinstance(target.outbound_shareable, Keep) else target.outbound_shareable
     phase = "moves" if current is not None else "registers"
-    uri = number_uri(phone)
     if current is not None:
-        detail = f"delete {phone} from trunk {_trunk_label(current.trunk_id, snapshot)} (to move it)"
-        draft.add(phase, "delete_number", phone, detail, {"phone_number": phone}, [uri])
+        delete = DeleteNumber(phone)
+        draft.add(phase, delete, delete.describe(moving_from=_trunk_label(current.trunk_id, snapshot)))
         if not trunk.startswith("name:"):
             draft.moves[phone] = MoveIntent(
                 phone_number=phone,
@@ -294,14 +306,12 @@ def _place(
                 inbound=slots["inbound"].json() if slots["inbound"] else None,
                 outbound=slots["outbound"].json() if slots["outbound"] else None,
             )
-    register: dict[str, Any] = {"phone_number": phone, "outbound_shareable": sharing}
     if trunk.startswith("name:"):
-        register["trunk_name"] = trunk.removeprefix("name:")
+        register = RegisterNumber(phone, sharing, trunk_name=trunk.removeprefix("name:"))
     else:
-        register["trunk_id"] = trunk
+        register = RegisterNumber(phone, sharing, trunk_id=trunk)
         draft.watched.add(trunk_uri(trunk))
-    detail = f"register {phone} on trunk {_trunk_label(trunk, snapshot)}" + (", outbound shareable" if sharing else "")
-    draft.add(phase, "register_number", phone, detail, register, [uri])
+    draft.add(phase, register, register.describe(_trunk_label(trunk, snapshot)))
     _publish_slots(phase, phone, slots, draft)
 
 
@@ -342,39 +352,21 @@ def _resolved(slot: SlotTarget, current: PhoneNumber | None, side: Slot, snapsho
 
 
 def _publish_slots(phase: str, phone: str, slots: Mapping[str, AgentSlot | None], draft: _Draft) -> None:
+    """A moved or new number's agents, given back slot by slot (one step for both slots of one agent)."""
     inbound, outbound = slots["inbound"], slots["outbound"]
-    uri = number_uri(phone)
+    given: list[tuple[Direction, AgentSlot | None]] = [("inbound", inbound), ("outbound", outbound)]
     if inbound is not None and inbound == outbound:
-        draft.add(
-            phase,
-            "publish",
-            phone,
-            f"{inbound.label} answers and calls from {phone}",
-            _publish_args(inbound, [phone], "both"),
-            [uri],
-        )
-        return
-    for side, slot in (("inbound", inbound), ("outbound", outbound)):
+        given = [("both", inbound)]
+    for direction, slot in given:
         if slot is not None:
-            verb = "answers" if side == "inbound" else "calls from"
-            draft.add(
-                phase,
-                "publish",
-                phone,
-                f"{slot.label} {verb} {phone}",
-                _publish_args(slot, [phone], side),
-                [uri],
-            )
-
-
-def _publish_args(slot: AgentSlot, phones: list[str], direction: str) -> dict[str, Any]:
-    return {"agent_id": slot.agent_id, "version": slot.version, "phone_numbers": phones, "direction": direction}
+            publish = Publish(slot.agent_id, slot.version, (phone,), direction, restoring=True)
+            draft.add(phase, publish, publish.describe(slot.label))
 
 
 def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft: _Draft) -> None:
     """Slot changes of numbers that stay on their trunk, batched per agent version and direction."""
-    publish: dict[tuple[str, int, str, str], list[str]] = {}
-    labels: dict[tuple[str, int, str, str], str] = {}
+    batches: dict[_Batch, list[str]] = {}
+    labels: dict[_Batch, str] = {}
     for phone, target in numbers.items():
         current = snapshot.numbers.get(phone)
         if current is None or not target.present:
@@ -392,42 +384,21 @@ def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft:
         for side, slot in wanted.items():
             if both and side == "outbound":
                 continue
-            direction = "both" if both else side
+            direction: Direction = "both" if both else side
             if slot is None:
                 holder = current_slot(snapshot.directory, current.agent_version_id(side), f"{phone}'s {side} slot")
                 assert holder is not None
-                key = ("unassign", holder.version, holder.agent_id, direction)
+                key: _Batch = (Unassign, holder.version, holder.agent_id, direction)
                 labels[key] = holder.label
             else:
-                key = ("publish", slot.version, slot.agent_id, direction)
+                key = (Publish, slot.version, slot.agent_id, direction)
                 labels[key] = slot.label
-            publish.setdefault(key, []).append(phone)
-    for (kind, version, agent_id, direction), phones in publish.items():
+            batches.setdefault(key, []).append(phone)
+    for key, phones in batches.items():
+        kind, version, agent_id, direction = key
         for start in range(0, len(phones), PUBLISH_BATCH):
-            batch = phones[start : start + PUBLISH_BATCH]
-            label = labels[(kind, version, agent_id, direction)]
-            uris = [number_uri(phone) for phone in batch]
-            args: dict[str, Any] = {"agent_id": agent_id, "version": version, "direction": direction}
-            if kind == "publish":
-                detail = f"{label} on the {direction} slot of {', '.join(batch)}"
-                draft.add(
-                    "agents",
-                    "publish",
-                    _subject(batch),
-                    detail,
-                    {**args, "phone_numbers": batch},
-                    uris,
-                )
-            else:
-                detail = f"take {label} off the {direction} slot of {', '.join(batch)}"
-                draft.add(
-                    "agents",
-                    "unassign",
-                    _subject(batch),
-                    detail,
-                    {**args, "unassign_phone_numbers": batch},
-                    uris,
-                )
+            change = kind(agent_id, version, tuple(phones[start : start + PUBLISH_BATCH]), direction)
+            draft.add("agents", change, change.describe(labels[key]))
 
 
 def _switched_off_agents(draft: _Draft, snapshot: Snapshot) -> list[str]:
@@ -435,8 +406,8 @@ def _switched_off_agents(draft: _Draft, snapshot: Snapshot) -> list[str]:
     phones: dict[str, list[str]] = {}
     for phase, steps in draft.phases.items():
         for step in steps:
-            if phase != "moves" and step.action == "publish":
-                phones.setdefault(step.args["agent_id"], []).extend(step.args["phone_numbers"])
+            if phase != "moves" and isinstance(publish := step.change, Publish):
+                phones.setdefault(publish.agent_id, []).extend(publish.phone_numbers)
     warnings: list[str] = []
     for agent_id, numbers in phones.items():
         agent = snapshot.directory.agent(agent_id)
@@ -454,31 +425,18 @@ def _plan_routing(routing: RoutingTarget, snapshot: Snapshot, draft: _Draft) -> 
     draft.watched.add(ROUTING_URI)
     if routing is None:
         if current is not None:
-            draft.add(
-                "routing",
-                "delete_routing",
-                "routing",
-                f"delete inbound routing (now: {routing_sentence(before or {})})",
-                {},
-                [ROUTING_URI],
-            )
+            delete = DeleteRouting()
+            draft.add("routing", delete, delete.describe(before or {}))
         return None
     if current is None:
-        args = {key: value for key, value in routing.items() if value is not None}
-        draft.add(
-            "routing",
-            "create_routing",
-            "routing",
-            f"create inbound routing: {routing_sentence(routing)}",
-            args,
-            [ROUTING_URI],
-        )
+        create = CreateRouting({key: value for key, value in routing.items() if value is not None})
+        draft.add("routing", create, create.describe())
         return routing
     changes = {key: value for key, value in routing.items() if (before or {}).get(key) != value}
     if changes:
         after = {**(before or {}), **routing}
-        detail = f"change inbound routing; after: {routing_sentence(after)}"
-        draft.add("routing", "update_routing", "routing", detail, changes, [ROUTING_URI])
+        update = UpdateRouting(changes)
+        draft.add("routing", update, update.describe(after))
         return after
     return before
 
@@ -536,7 +494,7 @@ def _answering_impact(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, r
 def _outage(draft: _Draft) -> None:
     offset = len(draft.phases["trunks"])
     moving = draft.phases["moves"]
-    moved = [step.subject for step in moving if step.action == "delete_number"]
+    moved = [step.subject for step in moving if isinstance(step.change, DeleteNumber)]
     if moved:
         steps_range = f"steps {offset + 1}-{offset + len(moving)}"
         draft.impact.append(
@@ -550,7 +508,3 @@ def _outage(draft: _Draft) -> None:
             f"({listed(draft.released)}); their managed "
             "trunks stay (the API cannot delete them)."
         )
-
-
-def _subject(phones: Sequence[str]) -> str:
-    return phones[0] if len(phones) == 1 else f"{len(phones)} numbers"
