@@ -45,6 +45,19 @@ async def api(sandbox: Sandbox) -> AsyncIterator[AnyreachClient]:
         yield client
 
 
+def refusing_deletes_of(sandbox: Sandbox, *numbers: str) -> AnyreachClient:
+    """A client of the sandbox whose API refuses to delete `numbers` (in use elsewhere): writes that fail."""
+    real = httpx2.ASGITransport(app=sandbox.app)
+
+    async def answer(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "DELETE" and request.url.path.endswith(numbers):
+            return httpx2.Response(409, json={"detail": "The number is in use by a campaign."})
+        return await real.handle_async_request(request)
+
+    key = sandbox.seed.demo.api_key
+    return AnyreachClient("http://sandbox.test", key, transport=httpx2.MockTransport(answer), max_retries=0)
+
+
 ServerFactory = Callable[..., MCPServer]
 
 

@@ -7,13 +7,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server.gate.audit_log import AuditLog, AuditUnavailable
-from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect
+from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect, refusing_deletes_of
 
 PASSWORD = "sip-pass-Zq81-unique"
 
@@ -49,19 +48,6 @@ async def test_every_attempted_write_is_audited_with_its_outcome_and_no_password
     assert PASSWORD not in log.read_text()
     assert PASSWORD not in caplog.text
     assert PASSWORD not in str(created.content) + json.dumps(created.structured_content)
-
-
-def refusing_deletes_of(sandbox: Sandbox, number: str) -> AnyreachClient:
-    """A client of the sandbox whose API refuses to delete `number` (in use elsewhere): a write that fails."""
-    real = httpx2.ASGITransport(app=sandbox.app)
-
-    async def answer(request: httpx2.Request) -> httpx2.Response:
-        if request.method == "DELETE" and request.url.path.endswith(number):
-            return httpx2.Response(409, json={"detail": "The number is in use by a campaign."})
-        return await real.handle_async_request(request)
-
-    key = sandbox.seed.demo.api_key
-    return AnyreachClient("http://sandbox.test", key, transport=httpx2.MockTransport(answer), max_retries=0)
 
 
 def lines(log: Path) -> list[tuple[str, Any, str, str | None]]:

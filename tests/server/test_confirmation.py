@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -13,7 +14,17 @@ from mcp_types import ElicitRequestParams, ElicitResult
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
-from tests.server.conftest import ServerFactory, answering, connect, in_directory, sandbox_api
+from tests.reliability.live import texts
+from tests.server.conftest import (
+    ACCEPT,
+    ServerFactory,
+    answering,
+    call,
+    connect,
+    in_directory,
+    refusing_deletes_of,
+    sandbox_api,
+)
 
 
 async def _offer(api: AnyreachClient, sandbox: Sandbox, area_code: str = "415") -> str:
@@ -259,15 +270,59 @@ def _changing_the_number_first(api: AnyreachClient, number: str) -> Any:
 
 
 async def test_a_yes_given_to_a_state_that_changed_meanwhile_deletes_nothing_on_a_legacy_connection(
-    make_server: ServerFactory, api: AnyreachClient
+    make_server: ServerFactory, api: AnyreachClient, tmp_path: Path
 ) -> None:
     number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
     human = _changing_the_number_first(api, number)
-    async with connect(make_server(), "legacy", elicitation_callback=human) as client:
+    log = tmp_path / "audit.jsonl"
+    async with connect(make_server(audit_log=log), "legacy", elicitation_callback=human) as client:
         result = await client.call_tool("delete_phone_number", {"phone_number": number})
     assert result.is_error
     assert "changed while the user was deciding" in result.content[0].text  # type: ignore[union-attr]
     assert await in_directory(api, number)
+    (line,) = [json.loads(entry) for entry in log.read_text().splitlines()]
+    assert (line["tool"], line["arguments"], line["outcome"]) == (
+        "delete_phone_number",
+        {"phone_number": number},
+        "refused: state changed before the answer",
+    )
+
+
+async def test_a_confirmed_write_that_fails_says_whether_its_token_is_spent(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    """After a token's failed write the model must preview again; after a human's yes there is no token."""
+    first, second = [n.phone_number for n in (await api.phone_numbers.list(limit=2)).items]
+    refusing = refusing_deletes_of(sandbox, first, second)
+    async with connect(make_server(client=refusing), era) as client:
+        token = (await call(client, "delete_phone_number", {"phone_number": first})).structured_content or {}
+        arguments = {"phone_number": first, "confirmation_token": token["confirmation_token"]}
+        with_token = await call(client, "delete_phone_number", arguments)
+    asked = connect(make_server(client=refusing), era, elicitation_callback=answering("accept", ACCEPT))
+    async with asked as client:
+        with_a_yes = await call(client, "delete_phone_number", {"phone_number": second})
+    await refusing.aclose()
+    assert with_token.is_error
+    assert with_a_yes.is_error
+    assert "The confirmation token is spent: call delete_phone_number again without it" in texts(with_token)
+    assert "token" not in texts(with_a_yes)
+    assert await in_directory(api, first)
+    assert await in_directory(api, second)
+
+
+async def test_a_write_made_without_asking_reports_everything_its_preview_would_have_shown(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
+) -> None:
+    """With --no-confirm nobody saw a preview, so the outcome carries all of it, not only its headline."""
+    on_byoc = (await api.phone_numbers.list(trunk_id=sandbox.seed.demo.byoc_trunk_id, limit=2)).items
+    arguments = {"phone_numbers": [number.phone_number for number in on_byoc]}
+    async with connect(make_server(), "legacy") as client:
+        preview = str((await call(client, "delete_phone_numbers", arguments)).structured_content["message"])
+    async with connect(make_server(no_confirm=True), "legacy") as client:
+        done = str((await call(client, "delete_phone_numbers", arguments)).structured_content["message"])
+    shown = preview.partition("\nNothing has changed yet")[0].splitlines()
+    assert len(shown) > 1
+    assert all(line in done for line in shown[1:]), (shown, done)
 
 
 async def test_a_modern_client_is_asked_again_when_the_state_changed_before_its_answer(

@@ -10,7 +10,7 @@ from mcp_types import ResourceUpdatedNotification
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
-from tests.server.conftest import ServerFactory, answering, connect
+from tests.server.conftest import ACCEPT, ServerFactory, answering, connect
 
 
 def _data(result: Any) -> Any:
@@ -181,4 +181,20 @@ async def test_an_unconfirmed_write_tells_subscribed_clients_which_number_change
 
     async with connect(make_server(), "legacy", message_handler=on_message) as client:
         _data(await client.call_tool("update_phone_number", {"phone_number": number, "outbound_shareable": True}))
+    assert f"anyreach://phone-numbers/{number}" in updated
+
+
+async def test_a_write_a_human_confirmed_tells_subscribed_clients_which_number_changed(
+    make_server: ServerFactory, api: AnyreachClient
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    updated: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            updated.append(str(message.params.uri))
+
+    human = answering("accept", ACCEPT)
+    async with connect(make_server(), "legacy", message_handler=on_message, elicitation_callback=human) as client:
+        _data(await client.call_tool("delete_phone_number", {"phone_number": number}))
     assert f"anyreach://phone-numbers/{number}" in updated
