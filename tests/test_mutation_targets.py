@@ -36,5 +36,6 @@ def test_a_mutation_run_takes_a_module_by_name_path_or_folder(monkeypatch: pytes
     assert chosen("tools/numbers") == chosen("mcp_anyreach/server/tools/numbers.py")
     assert chosen("tools/numbers") == ["mcp_anyreach/server/tools/numbers.py"]
     assert len(chosen("shared_state")) == 4
+    assert len(chosen("changes/actions")) == 5
     with pytest.raises(SystemExit, match=r"no module in mutation_targets\.txt is named nothere"):
         chosen("nothere")

@@ -2,7 +2,8 @@
 
 `operations.py` and `desired.py` turn a request (a list of jobs, or what the account should look like)
 into targets; `planner.py` turns targets into ordered steps with their impact, each step one change of
-`actions.py` (a class per kind of API call: its arguments, its detail line, its tool, its call);
+`actions/` (a class per kind of API call, a module per resource: its arguments, its detail line, its tool,
+its call);
 `executor.py` runs them; `store.py` keeps plans between planning and applying; `engine.py` is what the
 tools and the CLI call; `results.py` holds what they return. Nothing is imported here: the server loads the
 engine on first use.

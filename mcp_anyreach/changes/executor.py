@@ -1,6 +1,6 @@
 """Runs a plan's steps in order, stops at the first failure, and says per step: done, failed, not started.
 
-Each step's change makes its own API call (actions.py); the executor only orders, records and reports.
+Each step's change makes its own API call (`actions/`); the executor only orders, records and reports.
 
 Each step goes through `run_step(plan_id, step, call)`, which the caller supplies: the MCP tools pass the gate's
 `act` (audit line before and after, recorded as a write), the command line an audit-log writer. The

@@ -1,7 +1,7 @@
 """What a change set is made of: targets (what each thing should become), steps (API calls), plans.
 
 Plans and steps are plain JSON (pydantic models of JSON values), so a shared store can hold them between
-`plan_changes` and `apply_changes`. A step holds its change (actions.py) as the action's name and arguments,
+`plan_changes` and `apply_changes`. A step holds its change (`actions/`) as the action's name and arguments,
 which never hold a secret: a password is the name of the environment variable that holds it, read when the
 step runs.
 """

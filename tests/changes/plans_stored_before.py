@@ -1,5 +1,5 @@
 """Plans and a move intent as the stores (SQLite, Redis) kept them before each change became a typed unit
-(actions.py): the exact JSON written by `Plan.model_dump_json()` at commit 3749591, captured by planning three
+(`actions/`): the exact JSON written by `Plan.model_dump_json()` at commit 3749591, captured by planning three
 documents against the seeded sandbox. Ids are placeholders (`{byoc_trunk}`, `{agent:Sales}`...) filled in from the
 sandbox a test runs on; a basis digest reads `digest`, since these plans are applied without a freshness check.
 

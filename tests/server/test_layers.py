@@ -55,8 +55,9 @@ print(sorted(m for m in sys.modules if m.startswith(LAZY)))
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert completed.returncode == 0, completed.stderr
     loaded = completed.stdout.strip()
-    # A stored plan's steps are typed changes (actions.py), so the plan model brings them: no further import.
-    changes = ("actions", "grouping", "model", "results", "store")
+    # A stored plan's steps are typed changes (actions/), so the plan model brings them: no further import.
+    actions = ("actions", "actions.agents", "actions.base", "actions.numbers", "actions.routing", "actions.trunks")
+    changes = (*actions, "grouping", "model", "results", "store")
     assert loaded == str([f"mcp_anyreach.changes.{name}" for name in changes])
 
 
