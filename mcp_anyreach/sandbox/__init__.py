@@ -15,7 +15,7 @@ from mcp_anyreach.sandbox.errors import (
 )
 from mcp_anyreach.sandbox.faults import Faults, faults_argument
 from mcp_anyreach.sandbox.runner import Sandbox, open_sandbox, serve
-from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed
+from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed, DemoUser
 from mcp_anyreach.sandbox.store import SandboxStore
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Conflict",
     "DemoOrg",
     "DemoSeed",
+    "DemoUser",
     "Faults",
     "Forbidden",
     "Invalid",

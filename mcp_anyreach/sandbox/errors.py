@@ -1,8 +1,9 @@
 """Domain errors raised by the sandbox store and auth; the app maps each kind to one HTTP status.
 
 SandboxError            base; ``status`` and a ``detail`` sentence
-├── Unauthorized        401  token missing, unknown, or a pat_ without a matching X-Anyreach-Org
-├── Forbidden           403  the token lacks the scope the operation needs
+├── Unauthorized        401  token missing, unknown, or a pat_ without X-Anyreach-Org
+├── Forbidden           403  the token lacks the scope the operation needs, or X-Anyreach-Org names an
+│                            organization it may not act in
 ├── NotFound            404  absent, or owned by another organization
 ├── Conflict            409  already exists, or still in use
 ├── RuleViolation       400  a business rule refuses the operation (managed trunk, number limit, bad cursor)

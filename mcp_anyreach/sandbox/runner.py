@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from mcp_anyreach.sandbox.app import create_app
 from mcp_anyreach.sandbox.behaviour import Behaviour
 from mcp_anyreach.sandbox.faults import Faults, QuietDrops
-from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed, load_or_create_seed
+from mcp_anyreach.sandbox.seed import DemoOrg, DemoSeed, DemoUser, load_or_create_seed
 from mcp_anyreach.sandbox.store import SandboxStore
 from mcp_anyreach.settings import default_sandbox_db
 
@@ -51,6 +51,13 @@ def _org_banner(base_url: str, org: DemoOrg) -> list[str]:
     ]
 
 
+def _user_banner(user: DemoUser) -> list[str]:
+    return [
+        f"{user.name}, a member of both organizations",
+        f"  personal token        {user.pat}   (send X-Anyreach-Org: {' or '.join(user.organization_ids)})",
+    ]
+
+
 def banner(base_url: str, seed: DemoSeed, db: str) -> str:
     curl = (
         f'curl "{base_url}/core/phone-numbers?limit=50" \\\n'
@@ -58,7 +65,8 @@ def banner(base_url: str, seed: DemoSeed, db: str) -> str:
         '  -H "X-Anyreach-Org: $ANYREACH_ORG_ID"'
     )
     lines = [f"Anyreach sandbox listening on {base_url}", f"Database {db}", ""]
-    lines += [*_org_banner(base_url, seed.demo), "", *_org_banner(base_url, seed.other), "", curl, ""]
+    lines += [*_org_banner(base_url, seed.demo), "", *_org_banner(base_url, seed.other), ""]
+    lines += [*_user_banner(seed.user), "", curl, ""]
     return "\n".join(lines)
 
 

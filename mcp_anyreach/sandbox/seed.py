@@ -1,4 +1,5 @@
-"""The demo data: two organizations with credentials, trunks, numbers and agents, created once."""
+"""The demo data: two organizations with credentials, trunks, numbers and agents, and a user who belongs to both,
+created once."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from mcp_anyreach.sandbox.store import SandboxStore
 
 _SEED_KEY = "demo_seed"
+_USER_KEY = "demo_user"
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,23 @@ class DemoOrg:
 
 
 @dataclass(frozen=True)
+class DemoUser:
+    """A person in both demo organizations: one pat_ acts in either, chosen per request by X-Anyreach-Org."""
+
+    name: str
+    pat: str
+    organization_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DemoSeed:
+    demo: DemoOrg
+    other: DemoOrg
+    user: DemoUser
+
+
+@dataclass(frozen=True)
+class _SeededOrgs:
     demo: DemoOrg
     other: DemoOrg
 
@@ -81,17 +99,43 @@ _AGENTS = (
     _AgentPlan("Demo receptionist", "A template to try agents with", (), {}, is_demo=True),
 )
 
-_SEED_JSON = TypeAdapter(DemoSeed)
+# Stored apart, as the organizations were seeded before users existed and their stored form stays as it was.
+_ORGS_JSON = TypeAdapter(_SeededOrgs)
+_USER_JSON = TypeAdapter(DemoUser)
 
 
 def load_or_create_seed(store: SandboxStore) -> DemoSeed:
     stored = store.db.meta(_SEED_KEY)
     if stored is not None:
-        return _SEED_JSON.validate_json(stored)
-    with store.db.transaction():
-        seed = DemoSeed(demo=_seed_org(store, _DEMO), other=_seed_org(store, _OTHER))
-        store.db.set_meta(_SEED_KEY, _SEED_JSON.dump_json(seed).decode())
-    return seed
+        orgs = _ORGS_JSON.validate_json(stored)
+    else:
+        with store.db.transaction():
+            orgs = _SeededOrgs(demo=_seed_org(store, _DEMO), other=_seed_org(store, _OTHER))
+            store.db.set_meta(_SEED_KEY, _ORGS_JSON.dump_json(orgs).decode())
+    return DemoSeed(demo=orgs.demo, other=orgs.other, user=_load_or_create_user(store, orgs))
+
+
+def _load_or_create_user(store: SandboxStore, orgs: _SeededOrgs) -> DemoUser:
+    """A database seeded before users existed gains the demo user the first time it is opened again."""
+    stored = store.db.meta(_USER_KEY)
+    if stored is None:
+        with store.db.transaction():
+            stored = store.db.meta(_USER_KEY)  # another process may have added the user while we waited
+            if stored is None:
+                user = _seed_user(store, (orgs.demo.org_id, orgs.other.org_id))
+                store.db.set_meta(_USER_KEY, _USER_JSON.dump_json(user).decode())
+                return user
+    return _USER_JSON.validate_json(stored)
+
+
+def _seed_user(store: SandboxStore, org_ids: tuple[str, ...]) -> DemoUser:
+    name = "Demo user"
+    user_id = store.users.create(name)
+    for org_id in org_ids:
+        store.users.join(user_id, org_id)
+    pat = _token("pat")
+    store.users.add_token(user_id, pat, ALL_SCOPES)
+    return DemoUser(name=name, pat=pat, organization_ids=org_ids)
 
 
 def _token(prefix: str) -> str:

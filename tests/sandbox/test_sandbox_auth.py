@@ -46,10 +46,12 @@ async def test_a_personal_token_without_an_org_header_is_refused(client: httpx2.
     assert "X-Anyreach-Org" in response.json()["detail"]
 
 
-async def test_a_personal_token_cannot_name_another_organization(client: httpx2.AsyncClient, sandbox: Sandbox) -> None:
+async def test_a_personal_token_cannot_name_an_organization_its_user_is_not_in(
+    client: httpx2.AsyncClient, sandbox: Sandbox
+) -> None:
     headers = {**pat(sandbox.seed.demo), "X-Anyreach-Org": sandbox.seed.other.org_id}
     response = await client.get("/core/phone-numbers", headers=headers)
-    assert response.status_code == 401
+    assert response.status_code == 403
 
 
 async def test_a_read_only_key_reads_but_cannot_manage(client: httpx2.AsyncClient, sandbox: Sandbox) -> None:

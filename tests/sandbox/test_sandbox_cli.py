@@ -51,6 +51,13 @@ async def run_sandbox(db: Path, scenario: Callable[[str], Awaitable[None]]) -> t
     return await read_all(process.stdout), banner + await read_all(process.stderr)
 
 
+def member_token(stderr: str) -> tuple[str, list[str]]:
+    """The demo user's token and the organizations the banner says it may name."""
+    line = re.search(r"personal token +(pat_\S+) +\(send X-Anyreach-Org: (\S+) or (\S+)\)", stderr)
+    assert line is not None, stderr
+    return line.group(1), [line.group(2), line.group(3)]
+
+
 def exported(stderr: str) -> dict[str, str]:
     line = re.search(r"export (ANYREACH_BASE_URL=\S+ ANYREACH_TOKEN=\S+ ANYREACH_ORG_ID=\S+)", stderr)
     assert line is not None
@@ -94,6 +101,8 @@ async def test_the_cli_serves_on_the_url_it_announces_and_keeps_credentials_and_
     assert {key: credentials_again[key] for key in ("ANYREACH_TOKEN", "ANYREACH_ORG_ID")} == {
         key: credentials[key] for key in ("ANYREACH_TOKEN", "ANYREACH_ORG_ID")
     }
+    assert member_token(stderr_again) == member_token(stderr)
+    assert credentials["ANYREACH_ORG_ID"] in member_token(stderr)[1]
     assert stdout_again == ""
 
     async def third_run(base_url: str) -> None:

@@ -4,6 +4,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from mcp_anyreach.sandbox import SandboxStore, open_sandbox
@@ -139,3 +140,33 @@ def test_a_sandbox_file_of_the_first_layout_keeps_its_agents_and_assignments(tmp
     reopened = SandboxStore(path)
     assert [version.published for version in reopened.agents.get("org_1", "agt_a").versions] == [True]
     assert load_or_create_seed(reopened).demo.agent_ids
+
+
+async def test_a_sandbox_file_seeded_before_users_existed_gains_the_demo_user_and_keeps_its_tokens(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "sandbox.db"
+    first = open_sandbox(path)
+    first.store.close()
+    with contextlib.closing(sqlite3.connect(path)) as old, old:
+        old.execute("DELETE FROM meta WHERE key = 'demo_user'")
+        old.executescript("DROP TABLE personal_tokens; DROP TABLE memberships; DROP TABLE users;")
+    reopened = open_sandbox(path)
+    seed = reopened.seed
+    assert (seed.demo, seed.other) == (first.seed.demo, first.seed.other)
+    assert seed.user.organization_ids == (seed.demo.org_id, seed.other.org_id)
+    transport = httpx2.ASGITransport(app=reopened.app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://sandbox") as http:
+        for org in (seed.demo, seed.other):
+            by_user = await http.get("/core/phone-numbers", headers=as_member(seed.user.pat, org.org_id))
+            by_its_own_pat = await http.get("/core/phone-numbers", headers=as_member(org.pat, org.org_id))
+            assert by_user.status_code == by_its_own_pat.status_code == 200
+            assert by_user.json() == by_its_own_pat.json()
+        crossing = await http.get("/core/phone-numbers", headers=as_member(seed.demo.pat, seed.other.org_id))
+        assert crossing.status_code == 403
+    reopened.store.close()
+    assert open_sandbox(path).seed == seed
+
+
+def as_member(token: str, org_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "X-Anyreach-Org": org_id}

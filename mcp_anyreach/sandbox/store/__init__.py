@@ -14,8 +14,9 @@ from mcp_anyreach.sandbox.store.phone_numbers import PhoneNumbers
 from mcp_anyreach.sandbox.store.purchases import Purchases
 from mcp_anyreach.sandbox.store.routing import RoutingConfigs
 from mcp_anyreach.sandbox.store.trunks import TrunkRecord, Trunks
+from mcp_anyreach.sandbox.store.users import TokenHolder, Users
 
-__all__ = ["Credential", "ListFilter", "Page", "SandboxStore", "TrunkRecord"]
+__all__ = ["Credential", "ListFilter", "Page", "SandboxStore", "TokenHolder", "TrunkRecord"]
 
 
 class SandboxStore:
@@ -27,6 +28,7 @@ class SandboxStore:
     def __init__(self, path: str | Path, *, clock: Callable[[], datetime] | None = None) -> None:
         self.db = Database(path, clock)
         self.organizations = Organizations(self.db)
+        self.users = Users(self.db)
         self.phone_numbers = PhoneNumbers(self.db)
         self.trunks = Trunks(self.db)
         self.purchases = Purchases(self.db, self.organizations, self.phone_numbers)

@@ -20,6 +20,14 @@ CREATE TABLE IF NOT EXISTS organizations (id TEXT PRIMARY KEY, name TEXT NOT NUL
 CREATE TABLE IF NOT EXISTS credentials (
     token TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organizations(id), scopes TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS memberships (
+    user_id TEXT NOT NULL REFERENCES users(id), org_id TEXT NOT NULL REFERENCES organizations(id),
+    PRIMARY KEY (user_id, org_id)
+);
+CREATE TABLE IF NOT EXISTS personal_tokens (
+    token TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), scopes TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS managed_accounts (
     id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES organizations(id), name TEXT NOT NULL,
     created_at TEXT NOT NULL
