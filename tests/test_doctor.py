@@ -66,8 +66,13 @@ async def live() -> AsyncIterator[LiveSandbox]:
         yield running
 
 
+DEMO_ORG = "the demo organization"
+
+
 def settings_for(live: LiveSandbox, **fields: Any) -> Settings:
     given = {"token": live.sandbox.seed.demo.api_key, "base_url": live.base_url, **fields}
+    if given.get("org_id") == DEMO_ORG:  # the parameters are written before the sandbox exists
+        given["org_id"] = live.sandbox.seed.demo.org_id
     return Settings.model_validate({key: value for key, value in given.items() if value is not None})
 
 
@@ -135,7 +140,7 @@ async def test_every_check_passes_for_a_sandbox_account_and_the_command_exits_ze
         ({"managed_account_id": "ma_not_ours"}, "managed account", "ANYREACH_MANAGED_ACCOUNT_ID"),
         ({"token": NO_MANAGED_TRUNK}, "managed account", "ANYREACH_MANAGED_ACCOUNT_ID"),
         ({"audit_log": "/nonexistent-dir/audit.jsonl"}, "audit log", "--audit-log"),
-        ({"token_store": "/nonexistent-dir/tokens.db", "org_id": "org_of_the_key"}, "token store", "--token-store"),
+        ({"token_store": "/nonexistent-dir/tokens.db", "org_id": DEMO_ORG}, "token store", "--token-store"),
     ],
     ids=[
         "no-token",

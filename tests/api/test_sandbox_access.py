@@ -62,8 +62,8 @@ async def test_bad_credentials_raise_authentication_error(
         assert token not in repr(client)
 
 
-async def test_a_pat_naming_another_org_is_refused(sandbox: Sandbox, connect: Connect) -> None:
-    with pytest.raises(AuthenticationError):
+async def test_a_pat_naming_an_org_its_user_is_not_in_is_refused(sandbox: Sandbox, connect: Connect) -> None:
+    with pytest.raises(PermissionDeniedError):
         await connect(sandbox.seed.demo.pat, sandbox.seed.other.org_id).phone_numbers.list()
 
 
