@@ -65,3 +65,13 @@ async def test_a_confirmed_move_reports_where_each_number_now_is_and_who_answers
     assert set(now) == set(moved)
     assert all(f"on trunk {carrier.id}" in line for line in now.values())
     assert "answered by agent After-hours v1" in now[SHARED]  # kept through the move
+
+
+async def test_a_trunk_created_after_a_yes_comes_back_with_its_id_so_the_model_can_use_it(
+    make_server: ServerFactory, api: AnyreachClient, era: str
+) -> None:
+    outcome, _ = await _gated(make_server, era, "create_trunk", {"name": "Carrier after a yes"})
+
+    assert outcome["status"] == "done"
+    created = outcome["result"]
+    assert (await api.trunks.get(created["id"])).name == "Carrier after a yes"
