@@ -321,9 +321,8 @@ class Gatekeeper:
             return None
         try:
             return await self._signer.first_use(token, tool, arguments, self._binding(ctx))
-        except ConfirmationError as exc:
-            self._audit.record(tool, arguments, outcome=f"failed: {exc}", via="token")
-            raise ToolError(str(exc)) from None
+        except ConfirmationError:  # the store is unreachable: redeeming the token will say so, changing nothing
+            return None
 
     async def _settle(self, tool: str, redeemed: Redeemed, outcome: dict[str, Any] | None) -> None:
         """Record how a token's use ended. The write's own outcome stands whatever happens here: should this fail,
