@@ -42,7 +42,7 @@ from mcp.server.mcpserver import (
     Resolve,
 )
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
 from mcp_anyreach.domain.records import Gated
@@ -350,7 +350,10 @@ class Gatekeeper:
         stored = json.loads(first.outcome)
         self._audit.record(tool, arguments, outcome="repeat: answered with the first outcome", via="token")
         answer = {"status": "done", "message": REPEATED + stored["done"], "result": stored["result"], "repeat": True}
-        return self._outcomes[tool].model_validate(answer)
+        try:
+            return self._outcomes[tool].model_validate(answer)
+        except ValidationError:  # stored by a replica whose result model differs: the outcome as it was kept
+            return Gated[Any].model_validate(answer)
 
     async def _read_back(self, tool: str, targets: Sequence[str]) -> list[str] | None:
         if self._holdings is None or not targets:
