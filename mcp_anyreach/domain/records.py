@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_anyreach.api import (
     AvailableNumber,
@@ -193,6 +193,10 @@ class Listing(Result, Generic[T]):
     warning: str | None = None
 
 
+def _unset(value: object) -> bool:
+    return value is None
+
+
 class Gated(Result, Generic[T]):
     """The outcome of a gated call. Only `done` (and `partial`: a change set stopped at a failing step) changed
     anything."""
@@ -202,3 +206,6 @@ class Gated(Result, Generic[T]):
     confirmation_token: str | None = None
     result: T | None = None
     now: list[str] | None = None  # after a confirmed delete or change set: what the API holds for each target
+    # A call repeated with its used confirmation token, answered from the first outcome: nothing changed now. Left
+    # out unless set, so every other outcome reads as before.
+    repeat: bool | None = Field(default=None, exclude_if=_unset)

@@ -130,7 +130,7 @@ def make_tool(unit: ToolUnit, services: Services, input_schema: dict[str, Any] |
     }
     if reserved := sorted(name for name in arguments if name.startswith("_") or name in dir(BaseModel)):
         raise TypeError(f"tool {spec.name}: rename the arguments {reserved}, pydantic models reserve those names")
-    gates = _gates(unit, params, list(arguments), services)
+    gates = _gates(unit, params, list(arguments), services, returns)
     arg_model = create_model(f"{spec.name}_arguments", __base__=_Arguments, **arguments)
     write = next((name for name, param in params.items() if param.annotation is Write), None)
     return _StrictTool(
@@ -178,7 +178,11 @@ class _StrictTool(Tool):
 
 
 def _gates(
-    unit: ToolUnit, params: dict[str, inspect.Parameter], arguments: list[str], services: Services
+    unit: ToolUnit,
+    params: dict[str, inspect.Parameter],
+    arguments: list[str],
+    services: Services,
+    returns: type[BaseModel],
 ) -> dict[str, Any]:
     """The policy table says which tools are gated and which write; a tool's signature must agree.
 
@@ -202,7 +206,7 @@ def _gates(
     shown = [n for n in arguments if n != TOKEN]
     if sorted(previewed) != sorted(shown):
         raise TypeError(f"tool {name}: its preview sees {sorted(previewed)}, the tool takes {sorted(shown)}")
-    resolver = services.gatekeeper.gate(name, functools.partial(preview, services), shown)
+    resolver = services.gatekeeper.gate(name, functools.partial(preview, services), shown, returns)
     return {verdicts[0]: (resolver, False)}
 
 
@@ -219,8 +223,9 @@ def _bound(
     async def call(**kwargs: Any) -> CallToolResult:
         if write is not None:
             kwargs[write] = Write(name, {arg: kwargs[arg] for arg in arguments})
+        repeated = next((arg for arg in kwargs.values() if isinstance(arg, Verdict) and arg.repeat), None)
         try:
-            result = await fn(services, **kwargs)
+            result = services.gatekeeper.repeat(repeated) if repeated else await fn(services, **kwargs)
         except Refusal as exc:
             raise ToolError(str(exc)) from exc
         if isinstance(status := getattr(result, "status", None), str):  # a gated tool's outcome

@@ -14,6 +14,7 @@ they expire (5 minutes).
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -36,7 +37,7 @@ from mcp_anyreach.changes.store import (
 )
 from mcp_anyreach.shared_state.budget import new_reservation
 from mcp_anyreach.shared_state.errors import SharedStateUnavailable
-from mcp_anyreach.shared_state.used_tokens import Claim
+from mcp_anyreach.shared_state.used_tokens import RUNNING, Claim, FirstUse, settled
 
 T = TypeVar("T")
 # Replicas' clocks differ a little: a used token is kept this much longer than it is valid.
@@ -158,16 +159,24 @@ async def _unless_unreachable(operation: Awaitable[T], what: str) -> T:
 
 
 class RedisUsedTokens:
-    """Used tokens (`SET` with an expiry) and the last write to each target (a hash with an expiry)."""
+    """Used tokens (`SET` with an expiry), how each first use ended (a JSON string beside it, with the same
+    expiry), and the last write to each target (a hash with an expiry)."""
 
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._redis = redis
         self._prefix = key_prefix(namespace)
         self._claim = redis.register_script(CLAIM)
 
-    async def is_used(self, nonce: str, now: float) -> bool:
-        found = await _unless_unreachable(self._redis.exists(self._used_key(nonce)), "look up a confirmation token")
-        return bool(found)
+    async def first_use(self, nonce: str, now: float) -> FirstUse | None:
+        used, ended = await _unless_unreachable(
+            self._redis.mget([self._used_key(nonce), self._outcome_key(nonce)]), "look up a confirmation token"
+        )
+        if used is None:
+            return None
+        if ended is None:
+            return RUNNING
+        stored = json.loads(ended)
+        return FirstUse(stored["state"], stored["outcome"])
 
     async def claim(
         self, nonce: str, expires_at: float, now: float, *, targets: Sequence[str] = (), minted_at: float = 0.0
@@ -191,8 +200,17 @@ class RedisUsedTokens:
                 pipe.pexpire(key, _keep_ms(keep_until, now))
             await _unless_unreachable(pipe.execute(), "record a write")
 
+    async def settle(self, nonce: str, outcome: str | None, *, expires_at: float, now: float) -> None:
+        use = settled(outcome)
+        value = json.dumps({"state": use.state, "outcome": use.outcome})
+        keep = _keep_ms(expires_at, now)
+        await _unless_unreachable(self._redis.set(self._outcome_key(nonce), value, px=keep), "record an outcome")
+
     def _used_key(self, nonce: str) -> str:
         return f"{self._prefix}used-token:{nonce}"
+
+    def _outcome_key(self, nonce: str) -> str:
+        return f"{self._prefix}token-outcome:{nonce}"
 
     def _written_key(self, target: str) -> str:
         return f"{self._prefix}written:{target}"

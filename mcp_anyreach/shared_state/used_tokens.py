@@ -1,8 +1,13 @@
-"""The one piece of confirmation state: which tokens were used, and when each target was last written.
+"""The one piece of confirmation state: which tokens were used, how each first use ended, and when each target
+was last written.
 
 In one process the default in-memory record suffices. Replicas (several processes sharing the
 confirmation secret) each accept the others' tokens, so they must also share this record, or a token
 confirmed on one could be replayed on another. `SqliteUsedTokens` shares it through one SQLite file.
+
+A token's first use is `running` from its claim until the gate settles it: `done` with its outcome (the result the
+caller was given, secret-free JSON), or `failed`. A client that lost its connection repeats the same call; the gate
+answers a `done` token from its outcome instead of writing twice. The outcome lives as long as the used token.
 
 The write times let a token be refused when what it touches was changed by anyone else after its
 preview, even when the state looks the same again (a number bought, released and offered again; a
@@ -14,6 +19,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -24,13 +30,25 @@ from mcp_anyreach.shared_state.sqlite_file import SqliteFile
 Claim = Literal["fresh", "used", "stale"]
 
 
+@dataclass(frozen=True, slots=True)
+class FirstUse:
+    """How a used token's first use ended: still `running` (or its server stopped before saying), `failed`, or
+    `done` with its `outcome` as the gate stored it."""
+
+    state: Literal["running", "failed", "done"]
+    outcome: str = ""
+
+
+RUNNING = FirstUse("running")
+
+
 class UsedTokensBusy(Exception):
     """The shared record could not be reached in time; nothing was recorded, so the token is still unused."""
 
 
 class UsedTokens(Protocol):
-    async def is_used(self, nonce: str, now: float) -> bool:
-        """Whether `nonce` was claimed and has not expired yet."""
+    async def first_use(self, nonce: str, now: float) -> FirstUse | None:
+        """How the first use of `nonce` went, or None when it was not claimed or has expired."""
         ...
 
     async def claim(
@@ -48,16 +66,25 @@ class UsedTokens(Protocol):
         """Record that `targets` are being written now by something other than a token."""
         ...
 
+    async def settle(self, nonce: str, outcome: str | None, *, expires_at: float, now: float) -> None:
+        """Record how the claimed `nonce`'s use ended, until `expires_at`: done with `outcome`, or failed (None)."""
+        ...
+
+
+def settled(outcome: str | None) -> FirstUse:
+    return FirstUse("failed") if outcome is None else FirstUse("done", outcome)
+
 
 class MemoryUsedTokens:
     def __init__(self) -> None:
         self._used: dict[str, float] = {}
+        self._settled: dict[str, FirstUse] = {}
         self._writes: dict[str, tuple[float, str, float]] = {}  # target -> (written at, writer, keep until)
         self._lock = threading.Lock()
 
-    async def is_used(self, nonce: str, now: float) -> bool:
+    async def first_use(self, nonce: str, now: float) -> FirstUse | None:
         with self._lock:
-            return self._used.get(nonce, -1.0) >= now
+            return self._settled.get(nonce, RUNNING) if self._used.get(nonce, -1.0) >= now else None
 
     async def claim(
         self, nonce: str, expires_at: float, now: float, *, targets: Sequence[str] = (), minted_at: float = 0.0
@@ -79,12 +106,18 @@ class MemoryUsedTokens:
             for target in targets:
                 self._writes[target] = (now, "", keep_until)
 
+    async def settle(self, nonce: str, outcome: str | None, *, expires_at: float, now: float) -> None:
+        with self._lock:
+            if nonce in self._used:
+                self._settled[nonce] = settled(outcome)
+
     def _written_after(self, target: str, minted_at: float, nonce: str) -> bool:
         written = self._writes.get(target)
         return written is not None and written[0] >= minted_at and written[1] != nonce
 
     def _forget(self, now: float) -> None:
         self._used = {n: exp for n, exp in self._used.items() if exp >= now}
+        self._settled = {n: use for n, use in self._settled.items() if n in self._used}
         self._writes = {t: w for t, w in self._writes.items() if w[2] >= now}
 
 
@@ -99,10 +132,15 @@ class SqliteUsedTokens:
                 "CREATE TABLE IF NOT EXISTS writes (target TEXT PRIMARY KEY, written_at REAL NOT NULL, "
                 "writer TEXT NOT NULL, keep_until REAL NOT NULL)"
             )
+            # A table of its own, so a file that older replicas still share needs no migration.
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS token_outcomes (nonce TEXT PRIMARY KEY, state TEXT NOT NULL, "
+                "outcome TEXT NOT NULL, expires_at REAL NOT NULL)"
+            )
 
     # Threads, because a replica holding the file's lock may keep these waiting.
-    async def is_used(self, nonce: str, now: float) -> bool:
-        return await anyio.to_thread.run_sync(self._is_used, nonce, now)
+    async def first_use(self, nonce: str, now: float) -> FirstUse | None:
+        return await anyio.to_thread.run_sync(self._first_use, nonce, now)
 
     async def claim(
         self, nonce: str, expires_at: float, now: float, *, targets: Sequence[str] = (), minted_at: float = 0.0
@@ -112,10 +150,27 @@ class SqliteUsedTokens:
     async def touch(self, targets: Sequence[str], now: float, keep_until: float) -> None:
         await anyio.to_thread.run_sync(self._touch, targets, now, keep_until)
 
-    def _is_used(self, nonce: str, now: float) -> bool:
+    async def settle(self, nonce: str, outcome: str | None, *, expires_at: float, now: float) -> None:
+        await anyio.to_thread.run_sync(self._settle, nonce, settled(outcome), expires_at)
+
+    def _first_use(self, nonce: str, now: float) -> FirstUse | None:
         with self._file.transaction() as db:
-            row = db.execute("SELECT 1 FROM used_tokens WHERE nonce = ? AND expires_at >= ?", (nonce, now))
-            return row.fetchone() is not None
+            row = db.execute(
+                "SELECT o.state, o.outcome FROM used_tokens u LEFT JOIN token_outcomes o ON o.nonce = u.nonce "
+                "WHERE u.nonce = ? AND u.expires_at >= ?",
+                (nonce, now),
+            ).fetchone()
+        if row is None:
+            return None
+        state, outcome = row
+        return RUNNING if state is None else FirstUse(state, outcome)
+
+    def _settle(self, nonce: str, use: FirstUse, expires_at: float) -> None:
+        with self._file.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO token_outcomes (nonce, state, outcome, expires_at) VALUES (?, ?, ?, ?)",
+                (nonce, use.state, use.outcome, expires_at),
+            )
 
     def _claim(self, nonce: str, expires_at: float, now: float, targets: Sequence[str], minted_at: float) -> Claim:
         with self._file.transaction() as db:
@@ -148,4 +203,5 @@ class SqliteUsedTokens:
     @staticmethod
     def _forget(db: sqlite3.Connection, now: float) -> None:
         db.execute("DELETE FROM used_tokens WHERE expires_at < ?", (now,))
+        db.execute("DELETE FROM token_outcomes WHERE expires_at < ?", (now,))
         db.execute("DELETE FROM writes WHERE keep_until < ?", (now,))

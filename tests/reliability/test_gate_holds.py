@@ -229,7 +229,7 @@ async def test_a_token_whose_number_changed_outside_this_server_is_refused_as_ch
     assert await in_directory(api, number.phone_number)
 
 
-async def test_a_token_used_once_is_refused_as_already_used_even_when_its_preview_still_holds(
+async def test_a_token_used_once_is_never_run_again_even_when_its_preview_still_holds(
     make_server: ServerFactory, api: AnyreachClient
 ) -> None:
     await api.inbound_routing.create(workflow_id="wf_main", enabled=True)
@@ -241,13 +241,13 @@ async def test_a_token_used_once_is_refused_as_already_used_even_when_its_previe
             "update_inbound_routing_config", {"enabled": False, "confirmation_token": token}
         )
     assert data(first)["status"] == "done"
-    assert "already used" in texts(replay)
+    assert data(replay)["repeat"] is True, "answered from the first use"
     assert (await api.inbound_routing.get()).enabled  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("store", ["memory", "sqlite"])
-async def test_one_token_confirmed_many_times_at_once_runs_once_and_the_others_are_refused(
-    make_server: ServerFactory, api: AnyreachClient, tmp_path: Any, store: str
+async def test_one_token_confirmed_many_times_at_once_runs_once_and_the_others_are_refused_or_told_the_outcome(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, tmp_path: Any, store: str
 ) -> None:
     trunk = (await api.trunks.create(name="Carrier")).id
     server = make_server(**({"token_store": tmp_path / "used.db"} if store == "sqlite" else {}))
@@ -264,10 +264,14 @@ async def test_one_token_confirmed_many_times_at_once_runs_once_and_the_others_a
                 for _ in range(8):
                     group.start_soon(confirm)
     refused = [texts(result) for result in outcomes if result.is_error]
-    assert len(refused) == 7
-    # A late call may also find the trunk already renamed; either way it is refused, and only one ran.
-    reasons = ("already used", "changed since the preview", "Nothing to change")
+    answered = [data(result) for result in outcomes if not result.is_error]
+    assert len(refused) + len(answered) == 8
+    # A late call may also find the trunk already renamed, or the first call still running; either way it is
+    # refused. A call after the first one finished is told its outcome. Only one ran.
+    reasons = ("already used", "changed since the preview", "Nothing to change", "already runs with this")
     assert all(any(reason in text for reason in reasons) for text in refused), refused
+    assert [outcome.get("repeat", False) for outcome in answered].count(False) == 1
+    assert sandbox.app.state.request_counts["PUT"] == 1
 
 
 async def test_a_token_is_good_until_the_second_it_expires(make_server: ServerFactory, api: AnyreachClient) -> None:

@@ -126,13 +126,13 @@ def _store(kind: str, tmp_path: Path) -> UsedTokens:
 @pytest.mark.parametrize("kind", STORES)
 async def test_a_used_token_counts_as_used_up_to_and_including_its_expiry_instant(kind: str, tmp_path: Path) -> None:
     store = _store(kind, tmp_path)
-    assert not await store.is_used("nonce-1", now=100.0)
+    assert await store.first_use("nonce-1", now=100.0) is None
     assert await store.claim("nonce-1", expires_at=200.0, now=100.0) == "fresh"
-    assert await store.is_used("nonce-1", now=150.0)
-    assert await store.is_used("nonce-1", now=200.0)
-    assert not await store.is_used("nonce-2", now=150.0)
+    assert await store.first_use("nonce-1", now=150.0) is not None
+    assert await store.first_use("nonce-1", now=200.0) is not None
+    assert await store.first_use("nonce-2", now=150.0) is None
     assert await store.claim("nonce-1", expires_at=200.0, now=200.0) == "used"
-    assert not await store.is_used("nonce-1", now=200.5)
+    assert await store.first_use("nonce-1", now=200.5) is None
 
 
 @pytest.mark.parametrize("kind", STORES)

@@ -58,7 +58,10 @@ async def test_purchase_with_the_previewed_token_buys_the_number_once(
     assert (done.structured_content or {})["status"] == "done"
     assert (done.structured_content or {})["result"]["phone_number"] == number
     assert await in_directory(api, number)
-    assert replay.is_error
+    # The same call again (a client that lost the answer) is told the first outcome; nothing is bought again.
+    assert (replay.structured_content or {})["repeat"] is True
+    assert (replay.structured_content or {})["result"] == (done.structured_content or {})["result"]
+    assert sandbox.app.state.request_counts["POST"] == 1
 
 
 async def test_accepting_the_elicitation_purchases_and_shows_the_human_what_it_costs(
@@ -178,7 +181,7 @@ async def test_a_token_from_another_server_secret_is_refused(
 
 
 async def test_replicas_sharing_the_secret_accept_each_others_tokens_once(
-    make_server: ServerFactory, api: AnyreachClient, era: str
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
 ) -> None:
     number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
     replica = {"confirm_secret": "replicas-share-this-secret-0123456789abcdef", "stateless": True}
@@ -192,7 +195,8 @@ async def test_replicas_sharing_the_secret_accept_each_others_tokens_once(
         replay = await third.call_tool("delete_phone_number", arguments)
     assert (done.structured_content or {})["status"] == "done"
     assert not await in_directory(api, number)
-    assert replay.is_error
+    assert (replay.structured_content or {})["repeat"] is True, "answered from the first use, not run again"
+    assert sandbox.app.state.request_counts["DELETE"] == 1
 
 
 async def test_the_spend_cap_stops_purchases_beyond_the_limit(
@@ -231,7 +235,7 @@ async def test_no_confirm_runs_gated_calls_at_once_and_audits_them(
     assert entry["confirmation"] == "no_confirm"
 
 
-async def test_replicas_sharing_a_token_store_refuse_a_replay_even_when_the_state_looks_the_same_again(
+async def test_replicas_sharing_a_token_store_never_run_a_token_twice_even_when_the_state_looks_the_same_again(
     make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str, tmp_path: Any
 ) -> None:
     number = await _offer(api, sandbox)
@@ -249,8 +253,8 @@ async def test_replicas_sharing_a_token_store_refuse_a_replay_even_when_the_stat
     async with connect(make_server(**shared), era) as third:
         replay = await third.call_tool("purchase_phone_number", arguments)
     assert (done.structured_content or {})["status"] == "done"
-    assert replay.is_error
-    assert "already used" in replay.content[0].text  # type: ignore[union-attr]
+    assert (replay.structured_content or {})["repeat"] is True, "answered from the first purchase"
+    assert sandbox.app.state.request_counts["POST"] == 1
     assert not await in_directory(api, number)
 
 

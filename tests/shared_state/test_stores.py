@@ -20,6 +20,7 @@ from mcp_anyreach.shared_state.redis_store import (
     RedisUsedTokens,
     connect_redis,
 )
+from mcp_anyreach.shared_state.used_tokens import FirstUse
 from tests.shared_state.redis_server import RedisServer
 
 DAY = 86400.0
@@ -108,7 +109,9 @@ async def test_replicas_reserving_at_once_get_exactly_the_limit_between_them(bud
     assert len(set(granted)) == 7
 
 
-async def test_a_token_is_used_once_across_replicas_and_remembered_across_a_redis_restart(tmp_path: Path) -> None:
+async def test_a_token_is_used_once_across_replicas_and_remembered_with_its_outcome_across_a_redis_restart(
+    tmp_path: Path,
+) -> None:
     redis = RedisServer(tmp_path)
     await redis.start()
     clients = [connect_redis(redis.url) for _ in range(REPLICAS)]
@@ -122,12 +125,15 @@ async def test_a_token_is_used_once_across_replicas_and_remembered_across_a_redi
         async with anyio.create_task_group() as group:
             for attempt in range(30):
                 group.start_soon(claim, replicas[attempt % REPLICAS])
+        running = await replicas[2].first_use("nonce-1", now=1e9)
+        await replicas[0].settle("nonce-1", '{"done": "it"}', expires_at=4e9, now=1e9)
         await redis.stop()
         await redis.start()
 
         assert sorted(claims) == ["fresh"] + ["used"] * 29
         assert await replicas[0].claim("nonce-1", expires_at=4e9, now=1e9) == "used"
-        assert await replicas[0].is_used("nonce-1", now=1e9)
+        assert running == FirstUse("running")
+        assert await replicas[1].first_use("nonce-1", now=1e9) == FirstUse("done", '{"done": "it"}')
         assert await replicas[1].claim("nonce-2", expires_at=4e9, now=1e9) == "fresh"
     finally:
         for client in clients:

@@ -10,7 +10,10 @@ no table of pending questions that two sessions could overwrite.
 
 - `--no-confirm`: cleared at once (the pipeline has its own approval);
 - a client that can elicit is asked (`Elicit`, in both protocol eras); a token from it is refused;
-- a `confirmation_token` from any other client: cleared when `TokenSigner.redeem` accepts it;
+- a `confirmation_token` from any other client: cleared when `TokenSigner.redeem` accepts it; the same call
+  repeated with a token already used for it (a client that lost its connection retries) is answered, without a
+  preview and without writing, from the first use's outcome, stored with the used token (or told that the first
+  use has not finished); a token whose first use failed stays spent;
 - otherwise nothing happens yet; the tool answers `confirmation_required` with a fresh token;
 - except on HTTP for a caller with neither a session (`--stateless`, the 2026-07-28 protocol) nor a sign-in:
   a token could not be bound to it, so any client of the server (or of its replicas) could redeem it. Such a
@@ -24,10 +27,11 @@ outcome and notifies clients. Every failure says whether anything changed. Ungat
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from mcp.server.mcpserver import (
     AcceptedElicitation,
@@ -38,6 +42,8 @@ from mcp.server.mcpserver import (
     Resolve,
 )
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 
 from mcp_anyreach.domain.records import Gated
 from mcp_anyreach.domain.refusal import Refusal
@@ -50,11 +56,14 @@ from mcp_anyreach.server.gate.tokens import (
     Cleared,
     ConfirmationError,
     Preview,
+    Redeemed,
+    Repeated,
     StoreUnavailable,
     TokenRequired,
     TokenSigner,
 )
 from mcp_anyreach.server.notify import notify_changed
+from mcp_anyreach.shared_state.used_tokens import FirstUse
 
 logger = logging.getLogger("mcp_anyreach.server")
 T = TypeVar("T")
@@ -66,12 +75,14 @@ Holdings = Callable[[Sequence[str]], Awaitable[list[str]]]
 
 # From this protocol version on, questions ride in the call's result, not in a request from the server.
 MODERN_PROTOCOL = "2026-07-28"
+REPEATED = "Already done (this confirmation token was used once): "
 
 
 @dataclass(frozen=True, slots=True)
 class Seen:
     arguments: dict[str, Any]
     preview: Preview
+    first: FirstUse | None = None  # a repeat: how this call's first use with its token went; nothing was previewed
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +101,16 @@ class Verdict:
     arguments: dict[str, Any]
     preview: Preview
     outcome: GateOutcome
+
+    @property
+    def repeat(self) -> FirstUse | None:
+        """How the first use went, when this call repeats one made with its token: then nothing was previewed, and
+        the tool must not run (`Gatekeeper.repeat` answers it)."""
+        return (
+            self.outcome.data.first
+            if isinstance(self.outcome, AcceptedElicitation) and isinstance(self.outcome.data, Repeated)
+            else None
+        )
 
 
 class Gatekeeper:
@@ -112,12 +133,21 @@ class Gatekeeper:
         self._stateless = stateless
         self._http = http
         self._previews: dict[str, PreviewFn] = {}
+        self._outcomes: dict[str, type[BaseModel]] = {}
 
-    def gate(self, tool: str, preview: PreviewFn, arg_names: Sequence[str]) -> Resolve:
-        """The verdict resolver of `tool`, whose preview receives `arg_names` (its arguments) by name."""
+    def gate(
+        self, tool: str, preview: PreviewFn, arg_names: Sequence[str], outcome: type[BaseModel] = Gated[Any]
+    ) -> Resolve:
+        """The verdict resolver of `tool`, whose preview receives `arg_names` (its arguments) by name and which
+        returns `outcome` (its Gated[...] model, to answer a repeated call with)."""
         self._previews[tool] = preview
+        self._outcomes[tool] = outcome
 
-        async def seen(**arguments: Any) -> Seen:
+        async def seen(ctx: Context, confirmation_token: str | None, **arguments: Any) -> Seen:
+            # A repeat is answered before any preview: what the first call changed (a number bought) may no
+            # longer preview at all.
+            if first := await self._first_use(ctx, tool, arguments, confirmation_token):
+                return Seen(arguments, Preview("", None), first)
             return Seen(arguments, await self._preview(tool, arguments))
 
         async def answer(ctx: Context, seen: Seen, confirmation_token: str | None) -> Approval | Elicit[Approval]:
@@ -129,9 +159,12 @@ class Gatekeeper:
         # The SDK reads resolver parameters from signatures and annotations; these are made per tool, so
         # they are set here rather than written (a string annotation could not name a closure's local).
         seen.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in arg_names]
+            [
+                inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY)
+                for name in ("ctx", "confirmation_token", *arg_names)
+            ]
         )
-        seen.__annotations__ = {"return": Seen}
+        seen.__annotations__ = {"ctx": Context, "confirmation_token": str | None, "return": Seen}
         answer.__annotations__ = {
             "ctx": Context,
             "seen": Annotated[Seen, Resolve(seen)],
@@ -177,6 +210,8 @@ class Gatekeeper:
         """
         tool, arguments, preview = verdict.tool, verdict.arguments, verdict.preview
         match verdict.outcome:
+            case AcceptedElicitation(data=Repeated(first=first)):
+                return cast(Gated[T], self._repeat(tool, arguments, first))
             case AcceptedElicitation(data=TokenRequired() as required):
                 self._audit.record(tool, arguments, outcome="confirmation_required", via="token")
                 return Gated[T](
@@ -186,19 +221,22 @@ class Gatekeeper:
                     f"(valid {required.expires_in_seconds} s, once).",
                     confirmation_token=required.confirmation_token,
                 )
-            case AcceptedElicitation(data=Cleared(via=via)):
+            case AcceptedElicitation(data=Cleared(via=via, redeemed=redeemed)):
                 try:
                     result = await self.act(
                         ctx, tool, arguments, action, changed=changed, via=via, targets=preview.targets
                     )
                 except ToolError as exc:
-                    if via != "token":
+                    if redeemed is None:
                         raise
+                    await self._settle(tool, redeemed, None)
                     raise ToolError(
                         f"{exc} The confirmation token is spent: call {tool} again without it to preview again."
                     ) from exc
                 # The token came back with the whole preview: its headline is enough to say what was done.
                 done = preview.summary.partition("\n")[0] if via == "token" else preview.summary
+                if redeemed is not None:
+                    await self._settle(tool, redeemed, {"done": done, "result": result})
                 return Gated[T](status="done", message=f"Done: {done}", result=result)
             case AcceptedElicitation(data=Approval(confirm=True)):
                 now = await self._preview(tool, arguments)
@@ -274,6 +312,49 @@ class Gatekeeper:
         await notify_changed(ctx, changed)
         return result
 
+    async def _first_use(
+        self, ctx: Context, tool: str, arguments: Mapping[str, Any], token: str | None
+    ) -> FirstUse | None:
+        """How this same call's first use of `token` went, when it is a repeat; otherwise None, and `_answer`
+        redeems or refuses the token."""
+        if not token or self._no_confirm or self._can_ask(ctx) or self._unbindable(ctx):
+            return None
+        try:
+            return await self._signer.first_use(token, tool, arguments, self._binding(ctx))
+        except ConfirmationError:  # the store is unreachable: redeeming the token will say so, changing nothing
+            return None
+
+    async def _settle(self, tool: str, redeemed: Redeemed, outcome: dict[str, Any] | None) -> None:
+        """Record how a token's use ended. The write's own outcome stands whatever happens here: should this fail,
+        a repeat hears that the first use has not finished."""
+        try:
+            await self._signer.settle(redeemed, None if outcome is None else json.dumps(to_jsonable_python(outcome)))
+        except Exception:
+            logger.exception("recording how %s ended with its confirmation token failed", tool)
+
+    def repeat(self, verdict: Verdict) -> BaseModel:
+        """The answer to a call that repeats its token's first use (`verdict.repeat`), given instead of running the
+        tool: the tool's body may read a preview that a repeat does not make."""
+        assert verdict.repeat is not None
+        return self._repeat(verdict.tool, verdict.arguments, verdict.repeat)
+
+    def _repeat(self, tool: str, arguments: Mapping[str, Any], first: FirstUse) -> BaseModel:
+        """The first outcome again, marked as a repeat; or, while the first use runs, a refusal. Nothing is written."""
+        if first.state != "done":
+            self._audit.record(tool, arguments, outcome="refused: its first use has not finished", via="token")
+            raise ToolError(
+                f"Nothing was done now: {tool} already runs with this confirmation token, or its server stopped "
+                "before recording how it ended. Check the current state with a get_ or list_ tool before doing "
+                "anything else; do not call it again with a new token unless that shows the change is not made."
+            )
+        stored = json.loads(first.outcome)
+        self._audit.record(tool, arguments, outcome="repeat: answered with the first outcome", via="token")
+        answer = {"status": "done", "message": REPEATED + stored["done"], "result": stored["result"], "repeat": True}
+        try:
+            return self._outcomes[tool].model_validate(answer)
+        except ValidationError:  # stored by a replica whose result model differs: the outcome as it was kept
+            return Gated[Any].model_validate(answer)
+
     async def _read_back(self, tool: str, targets: Sequence[str]) -> list[str] | None:
         if self._holdings is None or not targets:
             return None
@@ -317,13 +398,15 @@ class Gatekeeper:
                 "(MCP_ANYREACH_OAUTH_ISSUER)."
             )
         if token:
+            if seen.first is not None:
+                return Repeated(confirm=True, first=seen.first)
             try:
-                await self._signer.redeem(token, tool, seen.arguments, seen.preview, self._binding(ctx))
+                redeemed = await self._signer.redeem(token, tool, seen.arguments, seen.preview, self._binding(ctx))
             except ConfirmationError as exc:
                 verdict = "failed" if isinstance(exc, StoreUnavailable) else "refused"
                 self._audit.record(tool, seen.arguments, outcome=f"{verdict}: {exc}", via="token")
                 raise ToolError(str(exc)) from None
-            return Cleared(confirm=True, via="token")
+            return Cleared(confirm=True, via="token", redeemed=redeemed)
         if can_ask:
             # The reference changes with the state, so a multi-round client is asked again, never
             # answered from a yes given to a state that has since changed.

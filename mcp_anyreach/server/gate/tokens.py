@@ -5,8 +5,12 @@ token is HMAC-signed and carries everything needed to check it, so replicas shar
 each other's tokens. It is refused unless it is for this server's account (audience), this tool, these
 exact arguments and the session or caller that received the preview (binding); unexpired; unused; and
 the state it touches still has the fingerprint it had at preview time and was not written since by
-anyone else. The only server-side state is the record of used tokens and recent writes (used_tokens.py),
-which replicas share too.
+anyone else. The only server-side state is the record of used tokens, how each first use ended, and recent
+writes (used_tokens.py), which replicas share too.
+
+A call repeated with a used token (a client that lost its connection sends it again) passes the same checks
+but the state's: `first_use` then says how the first use ended, and the gate answers from that instead of
+writing twice.
 
 What this guards against: accidents, a model acting on injected text in one call, stale previews, a
 token carried to another session. What it cannot: a client that never shows its user the preview.
@@ -26,7 +30,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from mcp_anyreach.shared_state.used_tokens import MemoryUsedTokens, UsedTokens, UsedTokensBusy
+from mcp_anyreach.shared_state.used_tokens import FirstUse, MemoryUsedTokens, UsedTokens, UsedTokensBusy
 
 R = TypeVar("R")
 TOKEN_PREFIX = "ct1"  # noqa: S105 - a format tag, not a secret
@@ -55,10 +59,25 @@ class Approval(BaseModel):
     confirm: bool = Field(title="Proceed", description="Check to go ahead; leave unchecked to do nothing.")
 
 
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    """A token accepted once: its nonce and expiry, under which the gate records how its use ended."""
+
+    nonce: str
+    expires_at: float
+
+
 class Cleared(Approval):
     """Cleared without asking now: by a valid token or by `--no-confirm`."""
 
     via: str
+    redeemed: Redeemed | None = None
+
+
+class Repeated(Approval):
+    """This exact call already came with this token: answer from its first use, change nothing."""
+
+    first: FirstUse
 
 
 class TokenRequired(Approval):
@@ -116,8 +135,44 @@ class TokenSigner:
         payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{TOKEN_PREFIX}.{payload}.{self._sign(payload)}"
 
-    async def redeem(self, token: str, tool: str, args: Mapping[str, Any], preview: Preview, binding: str) -> None:
+    async def redeem(self, token: str, tool: str, args: Mapping[str, Any], preview: Preview, binding: str) -> Redeemed:
         """Accept the token once, or raise ConfirmationError saying why and what to do."""
+        claims = self._checked_claims(token, tool, args, binding)
+        again = f"Call {tool} again without confirmation_token to get a fresh preview and token."
+        expires, minted, nonce = claims["e"], claims["m"], str(claims.get("n"))
+        now = self._clock()
+        used = f"This confirmation token was already used. {again}"
+        if await self._store(self._used.first_use(nonce, now)) is not None:
+            raise ConfirmationError(used)
+        if claims.get("s") != self._digest(preview.state):
+            raise ConfirmationError(f"What this call touches has changed since the preview. {again}")
+        verdict = await self._store(
+            self._used.claim(nonce, float(expires), now, targets=preview.targets, minted_at=float(minted))
+        )
+        if verdict == "used":
+            raise ConfirmationError(used)
+        if verdict == "stale":
+            raise ConfirmationError(f"What this call touches was changed by another call since the preview. {again}")
+        return Redeemed(nonce, float(expires))
+
+    async def first_use(self, token: str, tool: str, args: Mapping[str, Any], binding: str) -> FirstUse | None:
+        """How this token's first use went, when this same call (tool, arguments, caller) already came with it and
+        it has not expired; None otherwise, for `redeem` to accept or refuse it. Its first use `done` or `running`
+        means this call is a repeat."""
+        try:
+            claims = self._checked_claims(token, tool, args, binding)
+        except ConfirmationError:
+            return None
+        first = await self._store(self._used.first_use(str(claims.get("n")), self._clock()))
+        return first if first is not None and first.state != "failed" else None
+
+    async def settle(self, redeemed: Redeemed, outcome: str | None) -> None:
+        """Record how a redeemed token's use ended: `outcome` to answer a repeat with, or None when it failed."""
+        now = self._clock()
+        await self._store(self._used.settle(redeemed.nonce, outcome, expires_at=redeemed.expires_at, now=now))
+
+    def _checked_claims(self, token: str, tool: str, args: Mapping[str, Any], binding: str) -> dict[str, Any]:
+        """The token's claims, if it is for this account, tool, arguments and caller and has not expired."""
         claims = self._verified_claims(token)
         again = f"Call {tool} again without confirmation_token to get a fresh preview and token."
         if claims.get("o") != self._audience:
@@ -131,22 +186,10 @@ class TokenSigner:
                 f"This confirmation token was issued to another session or caller; a token works only where its "
                 f"preview was shown. {again}"
             )
-        now = self._clock()
-        expires, minted, nonce = claims.get("e"), claims.get("m"), str(claims.get("n"))
-        if not isinstance(expires, int) or expires < now or not isinstance(minted, int | float):
+        expires, minted = claims.get("e"), claims.get("m")
+        if not isinstance(expires, int) or expires < self._clock() or not isinstance(minted, int | float):
             raise ConfirmationError(f"This confirmation token has expired. {again}")
-        used = f"This confirmation token was already used. {again}"
-        if await self._store(self._used.is_used(nonce, now)):
-            raise ConfirmationError(used)
-        if claims.get("s") != self._digest(preview.state):
-            raise ConfirmationError(f"What this call touches has changed since the preview. {again}")
-        verdict = await self._store(
-            self._used.claim(nonce, float(expires), now, targets=preview.targets, minted_at=float(minted))
-        )
-        if verdict == "used":
-            raise ConfirmationError(used)
-        if verdict == "stale":
-            raise ConfirmationError(f"What this call touches was changed by another call since the preview. {again}")
+        return claims
 
     async def record_write(self, targets: tuple[str, ...]) -> None:
         """A write not confirmed by a token (a human's yes, --no-confirm, an ungated tool) is about to run."""
