@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import pytest
 from mcp.server.subscriptions import ResourcesListChanged, ResourceUpdated, ServerEvent
 from mcp_types import ResourceUpdatedNotification
 
-from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.api import AnyreachClient, PhoneNumber
 from mcp_anyreach.sandbox import Sandbox
 from tests.server.conftest import ACCEPT, ServerFactory, answering, connect
 
@@ -198,3 +199,19 @@ async def test_a_write_a_human_confirmed_tells_subscribed_clients_which_number_c
     async with connect(make_server(), "legacy", message_handler=on_message, elicitation_callback=human) as client:
         _data(await client.call_tool("delete_phone_number", {"phone_number": number}))
     assert f"anyreach://phone-numbers/{number}" in updated
+
+
+@pytest.mark.parametrize(
+    ("slot", "wanted"), [("inbound", "none"), ("inbound", "any"), ("outbound", "none"), ("outbound", "any")]
+)
+async def test_listing_by_who_answers_or_calls_keeps_exactly_the_numbers_that_match(
+    make_server: ServerFactory, api: AnyreachClient, slot: str, wanted: str
+) -> None:
+    def matches(number: PhoneNumber) -> bool:
+        return (getattr(number, f"{slot}_agent_version_id") is None) == (wanted == "none")
+
+    expected = {n.phone_number async for n in api.phone_numbers.iter() if matches(n)}
+    async with connect(make_server(), "legacy") as client:
+        listed = _data(await client.call_tool("list_phone_numbers", {f"{slot}_agent": wanted, "limit": 100}))
+    assert expected
+    assert {item["phone_number"] for item in listed["items"]} == expected
