@@ -298,3 +298,30 @@ async def test_no_audit_line_holds_a_confirmation_token_issued_used_or_refused(
     written = audit.read_text() + caplog.text
     assert token.split(".")[1] not in written
     assert token.split(".")[2] not in written
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_a_delete_token_is_refused_after_a_human_elsewhere_said_yes_to_moving_the_number_away(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    """Put back through the API directly (which records nothing), the number is the same again but for its new
+    record: the token, bound to what was previewed, deletes nothing."""
+    home = sandbox.seed.demo.byoc_trunk_id
+    plain = [n async for n in api.phone_numbers.iter(trunk_id=home) if not n.inbound_agent_version_id]
+    number = next(n for n in plain if not n.outbound_agent_version_id)
+    away = (await api.trunks.create(name="Away for a moment")).id
+    server = make_server()
+    human = answering("accept", ACCEPT)
+    async with connect(server, era) as model, connect(server, era, elicitation_callback=human) as other:
+        token = _token(await call(model, "delete_phone_number", {"phone_number": number.phone_number}))
+        moved = await call(other, "move_phone_numbers", {"phone_numbers": [number.phone_number], "to_trunk_id": away})
+        await api.phone_numbers.delete(number.phone_number)
+        await api.phone_numbers.create(
+            phone_number=number.phone_number, trunk_id=home, outbound_shareable=number.outbound_shareable
+        )
+        arguments = {"phone_number": number.phone_number, "confirmation_token": token}
+        again = await call(model, "delete_phone_number", arguments)
+    assert data(moved)["status"] == "done"
+    assert again.is_error
+    assert any(reason in texts(again) for reason in (STALE, "has changed since the preview"))
+    assert await in_directory(api, number.phone_number)
