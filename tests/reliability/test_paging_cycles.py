@@ -123,3 +123,27 @@ async def test_a_filtered_number_list_on_cursors_that_go_round_says_it_may_be_in
     assert listing["next_cursor"] is None
     assert "may be incomplete" in listing["warning"]
     assert poison.listings == 3
+
+
+@pytest.mark.parametrize(("tool", "arguments"), [("list_phone_numbers", {}), ("list_trunks", {}), ("list_agents", {})])
+async def test_a_full_page_from_an_api_that_never_shows_a_cursor_says_the_list_may_be_incomplete(
+    tool: str, arguments: dict[str, Any]
+) -> None:
+    """A service that pages without any cursor this client recognises: a full page may not be the last."""
+    sandbox = open_sandbox(":memory:")
+    real = httpx2.ASGITransport(app=sandbox.app)
+
+    async def without_cursors(request: httpx2.Request) -> httpx2.Response:
+        response = await real.handle_async_request(request)
+        body = await response.aread()
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("x-next-cursor", "content-length")}
+        return httpx2.Response(response.status_code, headers=headers, content=body)
+
+    key = sandbox.seed.demo.api_key
+    async with AnyreachClient("http://sandbox.test", key, transport=httpx2.MockTransport(without_cursors)) as api:
+        server = build_server(Settings.model_validate({"sandbox": True}), api, sandbox=True)
+        async with connect(server, "auto") as client:
+            listing = data(await call(client, tool, {**arguments, "limit": 2}))
+
+    assert len(listing["items"]) == 2
+    assert "there may be more" in str(listing.get("warning") or listing.get("warnings"))
