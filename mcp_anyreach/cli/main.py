@@ -172,7 +172,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings) -> None:
-    from mcp_anyreach.cli.backend import connect, unreachable_api_logged
+    from mcp_anyreach.cli.backend import audit_organization, connect, unreachable_api_logged
     from mcp_anyreach.server import build_server
     from mcp_anyreach.server.http.transports import http_app
     from mcp_anyreach.server.telemetry import configure_tracing
@@ -187,7 +187,7 @@ async def _run(settings: Settings) -> None:
         unreachable_api_logged(settings),
         open_shared_state(settings, client.organization) as shared,
     ):
-        server = build_server(settings, client, shared=shared)
+        server = build_server(settings, client, shared=shared, organization=audit_organization(client))
         gc.freeze()
         gc.enable()
         if settings.transport == "stdio":
