@@ -86,14 +86,16 @@ class AuditLog:
         cause: Callable[[Exception], str],
         preview: str | None = None,
         session: str | None = None,
+        approval: str | None = None,
     ) -> Attempt:
         """Record the intent to run `tool`, and return the Attempt to run it in: `with` it around the write.
+        `approval` is how it was approved when not by its own `via` (a step of a change set: the plan's approval).
 
         Raises AuditUnavailable when the intent cannot be recorded: then the write must not be attempted.
         """
-        seen = Seen(via, preview, session, call=secrets.token_hex(4))
-        self.record(tool, arguments, outcome="attempted", via=via, required=True, seen=seen)
-        return Attempt(self, tool, arguments, seen=seen, cause=cause)
+        line = Provenance(approval or via or "ungated", preview, session, call=secrets.token_hex(4))
+        self.record(tool, arguments, outcome="attempted", via=via, required=True, provenance=line)
+        return Attempt(self, tool, arguments, via=via, provenance=line, cause=cause)
 
     def record(
         self,
@@ -106,14 +108,14 @@ class AuditLog:
         required: bool = False,
         preview: str | None = None,
         session: str | None = None,
-        seen: Seen | None = None,
+        provenance: Provenance | None = None,
     ) -> None:
         """Append one line; `call` pairs a write's "attempted" line with its outcome. `preview` is the fingerprint of
         the preview a token is minted for or a human is asked about; `session` the client connection without sign-in.
 
         With `required`, raise AuditUnavailable when the line cannot be written.
         """
-        seen = seen or Seen(via, preview, session, call)
+        seen = provenance or Provenance(via or "ungated", preview, session, call)
         entry: dict[str, Any] = {
             "time": self._clock().isoformat().replace("+00:00", "Z"),
             "tool": tool,
@@ -125,7 +127,7 @@ class AuditLog:
             "organization": self._organization(),
         }
         if outcome.partition(":")[0] in WRITE_OUTCOMES:
-            entry["approval"] = via or "ungated"
+            entry["approval"] = seen.approval
         if seen.preview is not None:
             entry["preview"] = seen.preview
         if isinstance(plan_id := arguments.get("plan_id"), str):
@@ -145,11 +147,11 @@ class AuditLog:
 
 
 @dataclass(frozen=True, slots=True)
-class Seen:
+class Provenance:
     """What one write's lines share besides the tool and arguments: how it was approved, from which preview, in
     which session, under which call id."""
 
-    via: str | None
+    approval: str
     preview: str | None = None
     session: str | None = None
     call: str | None = None
@@ -160,12 +162,20 @@ class Attempt:
     which goes on. A cancelled call (not an Exception) leaves its outcome unrecorded: it is not known."""
 
     def __init__(
-        self, log: AuditLog, tool: str, arguments: Mapping[str, Any], *, seen: Seen, cause: Callable[[Exception], str]
+        self,
+        log: AuditLog,
+        tool: str,
+        arguments: Mapping[str, Any],
+        *,
+        via: str | None,
+        provenance: Provenance,
+        cause: Callable[[Exception], str],
     ) -> None:
         self._log = log
         self._tool = tool
         self._arguments = arguments
-        self._seen = seen
+        self._via = via
+        self._provenance = provenance
         self._cause = cause
 
     def __enter__(self) -> None:
@@ -180,7 +190,7 @@ class Attempt:
             outcome = f"failed: {self._cause(exc)}"
         else:
             return
-        self._log.record(self._tool, self._arguments, outcome=outcome, via=self._seen.via, seen=self._seen)
+        self._log.record(self._tool, self._arguments, outcome=outcome, via=self._via, provenance=self._provenance)
 
 
 def organization_of(client: AnyreachClient) -> str:

@@ -30,6 +30,7 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict, TypeVar, cast
 
@@ -76,6 +77,8 @@ Holdings = Callable[[Sequence[str]], Awaitable[list[str]]]
 # From this protocol version on, questions ride in the call's result, not in a request from the server.
 MODERN_PROTOCOL = "2026-07-28"
 REPEATED = "Already done (this confirmation token was used once): "
+_approved: ContextVar[tuple[str, str | None] | None] = ContextVar("mcp_anyreach_approved", default=None)
+"""How the write running now was approved, and the fingerprint of its preview: what the writes inside it inherit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,8 +314,15 @@ class Gatekeeper:
         A token's claim already recorded its targets as written; every other write records them here, so
         a token previewed before this write is refused afterwards.
         """
+        seen = self._seen(ctx, shown)
+        # A change set's steps are acts inside the plan's own: each is approved by the plan's yes or token.
+        approved = _approved.get() if via is None else (via, seen["preview"])
+        if approved is not None:
+            seen["preview"] = approved[1]
         try:
-            attempt = self._audit.attempted(tool, arguments, via=via, cause=_failure, **self._seen(ctx, shown))
+            attempt = self._audit.attempted(
+                tool, arguments, via=via, cause=_failure, approval=approved and approved[0], **seen
+            )
         except AuditUnavailable as exc:
             raise ToolError(
                 f"The audit log could not record this write ({exc}), so {tool} was not attempted and nothing "
@@ -322,7 +332,11 @@ class Gatekeeper:
             with attempt:
                 if via != "token":
                     await self._signer.record_write(tuple(targets))
-                result = await action()
+                within = _approved.set(approved)
+                try:
+                    result = await action()
+                finally:
+                    _approved.reset(within)
         except ConfirmationError as exc:  # only the signer raises it, before the action starts
             raise ToolError(f"Nothing was changed: {exc}") from None
         except (ToolError, Refusal) as exc:
