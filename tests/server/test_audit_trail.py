@@ -7,8 +7,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
+from tests.reliability.test_token_binding_over_http import call as http_call
+from tests.reliability.test_token_binding_over_http import http_servers
 from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect, questions, sandbox_api
 
 SHOWN = re.compile(r"\(preview (\w{8})\)$")
@@ -112,3 +116,21 @@ async def test_without_an_organization_id_the_line_names_the_api_host_and_the_ke
         assert not (await call(client, "delete_phone_number", {"phone_number": "+12125550132"})).is_error
 
     assert {line["organization"] for line in entries(log)} == {f"sandbox.test {api.organization}"}
+
+
+@pytest.mark.parametrize(("era", "caller"), [("legacy", "session "), ("auto", "http")])
+async def test_over_http_without_sign_in_the_caller_is_the_session_or_else_http(
+    api: AnyreachClient, tmp_path: Path, era: str, caller: str
+) -> None:
+    """A legacy-era session names the connection its lines came from; the 2026-07-28 protocol has no session."""
+    log = tmp_path / "audit.jsonl"
+    async with http_servers(api, tmp_path, 1, audit_log=log) as [url]:
+        asked = answering("accept", ACCEPT)
+        done = await http_call(
+            url, era, "delete_phone_number", {"phone_number": "+12125550132"}, elicitation_callback=asked
+        )
+
+    assert not done.is_error
+    assert [line["outcome"] for line in writes(log)] == ["attempted", "done"]
+    assert {line["caller"].startswith(caller) for line in writes(log)} == {True}
+    assert len({line["caller"] for line in writes(log)}) == 1
