@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+import weakref
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 import anyio
 import httpx2
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.api.errors import display_url
+from mcp_anyreach.server.gate.audit_log import organization_of
 from mcp_anyreach.settings import Settings, default_sandbox_db
 
 logger = logging.getLogger("mcp_anyreach.server")
 SANDBOX_BASE_URL = "http://sandbox.invalid"
+_embedded: weakref.WeakKeyDictionary[AnyreachClient, EmbeddedSandbox] = weakref.WeakKeyDictionary()
 
 
 def connect(settings: Settings) -> AnyreachClient:
@@ -36,9 +40,19 @@ def connect(settings: Settings) -> AnyreachClient:
     logger.warning("%s: serving the embedded sandbox (demo data, nothing real, %s), database %s", why, mode, db)
     # The sandbox's own transport signs every request as its demo organization.
     # The placeholder token names the database, so that the client's identity tells sandboxes apart.
-    return AnyreachClient(
-        SANDBOX_BASE_URL, f"sandbox:{db}", transport=EmbeddedSandbox(db), read_only=settings.read_only
-    )
+    sandbox = EmbeddedSandbox(db)
+    client = AnyreachClient(SANDBOX_BASE_URL, f"sandbox:{db}", transport=sandbox, read_only=settings.read_only)
+    _embedded[client] = sandbox
+    return client
+
+
+def audit_organization(client: AnyreachClient) -> Callable[[], str]:
+    """What the audit log names as the organization `client` acts in: on the embedded sandbox its demo
+    organization's id (which the client, signed by the transport, does not know), else organization_of."""
+    sandbox = _embedded.get(client)
+    if sandbox is None:
+        return partial(organization_of, client)
+    return sandbox.organization_id
 
 
 @asynccontextmanager
@@ -80,13 +94,25 @@ class EmbeddedSandbox(httpx2.AsyncBaseTransport):
         self._db = db
         self._app: httpx2.ASGITransport | None = None
         self._authorization = ""
+        self._organization_id = ""
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        request.headers["Authorization"] = self._opened()
+        assert self._app is not None
+        return await self._app.handle_async_request(request)
+
+    def organization_id(self) -> str:
+        """The demo organization every request acts in (opening the sandbox: a write is about to need it)."""
+        self._opened()
+        return self._organization_id
+
+    def _opened(self) -> str:
+        """The demo organization's authorization, once the sandbox is open."""
         if self._app is None:
             from mcp_anyreach.sandbox import open_sandbox
 
             sandbox = open_sandbox(self._db)
             self._authorization = f"Bearer {sandbox.seed.demo.api_key}"
+            self._organization_id = sandbox.seed.demo.org_id
             self._app = httpx2.ASGITransport(app=sandbox.app)
-        request.headers["Authorization"] = self._authorization
-        return await self._app.handle_async_request(request)
+        return self._authorization

@@ -26,7 +26,7 @@ from mcp_anyreach.changes.model import Plan, Step
 from mcp_anyreach.changes.results import ApplyReport, PlanView
 from mcp_anyreach.changes.snapshot import read_snapshot
 from mcp_anyreach.changes.store import MemoryPlans
-from mcp_anyreach.cli.backend import connect
+from mcp_anyreach.cli.backend import audit_organization, connect
 from mcp_anyreach.cli.exit_codes import ExitCode
 from mcp_anyreach.domain.api_errors import error_message
 from mcp_anyreach.domain.refusal import Refusal
@@ -71,10 +71,10 @@ async def apply(
             file=sys.stderr,
         )
         return ExitCode.FAILURE
-    audit = AuditLog(settings.audit_log)
-    audit.check()
+    AuditLog(settings.audit_log).check()
     store = MemoryPlans()
     async with connect(settings.model_copy(update={"read_only": False})) as client:
+        audit = AuditLog(settings.audit_log, unnamed="cli", organization=audit_organization(client))
         planned = await plan_document(client, store, _read(document), from_file=True, save=False)
         _need_secrets(planned)
         _show(planned, as_json=as_json, out=out, hint="confirm to apply")

@@ -21,7 +21,7 @@ from mcp_anyreach import __version__
 from mcp_anyreach.cli import options
 from mcp_anyreach.cli.exit_codes import TABLE, ExitCode
 
-COMMANDS = ("serve", "sandbox", "demo", "doctor", "export", "plan", "apply")
+COMMANDS = ("serve", "sandbox", "demo", "doctor", "export", "plan", "apply", "audit-log")
 SANDBOX_EXAMPLES = """examples:
   --faults "error_rate=0.1,rate_limit_rate=0.05,latency_ms=20,drop_after_write_rate=0.05,seed=1"
   --behaviour "pagination=link,put=replace,purchase_body=empty,max_limit=50"
@@ -136,6 +136,12 @@ def _apply(args: argparse.Namespace) -> int:
     )
 
 
+def _audit_log(args: argparse.Namespace) -> int:
+    from mcp_anyreach.cli import audit_history
+
+    return audit_history.run(args.file, number=args.number, trunk=args.trunk, as_json=args.json)
+
+
 def _serve(args: argparse.Namespace) -> int:
     # Start-up creates a large heap that lives as long as the process (the SDK, pydantic validators, the
     # tools); the cyclic collector would walk it again and again while it grows. It is paused until the
@@ -172,7 +178,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings) -> None:
-    from mcp_anyreach.cli.backend import connect, unreachable_api_logged
+    from mcp_anyreach.cli.backend import audit_organization, connect, unreachable_api_logged
     from mcp_anyreach.server import build_server
     from mcp_anyreach.server.http.transports import http_app
     from mcp_anyreach.server.telemetry import configure_tracing
@@ -187,7 +193,7 @@ async def _run(settings: Settings) -> None:
         unreachable_api_logged(settings),
         open_shared_state(settings, client.organization) as shared,
     ):
-        server = build_server(settings, client, shared=shared)
+        server = build_server(settings, client, shared=shared, organization=audit_organization(client))
         gc.freeze()
         gc.enable()
         if settings.transport == "stdio":
@@ -256,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
     _doctor_command(commands.add_parser)
     _change_commands(commands.add_parser)
+    _audit_log_command(commands.add_parser)
     return parser
 
 
@@ -317,6 +324,23 @@ def _change_commands(add_parser: Callable[..., argparse.ArgumentParser]) -> None
     options.AUDIT_LOG.add(apply, help="append every step to this JSON-lines file")
     options.account(apply)
     apply.set_defaults(run=_apply)
+
+
+def _audit_log_command(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
+    audit_log = add_parser(
+        "audit-log",
+        help="who changed a number or trunk, when, with whose approval: the writes in an --audit-log file",
+        description="List the writes recorded in audit log files (JSON lines, as --audit-log writes them), oldest "
+        "first: time, tool, outcome, organization, caller and approval. Exit code 0 whether or not a write is "
+        "found, 1 when a file cannot be read; a line that is not an audit line is reported and skipped.",
+    )
+    audit_log.add_argument(
+        "--file", action="append", required=True, help="an audit log file (repeat for each replica's file)"
+    )
+    audit_log.add_argument("--number", help="only writes naming this phone number (E.164, e.g. +14155550102)")
+    audit_log.add_argument("--trunk", help="only writes naming this trunk id")
+    options.JSON.add(audit_log, help="print the writes as JSON")
+    audit_log.set_defaults(run=_audit_log)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from mcp_anyreach.domain.managed_account import ManagedAccount
 from mcp_anyreach.reports.holdings import holdings
 from mcp_anyreach.server.caller import caller_identity
 from mcp_anyreach.server.completions import register_completions
-from mcp_anyreach.server.gate.audit_log import AuditLog
+from mcp_anyreach.server.gate.audit_log import AuditLog, organization_of
 from mcp_anyreach.server.gate.gatekeeper import Gatekeeper
 from mcp_anyreach.server.gate.tokens import TokenSigner
 from mcp_anyreach.server.http import oauth
@@ -51,14 +51,16 @@ def build_server(
     clock: Callable[[], float] | None = None,
     input_schemas: Mapping[str, dict[str, Any]] | None = None,
     shared: SharedState | None = None,
+    organization: Callable[[], str] | None = None,
 ) -> MCPServer:
     """An MCP server over `client`. `sandbox` says whether `client` talks to the embedded sandbox.
 
     `input_schemas` are the tool schemas to publish: by default the ones shipped with the package; for a
     tool missing from them (`{}`: every tool), the schema is derived from its signature. `shared` is the
-    state replicas share (by default the store the settings name; its owner closes it).
+    state replicas share (by default the store the settings name; its owner closes it). `organization` names the
+    organization in the audit log when the client cannot (the embedded sandbox's demo organization).
     """
-    services = build_services(settings, client, sandbox=sandbox, clock=clock, shared=shared)
+    services = build_services(settings, client, sandbox=sandbox, clock=clock, shared=shared, organization=organization)
     schemas = published_schemas() if input_schemas is None else input_schemas
     units = find_tools(TOOL_MODULES)
     tools = [
@@ -92,6 +94,7 @@ def build_services(
     sandbox: bool | None = None,
     clock: Callable[[], float] | None = None,
     shared: SharedState | None = None,
+    organization: Callable[[], str] | None = None,
 ) -> Services:
     """What every tool, resource and preview shares, for these settings and this API client."""
     if settings.read_only and not client.read_only:
@@ -111,7 +114,12 @@ def build_services(
         settings=settings,
         gatekeeper=Gatekeeper(
             signer,
-            AuditLog(settings.audit_log, caller=caller_identity),
+            AuditLog(
+                settings.audit_log,
+                caller=caller_identity,
+                unnamed="stdio" if settings.transport == "stdio" else "http",
+                organization=organization or partial(organization_of, client),
+            ),
             no_confirm=settings.no_confirm,
             stateless=settings.stateless,
             http=settings.transport != "stdio",

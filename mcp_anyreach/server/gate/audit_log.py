@@ -5,6 +5,12 @@ the API is called, or the write is not attempted. Its outcome follows; if that l
 change has still happened, so the failure is logged loudly and the caller is not told the write failed
 (a retry would repeat it). `attempted()` writes that sequence for every write, the gate's and the command
 line's `apply` alike.
+
+Each line names the organization, the caller, and (for a write) how it was approved: `approval` is
+"elicitation" (a human's yes, with `preview`: the fingerprint of what they were shown, whose first 8
+characters their question ended with), "token" (with `preview`: the preview the token was minted for),
+"no_confirm", "auto_approve" or "terminal" (the command line's `apply`), or "ungated". A change set's lines carry
+its `plan_id`. `confirmation` is the channel a gated call used (None: no gate), kept as it was.
 """
 
 from __future__ import annotations
@@ -14,16 +20,22 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, cast
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr
+
+from mcp_anyreach.api import AnyreachClient
 
 logger = logging.getLogger("mcp_anyreach.audit")
 REDACTED = "[redacted]"
 Opener = Callable[[Path], IO[str]]
+WRITE_OUTCOMES = ("attempted", "done", "failed")
+"""What a write's own lines say (the last with ": <cause>"); every other line is about its gate."""
 
 
 class AuditUnavailable(Exception):
@@ -42,10 +54,16 @@ class AuditLog:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         opener: Opener = _append,
         caller: Callable[[], str | None] = lambda: None,
+        unnamed: str = "stdio",
+        organization: Callable[[], str | None] = lambda: None,
     ) -> None:
-        """`caller` names who is making the current request (the signed-in user), for every line."""
+        """`caller` names who is making the current request (the signed-in user), for every line; without one, a
+        line says the session it came from, or else `unnamed` ("stdio", "http", "cli"). `organization` names the
+        organization the writes act in (organization_of)."""
         self._path = path
         self._caller = caller
+        self._unnamed = unnamed
+        self._organization = organization
         self._clock = clock
         self._open = opener
 
@@ -60,15 +78,24 @@ class AuditLog:
             raise AuditUnavailable(f"{self._path}: {exc.strerror or exc}") from exc
 
     def attempted(
-        self, tool: str, arguments: Mapping[str, Any], *, via: str | None, cause: Callable[[Exception], str]
+        self,
+        tool: str,
+        arguments: Mapping[str, Any],
+        *,
+        via: str | None,
+        cause: Callable[[Exception], str],
+        preview: str | None = None,
+        session: str | None = None,
+        approval: str | None = None,
     ) -> Attempt:
         """Record the intent to run `tool`, and return the Attempt to run it in: `with` it around the write.
+        `approval` is how it was approved when not by its own `via` (a step of a change set: the plan's approval).
 
         Raises AuditUnavailable when the intent cannot be recorded: then the write must not be attempted.
         """
-        call = secrets.token_hex(4)
-        self.record(tool, arguments, outcome="attempted", via=via, call=call, required=True)
-        return Attempt(self, tool, arguments, via=via, call=call, cause=cause)
+        line = Provenance(approval or via or "ungated", preview, session, call=secrets.token_hex(4))
+        self.record(tool, arguments, outcome="attempted", via=via, required=True, provenance=line)
+        return Attempt(self, tool, arguments, via=via, provenance=line, cause=cause)
 
     def record(
         self,
@@ -79,21 +106,32 @@ class AuditLog:
         via: str | None,
         call: str | None = None,
         required: bool = False,
+        preview: str | None = None,
+        session: str | None = None,
+        provenance: Provenance | None = None,
     ) -> None:
-        """Append one line; `call` pairs a write's "attempted" line with its outcome.
+        """Append one line; `call` pairs a write's "attempted" line with its outcome. `preview` is the fingerprint of
+        the preview a token is minted for or a human is asked about; `session` the client connection without sign-in.
 
         With `required`, raise AuditUnavailable when the line cannot be written.
         """
-        entry = {
+        seen = provenance or Provenance(via or "ungated", preview, session, call)
+        entry: dict[str, Any] = {
             "time": self._clock().isoformat().replace("+00:00", "Z"),
             "tool": tool,
-            "call": call,
+            "call": seen.call,
             "arguments": redact(arguments),
             "outcome": outcome,
             "confirmation": via,
+            "caller": self._caller() or (f"session {seen.session}" if seen.session else self._unnamed),
+            "organization": self._organization(),
         }
-        if caller := self._caller():
-            entry["caller"] = caller
+        if outcome.partition(":")[0] in WRITE_OUTCOMES:
+            entry["approval"] = seen.approval
+        if seen.preview is not None:
+            entry["preview"] = seen.preview
+        if isinstance(plan_id := arguments.get("plan_id"), str):
+            entry["plan_id"] = plan_id
         line = json.dumps(entry, separators=(",", ":"), default=str)
         logger.info("audit %s", line)
         if self._path is None:
@@ -108,6 +146,17 @@ class AuditLog:
             logger.error("AUDIT LOG FAILED, this line is missing from %s: %s (%s)", self._path, line, reason)
 
 
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """What one write's lines share besides the tool and arguments: how it was approved, from which preview, in
+    which session, under which call id."""
+
+    approval: str
+    preview: str | None = None
+    session: str | None = None
+    call: str | None = None
+
+
 class Attempt:
     """A write whose intent is recorded: leaving it records "done", or "failed: <cause>" for an exception,
     which goes on. A cancelled call (not an Exception) leaves its outcome unrecorded: it is not known."""
@@ -119,14 +168,14 @@ class Attempt:
         arguments: Mapping[str, Any],
         *,
         via: str | None,
-        call: str,
+        provenance: Provenance,
         cause: Callable[[Exception], str],
     ) -> None:
         self._log = log
         self._tool = tool
         self._arguments = arguments
         self._via = via
-        self._call = call
+        self._provenance = provenance
         self._cause = cause
 
     def __enter__(self) -> None:
@@ -141,7 +190,15 @@ class Attempt:
             outcome = f"failed: {self._cause(exc)}"
         else:
             return
-        self._log.record(self._tool, self._arguments, outcome=outcome, via=self._via, call=self._call)
+        self._log.record(self._tool, self._arguments, outcome=outcome, via=self._via, provenance=self._provenance)
+
+
+def organization_of(client: AnyreachClient) -> str:
+    """The organization an audit line names: the configured organization id, else the API's host and the
+    fingerprint under which this server keeps everything of the key's organization (the shared state's namespace)."""
+    if client.org_id:
+        return client.org_id
+    return f"{urlsplit(client.base_url).hostname} {client.organization}"
 
 
 def redact(value: Any) -> Any:

@@ -30,8 +30,9 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, TypedDict, TypeVar, cast
 
 from mcp.server.mcpserver import (
     AcceptedElicitation,
@@ -76,6 +77,8 @@ Holdings = Callable[[Sequence[str]], Awaitable[list[str]]]
 # From this protocol version on, questions ride in the call's result, not in a request from the server.
 MODERN_PROTOCOL = "2026-07-28"
 REPEATED = "Already done (this confirmation token was used once): "
+_approved: ContextVar[tuple[str, str | None] | None] = ContextVar("mcp_anyreach_approved", default=None)
+"""How the write running now was approved, and the fingerprint of its preview: what the writes inside it inherit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +189,7 @@ class Gatekeeper:
         call. None when no token is needed: the client will be asked, or --no-confirm is on."""
         if self._no_confirm or self._can_ask(ctx) or self._unbindable(ctx):
             return None
-        self._audit.record(tool, arguments, outcome="confirmation_required", via="token")
+        self._audit.record(tool, arguments, outcome="confirmation_required", via="token", **self._seen(ctx, preview))
         return self._signer.mint(tool, arguments, preview, self._binding(ctx))
 
     @property
@@ -213,7 +216,9 @@ class Gatekeeper:
             case AcceptedElicitation(data=Repeated(first=first)):
                 return cast(Gated[T], self._repeat(tool, arguments, first))
             case AcceptedElicitation(data=TokenRequired() as required):
-                self._audit.record(tool, arguments, outcome="confirmation_required", via="token")
+                self._audit.record(
+                    tool, arguments, outcome="confirmation_required", via="token", **self._seen(ctx, preview)
+                )
                 return Gated[T](
                     status="confirmation_required",
                     message=f"{preview.summary}\nNothing has changed yet. Show this to the user; if they agree, "
@@ -224,7 +229,14 @@ class Gatekeeper:
             case AcceptedElicitation(data=Cleared(via=via, redeemed=redeemed)):
                 try:
                     result = await self.act(
-                        ctx, tool, arguments, action, changed=changed, via=via, targets=preview.targets
+                        ctx,
+                        tool,
+                        arguments,
+                        action,
+                        changed=changed,
+                        via=via,
+                        targets=preview.targets,
+                        shown=preview if via == "token" else None,
                     )
                 except ToolError as exc:
                     if redeemed is None:
@@ -241,23 +253,36 @@ class Gatekeeper:
             case AcceptedElicitation(data=Approval(confirm=True)):
                 now = await self._preview(tool, arguments)
                 if self._signer.fingerprint(now.state) != self._signer.fingerprint(preview.state):
-                    self._audit.record(tool, arguments, outcome="refused: state changed before the answer", via=None)
+                    self._audit.record(
+                        tool,
+                        arguments,
+                        outcome="refused: state changed before the answer",
+                        via=None,
+                        **self._seen(ctx, preview),
+                    )
                     raise ToolError(
                         f"What {tool} touches changed while the user was deciding, so nothing was done. "
                         "Call it again to show the user the current state."
                     )
                 result = await self.act(
-                    ctx, tool, arguments, action, changed=changed, via="elicitation", targets=preview.targets
+                    ctx,
+                    tool,
+                    arguments,
+                    action,
+                    changed=changed,
+                    via="elicitation",
+                    targets=preview.targets,
+                    shown=preview,
                 )
                 now = await self._read_back(tool, preview.targets) if read_back else None
                 message = f"Done, as the user confirmed. They were shown:\n{preview.summary}"
                 return Gated[T](status="done", message=message, result=result, now=now)
             case CancelledElicitation():
-                self._audit.record(tool, arguments, outcome="cancelled", via="elicitation")
+                self._audit.record(tool, arguments, outcome="cancelled", via="elicitation", **self._seen(ctx, preview))
                 message = f"The user dismissed the confirmation; nothing changed. They were shown:\n{preview.summary}"
                 return Gated[T](status="cancelled", message=message)
             case _:
-                self._audit.record(tool, arguments, outcome="declined", via="elicitation")
+                self._audit.record(tool, arguments, outcome="declined", via="elicitation", **self._seen(ctx, preview))
                 message = (
                     f"The user declined; nothing changed. They were shown:\n{preview.summary}\n"
                     f"Ask them what to change before calling {tool} again."
@@ -281,14 +306,23 @@ class Gatekeeper:
         changed: Sequence[str] = (),
         via: str | None = None,
         targets: Sequence[str] = (),
+        shown: Preview | None = None,
     ) -> T:
-        """Record the intent, run the write, record its outcome, tell clients what changed.
+        """Record the intent, run the write, record its outcome, tell clients what changed. `shown` is the preview the
+        human or the token approved, whose fingerprint the audit records.
 
         A token's claim already recorded its targets as written; every other write records them here, so
         a token previewed before this write is refused afterwards.
         """
+        seen = self._seen(ctx, shown)
+        # A change set's steps are acts inside the plan's own: each is approved by the plan's yes or token.
+        approved = _approved.get() if via is None else (via, seen["preview"])
+        if approved is not None:
+            seen["preview"] = approved[1]
         try:
-            attempt = self._audit.attempted(tool, arguments, via=via, cause=_failure)
+            attempt = self._audit.attempted(
+                tool, arguments, via=via, cause=_failure, approval=approved and approved[0], **seen
+            )
         except AuditUnavailable as exc:
             raise ToolError(
                 f"The audit log could not record this write ({exc}), so {tool} was not attempted and nothing "
@@ -298,7 +332,11 @@ class Gatekeeper:
             with attempt:
                 if via != "token":
                     await self._signer.record_write(tuple(targets))
-                result = await action()
+                within = _approved.set(approved)
+                try:
+                    result = await action()
+                finally:
+                    _approved.reset(within)
         except ConfirmationError as exc:  # only the signer raises it, before the action starts
             raise ToolError(f"Nothing was changed: {exc}") from None
         except (ToolError, Refusal) as exc:
@@ -387,7 +425,11 @@ class Gatekeeper:
             )
         if not can_ask and self._unbindable(ctx):
             self._audit.record(
-                tool, seen.arguments, outcome="refused: no session or sign-in to bind a token to", via="token"
+                tool,
+                seen.arguments,
+                outcome="refused: no session or sign-in to bind a token to",
+                via="token",
+                **self._seen(ctx, None),
             )
             raise ToolError(
                 f"Nothing was done: {tool} needs a person's yes, and this client can neither be asked (it does not "
@@ -404,7 +446,9 @@ class Gatekeeper:
                 redeemed = await self._signer.redeem(token, tool, seen.arguments, seen.preview, self._binding(ctx))
             except ConfirmationError as exc:
                 verdict = "failed" if isinstance(exc, StoreUnavailable) else "refused"
-                self._audit.record(tool, seen.arguments, outcome=f"{verdict}: {exc}", via="token")
+                self._audit.record(
+                    tool, seen.arguments, outcome=f"{verdict}: {exc}", via="token", **self._seen(ctx, None)
+                )
                 raise ToolError(str(exc)) from None
             return Cleared(confirm=True, via="token", redeemed=redeemed)
         if can_ask:
@@ -414,6 +458,14 @@ class Gatekeeper:
             return Elicit(f"{seen.preview.summary}\n\nProceed? (preview {fingerprint[:8]})", Approval)
         minted = self._signer.mint(tool, seen.arguments, seen.preview, self._binding(ctx))
         return TokenRequired(confirm=False, confirmation_token=minted, expires_in_seconds=self._signer.ttl_seconds)
+
+    def _seen(self, ctx: Context, preview: Preview | None) -> _Shown:
+        """What the audit names besides the call: the fingerprint of the preview shown or tokened (the one the
+        question ends with), and, on HTTP without sign-in, the client connection of a legacy-era session."""
+        session = None
+        if self._http and not (self._stateless or _modern(ctx)) and sdk.caller() == "-":
+            session = sdk.connection_key(ctx)
+        return _Shown(preview=None if preview is None else self._signer.fingerprint(preview.state), session=session)
 
     def _can_ask(self, ctx: Context) -> bool:
         capabilities = ctx.client_capabilities
@@ -433,6 +485,11 @@ class Gatekeeper:
         if self._stateless or _modern(ctx):
             return f"caller:{sdk.caller()}"
         return f"session:{sdk.connection_key(ctx)} caller:{sdk.caller()}"
+
+
+class _Shown(TypedDict):
+    preview: str | None
+    session: str | None
 
 
 def _modern(ctx: Context) -> bool:

@@ -1,0 +1,138 @@
+"""`mcp-anyreach audit-log` as a reviewer runs it: a subprocess over the file a real server (and `apply`) wrote."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from mcp_anyreach.sandbox import open_sandbox
+from tests.server.conftest import ACCEPT, answering, questions
+from tests.server.procs import SERVER_COMMAND, server_env
+
+RUN_TIMEOUT = 60.0
+DELETED, SHARED = "+12125550132", "+12125550131"
+
+
+async def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    with anyio.fail_after(RUN_TIMEOUT):
+        done = await anyio.run_process(
+            [sys.executable, "-m", "mcp_anyreach", *args], env=server_env(), stdin=subprocess.DEVNULL, check=False
+        )
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """An audit log a stdio server on a sandbox file wrote: a number deleted after the user's yes, another made
+    shareable (an ungated tool). Also the demo organization's id and the question the user was asked."""
+    folder = tmp_path_factory.mktemp("audited")
+    db, log = folder / "sandbox.db", folder / "audit.jsonl"
+    asked = answering("accept", ACCEPT)
+
+    async def session() -> None:
+        params = StdioServerParameters(
+            command=SERVER_COMMAND[0],
+            args=[*SERVER_COMMAND[1:], "--db", str(db), "--audit-log", str(log)],
+            env=server_env(),
+        )
+        with (folder / "stderr.log").open("w") as errlog, anyio.fail_after(RUN_TIMEOUT):
+            async with Client(stdio_client(params, errlog=errlog), elicitation_callback=asked) as client:
+                deleted = await client.call_tool("delete_phone_number", {"phone_number": DELETED})
+                shared = await client.call_tool(
+                    "update_phone_number", {"phone_number": SHARED, "outbound_shareable": True}
+                )
+                assert not deleted.is_error
+                assert not shared.is_error
+
+    anyio.run(session)
+    [question] = questions(asked)
+    return log, open_sandbox(str(db)).seed.demo.org_id, question
+
+
+async def test_who_changed_a_number_is_one_line_with_time_organization_caller_approval_and_outcome(
+    written: tuple[Path, str, str],
+) -> None:
+    log, org_id, question = written
+
+    found = await cli("audit-log", "--file", str(log), "--number", "+1 212-555-0132")
+
+    assert (found.returncode, found.stderr) == (0, "")
+    [line] = found.stdout.splitlines()
+    assert f"delete_phone_number {DELETED}  done  organization {org_id}  caller stdio" in line
+    shown = question.rpartition("(preview ")[2].rstrip(")")
+    assert line.endswith(f"approved by the user's yes to preview {shown}"), (line, question)
+
+
+async def test_as_json_every_write_is_listed_newest_last_with_its_approval(written: tuple[Path, str, str]) -> None:
+    log, org_id, _ = written
+
+    found = await cli("audit-log", "--file", str(log), "--json")
+
+    assert found.returncode == 0, found.stderr
+    listed = json.loads(found.stdout)
+    assert [(w["tool"], w["outcome"], w["approval"]) for w in listed["writes"]] == [
+        ("delete_phone_number", "done", "elicitation"),
+        ("update_phone_number", "done", "ungated"),
+    ]
+    assert listed["writes"][0]["time"] <= listed["writes"][1]["time"]
+    assert {w["organization"] for w in listed["writes"]} == {org_id}
+    assert listed["skipped"] == []
+
+
+async def test_a_malformed_line_is_reported_by_number_and_skipped_and_nothing_found_still_exits_0(
+    written: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    log, _, _ = written
+    damaged = tmp_path / "damaged.jsonl"
+    lines = log.read_text().splitlines()
+    damaged.write_text("\n".join([lines[0], '{"tool": "delete_trunk", "outc', "[1, 2]", *lines[1:]]) + "\n")
+
+    found = await cli("audit-log", "--file", str(damaged), "--number", SHARED)
+    nothing = await cli("audit-log", "--file", str(damaged), "--trunk", "trk_nobody_has")
+
+    assert found.returncode == 0
+    assert f"{damaged}:2: not JSON" in found.stderr
+    assert f"{damaged}:3: not an audit line" in found.stderr
+    assert [line.split("  ")[1] for line in found.stdout.splitlines()] == [f"update_phone_number {SHARED}"]
+    assert nothing.returncode == 0
+    assert "No write naming trunk trk_nobody_has" in nothing.stdout
+
+
+async def test_an_unreadable_file_exits_1_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.jsonl"
+
+    failed = await cli("audit-log", "--file", str(missing))
+
+    assert failed.returncode == 1
+    assert str(missing) in failed.stderr
+    assert failed.stdout == ""
+
+
+async def test_a_pipeline_apply_is_logged_as_auto_approved_by_the_cli_with_its_plan(tmp_path: Path) -> None:
+    db, document, log = str(tmp_path / "sandbox.db"), tmp_path / "account.json", tmp_path / "audit.jsonl"
+    assert (await cli("export", "--db", db, "--output", str(document))).returncode == 0
+    wanted = json.loads(document.read_text())
+    for item in wanted["numbers"]["items"]:
+        item["outbound_shareable"] = item["outbound_shareable"] or item["phone_number"] == DELETED
+    document.write_text(json.dumps(wanted))
+    applied = await cli("apply", str(document), "--db", db, "--auto-approve", "--audit-log", str(log))
+    assert applied.returncode == 0, applied.stderr
+
+    found = await cli("audit-log", "--file", str(log), "--number", DELETED, "--json")
+
+    [write] = json.loads(found.stdout)["writes"]
+    assert (write["tool"], write["outcome"], write["caller"], write["approval"]) == (
+        "update_phone_number",
+        "done",
+        "cli",
+        "auto_approve",
+    )
+    assert write["organization"] == open_sandbox(db).seed.demo.org_id
+    assert write["plan_id"]
