@@ -264,6 +264,13 @@ class Gatekeeper:
                 )
                 return Gated[T](status="declined", message=message)
 
+    def record_cancelled(self, verdict: Verdict, what_ran: str) -> None:
+        """Say in the audit log what a cleared call ran before it was cancelled (its client cancelled it, or the
+        connection closed): its "attempted" line gets no outcome from `act`, since a cancellation is no failure."""
+        answer = verdict.outcome.data if isinstance(verdict.outcome, AcceptedElicitation) else None
+        via = answer.via if isinstance(answer, Cleared) else "elicitation"
+        self._audit.record(verdict.tool, verdict.arguments, outcome=f"cancelled: {what_ran}", via=via)
+
     async def write(
         self, ctx: Context, write: Write, action: Callable[[], Awaitable[T]], *, changed: Sequence[str] = ()
     ) -> T:
