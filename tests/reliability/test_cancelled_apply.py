@@ -83,8 +83,9 @@ def audit_lines() -> Generator[AuditLines]:
         logger.setLevel(level)
 
 
-async def _cancel_at_the_door(client: Client, door: Door, plan_id: str, era: str, heard: Heard) -> None:
-    """Apply the plan, cancel the call while the door holds a write, and open it once the server has heard."""
+async def _cancel_at_the_door(client: Client, door: Door, applied: dict[str, Any], era: str, heard: Heard) -> None:
+    """Call apply_changes with `applied`, cancel the call while the door holds a write, and open the door once the
+    server has heard of it."""
     scope, ended = anyio.CancelScope(), anyio.Event()
 
     async def apply() -> None:
@@ -93,7 +94,7 @@ async def _cancel_at_the_door(client: Client, door: Door, plan_id: str, era: str
 
         try:
             with scope:
-                await client.call_tool("apply_changes", {"plan_id": plan_id}, progress_callback=on_progress)
+                await client.call_tool("apply_changes", applied, progress_callback=on_progress)
         finally:
             ended.set()
 
@@ -130,7 +131,7 @@ async def test_a_cancelled_apply_stops_after_the_step_in_flight_and_planning_aga
         with anyio.fail_after(TIMEOUT), audit_lines() as audit:
             async with connect(server, era) as client:
                 plan = data(await call(client, "plan_changes", register))
-                await _cancel_at_the_door(client, door, plan["plan_id"], era, heard)
+                await _cancel_at_the_door(client, door, {"plan_id": plan["plan_id"]}, era, heard)
                 await audit.cancelled.wait()
                 writes_when_cancelled = sandbox.app.state.request_counts["POST"]
                 present = [number for number in NUMBERS if await in_directory(api, number)]
@@ -164,6 +165,32 @@ async def test_a_cancelled_apply_stops_after_the_step_in_flight_and_planning_aga
 
 
 @pytest.mark.parametrize("era", ERAS)
+async def test_a_cancelled_apply_repeated_with_its_token_answers_what_ran_and_changes_nothing(
+    make_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    """A client whose connection closed sends the same call again: it hears what ran, not that the call still runs."""
+    door = Door(sandbox, hold_at=4)
+    register = {"operations": [{"op": "register_numbers", "phone_numbers": NUMBERS, "trunk_id": _byoc(sandbox)}]}
+    async with door.client(sandbox) as api:
+        with anyio.fail_after(TIMEOUT), audit_lines() as audit:
+            async with connect(make_server(client=api), era) as client:
+                plan = data(await call(client, "plan_changes", register))
+                confirmed = {"plan_id": plan["plan_id"], "confirmation_token": plan["confirmation_token"]}
+                await _cancel_at_the_door(client, door, confirmed, era, [])
+                await audit.cancelled.wait()
+                repeat = data(await call(client, "apply_changes", confirmed))
+
+    assert repeat["status"] == "partial"
+    assert repeat["repeat"] is True
+    assert repeat["message"].startswith(
+        "Already run part-way (this confirmation token was used once): Cancelled after step 4 of 10"
+    )
+    report = repeat["result"]
+    assert (report["complete"], report["done"], report["not_started"]) == (False, 4, 6)
+    assert sandbox.app.state.request_counts["POST"] == 4, "the repeat wrote nothing"
+
+
+@pytest.mark.parametrize("era", ERAS)
 async def test_a_move_cancelled_at_its_delete_is_registered_again_with_its_agents_before_the_apply_stops(
     make_server: ServerFactory, sandbox: Sandbox, era: str
 ) -> None:
@@ -179,7 +206,7 @@ async def test_a_move_cancelled_at_its_delete_is_registered_again_with_its_agent
         with anyio.fail_after(TIMEOUT), audit_lines() as audit:
             async with connect(make_server(client=api, no_confirm=True), era) as client:
                 plan = data(await call(client, "plan_changes", move))
-                await _cancel_at_the_door(client, door, plan["plan_id"], era, [])
+                await _cancel_at_the_door(client, door, {"plan_id": plan["plan_id"]}, era, [])
                 await audit.cancelled.wait()
                 writes_when_cancelled = door.writes
                 moved = await api.phone_numbers.get("+12125550132")

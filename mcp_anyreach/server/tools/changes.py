@@ -154,7 +154,7 @@ async def run_change_set(
         await ctx.report_progress(done, total, f"Step {step.n} of {total} done: {step.detail}")
 
     async def cancelled(ran: ApplyReport) -> None:
-        services.gatekeeper.record_cancelled(verdict, ran.next)
+        await services.gatekeeper.cancelled(verdict, ran.next, ran)
         if ran.done:
             with anyio.move_on_after(NOTIFY_AFTER_CANCEL_SECONDS):
                 try:
