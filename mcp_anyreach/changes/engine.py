@@ -10,7 +10,7 @@ import anyio
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.changes.desired import compile_document, load_document
-from mcp_anyreach.changes.executor import RunStep, run_plan
+from mcp_anyreach.changes.executor import RunStep, Watch, run_plan
 from mcp_anyreach.changes.model import Plan
 from mcp_anyreach.changes.operations import compile_operations, parse_operations
 from mcp_anyreach.changes.planner import make_plan
@@ -95,13 +95,20 @@ async def fresh_plan(client: AnyreachClient, store: PlanStore, plan_id: str) -> 
 
 
 async def apply_plan(
-    client: AnyreachClient, store: PlanStore, plan_id: str, run_step: RunStep, *, env: Mapping[str, str]
+    client: AnyreachClient,
+    store: PlanStore,
+    plan_id: str,
+    run_step: RunStep,
+    *,
+    env: Mapping[str, str],
+    watch: Watch | None = None,
 ) -> ApplyReport:
-    """Take the plan (it runs once) and run it; the caller has checked that it is fresh."""
+    """Take the plan (it runs once) and run it; the caller has checked that it is fresh. A cancelled run stops
+    between steps and tells `watch` what ran: the rest is planned again, and previewed and confirmed again."""
     plan = await store.take(plan_id)
     if plan is None:
         raise Refusal(f"The plan {plan_id} was applied or expired meanwhile; call plan_changes again.")
-    return await run_plan(client, plan, run_step, env=env, store=store)
+    return await run_plan(client, plan, run_step, env=env, store=store, watch=watch)
 
 
 def preview_text(plan: Plan) -> str:

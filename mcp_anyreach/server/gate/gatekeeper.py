@@ -77,6 +77,7 @@ Holdings = Callable[[Sequence[str]], Awaitable[list[str]]]
 # From this protocol version on, questions ride in the call's result, not in a request from the server.
 MODERN_PROTOCOL = "2026-07-28"
 REPEATED = "Already done (this confirmation token was used once): "
+REPEATED_PART = "Already run part-way (this confirmation token was used once): "
 _approved: ContextVar[tuple[str, str | None] | None] = ContextVar("mcp_anyreach_approved", default=None)
 """How the write running now was approved, and the fingerprint of its preview: what the writes inside it inherit."""
 
@@ -289,6 +290,17 @@ class Gatekeeper:
                 )
                 return Gated[T](status="declined", message=message)
 
+    async def cancelled(self, verdict: Verdict, what_ran: str, result: BaseModel) -> None:
+        """Record what a cleared call ran before it was cancelled (its client cancelled it, or the connection
+        closed), which `act` cannot: a cancellation is no failure, so its "attempted" line gets no outcome. A
+        token's first use is settled with it, so that the call repeated with that token is answered with it."""
+        answer = verdict.outcome.data if isinstance(verdict.outcome, AcceptedElicitation) else None
+        via = answer.via if isinstance(answer, Cleared) else "elicitation"
+        if isinstance(answer, Cleared) and answer.redeemed is not None:
+            outcome = {"status": "partial", "done": what_ran, "result": result}
+            await self._settle(verdict.tool, answer.redeemed, outcome)
+        self._audit.record(verdict.tool, verdict.arguments, outcome=f"cancelled: {what_ran}", via=via)
+
     async def write(
         self, ctx: Context, write: Write, action: Callable[[], Awaitable[T]], *, changed: Sequence[str] = ()
     ) -> T:
@@ -387,7 +399,9 @@ class Gatekeeper:
             )
         stored = json.loads(first.outcome)
         self._audit.record(tool, arguments, outcome="repeat: answered with the first outcome", via="token")
-        answer = {"status": "done", "message": REPEATED + stored["done"], "result": stored["result"], "repeat": True}
+        status = stored.get("status", "done")  # "partial": a change set cancelled between two steps
+        message = (REPEATED if status == "done" else REPEATED_PART) + stored["done"]
+        answer = {"status": status, "message": message, "result": stored["result"], "repeat": True}
         try:
             return self._outcomes[tool].model_validate(answer)
         except ValidationError:  # stored by a replica whose result model differs: the outcome as it was kept

@@ -2,16 +2,19 @@
 
 `plan_changes` only reads and keeps the plan; `apply_changes` is gated once for the whole plan, through
 the same gatekeeper as every single-call tool: each step is recorded in the audit log as the single-call
-tool that does the same (with the plan id), and clients are told once what changed.
+tool that does the same (with the plan id), and clients are told once what changed. Each step done is reported
+as progress (when the client asked for it); a cancelled apply stops between steps and its audit line says what ran.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
@@ -31,8 +34,12 @@ from mcp_anyreach.server.services import Services
 from mcp_anyreach.shared_state.errors import SharedStateUnavailable
 
 if TYPE_CHECKING:
-    from mcp_anyreach.changes.executor import RunStep
+    from mcp_anyreach.changes.executor import RunStep, Watch
     from mcp_anyreach.changes.model import Plan, Step
+
+logger = logging.getLogger("mcp_anyreach.server")
+# How long a cancelled apply may spend telling subscribers what changed: its client may be gone.
+NOTIFY_AFTER_CANCEL_SECONDS = 5.0
 
 # The engine (changes) is imported where it is used: start-up, which a host waits for on every
 # launch, then only declares the tools.
@@ -122,9 +129,9 @@ async def apply_changes(
 
     from mcp_anyreach.changes.engine import apply_plan
 
-    async def apply(run_step: RunStep) -> ApplyReport:
+    async def apply(run_step: RunStep, watch: Watch) -> ApplyReport:
         with plans_reachable(), api_errors(retry_safe=True):
-            return await apply_plan(services.client, services.plans, plan_id, run_step, env=os.environ)
+            return await apply_plan(services.client, services.plans, plan_id, run_step, env=os.environ, watch=watch)
 
     return await run_change_set(services, ctx, verdict, apply)
 
@@ -133,11 +140,29 @@ async def run_change_set(
     services: Services,
     ctx: Context,
     verdict: Verdict,
-    apply: Callable[[RunStep], Awaitable[ApplyReport]],
+    apply: Callable[[RunStep, Watch], Awaitable[ApplyReport]],
 ) -> Gated[ApplyReport]:
     """Run a change set behind a verdict: each step through the gate's `act` (audited, recorded as a write),
-    one notification for everything it touched, and a partial run reported step by step, not as an error."""
+    one notification for everything it touched, and a partial run reported step by step, not as an error.
+    Each step done is reported as progress; a cancelled run is recorded in the audit log with what ran."""
+    from mcp_anyreach.changes.executor import Watch
+
     report: ApplyReport | None = None
+    changed = [NUMBERS_URI, TRUNKS_URI, ROUTING_URI, *verdict.preview.targets]
+
+    async def progress(step: Step, done: int, total: int) -> None:
+        await ctx.report_progress(done, total, f"Step {step.n} of {total} done: {step.detail}")
+
+    async def cancelled(ran: ApplyReport) -> None:
+        await services.gatekeeper.cancelled(verdict, ran.next, ran)
+        if ran.done:
+            with anyio.move_on_after(NOTIFY_AFTER_CANCEL_SECONDS):
+                try:
+                    await notify_changed(ctx, changed)
+                except Exception as exc:  # the client that cancelled may have closed its connection
+                    logger.info("subscribers were not told of a cancelled apply's changes: %s", type(exc).__name__)
+
+    watch = Watch(progress=progress, cancelled=cancelled)
 
     async def run_step(plan_id: str, step: Step, call: Callable[[], Awaitable[object]]) -> object:
         arguments = {**step.args, "plan_id": plan_id, "step": step.n}
@@ -145,12 +170,11 @@ async def run_change_set(
 
     async def action() -> ApplyReport:
         nonlocal report
-        report = ran = await apply(run_step)
+        report = ran = await apply(run_step, watch)
         if (failure := ran.failure) is not None:
             raise Refusal(f"stopped at step {failure.n} ({failure.action} {failure.subject}): {failure.cause}")
         return ran
 
-    changed = [NUMBERS_URI, TRUNKS_URI, ROUTING_URI, *verdict.preview.targets]
     try:
         return await services.gatekeeper.run(ctx, verdict, action, changed=changed, read_back=True)
     except ToolError:
@@ -167,11 +191,11 @@ async def run_change_set(
         return Gated[ApplyReport](status="partial", message=message, result=report)
 
 
-async def run_planned(services: Services, plan: Plan, run_step: RunStep) -> ApplyReport:
+async def run_planned(services: Services, plan: Plan, run_step: RunStep, watch: Watch) -> ApplyReport:
     from mcp_anyreach.changes.executor import run_plan
 
     with plans_reachable(SAME_TOOL_AGAIN), api_errors(retry_safe=True):
-        return await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans)
+        return await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans, watch=watch)
 
 
 PLAN_AGAIN = "Try again in a minute; if the plan is then gone, call plan_changes again."

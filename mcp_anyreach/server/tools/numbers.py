@@ -24,7 +24,7 @@ from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.tools.changes import SAME_TOOL_AGAIN, plans_reachable, run_change_set, run_planned
 
 if TYPE_CHECKING:
-    from mcp_anyreach.changes.executor import RunStep
+    from mcp_anyreach.changes.executor import RunStep, Watch
     from mcp_anyreach.changes.model import Plan
 
 NUMBER_NOT_FOUND = "Find numbers with list_phone_numbers."
@@ -216,11 +216,11 @@ async def _bulk_run(
 ) -> Gated[ApplyReport]:
     from mcp_anyreach.changes.engine import fingerprint
 
-    async def apply(run_step: RunStep) -> ApplyReport:
+    async def apply(run_step: RunStep, watch: Watch) -> ApplyReport:
         plan = await _bulk_plan(services, operation)
         if fingerprint(plan) != verdict.preview.state:
             raise Refusal("What this change touches moved since the preview, so nothing was done; call again.")
-        return await run_planned(services, plan, run_step)
+        return await run_planned(services, plan, run_step, watch)
 
     return await run_change_set(services, ctx, verdict, apply)
 
