@@ -170,8 +170,15 @@ async def test_a_purchase_reaches_modern_listeners_as_change_events(
     assert ResourceUpdated(uri="anyreach://phone-numbers") in seen
 
 
-async def test_an_unconfirmed_write_tells_subscribed_clients_which_number_changed(
-    make_server: ServerFactory, api: AnyreachClient
+@pytest.mark.parametrize(
+    ("tool", "arguments", "asked"),
+    [
+        ("update_phone_number", {"outbound_shareable": True}, False),  # ungated
+        ("delete_phone_number", {}, True),  # a human's yes
+    ],
+)
+async def test_a_write_tells_subscribed_clients_which_number_changed(
+    make_server: ServerFactory, api: AnyreachClient, tool: str, arguments: dict[str, Any], asked: bool
 ) -> None:
     number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
     updated: list[str] = []
@@ -180,24 +187,9 @@ async def test_an_unconfirmed_write_tells_subscribed_clients_which_number_change
         if isinstance(message, ResourceUpdatedNotification):
             updated.append(str(message.params.uri))
 
-    async with connect(make_server(), "legacy", message_handler=on_message) as client:
-        _data(await client.call_tool("update_phone_number", {"phone_number": number, "outbound_shareable": True}))
-    assert f"anyreach://phone-numbers/{number}" in updated
-
-
-async def test_a_write_a_human_confirmed_tells_subscribed_clients_which_number_changed(
-    make_server: ServerFactory, api: AnyreachClient
-) -> None:
-    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
-    updated: list[str] = []
-
-    async def on_message(message: Any) -> None:
-        if isinstance(message, ResourceUpdatedNotification):
-            updated.append(str(message.params.uri))
-
-    human = answering("accept", ACCEPT)
+    human = answering("accept", ACCEPT) if asked else None
     async with connect(make_server(), "legacy", message_handler=on_message, elicitation_callback=human) as client:
-        _data(await client.call_tool("delete_phone_number", {"phone_number": number}))
+        _data(await client.call_tool(tool, {"phone_number": number, **arguments}))
     assert f"anyreach://phone-numbers/{number}" in updated
 
 
