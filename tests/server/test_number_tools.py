@@ -11,7 +11,7 @@ from mcp_types import ResourceUpdatedNotification
 
 from mcp_anyreach.api import AnyreachClient, PhoneNumber
 from mcp_anyreach.sandbox import Sandbox
-from tests.server.conftest import ACCEPT, ServerFactory, answering, connect
+from tests.server.conftest import ACCEPT, ServerFactory, answering, connect, in_directory
 
 
 def _data(result: Any) -> Any:
@@ -207,3 +207,28 @@ async def test_listing_by_who_answers_or_calls_keeps_exactly_the_numbers_that_ma
         listed = _data(await client.call_tool("list_phone_numbers", {f"{slot}_agent": wanted, "limit": 100}))
     assert expected
     assert {item["phone_number"] for item in listed["items"]} == expected
+
+
+async def test_a_number_on_offer_that_this_server_never_searched_is_previewed_with_its_own_details(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
+) -> None:
+    """Another replica, or an earlier process, made the search: the server finds the offer again itself."""
+    offers = await api.managed_accounts.search_numbers(sandbox.seed.demo.managed_account_id, area_code="415")
+    wanted = offers[-1].phone_number
+    async with connect(make_server(), "legacy") as client:
+        preview = _data(await client.call_tool("purchase_phone_number", {"phone_number": wanted}))
+    assert preview["status"] == "confirmation_required"
+    assert wanted in preview["message"]
+    assert not await in_directory(api, wanted)
+
+
+async def test_a_number_nobody_offers_is_refused_before_anyone_is_asked_though_its_neighbours_are_on_offer(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox
+) -> None:
+    offers = await api.managed_accounts.search_numbers(sandbox.seed.demo.managed_account_id, area_code="415")
+    offered = {offer.phone_number for offer in offers}
+    unoffered = next(f"+1415555{n:04d}" for n in range(10_000) if f"+1415555{n:04d}" not in offered)
+    async with connect(make_server(), "legacy") as client:
+        result = await client.call_tool("purchase_phone_number", {"phone_number": unoffered})
+    assert result.is_error
+    assert "not offered for purchase" in result.content[0].text  # type: ignore[union-attr]
