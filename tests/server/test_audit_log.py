@@ -119,3 +119,15 @@ def test_a_write_whose_intent_cannot_be_logged_is_refused_before_it_starts(tmp_p
 
     with pytest.raises(AuditUnavailable, match="missing-folder"):
         audit.attempted("delete_trunk", {"trunk_id": "trk_1"}, via=None, cause=str)
+
+
+@pytest.mark.parametrize(("answer", "outcome"), [("decline", "declined"), ("cancel", "cancelled")])
+async def test_a_human_who_says_no_or_walks_away_leaves_an_audit_line_naming_what_was_refused(
+    make_server: ServerFactory, api: AnyreachClient, tmp_path: Path, era: str, answer: str, outcome: str
+) -> None:
+    number = (await api.phone_numbers.list(limit=1)).items[0].phone_number
+    log = tmp_path / "audit.jsonl"
+    async with connect(make_server(audit_log=log), era, elicitation_callback=answering(answer)) as client:
+        refused = await call(client, "delete_phone_number", {"phone_number": number})
+    assert not refused.is_error
+    assert lines(log) == [("delete_phone_number", {"phone_number": number}, outcome, "elicitation")]
