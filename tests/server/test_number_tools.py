@@ -214,11 +214,13 @@ async def test_a_number_on_offer_that_this_server_never_searched_is_previewed_wi
 ) -> None:
     """Another replica, or an earlier process, made the search: the server finds the offer again itself."""
     offers = await api.managed_accounts.search_numbers(sandbox.seed.demo.managed_account_id, area_code="415")
-    wanted = offers[-1].phone_number
+    offer = offers[-1]
+    wanted = offer.phone_number
     async with connect(make_server(), "legacy") as client:
         preview = _data(await client.call_tool("purchase_phone_number", {"phone_number": wanted}))
     assert preview["status"] == "confirmation_required"
     assert wanted in preview["message"]
+    assert ", ".join(filter(None, [offer.locality, offer.region, offer.phone_number_type])) in preview["message"]
     assert not await in_directory(api, wanted)
 
 
