@@ -15,7 +15,7 @@ from tests.reliability.test_token_binding_over_http import call as http_call
 from tests.reliability.test_token_binding_over_http import http_servers
 from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect, questions, sandbox_api
 
-SHOWN = re.compile(r"\(preview (\w{8})\)$")
+SHOWN = re.compile(r"\(preview ([\w-]{8})\)$")  # base64url: letters, digits, - and _
 
 
 def entries(log: Path) -> list[dict[str, Any]]:
