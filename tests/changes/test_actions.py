@@ -65,6 +65,13 @@ def test_a_change_kept_as_its_arguments_reads_back_as_the_same_change_with_its_a
     assert list(again.arguments().items()) == list(stored.items())
 
 
+def test_two_changes_of_one_kind_are_the_same_change_only_when_every_field_is() -> None:
+    assert DeleteNumber("+12125550131") == DeleteNumber("+12125550131")
+    assert DeleteNumber("+12125550131") != DeleteNumber("+12125550132")
+    assert SetShareable("+12125550131", outbound_shareable=True) != SetShareable("+12125550131", outbound_shareable=False)
+    assert DeleteTrunk("trk_1") != DeleteNumber("trk_1")
+
+
 def test_a_trunk_change_names_the_variables_its_passwords_are_read_from_and_no_other_change_reads_any() -> None:
     readers = {type(change).__name__: change.password_variables() for change in EXAMPLES if change.password_variables()}
 
