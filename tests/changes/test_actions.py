@@ -68,7 +68,8 @@ def test_a_change_kept_as_its_arguments_reads_back_as_the_same_change_with_its_a
 def test_two_changes_of_one_kind_are_the_same_change_only_when_every_field_is() -> None:
     assert DeleteNumber("+12125550131") == DeleteNumber("+12125550131")
     assert DeleteNumber("+12125550131") != DeleteNumber("+12125550132")
-    assert SetShareable("+12125550131", outbound_shareable=True) != SetShareable("+12125550131", outbound_shareable=False)
+    shared, kept = (SetShareable("+12125550131", outbound_shareable=flag) for flag in (True, False))
+    assert shared != kept
     assert DeleteTrunk("trk_1") != DeleteNumber("trk_1")
 
 
