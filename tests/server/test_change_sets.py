@@ -280,6 +280,10 @@ trunks:
         allowed_addresses: [203.0.113.77/32]
         auth_username: carrier-b
         auth_password: {env: ANYREACH_SIP_CARRIER_B}
+      outbound:
+        address: sip.carrier-b.example:5061
+        auth_username: carrier-b-out
+        auth_password: {env: ANYREACH_SIP_CARRIER_B}
 numbers:
   items:
     - phone_number: "+12125550131"
@@ -313,6 +317,8 @@ async def test_a_desired_state_document_is_planned_applied_and_then_matches(
     (trunk,) = [t async for t in api.trunks.iter() if t.name == "Carrier B"]
     assert trunk.inbound_config is not None
     assert trunk.inbound_config.password_set
+    assert trunk.outbound_config is not None, "every side the document writes is created"
+    assert trunk.outbound_config.address == "sip.carrier-b.example:5061"
     moved = await api.phone_numbers.get("+12125550131")
     assert moved.trunk_id == trunk.id
     assert moved.outbound_shareable is True, "a field the document leaves out keeps its value"
