@@ -79,7 +79,9 @@ def test_a_trunk_change_names_the_variables_its_passwords_are_read_from_and_no_o
     assert readers == {"CreateTrunk": ["ANYREACH_SIP_CARRIER"], "UpdateTrunk": ["ANYREACH_SIP_CARRIER"]}
 
 
-@pytest.mark.parametrize(("shareable", "detail"), [(True, "on trunk 'PBX', outbound shareable"), (False, "on trunk 'PBX'")])
+@pytest.mark.parametrize(
+    ("shareable", "detail"), [(True, "on trunk 'PBX', outbound shareable"), (False, "on trunk 'PBX'")]
+)
 def test_a_registration_says_it_is_outbound_shareable_only_when_it_is(shareable: bool, detail: str) -> None:
     registration = RegisterNumber("+12125550131", outbound_shareable=shareable, trunk_id="trk_1")
 
