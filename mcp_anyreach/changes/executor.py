@@ -30,6 +30,7 @@ from mcp_anyreach.domain.api_errors import api_errors, error_message
 from mcp_anyreach.domain.refusal import Refusal
 
 logger = logging.getLogger("mcp_anyreach.server")
+PROGRESS_WAIT_SECONDS = 5  # a progress notification no client reads must not hold a shielded step
 RunStep = Callable[[str, Step, Callable[[], Awaitable[object]]], Awaitable[object]]
 Progress = Callable[[Step, int, int], Awaitable[None]]
 """`progress(step, done, total)` after each step that is done."""
@@ -111,7 +112,9 @@ async def _progress(watch: Watch, step: Step, done: int, total: int) -> None:
     if watch.progress is None:
         return
     try:
-        await watch.progress(step, done, total)
+        # Inside a shielded step: a client that stopped reading must not hold the run past its cancellation.
+        with anyio.move_on_after(PROGRESS_WAIT_SECONDS):
+            await watch.progress(step, done, total)
     except Exception as exc:  # the step is done whether or not the client heard of it
         logger.warning("progress of step %s could not be reported: %s", step.n, type(exc).__name__)
 

@@ -115,6 +115,10 @@ class Step(BaseModel):
         """The single-call tool that does the same: the audit log names the step by it."""
         return self._change.tool
 
+    def audit_arguments(self, plan_id: str) -> dict[str, Any]:
+        """What the audit log records of this step: its arguments, its plan and its place in it."""
+        return {**self.args, "plan_id": plan_id, "step": self.n}
+
 
 class MoveIntent(BaseModel):
     """Where a moved number goes and what it carries, kept until the move is finished, so that planning

@@ -105,7 +105,7 @@ async def apply(
 
 def _audited(audit: AuditLog, via: str) -> RunStep:
     async def run_step(plan_id: str, step: Step, call: Callable[[], Awaitable[object]]) -> object:
-        arguments = {**step.args, "plan_id": plan_id, "step": step.n}
+        arguments = step.audit_arguments(plan_id)
         try:
             attempt = audit.attempted(step.tool, arguments, via=via, cause=_cause)
         except AuditUnavailable as exc:

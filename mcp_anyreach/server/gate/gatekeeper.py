@@ -32,7 +32,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Annotated, Any, TypedDict, TypeVar, cast
+from typing import Annotated, Any, TypedDict, TypeVar
 
 from mcp.server.mcpserver import (
     AcceptedElicitation,
@@ -214,8 +214,6 @@ class Gatekeeper:
         """
         tool, arguments, preview = verdict.tool, verdict.arguments, verdict.preview
         match verdict.outcome:
-            case AcceptedElicitation(data=Repeated(first=first)):
-                return cast(Gated[T], self._repeat(tool, arguments, first))
             case AcceptedElicitation(data=TokenRequired() as required):
                 self._audit.record(
                     tool, arguments, outcome="confirmation_required", via="token", **self._seen(ctx, preview)
@@ -385,11 +383,8 @@ class Gatekeeper:
     def repeat(self, verdict: Verdict) -> BaseModel:
         """The answer to a call that repeats its token's first use (`verdict.repeat`), given instead of running the
         tool: the tool's body may read a preview that a repeat does not make."""
-        assert verdict.repeat is not None
-        return self._repeat(verdict.tool, verdict.arguments, verdict.repeat)
-
-    def _repeat(self, tool: str, arguments: Mapping[str, Any], first: FirstUse) -> BaseModel:
-        """The first outcome again, marked as a repeat; or, while the first use runs, a refusal. Nothing is written."""
+        tool, arguments, first = verdict.tool, verdict.arguments, verdict.repeat
+        assert first is not None
         if first.state != "done":
             self._audit.record(tool, arguments, outcome="refused: its first use has not finished", via="token")
             raise ToolError(

@@ -165,7 +165,7 @@ async def run_change_set(
     watch = Watch(progress=progress, cancelled=cancelled)
 
     async def run_step(plan_id: str, step: Step, call: Callable[[], Awaitable[object]]) -> object:
-        arguments = {**step.args, "plan_id": plan_id, "step": step.n}
+        arguments = step.audit_arguments(plan_id)
         return await services.gatekeeper.act(ctx, step.tool, arguments, call, targets=step.targets)
 
     async def action() -> ApplyReport:
