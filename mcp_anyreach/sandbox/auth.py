@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mcp_anyreach.sandbox.errors import Forbidden, Unauthorized
-from mcp_anyreach.sandbox.store import Credential, SandboxStore
+from mcp_anyreach.sandbox.store import Credential, SandboxStore, TokenHolder
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -49,7 +49,12 @@ def authenticate(store: SandboxStore, token: str | None, org_header: str | None)
 def _as_member(store: SandboxStore, token: str, org_header: str | None) -> Credential:
     holder = store.users.holder(token)
     if holder is None:
-        raise Unauthorized("Unknown or revoked token")
+        # A personal token stored as one organization's credential (the seed's per-organization tokens, and
+        # every pat_ of a database written before users existed) belongs to a member of that organization only.
+        credential = store.organizations.credential(token)
+        if credential is None:
+            raise Unauthorized("Unknown or revoked token")
+        holder = TokenHolder(frozenset((credential.organization_id,)), credential.scopes)
     if not org_header:
         raise Unauthorized("A personal access token (pat_) needs the X-Anyreach-Org header naming the organization")
     if org_header not in holder.organization_ids:

@@ -11,7 +11,6 @@ from mcp_anyreach.sandbox.store.db import Database, new_id
 class TokenHolder:
     """Who a personal access token speaks for: the organizations it may name, and what it may do in them."""
 
-    token: str
     organization_ids: frozenset[str]
     scopes: frozenset[str]
 
@@ -35,17 +34,9 @@ class Users:
             tx.execute("INSERT INTO personal_tokens VALUES (?, ?, ?)", (token, user_id, " ".join(scopes)))
 
     def holder(self, token: str) -> TokenHolder | None:
+        """The user's organizations and scopes, for a token of a user (not one stored as an organization's)."""
         row = self._db.query_one("SELECT user_id, scopes FROM personal_tokens WHERE token = ?", (token,))
-        if row is not None:
-            members = self._db.query("SELECT org_id FROM memberships WHERE user_id = ?", (row["user_id"],))
-            return TokenHolder(token, frozenset(member["org_id"] for member in members), _scopes(row["scopes"]))
-        # A personal token stored as one organization's credential (the seed's per-organization tokens, and
-        # every pat_ of a database written before users existed) belongs to a member of that organization only.
-        row = self._db.query_one("SELECT org_id, scopes FROM credentials WHERE token = ?", (token,))
         if row is None:
             return None
-        return TokenHolder(token, frozenset((row["org_id"],)), _scopes(row["scopes"]))
-
-
-def _scopes(stored: str) -> frozenset[str]:
-    return frozenset(stored.split())
+        members = self._db.query("SELECT org_id FROM memberships WHERE user_id = ?", (row["user_id"],))
+        return TokenHolder(frozenset(member["org_id"] for member in members), frozenset(row["scopes"].split()))
