@@ -431,3 +431,17 @@ async def test_plan_changes_names_every_operation_with_its_key_fields_in_its_des
         assert set(operation["required"]) - {"op"} <= set(lines[op].replace(",", " ").split()), lines[op]
     assert {"unused=true", "from_trunk_id"} <= set(lines["delete_numbers"].split())
     assert "one item, many numbers" in description, "so 62 numbers are one register_numbers item, not 62 calls"
+
+
+async def test_a_number_both_changed_and_deleted_in_one_request_is_refused_naming_it(
+    make_server: ServerFactory, era: str
+) -> None:
+    """Jobs on one number are merged; a change and a delete of the same number cannot both be meant."""
+    number = "+12125550131"
+    operations = [
+        {"op": "set_shareable", "phone_numbers": [number], "outbound_shareable": True},
+        {"op": "delete_numbers", "phone_numbers": [number]},
+    ]
+    async with connect(make_server(), era) as client:
+        refused = error(await call(client, "plan_changes", {"operations": operations}))
+    assert f"{number} is both deleted and changed by these operations; choose one." in refused
