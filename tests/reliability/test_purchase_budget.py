@@ -101,6 +101,8 @@ async def test_a_purchase_failed_with_a_5xx_keeps_its_budget_slot_since_it_may_h
     assert faults.injected["error"] == 1
     assert failed.is_error
     assert "purchase limit" not in texts(failed)
+    assert "safe to retry" not in texts(failed), "a retry after a purchase that may have happened could buy twice"
+    assert "unknown whether the change was applied" in texts(failed)
     assert after.is_error
     assert "purchase limit" in texts(after), "a 5xx may hide a purchase made: its slot stays taken"
 
