@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from mcp_anyreach.api import InboundConfig, InboundRoutingConfig, OutboundConfig, PhoneNumber, Trunk
 from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.api.models import Agent, AgentVersion
@@ -14,6 +16,7 @@ from mcp_anyreach.changes.model import Plan
 from mcp_anyreach.changes.operations import compile_operations, parse_operations
 from mcp_anyreach.changes.planner import make_plan
 from mcp_anyreach.changes.snapshot import Snapshot
+from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.domain.uris import ROUTING_URI, number_uri, trunk_uri
 
 PBX, CARRIER, MANAGED = "trk_pbx", "trk_carrier", "trk_managed"
@@ -181,3 +184,24 @@ def test_a_trunk_update_lays_the_document_over_the_config_and_sends_the_password
     assert (step.subject, step.tool, step.targets) == ("PBX", "update_trunk", [trunk_uri(PBX)])
     assert step.change.password_variables() == ["ANYREACH_SIP_PBX"]
     assert plan.impact == ["Trunk 'PBX' changes; the calls of its 2 numbers follow at once."]
+
+
+def test_unassigning_an_agent_takes_it_off_the_slot_named_and_leaves_the_other() -> None:
+    snapshot = account(number("+12125550131", inbound="agv_support_2"), number("+12125550132"))
+
+    plan = planned(
+        snapshot, {"op": "unassign_agent", "phone_numbers": ["+12125550131", "+12125550132"], "direction": "inbound"}
+    )
+
+    assert [(step.action, step.subject) for step in plan.steps] == [("unassign", "+12125550131")]
+
+
+def test_registering_numbers_puts_a_new_number_on_the_byoc_trunk_named_and_refuses_one_already_there() -> None:
+    snapshot = account(number("+12125550131"))
+    register = {"op": "register_numbers", "trunk_id": CARRIER}
+
+    plan = planned(snapshot, {**register, "phone_numbers": ["+12125550199"]})
+
+    assert details(plan) == [(1, "register_number", "register +12125550199 on trunk 'Carrier'")]
+    with pytest.raises(Refusal, match=r"\+12125550131 is already in the directory on trunk trk_pbx; move it"):
+        planned(snapshot, {**register, "phone_numbers": ["+12125550131"]})
