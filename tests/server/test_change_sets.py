@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from mcp import Client
 from mcp_types import ResourceUpdatedNotification, TextContent, TextResourceContents
 
@@ -445,3 +446,25 @@ async def test_a_number_both_changed_and_deleted_in_one_request_is_refused_namin
     async with connect(make_server(), era) as client:
         refused = error(await call(client, "plan_changes", {"operations": operations}))
     assert f"{number} is both deleted and changed by these operations; choose one." in refused
+
+
+async def test_a_step_that_fails_unexpectedly_is_reported_by_the_kind_of_failure_never_its_text(
+    make_server: ServerFactory, sandbox: Sandbox
+) -> None:
+    """An unexpected exception's text may hold anything (a credential in a URL, a password in a config): the
+    report names its kind only."""
+    real = httpx2.ASGITransport(app=sandbox.app)
+
+    async def answer(request: httpx2.Request) -> httpx2.Response:
+        if request.method == "DELETE":
+            raise RuntimeError("connection pool broke holding ak_live_do_not_show")
+        return await real.handle_async_request(request)
+
+    key = sandbox.seed.demo.api_key
+    api = AnyreachClient("http://sandbox.test", key, transport=httpx2.MockTransport(answer), max_retries=0)
+    async with api, connect(make_server(client=api, no_confirm=True), "legacy") as client:
+        plan = data(await call(client, "plan_changes", {"operations": [{"op": "delete_numbers", "unused": True}]}))
+        applied = await call(client, "apply_changes", {"plan_id": plan["plan_id"]})
+    shown = json.dumps(applied.structured_content) + str(applied.content)
+    assert "RuntimeError" in shown
+    assert "ak_live_do_not_show" not in shown
