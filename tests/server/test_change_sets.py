@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,16 @@ from mcp_anyreach.changes.snapshot import read_snapshot
 from mcp_anyreach.sandbox import Faults, Sandbox, open_sandbox
 from mcp_anyreach.server import build_server
 from mcp_anyreach.settings import Settings
-from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect, questions, sandbox_api
+from tests.server.conftest import (
+    ACCEPT,
+    ServerFactory,
+    answering,
+    call,
+    connect,
+    questions,
+    refusing_deletes_of,
+    sandbox_api,
+)
 
 # The fault falls on step 4 (registering +12125550132 after its delete): the apply preview reads 3 numbers and
 # the trunk list first, then steps 1-3 pass.
@@ -61,7 +71,7 @@ async def test_a_plan_changes_nothing_and_one_confirmation_applies_every_step(
     assert plan["summary"].startswith("2 steps")
     assert done["status"] == "done"
     assert done["result"]["complete"] is True
-    assert done["result"]["done"] == 2
+    assert (done["result"]["done"], done["result"]["failed"]) == (2, 0)
     assert not UNUSED & set(await directory(api))
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     steps = [line for line in lines if line["tool"] == "delete_phone_number"]
@@ -468,3 +478,20 @@ async def test_a_step_that_fails_unexpectedly_is_reported_by_the_kind_of_failure
     shown = json.dumps(applied.structured_content) + str(applied.content)
     assert "RuntimeError" in shown
     assert "ak_live_do_not_show" not in shown
+
+
+async def test_a_run_whose_last_step_fails_is_reported_incomplete_with_that_failure_counted(
+    make_server: ServerFactory, sandbox: Sandbox
+) -> None:
+    """Nothing was left waiting, yet the run did not do everything: the report must not call it complete."""
+    unused = {"operations": [{"op": "delete_numbers", "unused": True}]}
+    async with connect(make_server(), "legacy") as client:
+        steps = data(await call(client, "plan_changes", unused))["steps"]
+    last = re.search(r"\+\d+", steps[-1]["detail"])
+    assert last is not None
+    refusing = refusing_deletes_of(sandbox, last.group())
+    async with refusing, connect(make_server(client=refusing, no_confirm=True), "legacy") as client:
+        plan = data(await call(client, "plan_changes", unused))
+        failed = data(await call(client, "apply_changes", {"plan_id": plan["plan_id"]}))["result"]
+    assert (failed["complete"], failed["failed"], failed["not_started"]) == (False, 1, 0)
+    assert failed["done"] == len(steps) - 1
