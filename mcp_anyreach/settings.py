@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import (
     AliasChoices,
@@ -46,6 +46,38 @@ Transport = Literal["stdio", "sse", "streamable-http"]
 # Shared secrets: short ones are found offline from one token or one captured request.
 MIN_SECRET = 32
 PREFIX = "MCP_ANYREACH_"
+
+
+class Organization(NamedTuple):
+    """An organization the server acts in: its id (sent as X-Anyreach-Org) and the name people call it by."""
+
+    id: str
+    name: str
+
+
+def parse_organizations(value: str | None) -> tuple[Organization, ...]:
+    """`org_a=Acme, org_b` as organizations (no name given: the id is the name). Raises ValueError saying what
+    to fix for an empty entry, or an id or name given twice (a name must pick exactly one organization)."""
+    if value is None:
+        return ()
+    organizations: list[Organization] = []
+    for entry in value.split(","):
+        org_id, _, name = (part.strip() for part in entry.partition("="))
+        if not org_id:
+            raise ValueError(
+                f"ANYREACH_ORG_ID has an entry without an organization id ({entry.strip()!r}): list them as "
+                "org_id or org_id=Display name, separated by commas"
+            )
+        organizations.append(Organization(org_id, name or org_id))
+    named: dict[str, Organization] = {}
+    for organization in organizations:
+        for key in {organization.id, organization.name}:
+            if named.setdefault(key, organization) != organization:
+                raise ValueError(
+                    f"ANYREACH_ORG_ID names {key} twice (as an id or a name): give each organization its own id "
+                    "and name, so that either picks exactly one"
+                )
+    return tuple(organizations)
 
 
 def _env(name: str) -> AliasChoices:
@@ -127,7 +159,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _shared_state_needs_the_organization(self) -> Settings:
         # Shared state is kept per organization, and an API key (ak_...) does not tell the server which one.
-        if (self.redis_url is not None or self.token_store is not None) and not self.uses_sandbox and not self.org_id:
+        if (
+            (self.redis_url is not None or self.token_store is not None)
+            and not self.uses_sandbox
+            and not self.organizations
+        ):
             store = "MCP_ANYREACH_REDIS_URL" if self.redis_url is not None else "MCP_ANYREACH_TOKEN_STORE"
             raise ValueError(
                 f"ANYREACH_ORG_ID is required with {store}: the purchase budget, used confirmation tokens and plans "
@@ -135,6 +171,35 @@ class Settings(BaseSettings):
                 "organization's id on every replica."
             )
         return self
+
+    @model_validator(mode="after")
+    def _organizations_are_clear(self) -> Settings:
+        organizations = parse_organizations(self.org_id)
+        # An organization API key acts in the one organization it was made in, whatever the header says.
+        token = self.token.get_secret_value() if self.token is not None and not self.uses_sandbox else ""
+        if len(organizations) > 1 and token.startswith("ak_"):
+            raise ValueError(
+                f"ANYREACH_ORG_ID names {len(organizations)} organizations, but ANYREACH_TOKEN is an organization "
+                "API key (ak_...), which acts only in the organization it was made in. Use a personal access "
+                "token (pat_...) of a user in every one of them, or name one organization."
+            )
+        if len(organizations) > 1 and self.managed_account_id is not None:
+            raise ValueError(
+                "ANYREACH_MANAGED_ACCOUNT_ID names one organization's managed account, but ANYREACH_ORG_ID names "
+                "several: unset it, and each organization's managed account is found by itself."
+            )
+        return self
+
+    @property
+    def organizations(self) -> tuple[Organization, ...]:
+        """The organizations ANYREACH_ORG_ID names, in its order; none when it is unset (an ak_ key's own)."""
+        return parse_organizations(self.org_id)
+
+    @property
+    def organization_id(self) -> str | None:
+        """The organization's id when exactly one is named, else None (none named, or several)."""
+        organizations = self.organizations
+        return organizations[0].id if len(organizations) == 1 else None
 
     @field_validator("token", "org_id", "managed_account_id", mode="before")
     @classmethod

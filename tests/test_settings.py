@@ -82,3 +82,53 @@ def test_a_confirmation_secret_shorter_than_32_characters_is_refused(tmp_path: P
     with pytest.raises(ValidationError, match="MCP_ANYREACH_CONFIRM_SECRET must be at least 32 characters"):
         Settings(confirm_secret="x" * 31, token_store=tmp_path / "t.db")
     assert Settings(confirm_secret="x" * 32, token_store=tmp_path / "t.db").confirm_secret is not None
+
+
+def test_several_organizations_are_read_in_order_with_their_display_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANYREACH_TOKEN", "pat_person")
+    monkeypatch.setenv("ANYREACH_ORG_ID", "org_a=Acme Dental, org_b")
+    settings = Settings()
+    assert [(org.id, org.name) for org in settings.organizations] == [("org_a", "Acme Dental"), ("org_b", "org_b")]
+    assert settings.organization_id is None  # several: no single one for code that expects it
+
+
+def test_one_named_organization_is_still_the_one_organization(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANYREACH_TOKEN", "pat_person")
+    monkeypatch.setenv("ANYREACH_ORG_ID", "org_a=Acme Dental")
+    assert Settings().organization_id == "org_a"
+
+
+def test_several_organizations_with_an_organization_key_are_refused_at_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANYREACH_TOKEN", "ak_bound_to_one")
+    monkeypatch.setenv("ANYREACH_ORG_ID", "org_a,org_b")
+    with pytest.raises(ValidationError, match=r"API key \(ak_\.\.\.\), which acts only in the organization"):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("org_a,org_a", "names org_a twice"),
+        ("org_a=Acme,org_b=Acme", "names Acme twice"),
+        ("org_a=org_b,org_b", "names org_b twice"),
+        ("org_a,,org_b", "an entry without an organization id"),
+        ("=Acme", "an entry without an organization id"),
+    ],
+)
+def test_an_organization_list_that_would_not_pick_exactly_one_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, why: str
+) -> None:
+    monkeypatch.setenv("ANYREACH_TOKEN", "pat_person")
+    monkeypatch.setenv("ANYREACH_ORG_ID", value)
+    with pytest.raises(ValidationError, match=why):
+        Settings()
+
+
+def test_one_managed_account_for_several_organizations_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANYREACH_TOKEN", "pat_person")
+    monkeypatch.setenv("ANYREACH_ORG_ID", "org_a,org_b")
+    monkeypatch.setenv("ANYREACH_MANAGED_ACCOUNT_ID", "ma_1")
+    with pytest.raises(ValidationError, match="each organization's managed account is found by itself"):
+        Settings()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import AsyncGenerator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 
 import anyio
@@ -14,7 +14,7 @@ import httpx2
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.api.errors import display_url
 from mcp_anyreach.server.gate.audit_log import organization_of
-from mcp_anyreach.settings import Settings, default_sandbox_db
+from mcp_anyreach.settings import Organization, Settings, default_sandbox_db
 
 logger = logging.getLogger("mcp_anyreach.server")
 SANDBOX_BASE_URL = "http://sandbox.invalid"
@@ -22,26 +22,48 @@ _embedded: weakref.WeakKeyDictionary[AnyreachClient, EmbeddedSandbox] = weakref.
 
 
 def connect(settings: Settings) -> AnyreachClient:
-    """An API client for these settings."""
+    """An API client for these settings, which name at most one organization (`connect_all` serves several)."""
+    if len(settings.organizations) > 1:
+        raise ValueError("ANYREACH_ORG_ID names several organizations here; connect_all gives one client for each")
+    sandbox = EmbeddedSandbox.of(settings)
+    # One organization on the embedded sandbox is its demo organization, whatever ANYREACH_ORG_ID says.
+    return _connect(settings, None if sandbox else settings.organization_id, sandbox)
+
+
+@asynccontextmanager
+async def connect_all(settings: Settings) -> AsyncGenerator[dict[Organization, AnyreachClient]]:
+    """One open API client per organization the settings name (one shared credential, each with its own
+    X-Anyreach-Org); with none named, the credential's own organization under the name "default"."""
+    organizations = settings.organizations
+    if len(organizations) <= 1:
+        async with connect(settings) as client:
+            only = organizations[0] if organizations else Organization("", "default")
+            yield {only: client}
+        return
+    sandbox = EmbeddedSandbox.of(settings)
+    async with AsyncExitStack() as stack:
+        yield {
+            organization: await stack.enter_async_context(_connect(settings, organization.id, sandbox))
+            for organization in organizations
+        }
+
+
+def _connect(settings: Settings, org_id: str | None, sandbox: EmbeddedSandbox | None) -> AnyreachClient:
     mode = "read-only" if settings.read_only else "read-write"
-    if not settings.uses_sandbox:
+    if sandbox is None:
         assert settings.token is not None
         logger.info(
-            "Anyreach API at %s (%s), organization %s",
-            display_url(settings.base_url),
-            mode,
-            settings.org_id or "of the key",
+            "Anyreach API at %s (%s), organization %s", display_url(settings.base_url), mode, org_id or "of the key"
         )
         return AnyreachClient(
-            settings.base_url, settings.token.get_secret_value(), settings.org_id, read_only=settings.read_only
+            settings.base_url, settings.token.get_secret_value(), org_id, read_only=settings.read_only
         )
-    why = "--sandbox: ignoring ANYREACH_TOKEN" if settings.token else "No ANYREACH_TOKEN"
-    db = settings.db or str(default_sandbox_db())
-    logger.warning("%s: serving the embedded sandbox (demo data, nothing real, %s), database %s", why, mode, db)
-    # The sandbox's own transport signs every request as its demo organization.
-    # The placeholder token names the database, so that the client's identity tells sandboxes apart.
-    sandbox = EmbeddedSandbox(db)
-    client = AnyreachClient(SANDBOX_BASE_URL, f"sandbox:{db}", transport=sandbox, read_only=settings.read_only)
+    # The sandbox's own transport signs every request: as its demo organization, or as its demo user in the
+    # organization X-Anyreach-Org names. The placeholder token names the database, so that the client's identity
+    # tells sandboxes apart.
+    client = AnyreachClient(
+        SANDBOX_BASE_URL, f"sandbox:{sandbox.db}", org_id, transport=sandbox, read_only=settings.read_only
+    )
     _embedded[client] = sandbox
     return client
 
@@ -50,7 +72,7 @@ def audit_organization(client: AnyreachClient) -> Callable[[], str]:
     """What the audit log names as the organization `client` acts in: on the embedded sandbox its demo
     organization's id (which the client, signed by the transport, does not know), else organization_of."""
     sandbox = _embedded.get(client)
-    if sandbox is None:
+    if sandbox is None or client.org_id:
         return partial(organization_of, client)
     return sandbox.organization_id
 
@@ -91,28 +113,40 @@ class EmbeddedSandbox(httpx2.AsyncBaseTransport):
     """
 
     def __init__(self, db: str) -> None:
-        self._db = db
+        self.db = db
         self._app: httpx2.ASGITransport | None = None
-        self._authorization = ""
-        self._organization_id = ""
+        self._organization_key = self._user_token = self._organization_id = ""
+
+    @classmethod
+    def of(cls, settings: Settings) -> EmbeddedSandbox | None:
+        """The embedded sandbox these settings ask for (saying so in the log), or None for the real API."""
+        if not settings.uses_sandbox:
+            return None
+        why = "--sandbox: ignoring ANYREACH_TOKEN" if settings.token else "No ANYREACH_TOKEN"
+        db = settings.db or str(default_sandbox_db())
+        mode = "read-only" if settings.read_only else "read-write"
+        logger.warning("%s: serving the embedded sandbox (demo data, nothing real, %s), database %s", why, mode, db)
+        return cls(db)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        request.headers["Authorization"] = self._opened()
+        self._open()
+        # A request naming an organization acts as the demo user, a member of both demo organizations: the
+        # sandbox refuses it for any other, as the API would.
+        token = self._user_token if "X-Anyreach-Org" in request.headers else self._organization_key
+        request.headers["Authorization"] = f"Bearer {token}"
         assert self._app is not None
         return await self._app.handle_async_request(request)
 
     def organization_id(self) -> str:
         """The demo organization every request acts in (opening the sandbox: a write is about to need it)."""
-        self._opened()
+        self._open()
         return self._organization_id
 
-    def _opened(self) -> str:
-        """The demo organization's authorization, once the sandbox is open."""
+    def _open(self) -> None:
         if self._app is None:
             from mcp_anyreach.sandbox import open_sandbox
 
-            sandbox = open_sandbox(self._db)
-            self._authorization = f"Bearer {sandbox.seed.demo.api_key}"
+            sandbox = open_sandbox(self.db)
+            self._organization_key, self._user_token = sandbox.seed.demo.api_key, sandbox.seed.user.pat
             self._organization_id = sandbox.seed.demo.org_id
             self._app = httpx2.ASGITransport(app=sandbox.app)
-        return self._authorization

@@ -131,11 +131,11 @@ def _check_token(report: Report, settings: Settings) -> bool:
         )
         return False
     token = settings.token.get_secret_value()
-    if problem := credential_problem(token, settings.org_id):
+    if problem := credential_problem(token, settings.organization_id):
         report.add("token format", "fail", problem.problem, problem.fix)
         return False
     kind = (
-        f"personal access token (pat_...) for organization {settings.org_id}"
+        f"personal access token (pat_...) for organization {settings.organization_id}"
         if token.startswith("pat_")
         else "organization API key (ak_...)"
     )
@@ -254,7 +254,7 @@ async def _check_api(report: Report, settings: Settings, per_check: float, api_c
     assert settings.token is not None
     token = settings.token.get_secret_value()
     async with AnyreachClient(
-        settings.base_url, token, settings.org_id, read_only=True, max_retries=0, timeout=per_check
+        settings.base_url, token, settings.organization_id, read_only=True, max_retries=0, timeout=per_check
     ) as client:
         first, *others = READ_SCOPES
         if not await _check_credential(report, client, first):
@@ -393,8 +393,8 @@ def _api_fix(failure: AnyreachError) -> str:
 async def _check_write_scopes(report: Report, settings: Settings, per_check: float) -> None:
     assert settings.token is not None
     headers = {"Authorization": f"Bearer {settings.token.get_secret_value()}", "Accept": "application/json"}
-    if settings.org_id is not None:
-        headers["X-Anyreach-Org"] = settings.org_id
+    if settings.organization_id is not None:
+        headers["X-Anyreach-Org"] = settings.organization_id
     # Its own bare client, so the read-only client above stays unable to write and these two POSTs are all it sends.
     async with httpx2.AsyncClient(
         base_url=settings.base_url.rstrip("/"), headers=headers, timeout=per_check, follow_redirects=False

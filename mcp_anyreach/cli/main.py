@@ -155,7 +155,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not settings.uses_sandbox and settings.token is not None:
         from mcp_anyreach.cli.credentials import credential_problem
 
-        if problem := credential_problem(settings.token.get_secret_value(), settings.org_id):
+        if problem := credential_problem(settings.token.get_secret_value(), settings.organization_id):
             print(f"mcp-anyreach: {problem} (`mcp-anyreach doctor` checks the whole set-up)", file=sys.stderr)
             return ExitCode.FAILURE
 
