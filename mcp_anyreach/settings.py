@@ -69,10 +69,10 @@ def parse_organizations(value: str | None) -> tuple[Organization, ...]:
                 "org_id or org_id=Display name, separated by commas"
             )
         organizations.append(Organization(org_id, name or org_id))
-    named: dict[str, Organization] = {}
-    for organization in organizations:
+    named: dict[str, int] = {}
+    for position, organization in enumerate(organizations):
         for key in {organization.id, organization.name}:
-            if named.setdefault(key, organization) != organization:
+            if named.setdefault(key, position) != position:
                 raise ValueError(
                     f"ANYREACH_ORG_ID names {key} twice (as an id or a name): give each organization its own id "
                     "and name, so that either picks exactly one"
