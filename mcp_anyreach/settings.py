@@ -54,6 +54,11 @@ class Organization(NamedTuple):
     id: str
     name: str
 
+    @property
+    def label(self) -> str:
+        """How previews and results name it: `Acme (org_a)`, or the id alone when it has no other name."""
+        return self.id if self.name == self.id else f"{self.name} ({self.id})"
+
 
 def parse_organizations(value: str | None) -> tuple[Organization, ...]:
     """`org_a=Acme, org_b` as organizations (no name given: the id is the name). Raises ValueError saying what

@@ -178,22 +178,24 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings) -> None:
-    from mcp_anyreach.cli.backend import audit_organization, connect, unreachable_api_logged
+    from mcp_anyreach.cli.backend import audit_organization, connect_all, unreachable_api_logged
     from mcp_anyreach.server import build_server
     from mcp_anyreach.server.http.transports import http_app
     from mcp_anyreach.server.telemetry import configure_tracing
-    from mcp_anyreach.shared_state import open_shared_state
+    from mcp_anyreach.shared_state import open_shared_states
 
     if configure_tracing():
         logger.info("OpenTelemetry: exporting traces as the OTEL_* variables say")
     if settings.no_confirm:
         logger.warning("--no-confirm: purchases, deletions and routing changes run WITHOUT any confirmation")
     async with (
-        connect(settings) as client,
+        connect_all(settings) as clients,
         unreachable_api_logged(settings),
-        open_shared_state(settings, client.organization) as shared,
+        open_shared_states(settings, [client.organization for client in clients.values()]) as states,
     ):
-        server = build_server(settings, client, shared=shared, organization=audit_organization(client))
+        shared = {named: states[client.organization] for named, client in clients.items()}
+        first = next(iter(clients.values()))
+        server = build_server(settings, clients, shared=shared, organization=audit_organization(first))
         gc.freeze()
         gc.enable()
         if settings.transport == "stdio":

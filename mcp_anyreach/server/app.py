@@ -26,13 +26,13 @@ from mcp_anyreach.server.gate.tokens import TokenSigner
 from mcp_anyreach.server.http import oauth
 from mcp_anyreach.server.prompts import register_prompts
 from mcp_anyreach.server.read_only import ReadOnlyServer
-from mcp_anyreach.server.registry import select_tools
+from mcp_anyreach.server.registry import ORGANIZATION_SPECS, SPECS, select_tools
 from mcp_anyreach.server.resources import register_resources
-from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.services import Organizations, Services
 from mcp_anyreach.server.tool_factory import find_tools, make_tool, published_schemas
 from mcp_anyreach.server.tools import agents, audit, changes, numbers, purchasing, routing, trunks
 from mcp_anyreach.server.views import apps_extension, bind_views, offered_views
-from mcp_anyreach.settings import Settings
+from mcp_anyreach.settings import Organization, Settings
 from mcp_anyreach.shared_state import SharedState, shared_state
 
 logger = logging.getLogger("mcp_anyreach.server")
@@ -45,28 +45,33 @@ TOOL_MODULES: dict[str, ModuleType] = {
 
 def build_server(
     settings: Settings,
-    client: AnyreachClient,
+    client: AnyreachClient | Mapping[Organization, AnyreachClient],
     *,
     sandbox: bool | None = None,
     clock: Callable[[], float] | None = None,
     input_schemas: Mapping[str, dict[str, Any]] | None = None,
-    shared: SharedState | None = None,
+    shared: SharedState | Mapping[Organization, SharedState] | None = None,
     organization: Callable[[], str] | None = None,
 ) -> MCPServer:
     """An MCP server over `client`. `sandbox` says whether `client` talks to the embedded sandbox.
 
-    `input_schemas` are the tool schemas to publish: by default the ones shipped with the package; for a
-    tool missing from them (`{}`: every tool), the schema is derived from its signature. `shared` is the
-    state replicas share (by default the store the settings name; its owner closes it). `organization` names the
-    organization in the audit log when the client cannot (the embedded sandbox's demo organization).
+    `client` may be one client per organization (`cli.backend.connect_all`), and `shared` one state per
+    organization: with several, every tool names the organization it acts in. `input_schemas` are the tool
+    schemas to publish: by default the ones shipped with the package; for a tool missing from them (`{}`: every
+    tool), the schema is derived from its signature. `shared` is the state replicas share (by default the store
+    the settings name; its owner closes it). `organization` names the organization in the audit log when the
+    client cannot (the embedded sandbox's demo organization).
     """
-    services = build_services(settings, client, sandbox=sandbox, clock=clock, shared=shared, organization=organization)
+    services = serving(settings, client, sandbox=sandbox, clock=clock, shared=shared, organization=organization)
     schemas = published_schemas() if input_schemas is None else input_schemas
-    units = find_tools(TOOL_MODULES)
-    tools = [
-        make_tool(units[spec.name], services, schemas.get(spec.name))
-        for spec in select_tools(read_only=settings.read_only, toolsets=settings.toolsets, tools=settings.tools)
-    ]
+    units = find_tools(TOOL_MODULES, (*SPECS, *ORGANIZATION_SPECS))
+    chosen = select_tools(
+        read_only=settings.read_only,
+        toolsets=settings.toolsets,
+        tools=settings.tools,
+        several_organizations=services.several,
+    )
+    tools = [make_tool(units[spec.name], services, schemas.get(spec.name)) for spec in chosen]
     views = offered_views(tool.name for tool in tools)
     options = oauth.server_options(settings)
     if settings.read_only:
@@ -75,7 +80,7 @@ def build_server(
         "mcp-anyreach",
         title="Anyreach telephony",
         version=__version__,
-        instructions=_instructions(settings, services.sandbox),
+        instructions=_instructions(settings, services),
         tools=bind_views(tools, views),
         extensions=[apps_extension(views)],
         request_state_security=_request_state_security(settings),
@@ -87,6 +92,41 @@ def build_server(
     return server
 
 
+def serving(
+    settings: Settings,
+    client: AnyreachClient | Mapping[Organization, AnyreachClient],
+    *,
+    sandbox: bool | None = None,
+    clock: Callable[[], float] | None = None,
+    shared: SharedState | Mapping[Organization, SharedState] | None = None,
+    organization: Callable[[], str] | None = None,
+) -> Organizations:
+    """The services of each organization `client` names (one client: the one organization)."""
+    clients = dict(client) if isinstance(client, Mapping) else {}
+    if len(clients) <= 1:
+        one = next(iter(clients.values())) if clients else client
+        assert isinstance(one, AnyreachClient)
+        state = next(iter(shared.values()), None) if isinstance(shared, Mapping) else shared
+        return Organizations.of(
+            build_services(settings, one, sandbox=sandbox, clock=clock, shared=state, organization=organization)
+        )
+    states: Mapping[Organization, SharedState] = shared if isinstance(shared, Mapping) else {}
+    return Organizations(
+        {
+            named: build_services(
+                settings,
+                each,
+                sandbox=sandbox,
+                clock=clock,
+                shared=states.get(named),
+                organization=partial(str, named.id),
+                named=named,
+            )
+            for named, each in clients.items()
+        }
+    )
+
+
 def build_services(
     settings: Settings,
     client: AnyreachClient,
@@ -95,8 +135,10 @@ def build_services(
     clock: Callable[[], float] | None = None,
     shared: SharedState | None = None,
     organization: Callable[[], str] | None = None,
+    named: Organization | None = None,
 ) -> Services:
-    """What every tool, resource and preview shares, for these settings and this API client."""
+    """What every tool, resource and preview shares, for these settings and this API client (of the organization
+    `named`, on a server of several)."""
     if settings.read_only and not client.read_only:
         raise ValueError("read-only settings need a read-only API client, so that no write can reach the API")
     secret = settings.confirm_secret.get_secret_value().encode() if settings.confirm_secret else secrets.token_bytes(32)
@@ -130,6 +172,7 @@ def build_services(
         plans=shared.plans,
         managed_account=ManagedAccount(client, settings.managed_account_id),
         agent_names=agent_names,
+        organization=named,
     )
 
 
@@ -141,13 +184,20 @@ def _request_state_security(settings: Settings) -> RequestStateSecurity | None:
     return RequestStateSecurity(keys=[key.digest()])
 
 
-def _instructions(settings: Settings, sandbox: bool) -> str:
+def _instructions(settings: Settings, organizations: Organizations) -> str:
     lines = [
         "Manages Anyreach telephony: the phone-number directory, buying numbers, SIP trunks (BYOC), "
         "agent assignment and the organization's inbound call routing.",
         "Read the anyreach://inventory resource or call audit_inventory for an overview.",
     ]
-    if sandbox:
+    if organizations.several:
+        named = ", ".join(services.organization.label for services in organizations if services.organization)
+        lines[1] = (
+            f"It serves several organizations: {named}. Every tool takes `organization` (its id or name) and acts "
+            f'only there; audit_inventory with organization "all" audits every one. Nothing is ever carried from '
+            "one organization to another."
+        )
+    if organizations.first.sandbox:
         lines.append("SANDBOX: this server runs on the embedded sandbox with demo data; nothing is real or billed.")
     if settings.read_only:
         lines.append("READ-ONLY: only read tools exist; nothing can be changed through this server.")

@@ -8,27 +8,30 @@ Completions are suggestions: when the API cannot be read, there are none, and no
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
 from mcp_anyreach.api import AnyreachError
-from mcp_anyreach.domain.uris import NUMBERS_URI, TRUNKS_URI
-from mcp_anyreach.server.services import Services
+from mcp_anyreach.domain.uris import NUMBERS_URI, TRUNKS_URI, organization_uri
+from mcp_anyreach.server.services import ORGANIZATION, Organizations, Services
 
 logger = logging.getLogger("mcp_anyreach.server")
 MAX_VALUES = 100  # the protocol's limit per answer
 
 
-def register_completions(server: MCPServer, services: Services) -> None:
+def register_completions(server: MCPServer, services: Services | Organizations) -> None:
+    organizations = Organizations.of(services)
+
     @server.completion()
     async def complete(  # pyright: ignore[reportUnusedFunction]  # registered by the decorator
         ref: PromptReference | ResourceTemplateReference,
         argument: CompletionArgument,
         context: CompletionContext | None,
     ) -> Completion | None:
-        source = _source(services, ref, argument.name, argument.value)
+        source = _source(organizations, ref, argument.name, argument.value, (context and context.arguments) or {})
         if source is None:
             return None
         found: dict[str, None] = {}  # ordered, and a membership test that stays cheap on a large directory
@@ -43,6 +46,35 @@ def register_completions(server: MCPServer, services: Services) -> None:
 
 
 def _source(
+    organizations: Organizations,
+    ref: PromptReference | ResourceTemplateReference,
+    name: str,
+    typed: str,
+    given: Mapping[str, str],
+) -> AsyncIterator[str] | None:
+    if not organizations.several:
+        return _one_source(organizations.first, ref, name, typed)
+    if name == ORGANIZATION:
+        return _organizations(organizations)
+    if isinstance(ref, ResourceTemplateReference) and ref.uri.startswith(organization_uri("{organization}", "")):
+        try:
+            services = organizations.pick(given.get(ORGANIZATION))
+        except ToolError:
+            return None  # no organization chosen yet: nothing to suggest from
+        within = ref.uri.replace(organization_uri("{organization}", ""), "anyreach://")
+        return _one_source(services, ResourceTemplateReference(type="ref/resource", uri=within), name, typed)
+    return None
+
+
+async def _organizations(organizations: Organizations) -> AsyncIterator[str]:
+    for services in organizations:
+        if services.organization is not None:
+            yield services.organization.id
+            if services.organization.name != services.organization.id:
+                yield services.organization.name
+
+
+def _one_source(
     services: Services, ref: PromptReference | ResourceTemplateReference, name: str, typed: str
 ) -> AsyncIterator[str] | None:
     if isinstance(ref, PromptReference) and ref.name == "provision_number":

@@ -27,6 +27,8 @@ class ToolSpec:
     kind: Kind
     gated: bool = False
     idempotent: bool = False
+    several_organizations: bool = False
+    """Only served by a server of several organizations, and acting in none of them (it lists them)."""
 
     @property
     def annotations(self) -> ToolAnnotations:
@@ -88,15 +90,24 @@ SPECS: tuple[ToolSpec, ...] = (
     ToolSpec("plan_changes", "Plan a change set", "changes", "read"),
     ToolSpec("apply_changes", "Apply a planned change set", "changes", "destroy", gated=True),
 )
-SPEC_BY_NAME: dict[str, ToolSpec] = {spec.name: spec for spec in SPECS}
+ORGANIZATION_SPECS: tuple[ToolSpec, ...] = (
+    ToolSpec("list_organizations", "List organizations", "audit", "read", several_organizations=True),
+)
+"""Served beside SPECS only by a server of several organizations."""
+SPEC_BY_NAME: dict[str, ToolSpec] = {spec.name: spec for spec in (*SPECS, *ORGANIZATION_SPECS)}
 
 
 def select_tools(
-    *, read_only: bool, toolsets: Sequence[str] | None = None, tools: Sequence[str] | None = None
+    *,
+    read_only: bool,
+    toolsets: Sequence[str] | None = None,
+    tools: Sequence[str] | None = None,
+    several_organizations: bool = False,
 ) -> list[ToolSpec]:
     """The tools to register: the union of the named toolsets and tools (all when neither is given).
 
-    Read-only wins over any explicit selection. Unknown names raise ValueError naming the valid ones.
+    Read-only wins over any explicit selection. Unknown names raise ValueError naming the valid ones. A server of
+    several organizations always lists them (every other tool needs one of their names).
     """
     _check_names(toolsets or (), TOOLSETS, "toolset")
     _check_names(tools or (), SPEC_BY_NAME, "tool")
@@ -104,7 +115,7 @@ def select_tools(
         spec
         for spec in SPECS
         if (not toolsets and not tools) or spec.toolset in (toolsets or ()) or spec.name in (tools or ())
-    ]
+    ] + list(ORGANIZATION_SPECS if several_organizations else ())
     return [spec for spec in chosen if spec.kind == "read"] if read_only else chosen
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from mcp.server import MCPServer
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from mcp_anyreach.api import AnyreachError, NotFoundError
@@ -27,12 +27,14 @@ from mcp_anyreach.domain.uris import (
     INVENTORY_URI,
     NUMBERS_URI,
     OPERATIONS_URI,
+    ORGANIZATIONS_URI,
     ROUTING_URI,
     SCHEMA_URI,
     TRUNKS_URI,
+    organization_uri,
 )
 from mcp_anyreach.reports.inventory import PAGE_SIZE, collect_inventory
-from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.services import Organizations, Services
 from mcp_anyreach.server.views import AppView, view_of_resource
 
 JSON = "application/json"
@@ -75,89 +77,20 @@ def _json(model: BaseModel | None) -> str:
     return "null" if model is None else model.model_dump_json()
 
 
-def register_resources(server: MCPServer, services: Services, *, views: Sequence[AppView] = ()) -> None:
+def register_resources(server: MCPServer, services: Services | Organizations, *, views: Sequence[AppView] = ()) -> None:
     """Register the inventory, phone-number, trunk, agent and routing resources (all read-only, JSON).
 
-    A resource that one of `views` draws says so in `_meta.ui.resourceUri`, as a bound tool does.
+    A resource that one of `views` draws says so in `_meta.ui.resourceUri`, as a bound tool does. A server of
+    several organizations serves each of them under `anyreach://organizations/{organization}/...`, and the list
+    of them as `anyreach://organizations`.
     """
-    client = services.client
+    organizations = Organizations.of(services)
     if _keep_read_context not in server.middleware:
         server.middleware.append(_keep_read_context)
-    inventory_view = view_of_resource(INVENTORY_URI, views)
-
-    @server.resource(
-        INVENTORY_URI,
-        name="inventory",
-        title="Telephony inventory",
-        mime_type=JSON,
-        meta=inventory_view.meta if inventory_view else None,
-    )
-    async def inventory() -> str:
-        """Counts, numbers per trunk, routing state and audit findings; `sandbox` says whether it is demo data."""
-        with _resource_errors():
-            agents = await services.agent_names.directory()
-            return _json(await collect_inventory(client, sandbox=services.sandbox, progress=_report, agents=agents))
-
-    @server.resource(NUMBERS_URI, name="phone_numbers", title="Phone numbers", mime_type=JSON)
-    async def phone_numbers() -> str:
-        """Every number of the directory with its trunk and agent versions, oldest first."""
-        with _resource_errors():
-            agents = await services.agent_names.directory()
-            numbers = _counted(client.phone_numbers.iter(page_size=PAGE_SIZE))
-            views = [NumberView.of(number, agents) async for number in numbers]
-        return _numbers_json.dump_json(views).decode()
-
-    @server.resource(f"{NUMBERS_URI}/{{phone_number}}", name="phone_number", title="Phone number", mime_type=JSON)
-    async def phone_number(phone_number: str) -> str:
-        """One number of the directory (E.164; encode + as %2B)."""
-        try:
-            e164 = to_e164(phone_number)
-        except ValueError as exc:
-            raise ResourceNotFoundError(f"{exc}. Read {NUMBERS_URI} for the directory.") from exc
-        with _resource_errors(not_found=f"{e164} is not in the directory; read {NUMBERS_URI} for the list."):
-            agents = await services.agent_names.directory()
-            return _json(NumberView.of(await client.phone_numbers.get(e164), agents))
-
-    @server.resource(TRUNKS_URI, name="trunks", title="SIP trunks", mime_type=JSON)
-    async def trunks() -> str:
-        """Every SIP trunk, managed and BYOC, with its inbound and outbound settings (passwords never shown)."""
-        with _resource_errors():
-            views = [TrunkView.of(trunk) async for trunk in _counted(client.trunks.iter(page_size=PAGE_SIZE))]
-        return _trunks_json.dump_json(views).decode()
-
-    @server.resource(f"{TRUNKS_URI}/{{trunk_id}}", name="trunk", title="SIP trunk", mime_type=JSON)
-    async def trunk(trunk_id: str) -> str:
-        """One SIP trunk by id (passwords never shown)."""
-        with _resource_errors(not_found=f"No trunk {trunk_id}; read {TRUNKS_URI} for the list."):
-            return _json(TrunkView.of(await client.trunks.get(trunk_id)))
-
-    @server.resource(AGENTS_URI, name="agents", title="Agents", mime_type=JSON)
-    async def agents() -> str:
-        """Every agent with its versions: whom the `agv_...` id on a number's slot names (agent and version)."""
-        with _resource_errors():
-            directory = await client.agents.directory()
-        return json.dumps(
-            [
-                {
-                    "id": agent.id,
-                    "name": agent.name,
-                    "active": agent.active,
-                    "versions": [
-                        {"id": version.id, "version": version.version, "published": version.published}
-                        for version in directory.versions_of(agent.id)
-                    ],
-                }
-                for agent in directory.agents
-            ],
-            separators=(",", ":"),
-        )
-
-    @server.resource(ROUTING_URI, name="inbound_routing_config", title="Inbound routing", mime_type=JSON)
-    async def inbound_routing_config() -> str:
-        """The organization's inbound routing config, or null when it has none."""
-        with _resource_errors():
-            config = await client.inbound_routing.get()
-        return _json(None if config is None else RoutingView.of(config, whole=True))
+    if organizations.several:
+        _register_each(server, organizations)
+    else:
+        _register_one(server, organizations.first, views)
 
     @server.resource(SCHEMA_URI, name="desired_state_schema", title="Desired-state document schema", mime_type=JSON)
     def desired_state_schema() -> str:
@@ -172,6 +105,207 @@ def register_resources(server: MCPServer, services: Services, *, views: Sequence
         from mcp_anyreach.changes.operations import operations_schema as schema  # the engine: on first use
 
         return json.dumps({"$id": OPERATIONS_URI, **schema()})
+
+
+def _register_one(server: MCPServer, services: Services, views: Sequence[AppView]) -> None:
+    inventory_view = view_of_resource(INVENTORY_URI, views)
+
+    @server.resource(
+        INVENTORY_URI,
+        name="inventory",
+        title="Telephony inventory",
+        description=_inventory.__doc__,
+        mime_type=JSON,
+        meta=inventory_view.meta if inventory_view else None,
+    )
+    async def inventory() -> str:
+        return await _inventory(services)
+
+    @server.resource(
+        NUMBERS_URI, name="phone_numbers", title="Phone numbers", description=_phone_numbers.__doc__, mime_type=JSON
+    )
+    async def phone_numbers() -> str:
+        return await _phone_numbers(services)
+
+    @server.resource(
+        f"{NUMBERS_URI}/{{phone_number}}",
+        name="phone_number",
+        title="Phone number",
+        description=_phone_number.__doc__,
+        mime_type=JSON,
+    )
+    async def phone_number(phone_number: str) -> str:
+        return await _phone_number(services, phone_number)
+
+    @server.resource(TRUNKS_URI, name="trunks", title="SIP trunks", description=_trunks.__doc__, mime_type=JSON)
+    async def trunks() -> str:
+        return await _trunks(services)
+
+    @server.resource(
+        f"{TRUNKS_URI}/{{trunk_id}}", name="trunk", title="SIP trunk", description=_trunk.__doc__, mime_type=JSON
+    )
+    async def trunk(trunk_id: str) -> str:
+        return await _trunk(services, trunk_id)
+
+    @server.resource(AGENTS_URI, name="agents", title="Agents", description=_agents.__doc__, mime_type=JSON)
+    async def agents() -> str:
+        return await _agents(services)
+
+    @server.resource(
+        ROUTING_URI,
+        name="inbound_routing_config",
+        title="Inbound routing",
+        description=_inbound_routing_config.__doc__,
+        mime_type=JSON,
+    )
+    async def inbound_routing_config() -> str:
+        return await _inbound_routing_config(services)
+
+
+def _register_each(server: MCPServer, organizations: Organizations) -> None:
+    def pick(organization: str) -> Services:
+        try:
+            return organizations.pick(organization)
+        except ToolError as exc:
+            raise ResourceNotFoundError(f"{exc} Read {ORGANIZATIONS_URI} for them.") from exc
+
+    @server.resource(ORGANIZATIONS_URI, name="organizations", title="Organizations", mime_type=JSON)
+    def listed() -> str:
+        """The organizations this server serves: each one's id, name and the URIs of its resources."""
+        return json.dumps(
+            [
+                {"id": org.id, "name": org.name, "inventory": organization_uri(org.id, INVENTORY_URI)}
+                for org in (services.organization for services in organizations)
+                if org is not None
+            ],
+            separators=(",", ":"),
+        )
+
+    def uri(of: str) -> str:
+        return organization_uri("{organization}", of)
+
+    @server.resource(
+        uri(INVENTORY_URI),
+        name="inventory",
+        title="Telephony inventory",
+        description=_inventory.__doc__,
+        mime_type=JSON,
+    )
+    async def inventory(organization: str) -> str:
+        return await _inventory(pick(organization))
+
+    @server.resource(
+        uri(NUMBERS_URI),
+        name="phone_numbers",
+        title="Phone numbers",
+        description=_phone_numbers.__doc__,
+        mime_type=JSON,
+    )
+    async def phone_numbers(organization: str) -> str:
+        return await _phone_numbers(pick(organization))
+
+    @server.resource(
+        uri(f"{NUMBERS_URI}/{{phone_number}}"),
+        name="phone_number",
+        title="Phone number",
+        description=_phone_number.__doc__,
+        mime_type=JSON,
+    )
+    async def phone_number(organization: str, phone_number: str) -> str:
+        return await _phone_number(pick(organization), phone_number)
+
+    @server.resource(uri(TRUNKS_URI), name="trunks", title="SIP trunks", description=_trunks.__doc__, mime_type=JSON)
+    async def trunks(organization: str) -> str:
+        return await _trunks(pick(organization))
+
+    @server.resource(
+        uri(f"{TRUNKS_URI}/{{trunk_id}}"), name="trunk", title="SIP trunk", description=_trunk.__doc__, mime_type=JSON
+    )
+    async def trunk(organization: str, trunk_id: str) -> str:
+        return await _trunk(pick(organization), trunk_id)
+
+    @server.resource(uri(AGENTS_URI), name="agents", title="Agents", description=_agents.__doc__, mime_type=JSON)
+    async def agents(organization: str) -> str:
+        return await _agents(pick(organization))
+
+    @server.resource(
+        uri(ROUTING_URI),
+        name="inbound_routing_config",
+        title="Inbound routing",
+        description=_inbound_routing_config.__doc__,
+        mime_type=JSON,
+    )
+    async def inbound_routing_config(organization: str) -> str:
+        return await _inbound_routing_config(pick(organization))
+
+
+async def _inventory(services: Services) -> str:
+    """Counts, numbers per trunk, routing state and audit findings; `sandbox` says whether it is demo data."""
+    with _resource_errors():
+        agents = await services.agent_names.directory()
+        inventory = await collect_inventory(services.client, sandbox=services.sandbox, progress=_report, agents=agents)
+        return _json(inventory)
+
+
+async def _phone_numbers(services: Services) -> str:
+    """Every number of the directory with its trunk and agent versions, oldest first."""
+    with _resource_errors():
+        agents = await services.agent_names.directory()
+        numbers = _counted(services.client.phone_numbers.iter(page_size=PAGE_SIZE))
+        views = [NumberView.of(number, agents) async for number in numbers]
+    return _numbers_json.dump_json(views).decode()
+
+
+async def _phone_number(services: Services, phone_number: str) -> str:
+    """One number of the directory (E.164; encode + as %2B)."""
+    try:
+        e164 = to_e164(phone_number)
+    except ValueError as exc:
+        raise ResourceNotFoundError(f"{exc}. Read {NUMBERS_URI} for the directory.") from exc
+    with _resource_errors(not_found=f"{e164} is not in the directory; read {NUMBERS_URI} for the list."):
+        agents = await services.agent_names.directory()
+        return _json(NumberView.of(await services.client.phone_numbers.get(e164), agents))
+
+
+async def _trunks(services: Services) -> str:
+    """Every SIP trunk, managed and BYOC, with its inbound and outbound settings (passwords never shown)."""
+    with _resource_errors():
+        views = [TrunkView.of(trunk) async for trunk in _counted(services.client.trunks.iter(page_size=PAGE_SIZE))]
+    return _trunks_json.dump_json(views).decode()
+
+
+async def _trunk(services: Services, trunk_id: str) -> str:
+    """One SIP trunk by id (passwords never shown)."""
+    with _resource_errors(not_found=f"No trunk {trunk_id}; read {TRUNKS_URI} for the list."):
+        return _json(TrunkView.of(await services.client.trunks.get(trunk_id)))
+
+
+async def _agents(services: Services) -> str:
+    """Every agent with its versions: whom the `agv_...` id on a number's slot names (agent and version)."""
+    with _resource_errors():
+        directory = await services.client.agents.directory()
+    return json.dumps(
+        [
+            {
+                "id": agent.id,
+                "name": agent.name,
+                "active": agent.active,
+                "versions": [
+                    {"id": version.id, "version": version.version, "published": version.published}
+                    for version in directory.versions_of(agent.id)
+                ],
+            }
+            for agent in directory.agents
+        ],
+        separators=(",", ":"),
+    )
+
+
+async def _inbound_routing_config(services: Services) -> str:
+    """The organization's inbound routing config, or null when it has none."""
+    with _resource_errors():
+        config = await services.client.inbound_routing.get()
+    return _json(None if config is None else RoutingView.of(config, whole=True))
 
 
 async def _counted(rows: AsyncIterator[R]) -> AsyncIterator[R]:

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
@@ -33,10 +33,11 @@ from mcp_anyreach.domain.references import names_given_as_ids
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.server.argument_errors import argument_problems, invalid_arguments
 from mcp_anyreach.server.gate.gatekeeper import PreviewFn, Verdict, Write
+from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.registry import SPECS, ToolSpec
 from mcp_anyreach.server.schema import OUTPUT_SCHEMA, lean
 from mcp_anyreach.server.sdk import ArgModelBase, FuncMetadata, build_resolver_plans, find_context_parameter
-from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.services import ALL, ORGANIZATION, Organizations, Services, acting_in, current
 from mcp_anyreach.server.telemetry import record_outcome
 
 PUBLISHED_SCHEMAS = Path(__file__).with_name("tool_schemas.json")
@@ -108,11 +109,13 @@ def published_schemas() -> dict[str, dict[str, Any]]:
         return {}
 
 
-def make_tool(unit: ToolUnit, services: Services, input_schema: dict[str, Any] | None = None) -> Tool:
+def make_tool(unit: ToolUnit, services: Services | Organizations, input_schema: dict[str, Any] | None = None) -> Tool:
     """The SDK's Tool, with a lean input schema and structured output validated against the return model.
 
-    `input_schema` is the published one; without it, it is derived from the signature.
+    `input_schema` is the published one; without it, it is derived from the signature. With the services of
+    several organizations, the tool takes an `organization` argument and acts in the one it names.
     """
+    organizations = Organizations.of(services)
     spec, fn = unit.spec, unit.function
     signature = inspect.signature(fn, eval_str=True)
     returns = signature.return_annotation
@@ -130,18 +133,21 @@ def make_tool(unit: ToolUnit, services: Services, input_schema: dict[str, Any] |
     }
     if reserved := sorted(name for name in arguments if name.startswith("_") or name in dir(BaseModel)):
         raise TypeError(f"tool {spec.name}: rename the arguments {reserved}, pydantic models reserve those names")
-    gates = _gates(unit, params, list(arguments), services, returns)
+    gates = _gates(unit, params, list(arguments), organizations, returns)
     arg_model = create_model(f"{spec.name}_arguments", __base__=_Arguments, **arguments)
     write = next((name for name, param in params.items() if param.annotation is Write), None)
+    parameters = input_schema if input_schema is not None else lean(arg_model.model_json_schema(by_alias=True))
+    several = organizations.several and not spec.several_organizations
     return _StrictTool(
-        fn=_bound(fn, services, spec.name, write, [n for n in arguments if n != TOKEN]),
+        fn=_bound(fn, organizations, spec.name, write, [n for n in arguments if n != TOKEN], named=several),
         name=spec.name,
         title=spec.title,
         description=inspect.getdoc(fn) or "",
-        parameters=input_schema if input_schema is not None else lean(arg_model.model_json_schema(by_alias=True)),
+        parameters=_with_organization(parameters, spec.name in ANSWERS_FOR_ALL) if several else parameters,
         fn_metadata=FuncMetadata(arg_model=arg_model, output_model=returns, output_schema=OUTPUT_SCHEMA),
         is_async=True,
-        services=services,
+        services=organizations,
+        several=several,
         context_kwarg=context,
         resolved_params=gates,
         resolver_plans=build_resolver_plans(gates, set(arguments)),
@@ -158,17 +164,31 @@ class _StrictTool(Tool):
     name, what is wrong, and an example. An agent's or trunk's name given as its id is answered with the id.
     """
 
-    services: Any = None  # Services; Any because the SDK's Tool is a pydantic model that would validate it
+    services: Any = None  # Organizations; Any because the SDK's Tool is a pydantic model that would validate it
+    several: bool = False  # every call names its organization
 
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
         properties: dict[str, Any] = self.parameters.get("properties", {})
         if problems := argument_problems(self.name, properties, arguments):
             raise ToolError(problems)
+        if not self.several:
+            return await self._run(self.services.first, arguments, context, convert_result)
+        organizations: Organizations = self.services
+        named = arguments.get(ORGANIZATION)
+        rest = {key: value for key, value in arguments.items() if key != ORGANIZATION}
+        if named == ALL and self.name in ANSWERS_FOR_ALL:
+            return await _for_each(organizations, lambda services: self._run(services, rest, context, convert_result))
+        return await self._run(
+            organizations.pick(named, allow_all=self.name in ANSWERS_FOR_ALL), rest, context, convert_result
+        )
+
+    async def _run(self, services: Services, arguments: dict[str, Any], context: Any, convert_result: bool) -> Any:
         try:
-            return await super().run(arguments, context, convert_result)
+            with acting_in(services):
+                return await super().run(arguments, context, convert_result)
         except ToolError as exc:
             if self.services is not None and (
-                named := await names_given_as_ids(self.services.client, self.services.agent_names, arguments, exc)
+                named := await names_given_as_ids(services.client, services.agent_names, arguments, exc)
             ):
                 raise ToolError(named) from exc
             # The SDK validates once and raises the ValidationError as the cause: only its wording changes.
@@ -177,11 +197,43 @@ class _StrictTool(Tool):
             raise
 
 
+ANSWERS_FOR_ALL = frozenset({"audit_inventory"})
+"""Reads that take `organization: "all"` on a server of several organizations: one answer, grouped by organization."""
+_ORGANIZATION_PROPERTY = {"type": "string", "description": "Id or name (list_organizations)"}
+
+
+def _with_organization(schema: dict[str, Any], all_allowed: bool) -> dict[str, Any]:
+    """`schema` with the required `organization` argument first."""
+    described = (
+        f"{_ORGANIZATION_PROPERTY['description']}, or {ALL}" if all_allowed else _ORGANIZATION_PROPERTY["description"]
+    )
+    properties = {ORGANIZATION: {**_ORGANIZATION_PROPERTY, "description": described}, **schema.get("properties", {})}
+    return {**schema, "properties": properties, "required": [ORGANIZATION, *schema.get("required", [])]}
+
+
+async def _for_each(organizations: Organizations, run: Callable[[Services], Awaitable[Any]]) -> CallToolResult:
+    """One read's answer for every organization, in the configured order; one that fails says why in its place."""
+    answers: list[dict[str, Any]] = []
+    for services in organizations:
+        assert services.organization is not None
+        try:
+            result: CallToolResult = await run(services)
+        except ToolError as exc:
+            answers.append({"in_organization": services.organization.label, "error": str(exc)})
+            continue
+        answers.append(cast(dict[str, Any], result.structured_content))
+    grouped = {"organizations": answers}
+    return CallToolResult(
+        content=[TextContent(type="text", text=json.dumps(grouped, separators=(",", ":"), ensure_ascii=False))],
+        structured_content=grouped,
+    )
+
+
 def _gates(
     unit: ToolUnit,
     params: dict[str, inspect.Parameter],
     arguments: list[str],
-    services: Services,
+    organizations: Organizations,
     returns: type[BaseModel],
 ) -> dict[str, Any]:
     """The policy table says which tools are gated and which write; a tool's signature must agree.
@@ -206,14 +258,47 @@ def _gates(
     shown = [n for n in arguments if n != TOKEN]
     if sorted(previewed) != sorted(shown):
         raise TypeError(f"tool {name}: its preview sees {sorted(previewed)}, the tool takes {sorted(shown)}")
-    resolver = services.gatekeeper.gate(name, functools.partial(preview, services), shown, returns)
+    first = organizations.first
+    if not organizations.several:
+        return {verdicts[0]: (first.gatekeeper.gate(name, functools.partial(preview, first), shown, returns), False)}
+    for services in organizations:
+        services.gatekeeper.register(
+            name, _naming_organization(functools.partial(preview, services), services), returns
+        )
+    resolver = first.gatekeeper.gate(
+        name,
+        _naming_organization(functools.partial(preview, first), first),
+        shown,
+        returns,
+        keeper=lambda: current(first).gatekeeper,
+    )
     return {verdicts[0]: (resolver, False)}
 
 
+def _naming_organization(preview: PreviewFn, services: Services) -> PreviewFn:
+    """`preview`, whose summary (what the human is asked, what a token's caller shows) begins with the
+    organization it changes."""
+    assert services.organization is not None
+    label = services.organization.label
+
+    async def named(**arguments: Any) -> Preview:
+        shown = await preview(**arguments)
+        return Preview(f"In organization {label}: {shown.summary}", shown.state, shown.targets)
+
+    return named
+
+
 def _bound(
-    fn: ToolFunction, services: Services, name: str, write: str | None, arguments: list[str]
+    fn: ToolFunction,
+    organizations: Organizations,
+    name: str,
+    write: str | None,
+    arguments: list[str],
+    *,
+    named: bool = False,
 ) -> Callable[..., Awaitable[CallToolResult]]:
-    """Calls `fn` with its services (and its Write), and returns compact JSON text without nulls.
+    """Calls `fn` with the services of the organization the call acts in (and its Write), and returns compact
+    JSON text without nulls, which names that organization when the server serves several.
 
     Hosts often hand the model the text block: the SDK's default indents it, which costs about a third
     more tokens on every call for nothing. A Refusal from an engine becomes a ToolError the model reads.
@@ -221,6 +306,7 @@ def _bound(
 
     @functools.wraps(fn)
     async def call(**kwargs: Any) -> CallToolResult:
+        services = current(organizations.first)
         if write is not None:
             kwargs[write] = Write(name, {arg: kwargs[arg] for arg in arguments})
         repeated = next((arg for arg in kwargs.values() if isinstance(arg, Verdict) and arg.repeat), None)
@@ -230,9 +316,18 @@ def _bound(
             raise ToolError(str(exc)) from exc
         if isinstance(status := getattr(result, "status", None), str):  # a gated tool's outcome
             record_outcome(status)
+        if not named or services.organization is None:
+            return CallToolResult(
+                content=[TextContent(type="text", text=result.model_dump_json(exclude_none=True))],
+                structured_content=result.model_dump(mode="json"),
+            )
+        where = {"in_organization": services.organization.label}
+        text = json.dumps(
+            {**where, **result.model_dump(mode="json", exclude_none=True)}, separators=(",", ":"), ensure_ascii=False
+        )
         return CallToolResult(
-            content=[TextContent(type="text", text=result.model_dump_json(exclude_none=True))],
-            structured_content=result.model_dump(mode="json"),
+            content=[TextContent(type="text", text=text)],
+            structured_content={**where, **result.model_dump(mode="json")},
         )
 
     return call

@@ -9,7 +9,7 @@ store, a gated write that needs it refuses, changing nothing, when it cannot be 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -23,7 +23,15 @@ from mcp_anyreach.shared_state.purchases import Purchases
 from mcp_anyreach.shared_state.sqlite_file import SqliteFile
 from mcp_anyreach.shared_state.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
 
-__all__ = ["OfferMemory", "PurchaseBudget", "Purchases", "SharedState", "SharedStateUnavailable", "open_shared_state"]
+__all__ = [
+    "OfferMemory",
+    "PurchaseBudget",
+    "Purchases",
+    "SharedState",
+    "SharedStateUnavailable",
+    "open_shared_state",
+    "open_shared_states",
+]
 
 
 async def _nothing_to_close() -> None:
@@ -41,6 +49,14 @@ class SharedState:
 def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], float] = time.time) -> SharedState:
     """The store the settings ask for; `namespace` (the organization's fingerprint: base URL and organization id,
     never the credential) keeps organizations apart."""
+    return shared_states(settings, [namespace], clock=clock)[namespace]
+
+
+def shared_states(
+    settings: Settings, namespaces: Sequence[str], *, clock: Callable[[], float] = time.time
+) -> dict[str, SharedState]:
+    """One state per namespace (organization), all in the one store the settings ask for: one Redis connection
+    or one file handle, which the first namespace's `aclose` closes."""
     window = settings.purchase_window.total_seconds()
     if settings.redis_url is not None:
         try:
@@ -55,39 +71,73 @@ def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], floa
             raise ValueError("MCP_ANYREACH_REDIS_URL needs the redis client: pip install 'mcp-anyreach[team]'") from exc
 
         redis = connect_redis(settings.redis_url.get_secret_value())
-        budget = RedisPurchaseBudget(redis, namespace, settings.max_purchases, window)
-        return SharedState(
-            used_tokens=RedisUsedTokens(redis, namespace),
-            purchases=Purchases(budget, RedisOffers(redis, namespace), clock),
-            plans=RedisPlans(redis, namespace, clock=clock),
-            aclose=redis.aclose,
+        return _closed_by_first(
+            namespaces,
+            lambda namespace: SharedState(
+                used_tokens=RedisUsedTokens(redis, namespace),
+                purchases=Purchases(
+                    RedisPurchaseBudget(redis, namespace, settings.max_purchases, window),
+                    RedisOffers(redis, namespace),
+                    clock,
+                ),
+                plans=RedisPlans(redis, namespace, clock=clock),
+            ),
+            redis.aclose,
         )
     if settings.token_store is not None:
-        # One connection for the three stores: one lock in this process, one file handle to close.
+        # One connection for every store: one lock in this process, one file handle to close.
         file = SqliteFile(settings.token_store, unavailable=SharedStateUnavailable)
 
         async def close_file() -> None:
             file.close()
 
-        return SharedState(
-            used_tokens=SqliteUsedTokens(file),
-            purchases=Purchases(SqlitePurchaseBudget(file, settings.max_purchases, window), MemoryOffers(), clock),
-            plans=SqlitePlans(file, clock=clock),
-            aclose=close_file,
+        return _closed_by_first(
+            namespaces,
+            lambda namespace: SharedState(
+                used_tokens=SqliteUsedTokens(file),
+                purchases=Purchases(
+                    SqlitePurchaseBudget(file, settings.max_purchases, window, namespace=namespace),
+                    MemoryOffers(),
+                    clock,
+                ),
+                plans=SqlitePlans(file, clock=clock, namespace=namespace),
+            ),
+            close_file,
         )
-    return SharedState(
-        used_tokens=MemoryUsedTokens(),
-        purchases=Purchases(MemoryPurchaseBudget(settings.max_purchases, window), MemoryOffers(), clock),
-        plans=MemoryPlans(clock=clock),
-    )
+    return {
+        namespace: SharedState(
+            used_tokens=MemoryUsedTokens(),
+            purchases=Purchases(MemoryPurchaseBudget(settings.max_purchases, window), MemoryOffers(), clock),
+            plans=MemoryPlans(clock=clock),
+        )
+        for namespace in namespaces
+    }
+
+
+def _closed_by_first(
+    namespaces: Sequence[str], state: Callable[[str], SharedState], aclose: Callable[[], Awaitable[None]]
+) -> dict[str, SharedState]:
+    states = {namespace: state(namespace) for namespace in namespaces}
+    if states:
+        states[namespaces[0]].aclose = aclose
+    return states
 
 
 @asynccontextmanager
 async def open_shared_state(
     settings: Settings, namespace: str, *, clock: Callable[[], float] = time.time
 ) -> AsyncGenerator[SharedState]:
-    state = shared_state(settings, namespace, clock=clock)
+    async with open_shared_states(settings, [namespace], clock=clock) as states:
+        yield states[namespace]
+
+
+@asynccontextmanager
+async def open_shared_states(
+    settings: Settings, namespaces: Sequence[str], *, clock: Callable[[], float] = time.time
+) -> AsyncGenerator[dict[str, SharedState]]:
+    states = shared_states(settings, namespaces, clock=clock)
     try:
-        yield state
+        yield states
     finally:
-        await state.aclose()
+        for state in states.values():
+            await state.aclose()

@@ -78,14 +78,23 @@ class MemoryPurchaseBudget:
 
 
 class SqlitePurchaseBudget:
-    """Shared by the replicas of one host through the token store's SQLite file."""
+    """Shared by the replicas of one host through the token store's SQLite file, one budget per `namespace`
+    (organization). A purchase recorded before budgets were kept per organization counts against every one."""
 
-    def __init__(self, path: Path | SqliteFile, limit: int, window_seconds: float, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, path: Path | SqliteFile, limit: int, window_seconds: float, *, namespace: str = "", timeout: float = 10.0
+    ) -> None:
         self.limit = limit
         self.window_seconds = window_seconds
+        self._namespace = namespace
         self._file = SqliteFile.of(path, unavailable=SharedStateUnavailable, timeout=timeout)
         with self._file.transaction() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS purchases (reservation TEXT PRIMARY KEY, at REAL NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS purchases (reservation TEXT PRIMARY KEY, at REAL NOT NULL, "
+                "namespace TEXT NOT NULL DEFAULT '')"
+            )
+            if "namespace" not in {str(column[1]) for column in db.execute("PRAGMA table_info(purchases)")}:
+                db.execute("ALTER TABLE purchases ADD COLUMN namespace TEXT NOT NULL DEFAULT ''")
 
     async def reserve(self, now: float) -> str | None:
         return await anyio.to_thread.run_sync(self._reserve, now)
@@ -102,11 +111,16 @@ class SqlitePurchaseBudget:
     def _reserve(self, now: float) -> str | None:
         with self._file.transaction() as db:
             db.execute("DELETE FROM purchases WHERE at < ?", (now - self.window_seconds,))
-            (count,) = db.execute("SELECT count(*) FROM purchases").fetchone()
+            (count,) = db.execute(
+                "SELECT count(*) FROM purchases WHERE namespace IN (?, '')", (self._namespace,)
+            ).fetchone()
             if count >= self.limit:
                 return None
             reservation = new_reservation()
-            db.execute("INSERT INTO purchases (reservation, at) VALUES (?, ?)", (reservation, now))
+            db.execute(
+                "INSERT INTO purchases (reservation, at, namespace) VALUES (?, ?, ?)",
+                (reservation, now, self._namespace),
+            )
             return reservation
 
     def _release(self, reservation: str) -> None:
@@ -116,11 +130,15 @@ class SqlitePurchaseBudget:
     def _spent(self, now: float) -> int:
         with self._file.transaction() as db:
             cutoff = now - self.window_seconds
-            (count,) = db.execute("SELECT count(*) FROM purchases WHERE at >= ?", (cutoff,)).fetchone()
+            (count,) = db.execute(
+                "SELECT count(*) FROM purchases WHERE at >= ? AND namespace IN (?, '')", (cutoff, self._namespace)
+            ).fetchone()
             return int(count)
 
     def _frees_at(self, now: float) -> float | None:
         with self._file.transaction() as db:
             cutoff = now - self.window_seconds
-            (oldest,) = db.execute("SELECT min(at) FROM purchases WHERE at >= ?", (cutoff,)).fetchone()
+            (oldest,) = db.execute(
+                "SELECT min(at) FROM purchases WHERE at >= ? AND namespace IN (?, '')", (cutoff, self._namespace)
+            ).fetchone()
             return None if oldest is None else float(oldest) + self.window_seconds

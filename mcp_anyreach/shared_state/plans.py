@@ -38,7 +38,9 @@ class SqlitePlans:
         quota: int = PLANS_PER_CALLER,
         clock: Callable[[], float] = time.time,
         timeout: float = 10.0,
+        namespace: str = "",
     ) -> None:
+        self._namespace = namespace  # the organization: a plan id of another one is not found here
         self._ttl = ttl_seconds
         self._capacity = capacity
         self._quota = quota
@@ -49,8 +51,11 @@ class SqlitePlans:
                 "CREATE TABLE IF NOT EXISTS plans (id TEXT PRIMARY KEY, expires_at REAL NOT NULL, plan TEXT NOT NULL, "
                 "owner TEXT NOT NULL DEFAULT '')"
             )
-            if "owner" not in {str(column[1]) for column in db.execute("PRAGMA table_info(plans)")}:
+            columns = {str(column[1]) for column in db.execute("PRAGMA table_info(plans)")}
+            if "owner" not in columns:
                 db.execute("ALTER TABLE plans ADD COLUMN owner TEXT NOT NULL DEFAULT ''")  # a file from before quotas
+            if "namespace" not in columns:
+                db.execute("ALTER TABLE plans ADD COLUMN namespace TEXT NOT NULL DEFAULT ''")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS unfinished_moves "
                 "(phone_number TEXT PRIMARY KEY, expires_at REAL NOT NULL, intent TEXT NOT NULL)"
@@ -87,8 +92,8 @@ class SqlitePlans:
         with self._file.transaction() as db:
             db.execute("DELETE FROM plans WHERE expires_at < ?", (now,))
             db.execute(
-                "INSERT OR REPLACE INTO plans (id, expires_at, plan, owner) VALUES (?, ?, ?, ?)",
-                (plan_id, now + self._ttl, plan, owner),
+                "INSERT OR REPLACE INTO plans (id, expires_at, plan, owner, namespace) VALUES (?, ?, ?, ?, ?)",
+                (plan_id, now + self._ttl, plan, owner, self._namespace),
             )
             db.execute(
                 "DELETE FROM plans WHERE owner = ? AND id NOT IN "
@@ -102,14 +107,18 @@ class SqlitePlans:
 
     def _load(self, plan_id: str, now: float) -> str | None:
         with self._file.transaction() as db:
-            row = db.execute("SELECT plan FROM plans WHERE id = ? AND expires_at >= ?", (plan_id, now)).fetchone()
+            row = db.execute(
+                "SELECT plan FROM plans WHERE id = ? AND namespace = ? AND expires_at >= ?",
+                (plan_id, self._namespace, now),
+            ).fetchone()
             return None if row is None else str(row[0])
 
     def _take(self, plan_id: str, now: float) -> str | None:
         # One immediate transaction: another replica taking the same plan waits, then finds it gone.
         with self._file.transaction() as db:
-            row = db.execute("SELECT plan, expires_at FROM plans WHERE id = ?", (plan_id,)).fetchone()
-            db.execute("DELETE FROM plans WHERE id = ?", (plan_id,))
+            ours = (plan_id, self._namespace)
+            row = db.execute("SELECT plan, expires_at FROM plans WHERE id = ? AND namespace = ?", ours).fetchone()
+            db.execute("DELETE FROM plans WHERE id = ? AND namespace = ?", ours)
             return None if row is None or row[1] < now else str(row[0])
 
     def _remember_moves(self, rows: list[tuple[str, str]], now: float) -> None:

@@ -89,6 +89,30 @@ async def make_server(sandbox: Sandbox, api: AnyreachClient, tmp_path: Path) -> 
         await client.aclose()
 
 
+@pytest.fixture
+async def make_organizations_server(sandbox: Sandbox, tmp_path: Path) -> AsyncIterator[ServerFactory]:
+    """`make_organizations_server(...)`: a server of both demo organizations ("Demo" and "Other"), acting as the
+    demo user, a member of both, through one pat_ and X-Anyreach-Org; keyword arguments are Settings fields."""
+    opened: list[AnyreachClient] = []
+    demo, other, user = sandbox.seed.demo, sandbox.seed.other, sandbox.seed.user
+
+    def make(
+        *, clock: Callable[[], float] | None = None, input_schemas: dict[str, Any] | None = None, **fields: Any
+    ) -> MCPServer:
+        org_id = f"{demo.org_id}=Demo,{other.org_id}=Other"
+        settings = Settings.model_validate({"sandbox": True, "org_id": org_id, **fields})
+        clients = {
+            named: sandbox_api(sandbox, user.pat, named.id, read_only=settings.read_only)
+            for named in settings.organizations
+        }
+        opened.extend(clients.values())
+        return build_server(settings, clients, sandbox=True, clock=clock, input_schemas=input_schemas)
+
+    yield make
+    for client in opened:
+        await client.aclose()
+
+
 @pytest.fixture(params=ERAS)
 def era(request: pytest.FixtureRequest) -> str:
     return str(request.param)

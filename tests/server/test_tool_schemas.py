@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from inline_snapshot import external_file
 
+from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server.registry import SPEC_BY_NAME
 from mcp_anyreach.server.tool_factory import published_schemas
 from tests.server.conftest import ServerFactory, connect
@@ -52,9 +53,33 @@ async def test_every_tool_carries_a_title_and_all_four_hints_from_the_policy_tab
         )
 
 
-async def test_the_shipped_input_schemas_are_the_ones_the_tool_signatures_derive(make_server: ServerFactory) -> None:
+async def test_the_shipped_input_schemas_are_the_ones_the_tool_signatures_derive(
+    make_server: ServerFactory, make_organizations_server: ServerFactory
+) -> None:
     derived = await _input_schemas(make_server, input_schemas={})
+    several = await _input_schemas(make_organizations_server, input_schemas={})
+    derived["list_organizations"] = several["list_organizations"]  # served only with several organizations
     assert derived == external_file("../../mcp_anyreach/server/tool_schemas.json")
+
+
+async def test_with_several_organizations_every_tool_but_the_list_of_them_takes_one_first_as_reviewed(
+    make_organizations_server: ServerFactory,
+) -> None:
+    async with connect(make_organizations_server(), "legacy") as client:
+        tools = (await client.list_tools()).tools
+    surface = [
+        tool.model_dump(by_alias=True, exclude_none=True, mode="json", include={"name", "annotations", "input_schema"})
+        for tool in tools
+    ]
+    assert surface == external_file("snapshots/tools_several_organizations.json")
+
+
+async def test_one_organization_named_serves_exactly_what_an_unnamed_one_does(
+    make_server: ServerFactory, sandbox: Sandbox
+) -> None:
+    named = await _input_schemas(make_server, org_id=f"{sandbox.seed.demo.org_id}=Demo")
+    assert named == await _input_schemas(make_server)
+    assert await _surface(make_server, org_id=f"{sandbox.seed.demo.org_id}=Demo") == await _surface(make_server)
 
 
 def test_every_tool_in_the_policy_table_has_a_shipped_input_schema() -> None:

@@ -139,23 +139,36 @@ class Gatekeeper:
         self._previews: dict[str, PreviewFn] = {}
         self._outcomes: dict[str, type[BaseModel]] = {}
 
-    def gate(
-        self, tool: str, preview: PreviewFn, arg_names: Sequence[str], outcome: type[BaseModel] = Gated[Any]
-    ) -> Resolve:
-        """The verdict resolver of `tool`, whose preview receives `arg_names` (its arguments) by name and which
-        returns `outcome` (its Gated[...] model, to answer a repeated call with)."""
+    def register(self, tool: str, preview: PreviewFn, outcome: type[BaseModel] = Gated[Any]) -> None:
+        """`tool`'s preview, and its Gated[...] outcome model (to answer a repeated call with)."""
         self._previews[tool] = preview
         self._outcomes[tool] = outcome
+
+    def gate(
+        self,
+        tool: str,
+        preview: PreviewFn,
+        arg_names: Sequence[str],
+        outcome: type[BaseModel] = Gated[Any],
+        *,
+        keeper: Callable[[], Gatekeeper] | None = None,
+    ) -> Resolve:
+        """The verdict resolver of `tool`, whose preview receives `arg_names` (its arguments) by name and which
+        returns `outcome`. `keeper` picks the gatekeeper of each call (that of the organization it names, each
+        with the tool registered); by default this one."""
+        self.register(tool, preview, outcome)
+        current = keeper or (lambda: self)
 
         async def seen(ctx: Context, confirmation_token: str | None, **arguments: Any) -> Seen:
             # A repeat is answered before any preview: what the first call changed (a number bought) may no
             # longer preview at all.
-            if first := await self._first_use(ctx, tool, arguments, confirmation_token):
+            gatekeeper = current()
+            if first := await gatekeeper._first_use(ctx, tool, arguments, confirmation_token):
                 return Seen(arguments, Preview("", None), first)
-            return Seen(arguments, await self._preview(tool, arguments))
+            return Seen(arguments, await gatekeeper._preview(tool, arguments))
 
         async def answer(ctx: Context, seen: Seen, confirmation_token: str | None) -> Approval | Elicit[Approval]:
-            return await self._answer(ctx, tool, seen, confirmation_token)
+            return await current()._answer(ctx, tool, seen, confirmation_token)
 
         async def verdict(seen: Seen, answer: GateOutcome) -> Verdict:
             return Verdict(tool, seen.arguments, seen.preview, answer)

@@ -79,6 +79,22 @@ async def audit_inventory(
     )
 
 
+class OrganizationEntry(Result):
+    id: str
+    name: str
+
+
+class OrganizationList(Result):
+    organizations: list[OrganizationEntry]
+
+
+async def list_organizations(services: Services) -> OrganizationList:
+    """The organizations this server acts in: pass one's id or name as `organization` to the other tools."""
+    return OrganizationList(
+        organizations=[OrganizationEntry(id=org.id, name=org.name) for org in services.settings.organizations]
+    )
+
+
 def _offset(cursor: str | None) -> int:
     if cursor is None:
         return 0

@@ -1,0 +1,236 @@
+"""One server, several organizations: every call names the one it acts in, and nothing crosses between them.
+
+The fixture is the sandbox's two demo organizations ("Demo" and "Other"), served through their common member's
+personal access token, each request carrying its organization's X-Anyreach-Org.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp_types import CallToolResult, TextResourceContents
+
+from mcp_anyreach.sandbox import Sandbox
+from mcp_anyreach.server.registry import SPECS
+from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect, questions
+
+ACTING = sorted(spec.name for spec in SPECS)
+
+
+def text(result: CallToolResult) -> str:
+    return "".join(getattr(block, "text", "") for block in result.content)
+
+
+async def numbers_of(client: Client, organization: str) -> set[str]:
+    listed = await call(client, "list_phone_numbers", {"organization": organization, "limit": 100})
+    assert not listed.is_error, text(listed)
+    assert listed.structured_content is not None
+    return {row["phone_number"] for row in listed.structured_content["items"]}
+
+
+async def test_every_tool_that_acts_in_an_organization_requires_one_and_list_organizations_names_them(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    async with connect(make_organizations_server(), era) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        listed = await call(client, "list_organizations", {})
+
+    assert sorted(set(tools) - {"list_organizations"}) == ACTING
+    for name in ACTING:
+        schema = tools[name].input_schema
+        assert next(iter(schema["properties"])) == "organization", name
+        assert "organization" in schema["required"], name
+    assert "organization" not in tools["list_organizations"].input_schema.get("properties", {})
+    assert listed.structured_content == {
+        "organizations": [
+            {"id": sandbox.seed.demo.org_id, "name": "Demo"},
+            {"id": sandbox.seed.other.org_id, "name": "Other"},
+        ]
+    }
+
+
+async def test_a_call_without_an_organization_or_with_an_unknown_one_reads_nothing_and_lists_the_choices(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    async with connect(make_organizations_server(), era) as client:
+        missing = await call(client, "list_phone_numbers", {})
+        unknown = await call(client, "list_phone_numbers", {"organization": "org_nobody"})
+
+    for result in (missing, unknown):
+        assert result.is_error
+        assert f"Demo (id {sandbox.seed.demo.org_id}); Other (id {sandbox.seed.other.org_id})" in text(result)
+    assert "No organization given" in text(missing)
+    assert "'org_nobody' is not an organization this server serves" in text(unknown)
+
+
+async def test_each_organization_sees_only_its_own_numbers_by_id_or_by_name(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    async with connect(make_organizations_server(), era) as client:
+        demo = await numbers_of(client, "Demo")
+        other = await numbers_of(client, sandbox.seed.other.org_id)
+        result = await call(client, "get_phone_number", {"organization": "Other", "phone_number": "+16175550111"})
+
+    assert "+14155550101" in demo
+    assert "+16175550111" in other
+    assert not demo & other
+    assert result.structured_content is not None
+    assert result.structured_content["in_organization"] == f"Other ({sandbox.seed.other.org_id})"
+
+
+async def test_the_question_names_the_organization_the_change_is_made_in(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    asked = answering("accept", ACCEPT)
+    async with connect(make_organizations_server(), era, elicitation_callback=asked) as client:
+        done = await call(client, "delete_phone_number", {"organization": "Other", "phone_number": "+12065550122"})
+        other = await numbers_of(client, "Other")
+
+    assert not done.is_error, text(done)
+    [question] = questions(asked)
+    assert question.startswith(f"In organization Other ({sandbox.seed.other.org_id}): ")
+    assert "+12065550122" not in other
+
+
+async def test_a_confirmation_token_minted_in_one_organization_is_refused_in_another(
+    make_organizations_server: ServerFactory, sandbox: Sandbox
+) -> None:
+    arguments: dict[str, Any] = {"workflow_id": "wf_after_hours"}
+    async with connect(make_organizations_server(), "legacy") as client:
+        offered = await call(client, "create_inbound_routing_config", {"organization": "Demo", **arguments})
+        assert offered.structured_content is not None, text(offered)
+        token = offered.structured_content["confirmation_token"]
+        assert offered.structured_content["message"].startswith(f"In organization Demo ({sandbox.seed.demo.org_id})")
+        elsewhere = await call(
+            client,
+            "create_inbound_routing_config",
+            {"organization": "Other", **arguments, "confirmation_token": token},
+        )
+        other = await call(client, "get_inbound_routing_config", {"organization": "Other"})
+        demo = await call(client, "get_inbound_routing_config", {"organization": "Demo"})
+
+    assert elsewhere.is_error, text(elsewhere)
+    for unchanged in (other, demo):
+        assert unchanged.structured_content is not None
+        assert unchanged.structured_content.get("config") is None, "nothing was created in either organization"
+
+
+async def test_numbers_cannot_be_moved_onto_another_organizations_trunk(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    demo_numbers = ["+12125550131"]
+    asked = answering("accept", ACCEPT)
+    async with connect(make_organizations_server(), era, elicitation_callback=asked) as client:
+        moved = await call(
+            client,
+            "move_phone_numbers",
+            {"organization": "Demo", "phone_numbers": demo_numbers, "to_trunk_id": sandbox.seed.other.byoc_trunk_id},
+        )
+        number = await call(client, "get_phone_number", {"organization": "Demo", "phone_number": demo_numbers[0]})
+        other = await numbers_of(client, "Other")
+
+    assert moved.is_error
+    assert questions(asked) == [], "nobody is asked to approve a move that cannot happen"
+    assert number.structured_content is not None
+    assert number.structured_content["trunk_id"] == sandbox.seed.demo.byoc_trunk_id
+    assert demo_numbers[0] not in other
+
+
+async def test_a_plan_made_in_one_organization_cannot_be_applied_in_another(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    asked = answering("accept", ACCEPT)
+    async with connect(make_organizations_server(), era, elicitation_callback=asked) as client:
+        planned = await call(
+            client,
+            "plan_changes",
+            {"organization": "Demo", "operations": [{"op": "delete_numbers", "phone_numbers": ["+12125550132"]}]},
+        )
+        assert planned.structured_content is not None, text(planned)
+        plan_id = planned.structured_content["plan_id"]
+        applied = await call(client, "apply_changes", {"organization": "Other", "plan_id": plan_id})
+        demo = await numbers_of(client, "Demo")
+
+    assert applied.is_error
+    assert "+12125550132" in demo
+    assert questions(asked) == []
+
+
+@pytest.mark.parametrize("store", ["memory", "token store file"])
+async def test_the_purchase_budget_is_counted_per_organization(
+    make_organizations_server: ServerFactory, era: str, store: str, tmp_path: Path
+) -> None:
+    shared = {"token_store": tmp_path / "state.db"} if store != "memory" else {}
+    server = make_organizations_server(no_confirm=True, max_purchases=1, purchase_window=timedelta(hours=1), **shared)
+    async with connect(server, era) as client:
+        bought: dict[str, list[CallToolResult]] = {}
+        for organization in ("Demo", "Other"):
+            offers = await call(client, "search_available_numbers", {"organization": organization, "area_code": "415"})
+            assert offers.structured_content is not None, text(offers)
+            first, second = (row["phone_number"] for row in offers.structured_content["items"][:2])
+            bought[organization] = [
+                await call(client, "purchase_phone_number", {"organization": organization, "phone_number": number})
+                for number in (first, second)
+            ]
+
+    for organization, (first, second) in bought.items():
+        assert not first.is_error, (organization, text(first))
+        assert second.is_error, organization
+        assert "reached its purchase limit" in text(second), text(second)
+
+
+async def test_one_audit_answers_for_every_organization_grouped_by_organization(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    async with connect(make_organizations_server(), era) as client:
+        audit = await call(client, "audit_inventory", {"organization": "all", "min_severity": "info"})
+
+    assert audit.structured_content is not None, text(audit)
+    groups = audit.structured_content["organizations"]
+    assert [group["in_organization"] for group in groups] == [
+        f"Demo ({sandbox.seed.demo.org_id})",
+        f"Other ({sandbox.seed.other.org_id})",
+    ]
+    assert all("findings" in group and "counts" in group for group in groups)
+
+
+async def test_resources_of_each_organization_live_under_its_own_uri(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    other = sandbox.seed.other.org_id
+    async with connect(make_organizations_server(), era) as client:
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        listed = await client.read_resource("anyreach://organizations")
+        numbers = await client.read_resource(f"anyreach://organizations/{other}/phone-numbers")
+        by_name = await client.read_resource("anyreach://organizations/Other/inbound-routing-config")
+        static = {str(r.uri) for r in (await client.list_resources()).resources}
+
+    assert "anyreach://organizations/{organization}/phone-numbers/{phone_number}" in templates
+    assert "anyreach://inventory" not in static, "no resource of an unnamed organization"
+    [organizations] = listed.contents
+    assert isinstance(organizations, TextResourceContents)
+    assert [org["name"] for org in json.loads(organizations.text)] == ["Demo", "Other"]
+    [body] = numbers.contents
+    assert isinstance(body, TextResourceContents)
+    assert {row["phone_number"] for row in json.loads(body.text)} >= {"+16175550111"}
+    assert "+14155550101" not in body.text
+    assert by_name.contents
+
+
+async def test_each_audit_line_names_the_organization_the_write_was_made_in(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, tmp_path: Path, era: str
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    async with connect(make_organizations_server(audit_log=log, no_confirm=True), era) as client:
+        for organization, number in (("Demo", "+12125550132"), ("Other", "+12065550122")):
+            done = await call(client, "delete_phone_number", {"organization": organization, "phone_number": number})
+            assert not done.is_error, text(done)
+
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    done = {line["arguments"]["phone_number"]: line["organization"] for line in lines if line["outcome"] == "done"}
+    assert done == {"+12125550132": sandbox.seed.demo.org_id, "+12065550122": sandbox.seed.other.org_id}
