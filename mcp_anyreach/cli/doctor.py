@@ -131,7 +131,7 @@ def _check_token(report: Report, settings: Settings) -> bool:
         )
         return False
     token = settings.token.get_secret_value()
-    if problem := credential_problem(token, settings.organization_id):
+    if problem := credential_problem(token, [organization.id for organization in settings.organizations]):
         report.add("token format", "fail", problem.problem, problem.fix)
         return False
     kind = (
