@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -18,7 +19,7 @@ from typing import IO, Any
 import anyio
 import yaml
 
-from mcp_anyreach.api import AnyreachError
+from mcp_anyreach.api import AnyreachClient, AnyreachError
 from mcp_anyreach.changes.desired import DesiredState, export_document, load_document
 from mcp_anyreach.changes.document_text import FILE_MAX_BYTES, check_size
 from mcp_anyreach.changes.engine import plan_document, stale_resources
@@ -27,9 +28,9 @@ from mcp_anyreach.changes.model import Plan, Step
 from mcp_anyreach.changes.results import ApplyReport, PlanView
 from mcp_anyreach.changes.snapshot import read_snapshot
 from mcp_anyreach.changes.store import MemoryPlans
-from mcp_anyreach.cli.backend import audit_organization
+from mcp_anyreach.cli.backend import audit_organization, connect_all
 from mcp_anyreach.cli.exit_codes import ExitCode
-from mcp_anyreach.cli.organizations import choose_organization, connect_to, shown
+from mcp_anyreach.cli.organizations import choose_organization, shown
 from mcp_anyreach.domain.api_errors import error_message
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.server.gate.audit_log import AuditLog, AuditUnavailable
@@ -116,6 +117,13 @@ async def apply(
         report = await run_plan(client, planned, _audited(audit, via), env=os.environ, store=store)
     _report(report, as_json=as_json, out=out)
     return ExitCode.SUCCESS if report.complete else ExitCode.FAILURE
+
+
+@asynccontextmanager
+async def connect_to(settings: Settings, organization: Organization | None) -> AsyncGenerator[AnyreachClient]:
+    """An open API client acting in `organization` (None: the one organization the settings name)."""
+    async with connect_all(settings) as clients:
+        yield next(iter(clients.values())) if organization is None else clients[organization]
 
 
 def _audited(audit: AuditLog, via: str) -> RunStep:

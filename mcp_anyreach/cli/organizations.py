@@ -7,11 +7,8 @@ or the embedded sandbox's demo organization) a run needs no choice, and one that
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 
-from mcp_anyreach.api import AnyreachClient
-from mcp_anyreach.cli.backend import connect_all
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.settings import Organization, Settings
 
@@ -67,10 +64,3 @@ def _configured(configured: Sequence[Organization]) -> str:
             "ANYREACH_ORG_ID to it to run this"
         )
     return f"an id or a name ANYREACH_ORG_ID gives (it names {', '.join(map(shown, configured))})"
-
-
-@asynccontextmanager
-async def connect_to(settings: Settings, organization: Organization | None) -> AsyncGenerator[AnyreachClient]:
-    """An open API client acting in `organization` (None: the one organization the settings name)."""
-    async with connect_all(settings) as clients:
-        yield next(iter(clients.values())) if organization is None else clients[organization]
