@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.cli.credentials import credential_problem
 from mcp_anyreach.cli.doctor import Report, diagnose, render, run_doctor
 from mcp_anyreach.domain.managed_account import ManagedAccount
 from mcp_anyreach.domain.refusal import Refusal
@@ -503,3 +504,19 @@ async def test_an_organization_the_user_is_not_in_is_said_to_be_one_and_fails_th
     ), "not four missing scopes"
     assert not any("lacks" in check["detail"] for check in refused.values())
     assert f"Organizations with a failure: {stranger}." in table.getvalue()
+
+
+def test_a_personal_token_for_several_organizations_is_well_formed_and_one_for_none_is_not() -> None:
+    assert credential_problem("pat_person", ["org_a", "org_b"]) is None
+    problem = credential_problem("pat_person", [])
+    assert problem is not None
+    assert "ANYREACH_ORG_ID" in problem.fix
+
+
+async def test_the_server_does_not_refuse_a_personal_token_with_several_organizations_as_lacking_one() -> None:
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing is served: only the start-up checks are looked at
+    env = server_env(ANYREACH_TOKEN="pat_person", ANYREACH_ORG_ID="org_a=Acme,org_b", ANYREACH_BASE_URL=closed)
+    with anyio.fail_after(RUN_TIMEOUT):
+        completed = await anyio.run_process(SERVER_COMMAND, env=env, stdin=subprocess.DEVNULL, check=False)
+
+    assert "needs the organization it acts for" not in completed.stderr.decode()

@@ -146,7 +146,9 @@ def _apply(args: argparse.Namespace) -> int:
 def _audit_log(args: argparse.Namespace) -> int:
     from mcp_anyreach.cli import audit_history
 
-    return audit_history.run(args.file, number=args.number, trunk=args.trunk, as_json=args.json)
+    return audit_history.run(
+        args.file, number=args.number, trunk=args.trunk, as_json=args.json, organization=args.organization
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -355,6 +357,9 @@ def _audit_log_command(add_parser: Callable[..., argparse.ArgumentParser]) -> No
     )
     audit_log.add_argument("--number", help="only writes naming this phone number (E.164, e.g. +14155550102)")
     audit_log.add_argument("--trunk", help="only writes naming this trunk id")
+    options.ORGANIZATION.add(
+        audit_log, help="only writes in this organization: its id, or a name ANYREACH_ORG_ID gives it"
+    )
     options.JSON.add(audit_log, help="print the writes as JSON")
     audit_log.set_defaults(run=_audit_log)
 
