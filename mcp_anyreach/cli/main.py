@@ -303,8 +303,8 @@ def _doctor_command(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
         "doctor",
         help="check the set-up for a real Anyreach account: token, network, scopes, managed account, files",
         description="Check, in order, everything a server needs for the account in ANYREACH_TOKEN (and the other "
-        "ANYREACH_ variables); print the fix for each failure. Exit code 0 when the server can work, 1 when not. "
-        "It never writes to the account.",
+        "ANYREACH_ variables; each organization ANYREACH_ORG_ID names in a section of its own); print the fix for "
+        "each failure. Exit code 0 when the server can work, 1 when not. It never writes to the account.",
     )
     options.READ_ONLY.add(doctor, help="check only what a --read-only server needs")
     options.JSON.add(doctor, help="print the report as JSON (for machines)")
