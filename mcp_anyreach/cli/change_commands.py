@@ -59,7 +59,7 @@ async def plan(
     doc = await _load(document)
     chosen = choose_organization(settings, option=organization, document=doc.organization)
     async with connect_to(settings.model_copy(update={"read_only": True}), chosen) as client:
-        planned = await plan_document(client, MemoryPlans(), doc, save=False)
+        planned = await plan_document(client, MemoryPlans(), doc, save=False, organization=_called(settings, chosen))
     _need_secrets(planned)
     _show(planned, as_json=as_json, out=out, hint="run `mcp-anyreach apply` with the same file", organization=chosen)
     return ExitCode.CHANGES_PENDING if planned.steps else ExitCode.SUCCESS
@@ -90,7 +90,7 @@ async def apply(
     chosen = choose_organization(settings, option=organization, document=doc.organization)
     async with connect_to(settings.model_copy(update={"read_only": False}), chosen) as client:
         audit = AuditLog(settings.audit_log, unnamed="cli", organization=audit_organization(client))
-        planned = await plan_document(client, store, doc, save=False)
+        planned = await plan_document(client, store, doc, save=False, organization=_called(settings, chosen))
         _need_secrets(planned)
         _show(planned, as_json=as_json, out=out, hint="confirm to apply", organization=chosen)
         if not planned.steps:
@@ -152,6 +152,12 @@ def _need_secrets(planned: Plan) -> None:
             f"The environment variables {', '.join(missing)} are not set; the document references them for trunk "
             "passwords. Set them where the plan is made and applied."
         )
+
+
+def _called(settings: Settings, chosen: Organization | None) -> tuple[str, ...]:
+    """The id and name of the organization a run acts in (choose_organization has checked the document's)."""
+    acting = chosen or next(iter(settings.organizations), None)
+    return () if acting is None else (acting.id, acting.name)
 
 
 async def _load(document: Path) -> DesiredState:
