@@ -156,7 +156,7 @@ def _need_secrets(planned: Plan) -> None:
 
 def _called(settings: Settings, chosen: Organization | None) -> tuple[str, ...]:
     """The id and name of the organization a run acts in (choose_organization has checked the document's)."""
-    acting = chosen or next(iter(settings.organizations), None)
+    acting = chosen if chosen is not None else next(iter(settings.organizations), None)
     return () if acting is None else (acting.id, acting.name)
 
 
@@ -188,7 +188,7 @@ def _show(planned: Plan, *, as_json: bool, out: IO[str], hint: str, organization
         view.pop("plan_id", None)
         view.pop("expires_in_seconds", None)
         if organization is not None:
-            view = {"organization": organization._asdict(), **view}
+            view = {"organization": {"id": organization.id, "name": organization.name}, **view}
         out.write(json.dumps(view, indent=2) + "\n")
         return
     if organization is not None:
