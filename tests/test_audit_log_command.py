@@ -15,6 +15,7 @@ from mcp.client.stdio import stdio_client
 from mcp_anyreach.sandbox import open_sandbox
 from tests.server.conftest import ACCEPT, answering, questions
 from tests.server.procs import SERVER_COMMAND, server_env
+from tests.test_change_commands import cli as env_cli
 
 RUN_TIMEOUT = 60.0
 DELETED, SHARED = "+12125550132", "+12125550131"
@@ -136,3 +137,31 @@ async def test_a_pipeline_apply_is_logged_as_auto_approved_by_the_cli_with_its_p
     )
     assert write["organization"] == open_sandbox(db).seed.demo.org_id
     assert write["plan_id"]
+
+
+async def test_writes_of_one_of_several_organizations_are_found_by_its_name_or_its_id(tmp_path: Path) -> None:
+    db, log = str(tmp_path / "sandbox.db"), tmp_path / "audit.jsonl"
+    seed = open_sandbox(db).seed
+    orgs = {"ANYREACH_ORG_ID": f"{seed.demo.org_id}=Demo Telephony Co,{seed.other.org_id}"}
+    for org_id in (seed.demo.org_id, seed.other.org_id):
+        document = tmp_path / f"{org_id}.json"
+        exported = await env_cli("export", "--db", db, "--organization", org_id, "--output", str(document), **orgs)
+        assert exported.returncode == 0, exported.stderr
+        wanted = json.loads(document.read_text())
+        wanted["numbers"]["items"] = [dict(item, outbound_shareable=True) for item in wanted["numbers"]["items"]]
+        document.write_text(json.dumps(wanted))
+        applied = await env_cli("apply", str(document), "--db", db, "--auto-approve", "--audit-log", str(log), **orgs)
+        assert applied.returncode == 0, applied.stderr
+
+    by_name = await env_cli("audit-log", "--file", str(log), "--organization", "Demo Telephony Co", "--json", **orgs)
+    by_id = await env_cli("audit-log", "--file", str(log), "--organization", seed.other.org_id, "--json")
+    nobody = await env_cli("audit-log", "--file", str(log), "--organization", "org_nobody")
+
+    demo_writes, other_writes = json.loads(by_name.stdout)["writes"], json.loads(by_id.stdout)["writes"]
+    assert demo_writes
+    assert other_writes
+    assert {write["organization"] for write in demo_writes} == {seed.demo.org_id}
+    assert {write["organization"] for write in other_writes} == {seed.other.org_id}
+    assert {write["arguments"]["phone_number"] for write in demo_writes} & {"+14155550101"}
+    assert {write["arguments"]["phone_number"] for write in other_writes} & {"+16175550111"}
+    assert (nobody.returncode, nobody.stdout) == (0, f"No write in organization org_nobody in {log}.\n")

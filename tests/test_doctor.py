@@ -4,6 +4,7 @@ an address that refuses connections: each failure names its fix, and the exit co
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import subprocess
@@ -19,7 +20,8 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from mcp_anyreach.api import AnyreachClient
-from mcp_anyreach.cli.doctor import Report, diagnose, run_doctor
+from mcp_anyreach.cli.credentials import credential_problem
+from mcp_anyreach.cli.doctor import Report, diagnose, render, run_doctor
 from mcp_anyreach.domain.managed_account import ManagedAccount
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.sandbox import open_sandbox
@@ -421,3 +423,100 @@ async def test_credentials_in_the_base_url_never_show_in_the_start_up_line_or_th
     assert f"http://127.0.0.1:{port}" in warned
     assert PASSWORD not in stderr.read_text()
     assert QUERY_SECRET not in stderr.read_text()
+
+
+def both_demo_organizations(live: LiveSandbox, *more: str) -> str:
+    """ANYREACH_ORG_ID naming both demo organizations (the first by a display name), then `more`."""
+    seed = live.sandbox.seed
+    return ",".join([f"{seed.demo.org_id}=Demo Telephony Co", seed.other.org_id, *more])
+
+
+def sections(machine: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each organization's section of a JSON report, by id: its name, ok and checks by name."""
+    return {
+        section["id"]: {**section, "checks": {check["name"]: check for check in section["checks"]}}
+        for section in machine["organizations"]
+    }
+
+
+async def test_with_several_organizations_each_is_checked_in_its_own_section_with_its_own_managed_account(
+    live: LiveSandbox,
+) -> None:
+    seed = live.sandbox.seed
+    env = live.env(seed.user.pat, ANYREACH_ORG_ID=both_demo_organizations(live))
+    with anyio.fail_after(RUN_TIMEOUT):
+        table = await anyio.run_process([*SERVER_COMMAND, "doctor"], env=env, stdin=subprocess.DEVNULL, check=False)
+        before = live.counts.copy()
+        machine = await anyio.run_process(
+            [*SERVER_COMMAND, "doctor", "--json"], env=env, stdin=subprocess.DEVNULL, check=False
+        )
+        sent = live.counts - before
+    text = table.stdout.decode()
+    report = json.loads(machine.stdout)
+    by_id = sections(report)
+    demo_section = text[text.index(f"organization Demo Telephony Co ({seed.demo.org_id})") :]
+    other_section = demo_section[demo_section.index(f"\norganization {seed.other.org_id}\n") :]
+
+    assert table.returncode == machine.returncode == 0, text
+    assert "Ready: a read-write server can use these 2 organizations." in text
+    assert "for 2 organizations, each checked below" in text
+    assert seed.demo.managed_account_id in demo_section.removesuffix(other_section)
+    assert seed.other.managed_account_id in other_section
+    assert report["ok"] is True
+    assert [(section["id"], section["name"]) for section in report["organizations"]] == [
+        (seed.demo.org_id, "Demo Telephony Co"),
+        (seed.other.org_id, seed.other.org_id),
+    ]
+    for section in by_id.values():
+        assert section["ok"] is True
+        assert section["checks"]["credential"]["status"] == "ok"
+        assert section["checks"]["scope phone_numbers:manage"]["status"] == "ok"
+    assert "credential" not in {check["name"] for check in report["checks"]}, "the API is checked per organization"
+    assert sent["POST"] == 4, "two empty POSTs in each organization"
+    assert seed.user.pat not in text + table.stderr.decode() + machine.stdout.decode()
+
+
+async def test_an_organization_the_user_is_not_in_is_said_to_be_one_and_fails_the_doctor(
+    live: LiveSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = live.sandbox.seed
+    credential = live.sandbox.store.organizations.credential(NO_MANAGED_TRUNK)
+    assert credential is not None
+    stranger = credential.organization_id
+    settings = settings_for(live, token=seed.user.pat, org_id=both_demo_organizations(live, stranger))
+
+    code, machine = await exit_code(settings, capsys)
+    report = await diagnose(settings)
+
+    render(report, (table := io.StringIO()))
+    refused = sections(machine)[stranger]["checks"]
+
+    assert code == 1
+    assert machine["ok"] is False
+    assert [section["ok"] for section in machine["organizations"]] == [True, True, False]
+    assert refused["credential"]["status"] == "fail"
+    assert f"this token's user is not a member of {stranger}" in refused["credential"]["detail"]
+    assert refused["credential"]["fix"].startswith(
+        "ANYREACH_ORG_ID lists an organization this token's user is not in: remove " + stranger
+    )
+    assert [check["status"] for name, check in refused.items() if name != "credential"] == ["skip"] * (
+        len(refused) - 1
+    ), "not four missing scopes"
+    assert not any("lacks" in check["detail"] for check in refused.values())
+    assert f"Organizations with a failure: {stranger}." in table.getvalue()
+
+
+def test_a_personal_token_for_several_organizations_is_well_formed_and_one_for_none_is_not() -> None:
+    assert credential_problem("pat_person", ["org_a", "org_b"]) is None
+    problem = credential_problem("pat_person", [])
+    assert problem is not None
+    assert "ANYREACH_ORG_ID" in problem.fix
+
+
+async def test_the_server_does_not_refuse_a_personal_token_with_several_organizations_as_lacking_one() -> None:
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing is served: only the start-up checks are looked at
+    env = server_env(ANYREACH_TOKEN="pat_person", ANYREACH_ORG_ID="org_a=Acme,org_b", ANYREACH_BASE_URL=closed)
+    with anyio.fail_after(RUN_TIMEOUT):
+        completed = await anyio.run_process(SERVER_COMMAND, env=env, stdin=subprocess.DEVNULL, check=False)
+
+    assert "needs the organization it acts for" not in completed.stderr.decode()

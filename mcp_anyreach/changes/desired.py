@@ -160,13 +160,23 @@ class DesiredState(_Doc):
     """What the account should look like. Sections left out are not touched."""
 
     version: Literal[1] = 1
+    organization: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The organization it is for (an id or a name from ANYREACH_ORG_ID); omitted: the one chosen",
+    )
     trunks: TrunksSection | None = None
     numbers: NumbersSection | None = None
     routing: RoutingDoc | None = Field(default=None, description="Omitted: leave; null: delete the config")
 
 
-def desired_state_schema() -> dict[str, Any]:
+def desired_state_schema(*, several_organizations: bool = False) -> dict[str, Any]:
+    """The document's JSON schema; `organization` is shown only where several organizations are configured (with
+    one, the schema stays as it always was)."""
     schema = DesiredState.model_json_schema()
+    if not several_organizations:
+        del schema["properties"]["organization"]
     schema["$id"] = SCHEMA_URI
     return schema
 
@@ -329,8 +339,9 @@ def _routing_target(doc: RoutingDoc, snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
-def export_document(snapshot: Snapshot) -> dict[str, Any]:
-    """Today's account as a document (no secrets): planning it against the same account finds nothing to do."""
+def export_document(snapshot: Snapshot, *, organization: str | None = None) -> dict[str, Any]:
+    """Today's account as a document (no secrets): planning it against the same account finds nothing to do.
+    `organization` (where several are configured) is written at the top, so the document names where it belongs."""
     names = [trunk.name for trunk in snapshot.trunks.values()]
     if duplicated := sorted({name for name in names if names.count(name) > 1}):
         raise Refusal(f"Several trunks share the names {duplicated}; a document names trunks, so rename them first.")
@@ -347,6 +358,7 @@ def export_document(snapshot: Snapshot) -> dict[str, Any]:
     ]
     document: dict[str, Any] = {
         "version": 1,
+        **({"organization": organization} if organization is not None else {}),
         "trunks": {"prune": False, "items": trunks},
         "numbers": {"prune": False, "items": numbers},
     }

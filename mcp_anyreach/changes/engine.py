@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 import anyio
 
 from mcp_anyreach.api import AnyreachClient
-from mcp_anyreach.changes.desired import compile_document, load_document
+from mcp_anyreach.changes.desired import DesiredState, compile_document, load_document
 from mcp_anyreach.changes.executor import RunStep, Watch, run_plan
 from mcp_anyreach.changes.model import Plan
 from mcp_anyreach.changes.operations import compile_operations, parse_operations
@@ -42,15 +42,27 @@ async def plan_operations(
 async def plan_document(
     client: AnyreachClient,
     store: PlanStore,
-    document: str | Mapping[str, Any],
+    document: str | Mapping[str, Any] | DesiredState,
     *,
     from_file: bool = False,
     save: bool = True,
     owner: str = ANONYMOUS_CALLER,
+    organization: Collection[str] = (),
 ) -> Plan:
-    """Plan a desired-state document (YAML or JSON text, or parsed). Its secrets are only named: they are read
-    when the plan is applied, so planning never tells whether a variable exists."""
-    doc = await anyio.to_thread.run_sync(partial(load_document, document, from_file=from_file))
+    """Plan a desired-state document (YAML or JSON text, parsed, or already loaded). Its secrets are only named:
+    they are read when the plan is applied, so planning never tells whether a variable exists. `organization` is
+    what the organization `client` acts in is called (its id and name): a document naming another is refused."""
+    doc = (
+        document
+        if isinstance(document, DesiredState)
+        else await anyio.to_thread.run_sync(partial(load_document, document, from_file=from_file))
+    )
+    if doc.organization is not None and doc.organization not in organization:
+        called = f" ({' or '.join(sorted(set(organization)))})" if organization else ""
+        raise Refusal(
+            f"The document is for organization {doc.organization!r}, not the one this plan is for{called}; nothing "
+            "was planned. Plan it in the organization it names, or correct its organization: key."
+        )
     snapshot = await read_snapshot(client)
     interrupted = await store.moves()
     targets = compile_document(doc, snapshot, interrupted)

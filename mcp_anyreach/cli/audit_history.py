@@ -3,12 +3,15 @@
 A write is its "attempted" line joined to its "done" or "failed" line by the call id; the lines about gates
 (a token offered, a yes declined) are not writes and are left out. Writes are shown oldest first, newest last,
 across every file given (replicas each write their own). A line that is not an audit line is reported with its
-number and skipped. Exit codes are exit_codes.py's: 0 whether or not a write was found, 1 a file that cannot be read.
+number and skipped. `--organization` keeps the writes of one organization: its id as the lines name it, or a name
+ANYREACH_ORG_ID gives it. Exit codes are exit_codes.py's: 0 whether or not a write was found, 1 a file that cannot
+be read.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -17,7 +20,9 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from mcp_anyreach.cli.exit_codes import ExitCode
+from mcp_anyreach.cli.organizations import find_organization
 from mcp_anyreach.server.gate.audit_log import WRITE_OUTCOMES
+from mcp_anyreach.settings import parse_organizations
 
 APPROVALS = {
     "elicitation": "the user's yes",
@@ -89,8 +94,25 @@ def touches(write: Write, *, number: str | None, trunk: str | None) -> bool:
     return trunk is None or trunk in values
 
 
+def organization_ids(wanted: str, configured: str | None) -> frozenset[str]:
+    """What audit lines call the organization `wanted`: itself, and its id where ANYREACH_ORG_ID (`configured`)
+    gives it as a name (a list that does not parse names nothing more)."""
+    try:
+        found = find_organization(parse_organizations(configured), wanted)
+    except ValueError:
+        found = None
+    return frozenset({wanted} if found is None else {wanted, found.id})
+
+
 def run_audit_log(
-    paths: Sequence[Path], *, number: str | None, trunk: str | None, as_json: bool, out: IO[str], err: IO[str]
+    paths: Sequence[Path],
+    *,
+    number: str | None,
+    trunk: str | None,
+    as_json: bool,
+    out: IO[str],
+    err: IO[str],
+    organization: str | None = None,
 ) -> int:
     try:
         history = read_history(paths)
@@ -100,11 +122,15 @@ def run_audit_log(
     for problem in history.skipped:
         print(f"mcp-anyreach audit-log: skipped {problem}", file=err)
     found = [write for write in history.writes if touches(write, number=number, trunk=trunk)]
+    if organization is not None:
+        ids = organization_ids(organization, os.environ.get("ANYREACH_ORG_ID"))
+        found = [write for write in found if write.organization in ids]
     if as_json:
         out.write(json.dumps({"writes": [asdict(write) for write in found], "skipped": history.skipped}, indent=2))
         out.write("\n")
     elif not found:
-        out.write(f"No write{_about(number, trunk)} in {', '.join(map(str, paths))}.\n")
+        within = f" in organization {organization}" if organization else ""
+        out.write(f"No write{_about(number, trunk)}{within} in {', '.join(map(str, paths))}.\n")
     for write in [] if as_json else found:
         out.write(describe(write) + "\n")
     return ExitCode.SUCCESS
@@ -198,7 +224,15 @@ def _about(number: str | None, trunk: str | None) -> str:
     return f" naming {' and '.join(named)}" if named else ""
 
 
-def run(paths: Sequence[str], *, number: str | None, trunk: str | None, as_json: bool) -> int:
+def run(
+    paths: Sequence[str], *, number: str | None, trunk: str | None, as_json: bool, organization: str | None = None
+) -> int:
     return run_audit_log(
-        [Path(path) for path in paths], number=number, trunk=trunk, as_json=as_json, out=sys.stdout, err=sys.stderr
+        [Path(path) for path in paths],
+        number=number,
+        trunk=trunk,
+        as_json=as_json,
+        out=sys.stdout,
+        err=sys.stderr,
+        organization=organization,
     )

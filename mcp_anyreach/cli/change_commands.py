@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 import anyio
 import yaml
 
-from mcp_anyreach.api import AnyreachError
-from mcp_anyreach.changes.desired import export_document
+from mcp_anyreach.api import AnyreachClient, AnyreachError
+from mcp_anyreach.changes.desired import DesiredState, export_document, load_document
 from mcp_anyreach.changes.document_text import FILE_MAX_BYTES, check_size
 from mcp_anyreach.changes.engine import plan_document, stale_resources
 from mcp_anyreach.changes.executor import RunStep, missing_secrets, run_plan
@@ -26,17 +28,22 @@ from mcp_anyreach.changes.model import Plan, Step
 from mcp_anyreach.changes.results import ApplyReport, PlanView
 from mcp_anyreach.changes.snapshot import read_snapshot
 from mcp_anyreach.changes.store import MemoryPlans
-from mcp_anyreach.cli.backend import audit_organization, connect
+from mcp_anyreach.cli.backend import audit_organization, connect_all
 from mcp_anyreach.cli.exit_codes import ExitCode
+from mcp_anyreach.cli.organizations import choose_organization, shown
 from mcp_anyreach.domain.api_errors import error_message
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.server.gate.audit_log import AuditLog, AuditUnavailable
-from mcp_anyreach.settings import Settings
+from mcp_anyreach.settings import Organization, Settings
 
 
-async def export(settings: Settings, output: Path | None, *, as_json: bool, out: IO[str]) -> int:
-    async with connect(settings.model_copy(update={"read_only": True})) as client:
-        document = export_document(await read_snapshot(client))
+async def export(
+    settings: Settings, output: Path | None, *, as_json: bool, out: IO[str], organization: str | None = None
+) -> int:
+    """The chosen organization as a document; where several are configured it names that organization."""
+    chosen = choose_organization(settings, option=organization)
+    async with connect_to(settings.model_copy(update={"read_only": True}), chosen) as client:
+        document = export_document(await read_snapshot(client), organization=None if chosen is None else chosen.id)
     text = json.dumps(document, indent=2) + "\n" if as_json else _yaml(document)
     if output is None:
         out.write(text)
@@ -46,11 +53,15 @@ async def export(settings: Settings, output: Path | None, *, as_json: bool, out:
     return ExitCode.SUCCESS
 
 
-async def plan(settings: Settings, document: Path, *, as_json: bool, out: IO[str]) -> int:
-    async with connect(settings.model_copy(update={"read_only": True})) as client:
-        planned = await plan_document(client, MemoryPlans(), _read(document), from_file=True, save=False)
+async def plan(
+    settings: Settings, document: Path, *, as_json: bool, out: IO[str], organization: str | None = None
+) -> int:
+    doc = await _load(document)
+    chosen = choose_organization(settings, option=organization, document=doc.organization)
+    async with connect_to(settings.model_copy(update={"read_only": True}), chosen) as client:
+        planned = await plan_document(client, MemoryPlans(), doc, save=False, organization=_called(settings, chosen))
     _need_secrets(planned)
-    _show(planned, as_json=as_json, out=out, hint="run `mcp-anyreach apply` with the same file")
+    _show(planned, as_json=as_json, out=out, hint="run `mcp-anyreach apply` with the same file", organization=chosen)
     return ExitCode.CHANGES_PENDING if planned.steps else ExitCode.SUCCESS
 
 
@@ -62,8 +73,10 @@ async def apply(
     as_json: bool,
     out: IO[str],
     ask: Callable[[str], Awaitable[bool]] | None = None,
+    organization: str | None = None,
 ) -> int:
-    """Plan, show, ask (a terminal) or require --auto-approve, check the plan is still fresh, run it."""
+    """Plan, show, ask (a terminal) or require --auto-approve, check the plan is still fresh, run it, in the
+    organization the run chose (choose_organization)."""
     if settings.read_only:
         print(
             "mcp-anyreach apply: MCP_ANYREACH_READ_ONLY is set, so nothing may be changed and nothing was. "
@@ -73,11 +86,13 @@ async def apply(
         return ExitCode.FAILURE
     AuditLog(settings.audit_log).check()
     store = MemoryPlans()
-    async with connect(settings.model_copy(update={"read_only": False})) as client:
+    doc = await _load(document)
+    chosen = choose_organization(settings, option=organization, document=doc.organization)
+    async with connect_to(settings.model_copy(update={"read_only": False}), chosen) as client:
         audit = AuditLog(settings.audit_log, unnamed="cli", organization=audit_organization(client))
-        planned = await plan_document(client, store, _read(document), from_file=True, save=False)
+        planned = await plan_document(client, store, doc, save=False, organization=_called(settings, chosen))
         _need_secrets(planned)
-        _show(planned, as_json=as_json, out=out, hint="confirm to apply")
+        _show(planned, as_json=as_json, out=out, hint="confirm to apply", organization=chosen)
         if not planned.steps:
             return ExitCode.SUCCESS
         via = "auto_approve" if auto_approve else "terminal"
@@ -88,7 +103,8 @@ async def apply(
                     file=sys.stderr,
                 )
                 return ExitCode.FAILURE
-            if not await ask(f"Apply these {len(planned.steps)} steps? Only 'yes' is accepted: "):
+            where = f" in organization {shown(chosen)}" if chosen else ""
+            if not await ask(f"Apply these {len(planned.steps)} steps{where}? Only 'yes' is accepted: "):
                 print("Apply cancelled; nothing changed.", file=sys.stderr)
                 return ExitCode.FAILURE
         if moved := await stale_resources(client, planned):
@@ -101,6 +117,13 @@ async def apply(
         report = await run_plan(client, planned, _audited(audit, via), env=os.environ, store=store)
     _report(report, as_json=as_json, out=out)
     return ExitCode.SUCCESS if report.complete else ExitCode.FAILURE
+
+
+@asynccontextmanager
+async def connect_to(settings: Settings, organization: Organization | None) -> AsyncGenerator[AnyreachClient]:
+    """An open API client acting in `organization` (None: the one organization the settings name)."""
+    async with connect_all(settings) as clients:
+        yield next(iter(clients.values())) if organization is None else clients[organization]
 
 
 def _audited(audit: AuditLog, via: str) -> RunStep:
@@ -131,6 +154,17 @@ def _need_secrets(planned: Plan) -> None:
         )
 
 
+def _called(settings: Settings, chosen: Organization | None) -> tuple[str, ...]:
+    """The id and name of the organization a run acts in (choose_organization has checked the document's)."""
+    acting = chosen if chosen is not None else next(iter(settings.organizations), None)
+    return () if acting is None else (acting.id, acting.name)
+
+
+async def _load(document: Path) -> DesiredState:
+    """The document, validated (its organization decides which client plans it), off the event loop."""
+    return await anyio.to_thread.run_sync(partial(load_document, _read(document), from_file=True))
+
+
 def _read(document: Path) -> str:
     try:
         with document.open("rb") as file:
@@ -147,13 +181,18 @@ def _yaml(document: dict[str, Any]) -> str:
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)  # pyright: ignore[reportUnknownMemberType]
 
 
-def _show(planned: Plan, *, as_json: bool, out: IO[str], hint: str) -> None:
+def _show(planned: Plan, *, as_json: bool, out: IO[str], hint: str, organization: Organization | None) -> None:
+    """The plan; where several organizations are configured, headed by the one it changes."""
     if as_json:
         view = PlanView.of(planned, ttl_seconds=0, apply_hint=hint).model_dump(mode="json", exclude_none=True)
         view.pop("plan_id", None)
         view.pop("expires_in_seconds", None)
+        if organization is not None:
+            view = {"organization": {"id": organization.id, "name": organization.name}, **view}
         out.write(json.dumps(view, indent=2) + "\n")
         return
+    if organization is not None:
+        out.write(f"Organization {shown(organization)}:\n")
     out.write(planned.summary() + "\n")
     for line in [*planned.notes, *planned.impact]:
         out.write(f"  ! {line}\n")

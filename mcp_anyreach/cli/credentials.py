@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 TOKEN_PREFIXES = ("ak_", "pat_")
@@ -17,8 +18,9 @@ class CredentialProblem(NamedTuple):
         return f"{self.problem}. {self.fix}"
 
 
-def credential_problem(token: str, org_id: str | None) -> CredentialProblem | None:
-    """Why the API would refuse this token by its form alone (a 401 on every call), or None when it looks right."""
+def credential_problem(token: str, organization_ids: Sequence[str]) -> CredentialProblem | None:
+    """Why the API would refuse this token by its form alone (a 401 on every call), or None when it looks right.
+    `organization_ids` are the organizations ANYREACH_ORG_ID names (a pat_ acts in any of its user's)."""
     if token != token.strip() or any(character.isspace() for character in token):
         return CredentialProblem(
             "ANYREACH_TOKEN contains spaces or line breaks",
@@ -31,7 +33,7 @@ def credential_problem(token: str, org_id: str | None) -> CredentialProblem | No
         )
     if token in TOKEN_PREFIXES:
         return CredentialProblem("ANYREACH_TOKEN holds only its prefix", "Set ANYREACH_TOKEN to the whole token.")
-    if token.startswith("pat_") and not org_id:
+    if token.startswith("pat_") and not organization_ids:
         return CredentialProblem(
             "a personal access token (pat_...) needs the organization it acts for",
             "Set ANYREACH_ORG_ID to the organization id, or use an organization API key (ak_...) instead.",

@@ -7,6 +7,11 @@ through a read-only client, and for a read-write server it sends an empty POST t
 empty body cannot create anything (a 403 means the scope is missing, a 422 that it is there and the body was
 refused). Every other write (a purchase, a publish, a PUT, a DELETE) could act on an empty body or needs a
 real target, so the scopes behind them are reported as unverified.
+
+Where ANYREACH_ORG_ID names several organizations, the token, the network and the files are checked once and
+everything the API answers (access, scopes, managed account, write scopes) once per organization, in a section
+of its own that sends that organization's X-Anyreach-Org. An organization whose every read is refused (403) is
+one the token's user is not a member of, which is said as such rather than as four missing scopes.
 """
 
 from __future__ import annotations
@@ -35,9 +40,10 @@ from mcp_anyreach.api import (
 from mcp_anyreach.api.errors import display_url
 from mcp_anyreach.cli.credentials import credential_problem
 from mcp_anyreach.cli.exit_codes import ExitCode
+from mcp_anyreach.cli.organizations import shown
 from mcp_anyreach.domain.managed_account import NoSingleManagedAccount, discover_managed_account
 from mcp_anyreach.domain.networks import is_loopback
-from mcp_anyreach.settings import Settings
+from mcp_anyreach.settings import Organization, Settings
 
 Status = Literal["ok", "warn", "fail", "skip"]
 DEFAULT_TIMEOUT = 10.0
@@ -52,11 +58,10 @@ class Check:
     fix: str | None = None
 
 
-@dataclass
-class Report:
-    base_url: str
-    read_only: bool
-    checks: list[Check] = field(default_factory=list[Check])
+class CheckList:
+    """Checks in the order they ran: a report's, or one organization's section of it."""
+
+    checks: list[Check]
 
     @property
     def ok(self) -> bool:
@@ -70,6 +75,31 @@ class Report:
     def skip(self, names: Sequence[str], because: str) -> None:
         for name in names:
             self.add(name, "skip", f"needs {because}")
+
+
+@dataclass
+class Section(CheckList):
+    """What the API answers in one of several organizations."""
+
+    organization: Organization
+    checks: list[Check] = field(default_factory=list[Check])
+
+
+@dataclass
+class Report(CheckList):
+    base_url: str
+    read_only: bool
+    checks: list[Check] = field(default_factory=list[Check])
+    sections: list[Section] = field(default_factory=list[Section])
+    """One per organization where several are configured; else the API's checks are among `checks`."""
+
+    @property
+    def ok(self) -> bool:
+        return super().ok and all(section.ok for section in self.sections)
+
+    @property
+    def every_check(self) -> list[Check]:
+        return [*self.checks, *(check for section in self.sections for check in section.checks)]
 
 
 @dataclass(frozen=True)
@@ -109,14 +139,21 @@ async def diagnose(settings: Settings, *, per_check: float = DEFAULT_TIMEOUT) ->
     report = Report(base_url=display_url(settings.base_url), read_only=settings.read_only)
     token_ok = _check_token(report, settings)
     api_checks = API_CHECKS if settings.read_only else [*API_CHECKS, *WRITE_CHECKS]
-    if await _check_network(report, settings.base_url, per_check) and token_ok:
-        await _check_api(report, settings, per_check, api_checks)
-    elif token_ok:
-        report.skip(["credential", *api_checks], "the API to be reachable")
-    else:
-        report.skip(["credential", *api_checks], "a well-formed token")
-    if settings.read_only:
-        report.add("write scopes", "skip", "not needed with --read-only")
+    reachable = await _check_network(report, settings.base_url, per_check)
+    several = settings.organizations if len(settings.organizations) > 1 else ()
+    report.sections = [Section(organization) for organization in several]
+    targets: list[tuple[CheckList, Organization | None]] = [
+        (section, section.organization) for section in report.sections
+    ]
+    for checks, organization in targets or [(report, None)]:
+        if reachable and token_ok:
+            await _check_api(checks, settings, organization, per_check, api_checks)
+        elif token_ok:
+            checks.skip(["credential", *api_checks], "the API to be reachable")
+        else:
+            checks.skip(["credential", *api_checks], "a well-formed token")
+        if settings.read_only:
+            checks.add("write scopes", "skip", "not needed with --read-only")
     _check_files(report, settings)
     return report
 
@@ -131,7 +168,7 @@ def _check_token(report: Report, settings: Settings) -> bool:
         )
         return False
     token = settings.token.get_secret_value()
-    if problem := credential_problem(token, settings.organization_id):
+    if problem := credential_problem(token, [organization.id for organization in settings.organizations]):
         report.add("token format", "fail", problem.problem, problem.fix)
         return False
     kind = (
@@ -139,6 +176,8 @@ def _check_token(report: Report, settings: Settings) -> bool:
         if token.startswith("pat_")
         else "organization API key (ak_...)"
     )
+    if len(settings.organizations) > 1:
+        kind = f"personal access token (pat_...) for {len(settings.organizations)} organizations, each checked below"
     if settings.sandbox:
         report.add(
             "token format",
@@ -250,60 +289,91 @@ async def _handshake(host: str, port: int) -> None:
     await stream.aclose()
 
 
-async def _check_api(report: Report, settings: Settings, per_check: float, api_checks: Sequence[str]) -> None:
+async def _check_api(
+    report: CheckList,
+    settings: Settings,
+    organization: Organization | None,
+    per_check: float,
+    api_checks: Sequence[str],
+) -> None:
+    """The API's checks in `organization` (one of several), or in the one organization the settings name."""
     assert settings.token is not None
     token = settings.token.get_secret_value()
+    org_id = settings.organization_id if organization is None else organization.id
     async with AnyreachClient(
-        settings.base_url, token, settings.organization_id, read_only=True, max_retries=0, timeout=per_check
+        settings.base_url, token, org_id, read_only=True, max_retries=0, timeout=per_check
     ) as client:
         first, *others = READ_SCOPES
-        if not await _check_credential(report, client, first):
+        answered = await _read(client, first)
+        # Only a read that got past authentication (granted or refused for its scope) makes the others worth sending.
+        reads = [await _read(client, scope) for scope in others] if _authenticated(answered) else []
+        if organization is not None and all(isinstance(read, PermissionDeniedError) for read in [answered, *reads]):
+            _not_a_member(report, organization, answered)
+            report.skip(api_checks, "access to the organization")
+            return
+        if not _check_credential(report, first, answered):
             report.skip(api_checks, "an accepted credential")
             return
-        for scope in others:
-            await _check_scope(report, client, scope)
+        for scope, read in zip(others, reads, strict=True):
+            _check_scope(report, scope, read)
         await _check_managed_account(report, client, settings)
     if not settings.read_only:
-        await _check_write_scopes(report, settings, per_check)
+        await _check_write_scopes(report, settings, org_id, per_check)
 
 
-async def _check_credential(report: Report, client: AnyreachClient, scope: ReadScope) -> bool:
-    """The first read both proves the credential and tests its scope: a 403 comes only after authentication."""
+async def _read(client: AnyreachClient, scope: ReadScope) -> AnyreachError | None:
+    """The scope's probe: None when it answered, else how it failed."""
     try:
         await scope.probe(client)
-    except AuthenticationError as refused:
+    except AnyreachError as failure:
+        return failure
+    return None
+
+
+def _authenticated(answered: AnyreachError | None) -> bool:
+    return answered is None or isinstance(answered, PermissionDeniedError)
+
+
+def _not_a_member(report: CheckList, organization: Organization, refused: AnyreachError | None) -> None:
+    detail = refused.detail if isinstance(refused, PermissionDeniedError) and refused.detail else "no detail given"
+    report.add(
+        "credential",
+        "fail",
+        f"this token's user is not a member of {shown(organization)}: the API refused every read there (403: {detail})",
+        f"ANYREACH_ORG_ID lists an organization this token's user is not in: remove {organization.id} from "
+        f"ANYREACH_ORG_ID, or have the user added to {shown(organization)}.",
+    )
+
+
+def _check_credential(report: CheckList, scope: ReadScope, answered: AnyreachError | None) -> bool:
+    """The first read both proves the credential and tests its scope: a 403 comes only after authentication."""
+    if isinstance(answered, AuthenticationError):
         report.add(
             "credential",
             "fail",
-            f"the API refused the credential (401: {refused.detail})",
+            f"the API refused the credential (401: {answered.detail})",
             "Check ANYREACH_TOKEN (revoked or mistyped?); a pat_ token also needs ANYREACH_ORG_ID of an "
             "organization it belongs to.",
         )
         return False
-    except PermissionDeniedError:
-        report.add("credential", "ok", "accepted")
-        _scope_missing(report, scope)
-        return True
-    except AnyreachError as failure:
-        report.add("credential", "fail", f"the API did not answer usably: {failure}", _api_fix(failure))
+    if answered is not None and not isinstance(answered, PermissionDeniedError):
+        report.add("credential", "fail", f"the API did not answer usably: {answered}", _api_fix(answered))
         return False
     report.add("credential", "ok", "accepted")
-    report.add(f"scope {scope.scope}", "ok", f"granted; {scope.used_by} work")
+    _check_scope(report, scope, answered)
     return True
 
 
-async def _check_scope(report: Report, client: AnyreachClient, scope: ReadScope) -> None:
-    try:
-        await scope.probe(client)
-    except PermissionDeniedError:
+def _check_scope(report: CheckList, scope: ReadScope, answered: AnyreachError | None) -> None:
+    if isinstance(answered, PermissionDeniedError):
         _scope_missing(report, scope)
-    except AnyreachError as failure:
-        report.add(f"scope {scope.scope}", "fail", f"could not be checked: {failure}", _api_fix(failure))
+    elif answered is not None:
+        report.add(f"scope {scope.scope}", "fail", f"could not be checked: {answered}", _api_fix(answered))
     else:
         report.add(f"scope {scope.scope}", "ok", f"granted; {scope.used_by} work")
 
 
-def _scope_missing(report: Report, scope: ReadScope) -> None:
+def _scope_missing(report: CheckList, scope: ReadScope) -> None:
     report.add(
         f"scope {scope.scope}",
         "fail",
@@ -312,7 +382,7 @@ def _scope_missing(report: Report, scope: ReadScope) -> None:
     )
 
 
-async def _check_managed_account(report: Report, client: AnyreachClient, settings: Settings) -> None:
+async def _check_managed_account(report: CheckList, client: AnyreachClient, settings: Settings) -> None:
     scope = "scope managed_accounts:read"
     account = settings.managed_account_id
     if account is None:
@@ -351,7 +421,7 @@ async def _check_managed_account(report: Report, client: AnyreachClient, setting
     report.add(scope, "ok", "granted; search_available_numbers works")
 
 
-async def _discover_managed_account(report: Report, client: AnyreachClient, read_only: bool) -> str | None:
+async def _discover_managed_account(report: CheckList, client: AnyreachClient, read_only: bool) -> str | None:
     try:
         account = await discover_managed_account(client)
     except PermissionDeniedError:
@@ -367,7 +437,7 @@ async def _discover_managed_account(report: Report, client: AnyreachClient, read
     return account
 
 
-def _no_single_managed_account(report: Report, found: frozenset[str], status: Status) -> None:
+def _no_single_managed_account(report: CheckList, found: frozenset[str], status: Status) -> None:
     if found:
         report.add(
             "managed account",
@@ -390,11 +460,11 @@ def _api_fix(failure: AnyreachError) -> str:
     return "Run doctor again shortly; if it persists, contact Anyreach support with the request id above."
 
 
-async def _check_write_scopes(report: Report, settings: Settings, per_check: float) -> None:
+async def _check_write_scopes(report: CheckList, settings: Settings, org_id: str | None, per_check: float) -> None:
     assert settings.token is not None
     headers = {"Authorization": f"Bearer {settings.token.get_secret_value()}", "Accept": "application/json"}
-    if settings.organization_id is not None:
-        headers["X-Anyreach-Org"] = settings.organization_id
+    if org_id is not None:
+        headers["X-Anyreach-Org"] = org_id
     # Its own bare client, so the read-only client above stays unable to write and these two POSTs are all it sends.
     async with httpx2.AsyncClient(
         base_url=settings.base_url.rstrip("/"), headers=headers, timeout=per_check, follow_redirects=False
@@ -413,7 +483,7 @@ async def _check_write_scopes(report: Report, settings: Settings, per_check: flo
     )
 
 
-def _write_scope_result(report: Report, probe: WriteProbe, status: int | str) -> None:
+def _write_scope_result(report: CheckList, probe: WriteProbe, status: int | str) -> None:
     name = f"scope {probe.scope}"
     if status == 422:
         report.add(name, "ok", f"granted (an empty POST {probe.path} was refused for its body); {probe.used_by} work")
@@ -463,30 +533,53 @@ def _unwritable(path: Path) -> str | None:
 
 
 def render(report: Report, out: TextIO) -> None:
-    """The report as a table, each failure followed by its fix."""
+    """The report as a table, each failure followed by its fix; one table per organization where several are
+    configured, headed by its name and id."""
     mode = "read-only" if report.read_only else "read-write"
-    width = max(len(check.name) for check in report.checks) + 2
+    width = max(len(check.name) for check in report.every_check) + 2
     print(f"mcp-anyreach doctor: {report.base_url} ({mode} server)\n", file=out)
+    _table(report.checks, width, out)
+    for section in report.sections:
+        print(f"\norganization {shown(section.organization)}\n", file=out)
+        _table(section.checks, width, out)
+    failed = sum(check.status == "fail" for check in report.every_check)
+    if failed:
+        print(f"\n{failed} check(s) failed: fix them, then run `mcp-anyreach doctor` again.", file=out)
+        if failing := [shown(section.organization) for section in report.sections if not section.ok]:
+            print(f"Organizations with a failure: {', '.join(failing)}.", file=out)
+    else:
+        where = f"these {len(report.sections)} organizations" if report.sections else "this account"
+        print(f"\nReady: a {mode} server can use {where}.", file=out)
+        if not report.read_only:
+            print(f"Unverified: {', '.join(UNVERIFIED_WRITE_SCOPES)} (see above).", file=out)
+
+
+def _table(checks: Sequence[Check], width: int, out: TextIO) -> None:
     print(f"  {'check':<{width}}{'result':<8}detail", file=out)
-    for check in report.checks:
+    for check in checks:
         print(
             f"  {check.name:<{width}}{check.status.upper() if check.status != 'ok' else 'ok':<8}{check.detail}",
             file=out,
         )
         if check.fix and check.status in ("fail", "warn"):
             print(f"  {'':<{width}}{'':<8}fix: {check.fix}", file=out)
-    failed = sum(check.status == "fail" for check in report.checks)
-    if failed:
-        print(f"\n{failed} check(s) failed: fix them, then run `mcp-anyreach doctor` again.", file=out)
-    else:
-        print(f"\nReady: a {mode} server can use this account.", file=out)
-        if not report.read_only:
-            print(f"Unverified: {', '.join(UNVERIFIED_WRITE_SCOPES)} (see above).", file=out)
 
 
 def as_json(report: Report) -> str:
     checks = [asdict(check) for check in report.checks]
-    return json.dumps({"ok": report.ok, "base_url": report.base_url, "read_only": report.read_only, "checks": checks})
+    machine: dict[str, object] = {"ok": report.ok, "base_url": report.base_url, "read_only": report.read_only}
+    machine["checks"] = checks
+    if report.sections:
+        machine["organizations"] = [
+            {
+                "id": section.organization.id,
+                "name": section.organization.name,
+                "ok": section.ok,
+                "checks": [asdict(check) for check in section.checks],
+            }
+            for section in report.sections
+        ]
+    return json.dumps(machine)
 
 
 def run_doctor(settings: Settings, *, as_machine_readable: bool = False, per_check: float = DEFAULT_TIMEOUT) -> int:

@@ -99,7 +99,9 @@ def _export(args: argparse.Namespace) -> int:
         return ExitCode.FAILURE
     output = Path(args.output) if args.output else None
     as_json = args.json or (output is not None and output.suffix == ".json")
-    return commands.run(lambda: commands.export(settings, output, as_json=as_json, out=sys.stdout))
+    return commands.run(
+        lambda: commands.export(settings, output, as_json=as_json, out=sys.stdout, organization=args.organization)
+    )
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -108,7 +110,11 @@ def _plan(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if settings is None:
         return ExitCode.FAILURE
-    return commands.run(lambda: commands.plan(settings, Path(args.file), as_json=args.json, out=sys.stdout))
+    return commands.run(
+        lambda: commands.plan(
+            settings, Path(args.file), as_json=args.json, out=sys.stdout, organization=args.organization
+        )
+    )
 
 
 def _apply(args: argparse.Namespace) -> int:
@@ -132,6 +138,7 @@ def _apply(args: argparse.Namespace) -> int:
             as_json=args.json,
             out=sys.stdout,
             ask=ask if sys.stdin.isatty() else None,
+            organization=args.organization,
         )
     )
 
@@ -139,7 +146,9 @@ def _apply(args: argparse.Namespace) -> int:
 def _audit_log(args: argparse.Namespace) -> int:
     from mcp_anyreach.cli import audit_history
 
-    return audit_history.run(args.file, number=args.number, trunk=args.trunk, as_json=args.json)
+    return audit_history.run(
+        args.file, number=args.number, trunk=args.trunk, as_json=args.json, organization=args.organization
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -155,7 +164,9 @@ def _serve(args: argparse.Namespace) -> int:
     if not settings.uses_sandbox and settings.token is not None:
         from mcp_anyreach.cli.credentials import credential_problem
 
-        if problem := credential_problem(settings.token.get_secret_value(), settings.organization_id):
+        if problem := credential_problem(
+            settings.token.get_secret_value(), [organization.id for organization in settings.organizations]
+        ):
             print(f"mcp-anyreach: {problem} (`mcp-anyreach doctor` checks the whole set-up)", file=sys.stderr)
             return ExitCode.FAILURE
 
@@ -294,8 +305,8 @@ def _doctor_command(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
         "doctor",
         help="check the set-up for a real Anyreach account: token, network, scopes, managed account, files",
         description="Check, in order, everything a server needs for the account in ANYREACH_TOKEN (and the other "
-        "ANYREACH_ variables); print the fix for each failure. Exit code 0 when the server can work, 1 when not. "
-        "It never writes to the account.",
+        "ANYREACH_ variables; each organization ANYREACH_ORG_ID names in a section of its own); print the fix for "
+        "each failure. Exit code 0 when the server can work, 1 when not. It never writes to the account.",
     )
     options.READ_ONLY.add(doctor, help="check only what a --read-only server needs")
     options.JSON.add(doctor, help="print the report as JSON (for machines)")
@@ -310,6 +321,11 @@ def _change_commands(add_parser: Callable[..., argparse.ArgumentParser]) -> None
     export = add_parser("export", help="print the account as a desired-state document (no secrets)")
     export.add_argument("--output", help="write to this file (YAML, or JSON when it ends in .json)")
     options.JSON.add(export, help="JSON instead of YAML")
+    options.ORGANIZATION.add(
+        export,
+        help="the organization to export, by id or name, where ANYREACH_ORG_ID names several (the document "
+        "then names it)",
+    )
     options.account(export)
     export.set_defaults(run=_export)
     plan = add_parser(
@@ -317,6 +333,7 @@ def _change_commands(add_parser: Callable[..., argparse.ArgumentParser]) -> None
     )
     options.DOCUMENT.add(plan)
     options.JSON.add(plan, help="print the plan as JSON")
+    options.ORGANIZATION.add(plan)
     options.account(plan)
     plan.set_defaults(run=_plan)
     apply = add_parser("apply", help="make the account match a document, after a yes (or --auto-approve)")
@@ -324,6 +341,7 @@ def _change_commands(add_parser: Callable[..., argparse.ArgumentParser]) -> None
     apply.add_argument("--auto-approve", action="store_true", help="apply without asking (needed without a terminal)")
     options.JSON.add(apply, help="print the plan and the outcome as JSON")
     options.AUDIT_LOG.add(apply, help="append every step to this JSON-lines file")
+    options.ORGANIZATION.add(apply)
     options.account(apply)
     apply.set_defaults(run=_apply)
 
@@ -341,6 +359,9 @@ def _audit_log_command(add_parser: Callable[..., argparse.ArgumentParser]) -> No
     )
     audit_log.add_argument("--number", help="only writes naming this phone number (E.164, e.g. +14155550102)")
     audit_log.add_argument("--trunk", help="only writes naming this trunk id")
+    options.ORGANIZATION.add(
+        audit_log, help="only writes in this organization: its id, or a name ANYREACH_ORG_ID gives it"
+    )
     options.JSON.add(audit_log, help="print the writes as JSON")
     audit_log.set_defaults(run=_audit_log)
 

@@ -38,6 +38,11 @@ SANDBOX = Option("--sandbox", "use the embedded sandbox even with a token", acti
 DB = Option("--db", "the embedded sandbox's SQLite file")
 JSON = Option("--json", action="store_true")
 DOCUMENT = Option("file", "the desired-state document (YAML or JSON)")
+ORGANIZATION = Option(
+    "--organization",
+    "the organization to act in, by id or name, where ANYREACH_ORG_ID names several (else the document's "
+    "organization:)",
+)
 
 
 def account(parser: argparse.ArgumentParser, *, db_help: str | None = None) -> None:
