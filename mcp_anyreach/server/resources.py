@@ -97,7 +97,7 @@ def register_resources(server: MCPServer, services: Services | Organizations, *,
         """JSON Schema of the desired-state document that plan_changes and `mcp-anyreach plan` take."""
         from mcp_anyreach.changes.desired import desired_state_schema as schema  # the engine: on first use
 
-        return json.dumps(schema())
+        return json.dumps(schema(several_organizations=organizations.several))
 
     @server.resource(OPERATIONS_URI, name="operations_schema", title="Change-set operations schema", mime_type=JSON)
     def operations_schema() -> str:

@@ -234,3 +234,22 @@ async def test_each_audit_line_names_the_organization_the_write_was_made_in(
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     done = {line["arguments"]["phone_number"]: line["organization"] for line in lines if line["outcome"] == "done"}
     assert done == {"+12125550132": sandbox.seed.demo.org_id, "+12065550122": sandbox.seed.other.org_id}
+
+
+async def test_a_document_is_planned_only_in_the_organization_it_names(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    document: dict[str, Any] = {"organization": "Other", "numbers": {"prune": True, "items": []}}
+    async with connect(make_organizations_server(), era) as client:
+        wrong = await call(client, "plan_changes", {"organization": "Demo", "desired_state": document})
+        right = await call(
+            client, "plan_changes", {"organization": sandbox.seed.other.org_id, "desired_state": document}
+        )
+        demo = await numbers_of(client, "Demo")
+
+    assert wrong.is_error
+    assert "The document is for organization 'Other'" in text(wrong)
+    assert not right.is_error, text(right)
+    assert right.structured_content is not None
+    assert right.structured_content["in_organization"] == f"Other ({sandbox.seed.other.org_id})"
+    assert "+14155550101" in demo, "planning changes nothing"

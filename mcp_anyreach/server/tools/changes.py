@@ -80,7 +80,9 @@ async def plan_changes(
             plan = await plan_operations(services.client, services.plans, operations, save=save, owner=owner)
         else:
             assert desired_state is not None
-            plan = await plan_document(services.client, services.plans, desired_state, save=save, owner=owner)
+            plan = await plan_document(
+                services.client, services.plans, desired_state, save=save, owner=owner, organization=_called(services)
+            )
     if cannot_apply is not None:
         hint = f"{cannot_apply}; this plan was not kept, so plan it again there"
         view = PlanView.of(plan, ttl_seconds=services.plans.ttl_seconds, apply_hint=hint)
@@ -216,3 +218,9 @@ def plans_reachable(retry: str = PLAN_AGAIN) -> Generator[None]:
             f"The plans this server's replicas share could not be reached ({exc}), so nothing was changed. "
             f"{retry} If it keeps failing, the server's operator should check its Redis or token store."
         ) from exc
+
+
+def _called(services: Services) -> tuple[str, ...]:
+    """What the organization `services` acts in is called (its id and name), for a document that names one."""
+    named = services.organization or (services.settings.organizations or (None,))[0]
+    return () if named is None else (named.id, named.name)
