@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
@@ -29,6 +30,8 @@ MODEL_FACING = ("name", "description", "inputSchema")
 TARGET_ALL = 3_150  # issue 22: descriptions that say where ids come from, merges and passwords
 TARGET_READ_ONLY = 1_150
 TARGET_FULL_JSON = 4_500
+TARGET_SEVERAL = 3_450  # issue 24: every tool names its organization where the server serves several
+TARGET_SEVERAL_READ_ONLY = 1_450
 PEERS = {  # (model-facing, full tools/list JSON), from the issue
     "Twilio, 21 number+trunking tools": (8_047, 8_048),
     "Vapi, 13 tools": (3_660, 3_769),
@@ -49,11 +52,27 @@ def model_facing(tool: Tool) -> dict[str, Any]:
     return {key: dumped[key] for key in MODEL_FACING if key in dumped}
 
 
-async def list_tools(sandbox: Sandbox, era: str, *, read_only: bool) -> ListToolsResult:
+async def list_tools(sandbox: Sandbox, era: str, *, read_only: bool, several: bool = False) -> ListToolsResult:
+    """The tools a server of the demo organization lists; with `several`, a server of both demo organizations."""
     transport = httpx2.ASGITransport(app=sandbox.app)
-    api_key = sandbox.seed.demo.api_key
-    async with AnyreachClient("http://sandbox.test", api_key, transport=transport, read_only=read_only) as api:
-        server = build_server(Settings(sandbox=True, read_only=read_only), api, sandbox=True)
+    if several:
+        org_id = f"{sandbox.seed.demo.org_id}=Demo,{sandbox.seed.other.org_id}=Other"
+        settings = Settings(sandbox=True, read_only=read_only, org_id=org_id)
+        token = sandbox.seed.user.pat
+    else:
+        settings, token = Settings(sandbox=True, read_only=read_only), sandbox.seed.demo.api_key
+    async with AsyncExitStack() as stack:
+        clients = {
+            named: await stack.enter_async_context(
+                AnyreachClient("http://sandbox.test", token, named.id, transport=transport, read_only=read_only)
+            )
+            for named in settings.organizations
+        }
+        if not clients:
+            api = AnyreachClient("http://sandbox.test", token, transport=transport, read_only=read_only)
+            server = build_server(settings, await stack.enter_async_context(api), sandbox=True)
+        else:
+            server = build_server(settings, clients, sandbox=True)
         async with Client(server, mode=era, cache=None) as client:  # type: ignore[arg-type]
             return await client.list_tools()
 
@@ -85,6 +104,10 @@ async def main(era: str, figures: Figures) -> None:
     print()
     facing, full = summary("default", default)
     read_facing, read_full = summary("read-only", read_only)
+    several = await list_tools(sandbox, era, read_only=False, several=True)
+    several_read = await list_tools(sandbox, era, read_only=True, several=True)
+    several_facing, _ = summary("2 orgs", several)
+    several_read_facing, _ = summary("2 orgs r/o", several_read)
     largest = max(default.tools, key=lambda tool: tokens(model_facing(tool)))
     print()
     print(f"{'peer':<34} {'model-facing':>12} {'full JSON':>9}  ours/peer")
@@ -97,6 +120,12 @@ async def main(era: str, figures: Figures) -> None:
         (f"model-facing tokens, all {len(default.tools)} tools", facing, TARGET_ALL),
         (f"model-facing tokens, read-only ({len(read_only.tools)} tools)", read_facing, TARGET_READ_ONLY),
         ("full tools/list JSON tokens", full, TARGET_FULL_JSON),
+        (f"model-facing tokens, several organizations ({len(several.tools)} tools)", several_facing, TARGET_SEVERAL),
+        (
+            f"model-facing tokens, several organizations read-only ({len(several_read.tools)} tools)",
+            several_read_facing,
+            TARGET_SEVERAL_READ_ONLY,
+        ),
     ]:
         figures.add(label, measured, f"{measured:,}", f"<= {target:,}", measured <= target)
     figures.add(f"largest tool ({largest.name})", tokens(model_facing(largest)), f"{tokens(model_facing(largest)):,}")

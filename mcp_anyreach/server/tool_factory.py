@@ -199,15 +199,15 @@ class _StrictTool(Tool):
 
 ANSWERS_FOR_ALL = frozenset({"audit_inventory"})
 """Reads that take `organization: "all"` on a server of several organizations: one answer, grouped by organization."""
-_ORGANIZATION_PROPERTY = {"type": "string", "description": "Id or name (list_organizations)"}
 
 
 def _with_organization(schema: dict[str, Any], all_allowed: bool) -> dict[str, Any]:
-    """`schema` with the required `organization` argument first."""
-    described = (
-        f"{_ORGANIZATION_PROPERTY['description']}, or {ALL}" if all_allowed else _ORGANIZATION_PROPERTY["description"]
-    )
-    properties = {ORGANIZATION: {**_ORGANIZATION_PROPERTY, "description": described}, **schema.get("properties", {})}
+    """`schema` with the required `organization` argument first. The server's instructions and list_organizations
+    say what it takes: repeated on every tool, a description would cost more than the budget of several allows."""
+    organization: dict[str, Any] = {"type": "string"}
+    if all_allowed:
+        organization["description"] = f"Id, name, or {ALL}"
+    properties = {ORGANIZATION: organization, **schema.get("properties", {})}
     return {**schema, "properties": properties, "required": [ORGANIZATION, *schema.get("required", [])]}
 
 
