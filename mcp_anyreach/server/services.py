@@ -14,6 +14,7 @@ from mcp_anyreach.changes.store import MemoryPlans, PlanStore
 from mcp_anyreach.domain.agent_names import AgentNames
 from mcp_anyreach.domain.managed_account import ManagedAccount
 from mcp_anyreach.server.gate.gatekeeper import Gatekeeper
+from mcp_anyreach.server.notify import SERVED_UNDER
 from mcp_anyreach.settings import Organization, Settings
 from mcp_anyreach.shared_state.purchases import Purchases
 
@@ -86,7 +87,9 @@ def acting_in(services: Services) -> Generator[None]:
     """Everything the call does from here on (its gate's preview, question and token, its audit line and the
     tool itself) acts in `services`' organization."""
     token = _current.set(services)
+    served = SERVED_UNDER.set(services.organization.id if services.organization else None)
     try:
         yield
     finally:
+        SERVED_UNDER.reset(served)
         _current.reset(token)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp_types import CallToolResult, TextResourceContents
+from mcp_types import CallToolResult, ResourceUpdatedNotification, TextResourceContents
 
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server.registry import SPECS
@@ -253,3 +253,23 @@ async def test_a_document_is_planned_only_in_the_organization_it_names(
     assert right.structured_content is not None
     assert right.structured_content["in_organization"] == f"Other ({sandbox.seed.other.org_id})"
     assert "+14155550101" in demo, "planning changes nothing"
+
+
+async def test_a_write_tells_subscribers_the_uri_of_the_organization_it_changed(
+    make_organizations_server: ServerFactory, sandbox: Sandbox
+) -> None:
+    updated: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            updated.append(str(message.params.uri))
+
+    arguments = {"organization": "Other", "phone_number": "+12065550122", "outbound_shareable": True}
+    async with connect(make_organizations_server(), "legacy", message_handler=on_message) as client:
+        done = await call(client, "update_phone_number", arguments)
+
+    assert not done.is_error, text(done)
+    within = f"anyreach://organizations/{sandbox.seed.other.org_id}"
+    assert f"{within}/phone-numbers/+12065550122" in updated
+    assert f"{within}/inventory" in updated
+    assert all(uri.startswith(within) for uri in updated), updated
