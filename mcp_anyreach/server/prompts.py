@@ -6,9 +6,10 @@ from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.prompts.base import AssistantMessage, Message, UserMessage
+from mcp_types import TextContent
 from pydantic import Field
 
-from mcp_anyreach.domain.uris import INVENTORY_URI, ROUTING_URI
+from mcp_anyreach.domain.uris import INVENTORY_URI, ROUTING_URI, organization_uri
 
 AUDIT_STEPS = f"""Audit this organization's Anyreach telephony. Change nothing: use only reads.
 
@@ -41,28 +42,73 @@ direction inbound unless I say otherwise), again confirming with me.
 number: an enabled routing workflow decides before the number's own agent does."""
 
 
-def register_prompts(server: MCPServer, *, read_only: bool = False) -> None:
+def register_prompts(server: MCPServer, *, read_only: bool = False, several_organizations: bool = False) -> None:
     """Register the audit_telephony prompt, and provision_number unless the server is read-only.
 
-    A read-only server cannot buy or assign anything, so a prompt telling a model to would only fail.
+    A read-only server cannot buy or assign anything, so a prompt telling a model to would only fail. On a server
+    of several organizations each prompt asks which one, and its steps act only there.
     """
+    if several_organizations:
+        _register_each(server, read_only=read_only)
+        return
 
     @server.prompt(title="Audit telephony")
     def audit_telephony() -> list[Message]:
         """Walk through the inventory and audit findings, by severity, with the fix for each; changes nothing."""
-        return [
-            UserMessage(AUDIT_STEPS),
-            AssistantMessage(f"I will start by reading {INVENTORY_URI}, and I will not change anything."),
-        ]
+        return _audit()
 
     if read_only:
         return
 
     @server.prompt(title="Provision a number")
-    def provision_number(
-        area_code: Annotated[str, Field(description="Three-digit US/CA area code, like 415")],
-        agent_id: Annotated[str | None, Field(description="Agent to answer the new number")] = None,
-    ) -> list[Message]:
+    def provision_number(area_code: AreaCode, agent_id: AgentId = None) -> list[Message]:
         """Search an area code, buy the chosen number with confirmation, assign an agent and check routing."""
-        digits = "".join(ch for ch in area_code if ch.isdigit())[:3] or area_code.strip()[:8]
-        return [UserMessage(_provision_steps(digits, agent_id or None))]
+        return _provision(area_code, agent_id)
+
+
+def _register_each(server: MCPServer, *, read_only: bool) -> None:
+    @server.prompt(title="Audit telephony", description=AUDIT_DESCRIPTION)
+    def audit_telephony(organization: Organization) -> list[Message]:
+        return [_within(organization, message) for message in _audit()]
+
+    if read_only:
+        return
+
+    @server.prompt(title="Provision a number", description=PROVISION_DESCRIPTION)
+    def provision_number(organization: Organization, area_code: AreaCode, agent_id: AgentId = None) -> list[Message]:
+        return [_within(organization, message) for message in _provision(area_code, agent_id)]
+
+
+AreaCode = Annotated[str, Field(description="Three-digit US/CA area code, like 415")]
+AgentId = Annotated[str | None, Field(description="Agent to answer the new number")]
+Organization = Annotated[str, Field(description="Id or name of the organization to work in")]
+AUDIT_DESCRIPTION = (
+    "Walk through the inventory and audit findings, by severity, with the fix for each; changes nothing."
+)
+PROVISION_DESCRIPTION = (
+    "Search an area code, buy the chosen number with confirmation, assign an agent and check routing."
+)
+
+
+def _audit() -> list[Message]:
+    return [
+        UserMessage(AUDIT_STEPS),
+        AssistantMessage(f"I will start by reading {INVENTORY_URI}, and I will not change anything."),
+    ]
+
+
+def _provision(area_code: str, agent_id: str | None) -> list[Message]:
+    digits = "".join(ch for ch in area_code if ch.isdigit())[:3] or area_code.strip()[:8]
+    return [UserMessage(_provision_steps(digits, agent_id or None))]
+
+
+def _within(organization: str, message: Message) -> Message:
+    """`message` for one of several organizations: its resources are read under that organization's URIs, and
+    every tool is called with it."""
+    assert isinstance(message.content, TextContent)
+    steps = message.content.text.replace("anyreach://", organization_uri(organization, "anyreach://"))
+    if isinstance(message, UserMessage):
+        steps = (
+            f'Work only in organization {organization}: call every tool with organization "{organization}".\n\n{steps}'
+        )
+    return type(message)(steps)

@@ -273,3 +273,18 @@ async def test_a_write_tells_subscribers_the_uri_of_the_organization_it_changed(
     assert f"{within}/phone-numbers/+12065550122" in updated
     assert f"{within}/inventory" in updated
     assert all(uri.startswith(within) for uri in updated), updated
+
+
+async def test_each_prompt_asks_which_organization_and_its_steps_stay_there(
+    make_organizations_server: ServerFactory, era: str
+) -> None:
+    async with connect(make_organizations_server(), era) as client:
+        prompts = {prompt.name: prompt for prompt in (await client.list_prompts()).prompts}
+        audit = await client.get_prompt("audit_telephony", {"organization": "Other"})
+
+    for prompt in prompts.values():
+        assert [(a.name, a.required) for a in prompt.arguments or []][0] == ("organization", True)
+    steps = "\n".join(getattr(message.content, "text", "") for message in audit.messages)
+    assert 'call every tool with organization "Other"' in steps
+    assert "anyreach://organizations/Other/inventory" in steps
+    assert "anyreach://inventory" not in steps
