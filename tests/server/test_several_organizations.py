@@ -283,7 +283,7 @@ async def test_each_prompt_asks_which_organization_and_its_steps_stay_there(
         audit = await client.get_prompt("audit_telephony", {"organization": "Other"})
 
     for prompt in prompts.values():
-        assert [(a.name, a.required) for a in prompt.arguments or []][0] == ("organization", True)
+        assert next((a.name, a.required) for a in prompt.arguments or []) == ("organization", True)
     steps = "\n".join(getattr(message.content, "text", "") for message in audit.messages)
     assert 'call every tool with organization "Other"' in steps
     assert "anyreach://organizations/Other/inventory" in steps

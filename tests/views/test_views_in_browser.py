@@ -14,9 +14,11 @@ from mcp_types import TextResourceContents
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.sandbox import Sandbox
+from mcp_anyreach.server import build_server
 from mcp_anyreach.server.registry import SPEC_BY_NAME
 from mcp_anyreach.server.views import VIEWS
-from tests.server.conftest import answering, questions
+from mcp_anyreach.settings import Settings
+from tests.server.conftest import answering, questions, sandbox_api
 from tests.views.browser import host_page, screenshot, show
 from tests.views.conftest import apps_client
 
@@ -315,3 +317,26 @@ async def test_approving_in_the_change_set_view_when_the_human_declines_changes_
 def sample(structured: dict[str, Any]) -> dict[str, Any]:
     """A tool result as the server sends one: compact JSON text plus the same structured content."""
     return {"content": [{"type": "text", "text": json.dumps(structured)}], "structuredContent": structured}
+
+
+async def test_on_a_server_of_several_organizations_the_inventory_view_reads_and_calls_only_in_the_one_named(
+    sandbox: Sandbox, browser: Any
+) -> None:
+    org_id = f"{sandbox.seed.demo.org_id}=Demo,{sandbox.seed.other.org_id}=Other"
+    settings = Settings(sandbox=True, org_id=org_id)
+    clients = {named: sandbox_api(sandbox, sandbox.seed.user.pat, named.id) for named in settings.organizations}
+    server = build_server(settings, clients, sandbox=True)
+    arguments = {"organization": "Other"}
+    with anyio.fail_after(RENDER_TIMEOUT):
+        async with apps_client(server) as client, host_page(browser, client) as (page, record):
+            html, result = await called(client, "audit_inventory", arguments)
+            frame = await show(page, html=html, tool="audit_inventory", arguments=arguments, result=result)
+            await frame.locator("tbody tr", has_text="+16175550111").first.wait_for()
+            shown = await frame.locator("body").inner_text()
+
+    assert "+14155550101" not in shown, "nothing of the other organization is drawn"
+    assert record.errors == []
+    assert ("resources/read", "anyreach://organizations/Other/inventory") in record.calls
+    assert ("tools/call", "list_phone_numbers") in record.calls
+    for client_of_one in clients.values():
+        await client_of_one.aclose()

@@ -44,7 +44,12 @@ function applyHostContext(context) {
  */
 export async function startView(name, { onInput, onResult, onCancelled }) {
   const app = new App({ name: `anyreach-${name}`, version: "1.0.0" }, {}, { autoResize: true });
-  app.ontoolinput = (params) => onInput?.(params.arguments ?? {});
+  app.ontoolinput = (params) => {
+    const named = params.arguments?.organization;
+    organization = typeof named === "string" && named !== "all" ? named : undefined;
+    inputArrived();
+    onInput?.(params.arguments ?? {});
+  };
   app.ontoolresult = (result) => onResult?.(result);
   app.ontoolcancelled = (params) => onCancelled?.(params.reason);
   app.onhostcontextchanged = applyHostContext;
@@ -72,9 +77,25 @@ export function resultOf(result, tool) {
   }
 }
 
+/**
+ * The organization the model's call named, on a server of several: the view's own calls and reads act there too,
+ * never in another one.
+ */
+let organization;
+let inputArrived;
+const inputSeen = new Promise((resolve) => {
+  inputArrived = resolve;
+});
+
+/** Once the view knows which organization its reads act in: a view drawn for a tool call waits for the call's input. */
+export async function organizationKnown(app) {
+  if (app.getHostContext()?.toolInfo) await inputSeen;
+}
+
 /** Calls one of this server's tools through the host: the same tool, gate and audit log as the model's calls. */
 export async function callTool(app, name, args) {
-  return resultOf(await app.callServerTool({ name, arguments: args }), name);
+  const within = organization === undefined ? args : { organization, ...args };
+  return resultOf(await app.callServerTool({ name, arguments: within }), name);
 }
 
 export function canReadResources(app) {
@@ -83,9 +104,10 @@ export function canReadResources(app) {
 
 /** One of this server's JSON resources, read through the host. */
 export async function readJson(app, uri) {
-  const { contents } = await app.readServerResource({ uri });
+  const within = organization === undefined ? uri : uri.replace("anyreach://", `anyreach://organizations/${encodeURIComponent(organization)}/`);
+  const { contents } = await app.readServerResource({ uri: within });
   const text = contents?.[0]?.text;
-  if (typeof text !== "string") throw new Error(`${uri} returned no text`);
+  if (typeof text !== "string") throw new Error(`${within} returned no text`);
   return JSON.parse(text);
 }
 

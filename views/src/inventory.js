@@ -12,6 +12,7 @@ import {
   count,
   h,
   mount,
+  organizationKnown,
   pill,
   plural,
   readJson,
@@ -305,7 +306,12 @@ startView("inventory", {
   onResult(result) {
     try {
       // Paint the audit at once; the inventory resource then adds the trunks and replaces these counts.
-      if (!state.trunks) state.report = resultOf(result, "audit_inventory");
+      const report = resultOf(result, "audit_inventory");
+      if (Array.isArray(report.organizations)) {
+        // organization "all": one audit per organization, and no one inventory to draw.
+        const named = report.organizations.map((each) => each.in_organization).join(", ");
+        state.error = `This audit covers ${plural(report.organizations.length, "organization")} (${named}): ask for one organization's audit to draw its inventory.`;
+      } else if (!state.trunks) state.report = report;
     } catch (error) {
       state.error = error.message;
     }
@@ -316,8 +322,9 @@ startView("inventory", {
     render();
   },
 })
-  .then((connected) => {
+  .then(async (connected) => {
     app = connected;
+    await organizationKnown(app);
     return loadInventory();
   })
   .catch((error) => {
