@@ -18,6 +18,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 
+from mcp_anyreach.sandbox import open_sandbox
 from mcp_anyreach.server.registry import SPECS
 from tests.server.conftest import READ_TOOLS
 from tests.server.procs import SERVER_COMMAND, RunningServer, announced_url, server_env, spawn, spawn_listening
@@ -246,3 +247,21 @@ async def test_with_a_token_on_loopback_a_request_without_it_gets_401(servers: H
 
     assert (await post_initialize(url)).status_code == 401
     assert (await post_initialize(url, {"Authorization": f"Bearer {HTTP_TOKEN}"})).status_code == 200
+
+
+async def test_the_stdio_server_of_both_sandbox_organizations_acts_in_the_one_each_call_names(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.db"
+    seed = open_sandbox(str(db)).seed
+    env = server_env(ANYREACH_ORG_ID=f"{seed.demo.org_id}=Demo,{seed.other.org_id}=Other")
+    params = StdioServerParameters(command=SERVER_COMMAND[0], args=[*SERVER_COMMAND[1:], "--db", str(db)], env=env)
+    with (tmp_path / "stderr.log").open("w") as errlog, anyio.fail_after(SESSION_TIMEOUT):
+        async with Client(stdio_client(params, errlog=errlog), mode="auto") as client:
+            names = {tool.name for tool in (await client.list_tools()).tools}
+            other = await client.call_tool("list_phone_numbers", {"organization": "Other", "limit": 100})
+            unnamed = await client.call_tool("list_phone_numbers", {"limit": 100})
+
+    assert names == ALL_TOOLS | {"list_organizations"}
+    assert other.structured_content is not None
+    assert {item["phone_number"] for item in other.structured_content["items"]} >= {"+16175550111"}
+    assert "+14155550101" not in str(other.structured_content)
+    assert unnamed.is_error
