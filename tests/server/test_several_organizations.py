@@ -288,3 +288,21 @@ async def test_each_prompt_asks_which_organization_and_its_steps_stay_there(
     assert 'call every tool with organization "Other"' in steps
     assert "anyreach://organizations/Other/inventory" in steps
     assert "anyreach://inventory" not in steps
+
+
+async def test_a_confirmed_write_repeated_with_its_token_is_answered_once_in_its_own_organization(
+    make_organizations_server: ServerFactory,
+) -> None:
+    arguments = {"organization": "Other", "phone_number": "+12065550122"}
+    async with connect(make_organizations_server(), "legacy") as client:
+        offered = await call(client, "delete_phone_number", arguments)
+        assert offered.structured_content is not None, text(offered)
+        token = offered.structured_content["confirmation_token"]
+        first = await call(client, "delete_phone_number", {**arguments, "confirmation_token": token})
+        again = await call(client, "delete_phone_number", {**arguments, "confirmation_token": token})
+
+    assert first.structured_content is not None, text(first)
+    assert first.structured_content["status"] == "done"
+    assert again.structured_content is not None, text(again)
+    assert again.structured_content["repeat"] is True
+    assert again.structured_content["in_organization"].startswith("Other")
