@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from mcp_anyreach.changes.store import MemoryPlans, PlanStore
+from mcp_anyreach.changes.undo_store import MemoryUndo, UndoStore
 from mcp_anyreach.settings import Settings
 from mcp_anyreach.shared_state.budget import MemoryPurchaseBudget, PurchaseBudget, SqlitePurchaseBudget
 from mcp_anyreach.shared_state.errors import SharedStateUnavailable
@@ -21,6 +22,7 @@ from mcp_anyreach.shared_state.offers import MemoryOffers, OfferMemory
 from mcp_anyreach.shared_state.plans import SqlitePlans
 from mcp_anyreach.shared_state.purchases import Purchases
 from mcp_anyreach.shared_state.sqlite_file import SqliteFile
+from mcp_anyreach.shared_state.undo_records import SqliteUndo
 from mcp_anyreach.shared_state.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
 
 __all__ = ["OfferMemory", "PurchaseBudget", "Purchases", "SharedState", "SharedStateUnavailable", "open_shared_state"]
@@ -35,6 +37,7 @@ class SharedState:
     used_tokens: UsedTokens
     purchases: Purchases
     plans: PlanStore  # between plan_changes and apply_changes
+    undo: UndoStore = field(default_factory=MemoryUndo)  # what applied changes replaced, for their undo
     aclose: Callable[[], Awaitable[None]] = field(default=_nothing_to_close)
 
 
@@ -48,6 +51,7 @@ def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], floa
                 RedisOffers,
                 RedisPlans,
                 RedisPurchaseBudget,
+                RedisUndo,
                 RedisUsedTokens,
                 connect_redis,
             )
@@ -60,6 +64,7 @@ def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], floa
             used_tokens=RedisUsedTokens(redis, namespace),
             purchases=Purchases(budget, RedisOffers(redis, namespace), clock),
             plans=RedisPlans(redis, namespace, clock=clock),
+            undo=RedisUndo(redis, namespace, clock=clock),
             aclose=redis.aclose,
         )
     if settings.token_store is not None:
@@ -73,12 +78,14 @@ def shared_state(settings: Settings, namespace: str, *, clock: Callable[[], floa
             used_tokens=SqliteUsedTokens(file),
             purchases=Purchases(SqlitePurchaseBudget(file, settings.max_purchases, window), MemoryOffers(), clock),
             plans=SqlitePlans(file, clock=clock),
+            undo=SqliteUndo(file, namespace, clock=clock),
             aclose=close_file,
         )
     return SharedState(
         used_tokens=MemoryUsedTokens(),
         purchases=Purchases(MemoryPurchaseBudget(settings.max_purchases, window), MemoryOffers(), clock),
         plans=MemoryPlans(clock=clock),
+        undo=MemoryUndo(clock=clock),
     )
 
 

@@ -68,6 +68,7 @@ async def plan_changes(
     assign_agent: agent (id or name), phone_numbers, direction?
     unassign_agent: phone_numbers, direction?
     set_shareable: phone_numbers, outbound_shareable
+    undo: undo_id (from a change's result), planned alone
     """
     from mcp_anyreach.changes.engine import plan_document, plan_operations
 
@@ -77,7 +78,9 @@ async def plan_changes(
     save, owner = cannot_apply is None, caller()
     with plans_reachable(), api_errors(retry_safe=True):
         if operations is not None:
-            plan = await plan_operations(services.client, services.plans, operations, save=save, owner=owner)
+            plan = await plan_operations(
+                services.client, services.plans, operations, save=save, owner=owner, undos=services.undo
+            )
         else:
             assert desired_state is not None
             plan = await plan_document(services.client, services.plans, desired_state, save=save, owner=owner)
@@ -131,7 +134,9 @@ async def apply_changes(
 
     async def apply(run_step: RunStep, watch: Watch) -> ApplyReport:
         with plans_reachable(), api_errors(retry_safe=True):
-            return await apply_plan(services.client, services.plans, plan_id, run_step, env=os.environ, watch=watch)
+            return await apply_plan(
+                services.client, services.plans, plan_id, run_step, env=os.environ, watch=watch, undos=services.undo
+            )
 
     return await run_change_set(services, ctx, verdict, apply)
 
@@ -176,7 +181,7 @@ async def run_change_set(
         return ran
 
     try:
-        return await services.gatekeeper.run(ctx, verdict, action, changed=changed, read_back=True)
+        return _with_undo(await services.gatekeeper.run(ctx, verdict, action, changed=changed, read_back=True), report)
     except ToolError:
         if report is None or (report.done == 0 and report.failure is None):
             raise
@@ -188,14 +193,23 @@ async def run_change_set(
             f"Stopped at step {failure.n} of {report.done + 1 + report.not_started}: {failure.cause} "
             f"So far {done}; {report.not_started} steps were not started. {report.next}"
         )
-        return Gated[ApplyReport](status="partial", message=message, result=report)
+        return _with_undo(Gated[ApplyReport](status="partial", message=message, result=report), report)
 
 
-async def run_planned(services: Services, plan: Plan, run_step: RunStep, watch: Watch) -> ApplyReport:
+def _with_undo(gated: Gated[ApplyReport], report: ApplyReport | None) -> Gated[ApplyReport]:
+    """The outcome with the undo id of what ran, and the line that says how to undo it."""
+    if report is None or report.undo is None or gated.status not in ("done", "partial"):
+        return gated
+    return gated.model_copy(update={"undo_id": report.undo_id, "message": f"{gated.message}\n{report.undo}"})
+
+
+async def run_planned(services: Services, plan: Plan, run_step: RunStep, watch: Watch, *, tool: str) -> ApplyReport:
+    from mcp_anyreach.changes.engine import remember_undo
     from mcp_anyreach.changes.executor import run_plan
 
     with plans_reachable(SAME_TOOL_AGAIN), api_errors(retry_safe=True):
-        return await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans, watch=watch)
+        report = await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans, watch=watch)
+    return await remember_undo(services.client, services.undo, plan, report, made_by=tool)
 
 
 PLAN_AGAIN = "Try again in a minute; if the plan is then gone, call plan_changes again."
