@@ -168,7 +168,8 @@ class Plan(BaseModel):
     notes: list[str] = Field(default_factory=list[str])
     basis: dict[str, str | None] = Field(description="resource URI -> digest of what planning saw (None: absent)")
     moves: dict[str, MoveIntent] = Field(default_factory=dict[str, MoveIntent])
-    undo: UndoBasis | None = None  # what the plan replaces, for its undo record
+    # What the plan replaces, for its undo record; left out when absent, so plans stored before read back as written.
+    undo: UndoBasis | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @property
     def targets(self) -> list[str]:

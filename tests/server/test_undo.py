@@ -16,8 +16,8 @@ from mcp_anyreach.sandbox import Sandbox
 from tests.server.conftest import ServerFactory, call, connect
 from tests.server.test_change_sets import confirmed, data, directory, error
 
-IN_SECRET = "in-secret-Kq82"  # noqa: S105  # a test password, which must never come back
-OUT_SECRET = "out-secret-Zt19"  # noqa: S105
+IN_SECRET = "in-secret-Kq82"  # a test password, which must never come back
+OUT_SECRET = "out-secret-Zt19"
 
 
 def undo(undo_id: str, **fields: Any) -> dict[str, Any]:
@@ -64,7 +64,8 @@ async def test_a_move_is_undone_by_its_undo_id_and_the_numbers_are_back_on_their
         again = data(await call(client, "plan_changes", undo(undone["result"]["undo_id"])))
 
     assert moved["undo_id"].startswith("und_")
-    assert moved["undo_id"] in moved["message"] and "kept only while this process runs" in moved["message"]
+    assert moved["undo_id"] in moved["message"]
+    assert "kept only while this process runs" in moved["message"]
     assert f"Undoes move_phone_numbers ({moved['undo_id']})." in plan["notes"]
     assert undone["status"] == "done", undone["message"]
     after = await directory(api)
@@ -100,7 +101,8 @@ async def test_a_trunk_update_is_undone_with_the_password_named_never_stored_and
         plan = data(await call(client, "plan_changes", undo(updated["undo_id"], passwords=passwords)))
         undone = await applied(client, plan)
 
-    assert updated["status"] == "done" and updated["undo_id"].startswith("und_")
+    assert updated["status"] == "done"
+    assert updated["undo_id"].startswith("und_")
     # Without the passwords, nothing is planned, and the plan says why and how to give them.
     assert "Nothing to undo now, so nothing was planned: NOT UNDONE: trunk 'Carrier PBX'" in unable
     note = unable
@@ -109,12 +111,15 @@ async def test_a_trunk_update_is_undone_with_the_password_named_never_stored_and
     assert "update_trunk, giving inbound_password and outbound_password" in note
     assert undone["status"] == "done", undone["message"]
     restored = await api.trunks.get(trunk.id)
-    assert restored.outbound_config is not None and restored.outbound_config.transport == "TCP"
-    assert restored.inbound_config is not None and restored.inbound_config.allowed_addresses == ["203.0.113.0/24"]
+    assert restored.outbound_config is not None
+    assert restored.outbound_config.transport == "TCP"
+    assert restored.inbound_config is not None
+    assert restored.inbound_config.allowed_addresses == ["203.0.113.0/24"]
     assert stored_password(sandbox, trunk.id, "inbound") == IN_SECRET
     assert stored_password(sandbox, trunk.id, "outbound") == OUT_SECRET
     everything = json.dumps([updated, unable, plan, undone])
-    assert IN_SECRET not in everything and OUT_SECRET not in everything
+    assert IN_SECRET not in everything
+    assert OUT_SECRET not in everything
 
 
 async def test_a_routing_change_is_undone_and_the_config_is_back(
@@ -123,7 +128,8 @@ async def test_a_routing_change_is_undone_and_the_config_is_back(
     await api.inbound_routing.create(workflow_id="wf_front_desk", workflow_version=2)
 
     async with connect(make_server(), era) as client:
-        changed = await confirmed(client, "update_inbound_routing_config", {"workflow_id": "wf_night", "enabled": False})
+        change = {"workflow_id": "wf_night", "enabled": False}
+        changed = await confirmed(client, "update_inbound_routing_config", change)
         plan = data(await call(client, "plan_changes", undo(changed["undo_id"])))
         undone = await applied(client, plan)
 

@@ -59,16 +59,16 @@ async def plan_changes(
         dict[str, Any] | str | None, Field(description=f"YAML/JSON document, as {SCHEMA_URI} describes")
     ] = None,
 ) -> PlanView:
-    """Plan many changes without making them: steps, impact on callers, and a plan_id for apply_changes.
+    """Plan changes without making them: steps, caller impact, plan_id for apply_changes.
 
-    operations items by op (one item, many numbers):
+    operations by op (one item, many numbers):
     register_numbers: phone_numbers, trunk_id
     delete_numbers: unused=true | phone_numbers | from_trunk_id
     move_numbers: phone_numbers | from_trunk_id, to_trunk_id
     assign_agent: agent (id or name), phone_numbers, direction?
     unassign_agent: phone_numbers, direction?
     set_shareable: phone_numbers, outbound_shareable
-    undo: undo_id (from a change's result), planned alone
+    undo: undo_id
     """
     from mcp_anyreach.changes.engine import plan_document, plan_operations
 
