@@ -4,6 +4,7 @@ plans its inverse, previewed and confirmed like any plan."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from pydantic import SecretStr
 
 from mcp_anyreach.api import AnyreachClient, InboundConfig, OutboundConfig, Trunk
 from mcp_anyreach.sandbox import Sandbox
-from tests.server.conftest import ServerFactory, call, connect
+from tests.server.conftest import ServerFactory, call, connect, sandbox_api
 from tests.server.test_change_sets import confirmed, data, directory, error
 
 IN_SECRET = "in-secret-Kq82"  # a test password, which must never come back
@@ -81,8 +82,15 @@ async def test_a_move_is_undone_by_its_undo_id_and_the_numbers_are_back_on_their
 
 
 async def test_a_trunk_update_is_undone_with_the_password_named_never_stored_and_kept_as_it_was(
-    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str, monkeypatch: pytest.MonkeyPatch
+    make_server: ServerFactory,
+    api: AnyreachClient,
+    sandbox: Sandbox,
+    era: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     trunk = await carrier_trunk(api)
     change = {
         "trunk_id": trunk.id,
@@ -95,7 +103,8 @@ async def test_a_trunk_update_is_undone_with_the_password_named_never_stored_and
     monkeypatch.setenv("ANYREACH_SIP_CARRIER_OUT", OUT_SECRET)
     passwords = {"Carrier PBX": {"inbound": "ANYREACH_SIP_CARRIER_IN", "outbound": "ANYREACH_SIP_CARRIER_OUT"}}
 
-    async with connect(make_server(), era) as client:
+    store = tmp_path / "state.db"
+    async with connect(make_server(token_store=store, audit_log=tmp_path / "audit.jsonl"), era) as client:
         updated = await confirmed(client, "update_trunk", change)
         unable = error(await call(client, "plan_changes", undo(updated["undo_id"])))
         plan = data(await call(client, "plan_changes", undo(updated["undo_id"], passwords=passwords)))
@@ -117,7 +126,10 @@ async def test_a_trunk_update_is_undone_with_the_password_named_never_stored_and
     assert restored.inbound_config.allowed_addresses == ["203.0.113.0/24"]
     assert stored_password(sandbox, trunk.id, "inbound") == IN_SECRET
     assert stored_password(sandbox, trunk.id, "outbound") == OUT_SECRET
-    everything = json.dumps([updated, unable, plan, undone])
+    # Never in a result, the undo record (the token store's file), a log or the audit log.
+    kept = store.read_bytes().decode(errors="replace") + (tmp_path / "audit.jsonl").read_text()
+    everything = json.dumps([updated, unable, plan, undone]) + kept + caplog.text
+    assert '"auth_username":"pbx-out"' in kept, "the record is in the file, its password never"
     assert IN_SECRET not in everything
     assert OUT_SECRET not in everything
 
@@ -196,3 +208,20 @@ async def test_records_in_the_token_store_last_seven_days_and_say_so(
     assert "kept 7 days" in routing["message"]
     assert kept["plan_id"] is not None
     assert "There is no undo record" in error(gone)
+
+
+async def test_an_undo_record_of_one_organization_is_never_found_from_another_sharing_the_store(
+    make_server: ServerFactory, sandbox: Sandbox, tmp_path: Path, era: str
+) -> None:
+    store = tmp_path / "state.db"
+    async with sandbox_api(sandbox, sandbox.seed.other.api_key) as other_api:
+        ours, theirs = make_server(token_store=store), make_server(token_store=store, client=other_api)
+        async with connect(ours, era) as client:
+            made = await confirmed(client, "create_inbound_routing_config", {"workflow_id": "wf_front_desk"})
+        async with connect(theirs, era) as client:
+            elsewhere = await call(client, "plan_changes", undo(made["undo_id"]))
+        async with connect(make_server(token_store=store), era) as client:  # another replica of ours
+            here = data(await call(client, "plan_changes", undo(made["undo_id"])))
+
+    assert "There is no undo record" in error(elsewhere)
+    assert here["steps"][0]["action"] == "delete_routing"
