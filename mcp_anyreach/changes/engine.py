@@ -26,6 +26,7 @@ from mcp_anyreach.domain.text import listed
 from mcp_anyreach.domain.uris import NUMBERS_URI, ROUTING_URI, TRUNKS_URI
 
 logger = logging.getLogger("mcp_anyreach.server")
+UNDO_AFTER_CANCEL_SECONDS = 5.0
 
 
 async def plan_operations(
@@ -145,8 +146,28 @@ async def apply_plan(
     plan = await store.take(plan_id)
     if plan is None:
         raise Refusal(f"The plan {plan_id} was applied or expired meanwhile; call plan_changes again.")
+    made_by = f"apply_changes {plan.id}"
+    watch = recording_watch(client, undos, plan, watch, made_by=made_by)
     report = await run_plan(client, plan, run_step, env=env, store=store, watch=watch)
-    return await remember_undo(client, undos, plan, report, made_by=f"apply_changes {plan.id}")
+    return await remember_undo(client, undos, plan, report, made_by=made_by)
+
+
+def recording_watch(
+    client: AnyreachClient, undos: UndoStore | None, plan: Plan, watch: Watch | None, *, made_by: str
+) -> Watch | None:
+    """`watch`, told of a cancelled run with the undo id of what ran, so that its undo can be planned too."""
+    if undos is None or plan.undo is None:
+        return watch
+    told = watch.cancelled if watch is not None else None
+
+    async def cancelled(report: ApplyReport) -> None:
+        # Shielded by the executor, and bounded: the client that cancelled may be waiting for the call to end.
+        with anyio.move_on_after(UNDO_AFTER_CANCEL_SECONDS):
+            report = await remember_undo(client, undos, plan, report, made_by=made_by)
+        if told is not None:
+            await told(report)
+
+    return Watch(progress=watch.progress if watch is not None else None, cancelled=cancelled)
 
 
 async def remember_undo(

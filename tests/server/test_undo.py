@@ -135,11 +135,12 @@ async def test_a_trunk_update_is_undone_with_the_password_named_never_stored_and
 
 
 async def test_a_routing_change_is_undone_and_the_config_is_back(
-    make_server: ServerFactory, api: AnyreachClient, era: str
+    make_server: ServerFactory, api: AnyreachClient, era: str, tmp_path: Path
 ) -> None:
     await api.inbound_routing.create(workflow_id="wf_front_desk", workflow_version=2)
+    log = tmp_path / "audit.jsonl"
 
-    async with connect(make_server(), era) as client:
+    async with connect(make_server(audit_log=log), era) as client:
         change = {"workflow_id": "wf_night", "enabled": False}
         changed = await confirmed(client, "update_inbound_routing_config", change)
         plan = data(await call(client, "plan_changes", undo(changed["undo_id"])))
@@ -149,6 +150,12 @@ async def test_a_routing_change_is_undone_and_the_config_is_back(
     routing = await api.inbound_routing.get()
     assert routing is not None
     assert (routing.workflow_id, routing.workflow_version, routing.enabled) == ("wf_front_desk", 2, True)
+    # The audit line that recorded each change names its undo id: the change's own, and the undo's.
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    done = {(line["tool"], line.get("undo_id")) for line in lines if line["outcome"] == "done"}
+    assert ("update_inbound_routing_config", changed["undo_id"]) in done
+    assert ("apply_changes", undone["undo_id"]) in done
+    assert ("update_inbound_routing_config", None) in done, "a step of the undo carries the plan_id, not an undo id"
 
 
 async def test_an_undo_refuses_a_target_changed_since_naming_it_and_what_changed_and_overwrites_nothing(

@@ -26,6 +26,7 @@ from mcp_anyreach.domain.records import Gated
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.domain.uris import NUMBERS_URI, OPERATIONS_URI, ROUTING_URI, SCHEMA_URI, TRUNKS_URI
 from mcp_anyreach.server.caller import may_write
+from mcp_anyreach.server.gate.audit_log import note_undo
 from mcp_anyreach.server.gate.gatekeeper import Verdict
 from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.notify import notify_changed
@@ -159,7 +160,7 @@ async def run_change_set(
         await ctx.report_progress(done, total, f"Step {step.n} of {total} done: {step.detail}")
 
     async def cancelled(ran: ApplyReport) -> None:
-        await services.gatekeeper.cancelled(verdict, ran.next, ran)
+        await services.gatekeeper.cancelled(verdict, " ".join(filter(None, [ran.next, ran.undo])), ran)
         if ran.done:
             with anyio.move_on_after(NOTIFY_AFTER_CANCEL_SECONDS):
                 try:
@@ -176,6 +177,8 @@ async def run_change_set(
     async def action() -> ApplyReport:
         nonlocal report
         report = ran = await apply(run_step, watch)
+        if ran.undo_id is not None:
+            note_undo(ran.undo_id)
         if (failure := ran.failure) is not None:
             raise Refusal(f"stopped at step {failure.n} ({failure.action} {failure.subject}): {failure.cause}")
         return ran
@@ -204,11 +207,12 @@ def _with_undo(gated: Gated[ApplyReport], report: ApplyReport | None) -> Gated[A
 
 
 async def run_planned(services: Services, plan: Plan, run_step: RunStep, watch: Watch, *, tool: str) -> ApplyReport:
-    from mcp_anyreach.changes.engine import remember_undo
+    from mcp_anyreach.changes.engine import recording_watch, remember_undo
     from mcp_anyreach.changes.executor import run_plan
 
+    recording = recording_watch(services.client, services.undo, plan, watch, made_by=tool)
     with plans_reachable(SAME_TOOL_AGAIN), api_errors(retry_safe=True):
-        report = await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans, watch=watch)
+        report = await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans, watch=recording)
     return await remember_undo(services.client, services.undo, plan, report, made_by=tool)
 
 

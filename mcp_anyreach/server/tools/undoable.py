@@ -14,6 +14,7 @@ from mcp.server.mcpserver import Context
 
 from mcp_anyreach.domain.api_errors import api_errors
 from mcp_anyreach.domain.records import Gated
+from mcp_anyreach.server.gate.audit_log import note_undo
 from mcp_anyreach.server.gate.gatekeeper import Verdict
 from mcp_anyreach.server.services import Services
 
@@ -50,6 +51,7 @@ async def run_undoable(
             kept.append(f"No undo record could be kept ({type(exc).__name__}).")
         else:
             kept.extend([record.id, kept_sentence(record, services.undo)])
+            note_undo(record.id)
         return result
 
     gated = await services.gatekeeper.run(ctx, verdict, undoable, changed=changed, read_back=read_back)
