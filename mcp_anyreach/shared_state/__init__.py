@@ -1,5 +1,5 @@
 """The state replicas must share: used confirmation tokens, the purchase budget, the offers searches made,
-and change-set plans with their unfinished moves.
+change-set plans with their unfinished moves, and the undo records of applied changes.
 
 Three stores, chosen by the settings: Redis (`--redis-url`, replicas on several machines), the token store's
 SQLite file (`--token-store`, replicas on one host), or this process's memory (one server). Whatever the

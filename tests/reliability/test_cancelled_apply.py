@@ -1,4 +1,5 @@
-"""A cancelled apply_changes stops between steps, never inside one, and says what ran; planning again resumes it.
+"""A cancelled apply_changes stops between steps, never inside one, and says what ran; planning again resumes it, and
+its undo takes back what ran.
 
 The server reaches the sandbox through a door that holds the k-th write (step k's request, or a move's delete)
 until the test has cancelled the call and the server has heard it, so the cancellation lands while a step is

@@ -232,3 +232,57 @@ async def test_an_undo_record_of_one_organization_is_never_found_from_another_sh
 
     assert "There is no undo record" in error(elsewhere)
     assert here["steps"][0]["action"] == "delete_routing"
+
+
+async def test_a_released_purchased_number_is_named_as_what_no_undo_can_bring_back(
+    make_server: ServerFactory, era: str
+) -> None:
+    bought = "+14155550101"  # on the seed's managed trunk
+    async with connect(make_server(), era) as client:
+        released = await confirmed(client, "delete_phone_number", {"phone_number": bought})
+        result = await call(client, "plan_changes", undo(released["undo_id"]))
+
+    assert released["status"] == "done"
+    assert f"NOT UNDONE: {bought} was bought through Anyreach and is released: no undo can buy it back" in error(result)
+
+
+async def test_an_agent_assignment_is_undone_slot_by_slot(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str
+) -> None:
+    answered, empty = "+12125550132", "+13125550143"  # the seed's 'After-hours' v1 on both slots, and nobody
+    before = await directory(api)
+    assign = {"agent_id": sandbox.seed.demo.agent_ids[2], "version": 1, "phone_numbers": [answered, empty]}
+    async with connect(make_server(), era) as client:
+        assigned = await confirmed(client, "assign_agent_to_numbers", assign)
+        undone = await applied(client, data(await call(client, "plan_changes", undo(assigned["undo_id"]))))
+
+    assert undone["status"] == "done", undone["message"]
+    after = await directory(api)
+    for phone in (answered, empty):
+        assert after[phone].inbound_agent_version_id == before[phone].inbound_agent_version_id
+        assert after[phone].outbound_agent_version_id == before[phone].outbound_agent_version_id
+
+
+async def test_a_created_trunk_is_deleted_by_its_undo_and_a_deleted_one_created_again_with_the_passwords_given(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trunk = await carrier_trunk(api)
+    monkeypatch.setenv("ANYREACH_SIP_IN", IN_SECRET)
+    monkeypatch.setenv("ANYREACH_SIP_OUT", OUT_SECRET)
+    passwords = {"Carrier PBX": {"inbound": "ANYREACH_SIP_IN", "outbound": "ANYREACH_SIP_OUT"}}
+    async with connect(make_server(), era) as client:
+        created = await confirmed(client, "create_trunk", {"name": "Spare PBX"})
+        deleted = await confirmed(client, "delete_trunk", {"trunk_id": trunk.id})
+        undo_create = data(await call(client, "plan_changes", undo(created["undo_id"])))
+        await applied(client, undo_create)
+        undo_delete = data(await call(client, "plan_changes", undo(deleted["undo_id"], passwords=passwords)))
+        await applied(client, undo_delete)
+
+    trunks = {t.name: t async for t in api.trunks.iter()}
+    assert [step["action"] for step in undo_create["steps"]] == ["delete_trunk"]
+    assert "Spare PBX" not in trunks
+    again = trunks["Carrier PBX"]
+    assert again.id != trunk.id, "a deleted trunk comes back as a new trunk"
+    assert again.inbound_config == trunk.inbound_config
+    assert again.outbound_config == trunk.outbound_config
+    assert stored_password(sandbox, again.id, "outbound") == OUT_SECRET

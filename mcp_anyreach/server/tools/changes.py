@@ -184,7 +184,11 @@ async def run_change_set(
         return ran
 
     try:
-        return _with_undo(await services.gatekeeper.run(ctx, verdict, action, changed=changed, read_back=True), report)
+
+        def finish(gated: Gated[ApplyReport]) -> Gated[ApplyReport]:
+            return _with_undo(gated, report)  # `report` is set by then
+
+        return await services.gatekeeper.run(ctx, verdict, action, changed=changed, read_back=True, finish=finish)
     except ToolError:
         if report is None or (report.done == 0 and report.failure is None):
             raise

@@ -54,8 +54,10 @@ async def run_undoable(
             note_undo(record.id)
         return result
 
-    gated = await services.gatekeeper.run(ctx, verdict, undoable, changed=changed, read_back=read_back)
-    if gated.status != "done" or not kept:
-        return gated
-    undo_id = kept[0] if len(kept) == 2 else None
-    return gated.model_copy(update={"undo_id": undo_id, "message": f"{gated.message}\n{kept[-1]}"})
+    def finish(gated: Gated[T]) -> Gated[T]:
+        if not kept:
+            return gated
+        undo_id = kept[0] if len(kept) == 2 else None
+        return gated.model_copy(update={"undo_id": undo_id, "message": f"{gated.message}\n{kept[-1]}"})
+
+    return await services.gatekeeper.run(ctx, verdict, undoable, changed=changed, read_back=read_back, finish=finish)
