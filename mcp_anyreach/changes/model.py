@@ -143,6 +143,20 @@ class MoveIntent(BaseModel):
         )
 
 
+class UndoBasis(BaseModel):
+    """What a change replaces, seen when it is planned (undo.py): kept with the plan, so that once applied its undo
+    record says what the targets were. No password: the API never returns one."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    document: dict[str, Any] = Field(description="The targets as they were: a desired-state document fragment")
+    before: dict[str, str | None] = Field(description="target URI -> digest before the change (None: absent)")
+    trunks: dict[str, str] = Field(default_factory=dict[str, str], description="trunk id -> its name before")
+    created_numbers: list[str] = Field(default_factory=list[str])
+    created_trunks: list[str] = Field(default_factory=list[str], description="names of trunks the change creates")
+    lost: list[str] = Field(default_factory=list[str], description="what no undo can bring back, as sentences")
+
+
 class Plan(BaseModel):
     """The ordered steps, what they change for callers, and what the account looked like when planned."""
 
@@ -154,6 +168,8 @@ class Plan(BaseModel):
     notes: list[str] = Field(default_factory=list[str])
     basis: dict[str, str | None] = Field(description="resource URI -> digest of what planning saw (None: absent)")
     moves: dict[str, MoveIntent] = Field(default_factory=dict[str, MoveIntent])
+    # What the plan replaces, for its undo record; left out when absent, so plans stored before read back as written.
+    undo: UndoBasis | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @property
     def targets(self) -> list[str]:

@@ -12,10 +12,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from mcp_anyreach.api import PhoneNumber
+from mcp_anyreach.changes.actions import SECRET_PREFIX, Side
 from mcp_anyreach.changes.agents import agent_slot, current_slot
+from mcp_anyreach.changes.desired import EnvName
 from mcp_anyreach.changes.model import KEEP, MoveIntent, NumberTarget, SlotTarget
 from mcp_anyreach.changes.snapshot import Snapshot
-from mcp_anyreach.domain.args import E164, Identifier
+from mcp_anyreach.domain.args import E164, Identifier, TrunkName
 from mcp_anyreach.domain.references import name_instead_of_id
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.domain.text import listed
@@ -83,8 +85,21 @@ class RegisterNumbers(_Operation):
     outbound_shareable: bool = False
 
 
+class Undo(_Operation):
+    """Plan the undo of an applied change, by the undo_id its result gave; planned alone."""
+
+    op: Literal["undo"]
+    undo_id: str = Field(min_length=8, max_length=64, pattern=r"^und_[A-Za-z0-9_-]+$", description="From the change")
+    passwords: dict[TrunkName, dict[Side, EnvName]] = Field(
+        default={},
+        max_length=50,
+        description=f"Trunk name -> side -> a {SECRET_PREFIX}... variable holding that side's SIP password, for trunks "
+        "the undo restores (the plan says which need one)",
+    )
+
+
 Operation = Annotated[
-    DeleteNumbers | MoveNumbers | AssignAgent | UnassignAgent | SetShareable | RegisterNumbers,
+    DeleteNumbers | MoveNumbers | AssignAgent | UnassignAgent | SetShareable | RegisterNumbers | Undo,
     Field(discriminator="op"),
 ]
 OPERATIONS = TypeAdapter(list[Operation], config=ConfigDict(defer_build=True))
@@ -163,6 +178,8 @@ def compile_operations(
                         if current is None
                         else NumberTarget(phone)
                     )
+            case Undo():
+                raise Refusal("Plan an undo alone: give only the undo operation.")
     return targets, notes
 
 

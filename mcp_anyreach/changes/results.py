@@ -74,3 +74,5 @@ class ApplyReport(Result):
     steps: list[StepOutcome]
     steps_not_listed: int = 0
     next: str
+    undo_id: str | None = None  # what ran is recorded under it, for plan_changes' undo operation
+    undo: str | None = None  # how to undo it and how long the record lives, or why none was kept

@@ -37,9 +37,10 @@ class Snapshot:
 
     def digest(self, uri: str) -> str | None:
         """The digest of what `uri` names in this snapshot; None when it does not exist."""
-        return digest_of(self._record(uri))
+        return digest_of(self.record(uri))
 
-    def _record(self, uri: str) -> object:
+    def record(self, uri: str) -> object:
+        """What `uri` names in this snapshot (None: absent)."""
         if uri == ROUTING_URI:
             return self.routing
         if uri.startswith(NUMBERS_URI + "/"):
@@ -61,6 +62,13 @@ async def read_snapshot(client: AnyreachClient) -> Snapshot:
 async def observe(client: AnyreachClient, uris: Iterable[str]) -> dict[str, str | None]:
     """The current digest of each URI, read as cheaply as the count allows (one GET each, or whole lists)."""
     wanted = list(dict.fromkeys(uris))
+    found = await read_records(client, wanted)
+    return {uri: digest_of(found.get(uri)) for uri in wanted}
+
+
+async def read_records(client: AnyreachClient, uris: Iterable[str]) -> dict[str, object]:
+    """What each URI names now (absent: not in the answer), read as cheaply as the count allows."""
+    wanted = list(dict.fromkeys(uris))
     numbers = [uri for uri in wanted if uri.startswith(NUMBERS_URI + "/")]
     trunks = [uri for uri in wanted if uri.startswith(TRUNKS_URI + "/")]
     found: dict[str, object] = {}
@@ -75,7 +83,7 @@ async def observe(client: AnyreachClient, uris: Iterable[str]) -> dict[str, str 
             found[trunk_uri(trunk.id)] = trunk
     if ROUTING_URI in wanted:
         found[ROUTING_URI] = await client.inbound_routing.get()
-    return {uri: digest_of(found.get(uri)) for uri in wanted}
+    return found
 
 
 async def _get_or_none(pending: Awaitable[PhoneNumber]) -> PhoneNumber | None:

@@ -22,12 +22,14 @@ import yaml
 from mcp_anyreach.api import AnyreachClient, AnyreachError
 from mcp_anyreach.changes.desired import DesiredState, export_document, load_document
 from mcp_anyreach.changes.document_text import FILE_MAX_BYTES, check_size
-from mcp_anyreach.changes.engine import plan_document, stale_resources
+from mcp_anyreach.changes.engine import plan_document, remember_undo, stale_resources
 from mcp_anyreach.changes.executor import RunStep, missing_secrets, run_plan
 from mcp_anyreach.changes.model import Plan, Step
 from mcp_anyreach.changes.results import ApplyReport, PlanView
 from mcp_anyreach.changes.snapshot import read_snapshot
 from mcp_anyreach.changes.store import MemoryPlans
+from mcp_anyreach.changes.undo_plan import inverse_document
+from mcp_anyreach.changes.undo_store import UNDO_TTL_TEXT, MemoryUndo, UndoRecord, UndoStore
 from mcp_anyreach.cli.backend import audit_organization, connect_all
 from mcp_anyreach.cli.exit_codes import ExitCode
 from mcp_anyreach.cli.organizations import choose_organization, shown
@@ -35,6 +37,7 @@ from mcp_anyreach.domain.api_errors import error_message
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.server.gate.audit_log import AuditLog, AuditUnavailable
 from mcp_anyreach.settings import Organization, Settings
+from mcp_anyreach.shared_state import open_shared_state
 
 
 async def export(
@@ -115,7 +118,13 @@ async def apply(
             )
             return ExitCode.FAILURE
         report = await run_plan(client, planned, _audited(audit, via), env=os.environ, store=store)
+        async with _undo_records(settings, client.organization) as undos:
+            report = await remember_undo(client, undos, planned, report, made_by=f"mcp-anyreach apply {document.name}")
+            record = await undos.load(report.undo_id) if report.undo_id else None
+            shared = not isinstance(undos, MemoryUndo)
     _report(report, as_json=as_json, out=out)
+    if record is not None:
+        _undo(record, shared=shared, as_json=as_json, out=out, organization=chosen)
     return ExitCode.SUCCESS if report.complete else ExitCode.FAILURE
 
 
@@ -124,6 +133,42 @@ async def connect_to(settings: Settings, organization: Organization | None) -> A
     """An open API client acting in `organization` (None: the one organization the settings name)."""
     async with connect_all(settings) as clients:
         yield next(iter(clients.values())) if organization is None else clients[organization]
+
+
+@asynccontextmanager
+async def _undo_records(settings: Settings, namespace: str) -> AsyncGenerator[UndoStore]:
+    """The MCP server's undo records when a shared store is configured (its plan_changes can then plan the undo),
+    else this command's own, which end with it."""
+    if settings.redis_url is None and settings.token_store is None:
+        yield MemoryUndo()
+        return
+    async with open_shared_state(settings, namespace) as state:
+        yield state.undo
+
+
+def _undo(
+    record: UndoRecord, *, shared: bool, as_json: bool, out: IO[str], organization: Organization | None = None
+) -> None:
+    """The undo id, and the inverse as a document to keep (naming its organization where several are configured,
+    as export does): without a shared store the id ends with this command."""
+    document, comments = inverse_document(record)
+    if organization is not None:
+        document = {"organization": organization.id, **document}
+    if as_json:
+        out.write(json.dumps({"undo_id": record.id, "undo_document": document, "undo_notes": comments}, indent=2))
+        out.write("\n")
+        return
+    kept = (
+        f"kept {UNDO_TTL_TEXT} in the shared store: the MCP server's plan_changes plans it with "
+        f'{{"op": "undo", "undo_id": "{record.id}"}}'
+        if shared
+        else "kept only while this command ran (no MCP_ANYREACH_TOKEN_STORE or MCP_ANYREACH_REDIS_URL is set)"
+    )
+    out.write(f"Undo id {record.id}, {kept}.\n")
+    out.write("To undo this apply later, keep the document below (say as undo.yaml), then run `mcp-anyreach plan ")
+    out.write("undo.yaml` and `mcp-anyreach apply undo.yaml`:\n")
+    out.write("".join(f"# {line}\n" for line in comments))
+    out.write(_yaml(document))
 
 
 def _audited(audit: AuditLog, via: str) -> RunStep:

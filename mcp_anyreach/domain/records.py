@@ -209,3 +209,5 @@ class Gated(Result, Generic[T]):
     # A call repeated with its used confirmation token, answered from the first outcome: nothing changed now. Left
     # out unless set, so every other outcome reads as before.
     repeat: bool | None = Field(default=None, exclude_if=_unset)
+    # Where what a confirmed write replaced is recorded: plan_changes' undo operation takes it. Left out unless set.
+    undo_id: str | None = Field(default=None, exclude_if=_unset)

@@ -170,6 +170,7 @@ def build_services(
         sandbox=settings.uses_sandbox if sandbox is None else sandbox,
         purchases=shared.purchases,
         plans=shared.plans,
+        undo=shared.undo,
         managed_account=ManagedAccount(client, settings.managed_account_id),
         agent_names=agent_names,
         organization=named,

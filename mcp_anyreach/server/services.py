@@ -11,6 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.changes.store import MemoryPlans, PlanStore
+from mcp_anyreach.changes.undo_store import MemoryUndo, UndoStore
 from mcp_anyreach.domain.agent_names import AgentNames
 from mcp_anyreach.domain.managed_account import ManagedAccount
 from mcp_anyreach.server.gate.gatekeeper import Gatekeeper
@@ -34,6 +35,7 @@ class Services:
     managed_account: ManagedAccount
     agent_names: AgentNames
     plans: PlanStore = field(default_factory=MemoryPlans)  # between plan_changes and apply_changes
+    undo: UndoStore = field(default_factory=MemoryUndo)  # what applied changes replaced, for their undo
     organization: Organization | None = None
     """Named only when the server serves several organizations: then previews and results say which."""
 

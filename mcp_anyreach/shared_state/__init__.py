@@ -1,5 +1,5 @@
 """The state replicas must share: used confirmation tokens, the purchase budget, the offers searches made,
-and change-set plans with their unfinished moves.
+change-set plans with their unfinished moves, and the undo records of applied changes.
 
 Three stores, chosen by the settings: Redis (`--redis-url`, replicas on several machines), the token store's
 SQLite file (`--token-store`, replicas on one host), or this process's memory (one server). Whatever the
@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from mcp_anyreach.changes.store import MemoryPlans, PlanStore
+from mcp_anyreach.changes.undo_store import MemoryUndo, UndoStore
 from mcp_anyreach.settings import Settings
 from mcp_anyreach.shared_state.budget import MemoryPurchaseBudget, PurchaseBudget, SqlitePurchaseBudget
 from mcp_anyreach.shared_state.errors import SharedStateUnavailable
@@ -21,6 +22,7 @@ from mcp_anyreach.shared_state.offers import MemoryOffers, OfferMemory
 from mcp_anyreach.shared_state.plans import SqlitePlans
 from mcp_anyreach.shared_state.purchases import Purchases
 from mcp_anyreach.shared_state.sqlite_file import SqliteFile
+from mcp_anyreach.shared_state.undo_records import SqliteUndo
 from mcp_anyreach.shared_state.used_tokens import MemoryUsedTokens, SqliteUsedTokens, UsedTokens
 
 __all__ = [
@@ -43,6 +45,7 @@ class SharedState:
     used_tokens: UsedTokens
     purchases: Purchases
     plans: PlanStore  # between plan_changes and apply_changes
+    undo: UndoStore = field(default_factory=MemoryUndo)  # what applied changes replaced, for their undo
     aclose: Callable[[], Awaitable[None]] = field(default=_nothing_to_close)
 
 
@@ -64,6 +67,7 @@ def shared_states(
                 RedisOffers,
                 RedisPlans,
                 RedisPurchaseBudget,
+                RedisUndo,
                 RedisUsedTokens,
                 connect_redis,
             )
@@ -81,6 +85,7 @@ def shared_states(
                     clock,
                 ),
                 plans=RedisPlans(redis, namespace, clock=clock),
+                undo=RedisUndo(redis, namespace, clock=clock),
             ),
             redis.aclose,
         )
@@ -101,6 +106,7 @@ def shared_states(
                     clock,
                 ),
                 plans=SqlitePlans(file, clock=clock, namespace=namespace),
+                undo=SqliteUndo(file, namespace, clock=clock),
             ),
             close_file,
         )
@@ -109,6 +115,7 @@ def shared_states(
             used_tokens=MemoryUsedTokens(),
             purchases=Purchases(MemoryPurchaseBudget(settings.max_purchases, window), MemoryOffers(), clock),
             plans=MemoryPlans(clock=clock),
+            undo=MemoryUndo(clock=clock),
         )
         for namespace in namespaces
     }

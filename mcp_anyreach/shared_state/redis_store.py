@@ -35,6 +35,7 @@ from mcp_anyreach.changes.store import (
     PLAN_TTL_SECONDS,
     PLANS_PER_CALLER,
 )
+from mcp_anyreach.changes.undo_store import UNDO_TTL_SECONDS, UNDO_TTL_TEXT, UndoRecord
 from mcp_anyreach.shared_state.budget import new_reservation
 from mcp_anyreach.shared_state.errors import SharedStateUnavailable
 from mcp_anyreach.shared_state.used_tokens import RUNNING, Claim, FirstUse, settled
@@ -375,3 +376,39 @@ class RedisPlans:
             pipe.hdel(self._moves_key, *phones)
             pipe.zrem(self._expiry_key, *phones)
             await _unless_unreachable(pipe.execute(), "forget finished moves")
+
+
+class RedisUndo:
+    """Undo records: a string each under the organization's prefix, expiring with Redis's own TTL."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        namespace: str,
+        *,
+        ttl_seconds: int = UNDO_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = redis
+        self._prefix = f"{key_prefix(namespace)}undo:"
+        self._ttl = ttl_seconds
+        self._clock = clock
+
+    @property
+    def lasts(self) -> str:
+        return UNDO_TTL_TEXT
+
+    async def save(self, record: UndoRecord) -> UndoRecord:
+        now = self._clock()
+        kept = record.model_copy(update={"expires_at": now + self._ttl})
+        keep = _keep_ms(kept.expires_at, now)
+        stored = self._redis.set(self._prefix + kept.id, kept.model_dump_json(), px=keep)
+        await _unless_unreachable(stored, "keep an undo record")
+        return kept
+
+    async def load(self, undo_id: str) -> UndoRecord | None:
+        found = await _unless_unreachable(self._redis.get(self._prefix + undo_id), "read an undo record")
+        if found is None:
+            return None
+        record = UndoRecord.model_validate_json(found)
+        return record if record.expires_at >= self._clock() else None

@@ -1,4 +1,5 @@
-"""A cancelled apply_changes stops between steps, never inside one, and says what ran; planning again resumes it.
+"""A cancelled apply_changes stops between steps, never inside one, and says what ran; planning again resumes it, and
+its undo takes back what ran.
 
 The server reaches the sandbox through a door that holds the k-th write (step k's request, or a move's delete)
 until the test has cancelled the call and the server has heard it, so the cancellation lands while a step is
@@ -229,3 +230,31 @@ async def test_a_move_cancelled_at_its_delete_is_registered_again_with_its_agent
 
 def _byoc(sandbox: Sandbox) -> str:
     return sandbox.seed.demo.byoc_trunk_id
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_the_undo_of_a_cancelled_apply_takes_back_exactly_the_steps_that_ran(
+    make_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    door = Door(sandbox, hold_at=4)
+    trunk = _byoc(sandbox)
+    register = {"operations": [{"op": "register_numbers", "phone_numbers": NUMBERS, "trunk_id": trunk}]}
+    async with door.client(sandbox) as api:
+        with anyio.fail_after(TIMEOUT), audit_lines() as audit:
+            async with connect(make_server(client=api), era) as client:
+                plan = data(await call(client, "plan_changes", register))
+                confirmed = {"plan_id": plan["plan_id"], "confirmation_token": plan["confirmation_token"]}
+                await _cancel_at_the_door(client, door, confirmed, era, [])
+                await audit.cancelled.wait()
+                repeat = data(await call(client, "apply_changes", confirmed))
+                undo = [{"op": "undo", "undo_id": repeat["result"]["undo_id"]}]
+                inverse = data(await call(client, "plan_changes", {"operations": undo}))
+                arguments = {"plan_id": inverse["plan_id"], "confirmation_token": inverse["confirmation_token"]}
+                undone = data(await call(client, "apply_changes", arguments))
+                left = [number for number in NUMBERS if await in_directory(api, number)]
+
+    assert repeat["result"]["done"] == 4
+    assert repeat["result"]["undo_id"] in repeat["message"], "the repeat says how to undo what ran"
+    assert [step["detail"] for step in inverse["steps"]] == [f"delete {number}" for number in NUMBERS[:4]]
+    assert undone["status"] == "done"
+    assert left == []

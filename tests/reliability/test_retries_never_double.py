@@ -127,7 +127,7 @@ async def test_a_token_whose_first_use_failed_stays_spent(
     async with connect(make_server(), era) as client:
         token = await _token(client, "create_trunk", {"name": "Failing PBX"})
         faults = sandbox.app.state.faults
-        faults.enabled, faults.error_rate, faults.max_faults = True, 1.0, 1
+        faults.enabled, faults.error_rate, faults.max_faults = True, 1.0, None  # the read before the write too
         failed = await client.call_tool("create_trunk", {"name": "Failing PBX", "confirmation_token": token})
         faults.enabled = False
         writes = _writes(sandbox)

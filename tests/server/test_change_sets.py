@@ -120,7 +120,8 @@ async def test_a_plan_applied_with_its_token_answers_with_its_headline_not_every
         arguments = {"plan_id": plan["plan_id"], "confirmation_token": plan["confirmation_token"]}
         done = data(await call(client, "apply_changes", arguments))
 
-    assert done["message"] == f"Done: {plan['summary']}", "the model saw every step with the token already"
+    headline = f"Done: {plan['summary']}\n{done['result']['undo']}"  # and how to undo it
+    assert done["message"] == headline, "the model saw every step with the token already"
 
 
 async def test_a_client_that_can_ask_is_asked_once_for_the_whole_plan(

@@ -57,7 +57,7 @@ print(sorted(m for m in sys.modules if m.startswith(LAZY)))
     loaded = completed.stdout.strip()
     # A stored plan's steps are typed changes (actions/), so the plan model brings them: no further import.
     actions = ("actions", "actions.agents", "actions.base", "actions.numbers", "actions.routing", "actions.trunks")
-    changes = (*actions, "grouping", "model", "results", "store")
+    changes = (*actions, "grouping", "model", "results", "store", "undo_store")
     assert loaded == str([f"mcp_anyreach.changes.{name}" for name in changes])
 
 

@@ -10,7 +10,8 @@ Each line names the organization, the caller, and (for a write) how it was appro
 "elicitation" (a human's yes, with `preview`: the fingerprint of what they were shown, whose first 8
 characters their question ended with), "token" (with `preview`: the preview the token was minted for),
 "no_confirm", "auto_approve" or "terminal" (the command line's `apply`), or "ungated". A change set's lines carry
-its `plan_id`. `confirmation` is the channel a gated call used (None: no gate), kept as it was.
+its `plan_id`. `confirmation` is the channel a gated call used (None: no gate), kept as it was. The "done" line of
+a write that can be undone carries the `undo_id` its outcome returned (`note_undo`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +37,15 @@ logger = logging.getLogger("mcp_anyreach.audit")
 REDACTED = "[redacted]"
 Opener = Callable[[Path], IO[str]]
 WRITE_OUTCOMES = ("attempted", "done", "failed")
+_undo_id: ContextVar[str | None] = ContextVar("mcp_anyreach_undo_id", default=None)
+"""The undo id of the write running now, for its "done" line."""
+
+
+def note_undo(undo_id: str) -> None:
+    """Name the undo record of the write running now in its "done" line."""
+    _undo_id.set(undo_id)
+
+
 """What a write's own lines say (the last with ": <cause>"); every other line is about its gate."""
 
 
@@ -109,6 +120,7 @@ class AuditLog:
         preview: str | None = None,
         session: str | None = None,
         provenance: Provenance | None = None,
+        undo_id: str | None = None,
     ) -> None:
         """Append one line; `call` pairs a write's "attempted" line with its outcome. `preview` is the fingerprint of
         the preview a token is minted for or a human is asked about; `session` the client connection without sign-in.
@@ -132,6 +144,8 @@ class AuditLog:
             entry["preview"] = seen.preview
         if isinstance(plan_id := arguments.get("plan_id"), str):
             entry["plan_id"] = plan_id
+        if undo_id is not None:
+            entry["undo_id"] = undo_id
         line = json.dumps(entry, separators=(",", ":"), default=str)
         logger.info("audit %s", line)
         if self._path is None:
@@ -177,20 +191,26 @@ class Attempt:
         self._via = via
         self._provenance = provenance
         self._cause = cause
+        self._undo: Token[str | None] | None = None
 
     def __enter__(self) -> None:
-        return None
+        self._undo = _undo_id.set(None)
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
+        undo_id = _undo_id.get()
+        if self._undo is not None:
+            _undo_id.reset(self._undo)
         if exc is None:
             outcome = "done"
         elif isinstance(exc, Exception):
             outcome = f"failed: {self._cause(exc)}"
         else:
             return
-        self._log.record(self._tool, self._arguments, outcome=outcome, via=self._via, provenance=self._provenance)
+        self._log.record(
+            self._tool, self._arguments, outcome=outcome, via=self._via, provenance=self._provenance, undo_id=undo_id
+        )
 
 
 def organization_of(client: AnyreachClient) -> str:

@@ -218,13 +218,16 @@ class Gatekeeper:
         *,
         changed: Sequence[str] = (),
         read_back: bool = False,
+        finish: Callable[[Gated[T]], Gated[T]] | None = None,
     ) -> Gated[T]:
         """Run a gated write only if it was approved; otherwise say why nothing changed.
 
         After a human's answer the model has not seen the preview, so the outcome carries it; with `read_back`
         (a result that is not the API's new state: a delete, a change set) also what the API now holds for
-        each target. A token's outcome stays compact: its caller already showed the preview.
+        each target. A token's outcome stays compact: its caller already showed the preview. `finish` completes a
+        done outcome (its undo id) before a token's first use is settled with it, so a repeat answers the same.
         """
+        finish = finish or (lambda gated: gated)
         tool, arguments, preview = verdict.tool, verdict.arguments, verdict.preview
         match verdict.outcome:
             case AcceptedElicitation(data=TokenRequired() as required):
@@ -259,9 +262,11 @@ class Gatekeeper:
                     ) from exc
                 # The token came back with the whole preview: its headline is enough to say what was done.
                 done = preview.summary.partition("\n")[0] if via == "token" else preview.summary
+                finished = finish(Gated[T](status="done", message=f"Done: {done}", result=result))
                 if redeemed is not None:
-                    await self._settle(tool, redeemed, {"done": done, "result": result})
-                return Gated[T](status="done", message=f"Done: {done}", result=result)
+                    outcome = {"done": finished.message.removeprefix("Done: "), "result": result}
+                    await self._settle(tool, redeemed, {**outcome, "undo_id": finished.undo_id})
+                return finished
             case AcceptedElicitation(data=Approval(confirm=True)):
                 now = await self._preview(tool, arguments)
                 if self._signer.fingerprint(now.state) != self._signer.fingerprint(preview.state):
@@ -288,7 +293,7 @@ class Gatekeeper:
                 )
                 now = await self._read_back(tool, preview.targets) if read_back else None
                 message = f"Done, as the user confirmed. They were shown:\n{preview.summary}"
-                return Gated[T](status="done", message=message, result=result, now=now)
+                return finish(Gated[T](status="done", message=message, result=result, now=now))
             case CancelledElicitation():
                 self._audit.record(tool, arguments, outcome="cancelled", via="elicitation", **self._seen(ctx, preview))
                 message = f"The user dismissed the confirmation; nothing changed. They were shown:\n{preview.summary}"
@@ -410,6 +415,8 @@ class Gatekeeper:
         status = stored.get("status", "done")  # "partial": a change set cancelled between two steps
         message = (REPEATED if status == "done" else REPEATED_PART) + stored["done"]
         answer = {"status": status, "message": message, "result": stored["result"], "repeat": True}
+        if stored.get("undo_id"):
+            answer["undo_id"] = stored["undo_id"]
         try:
             return self._outcomes[tool].model_validate(answer)
         except ValidationError:  # stored by a replica whose result model differs: the outcome as it was kept

@@ -29,6 +29,7 @@ from mcp_anyreach.reports.explain import routing_decides
 from mcp_anyreach.server.gate.gatekeeper import Verdict
 from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.tools.undoable import run_undoable
 
 Direction = Literal["inbound", "outbound", "both"]
 AGENT_NOT_FOUND = "Find agent ids with list_agents."
@@ -132,8 +133,11 @@ async def assign_agent_to_numbers(
         agents = await services.agent_names.directory()
         return [NumberView.of(row, agents) for row in rows]
 
+    from mcp_anyreach.changes.undo import Touched
+
     changed = [NUMBERS_URI, *verdict.preview.targets]
-    return await services.gatekeeper.run(ctx, verdict, publish, changed=changed)
+    touched = Touched(phones=frozenset([*phone_numbers, *unassign_phone_numbers]))
+    return await run_undoable(services, ctx, verdict, publish, touched, changed=changed)
 
 
 def _published_version(agents: AgentDirectory, agent_id: str, version: int | None) -> int:

@@ -26,6 +26,7 @@ from mcp_anyreach.domain.records import Gated
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.domain.uris import NUMBERS_URI, OPERATIONS_URI, ROUTING_URI, SCHEMA_URI, TRUNKS_URI
 from mcp_anyreach.server.caller import may_write
+from mcp_anyreach.server.gate.audit_log import note_undo
 from mcp_anyreach.server.gate.gatekeeper import Verdict
 from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.notify import notify_changed
@@ -59,15 +60,16 @@ async def plan_changes(
         dict[str, Any] | str | None, Field(description=f"YAML/JSON document, as {SCHEMA_URI} describes")
     ] = None,
 ) -> PlanView:
-    """Plan many changes without making them: steps, impact on callers, and a plan_id for apply_changes.
+    """Plan changes without making them: steps, caller impact, plan_id for apply_changes.
 
-    operations items by op (one item, many numbers):
+    operations by op (one item, many numbers):
     register_numbers: phone_numbers, trunk_id
     delete_numbers: unused=true | phone_numbers | from_trunk_id
     move_numbers: phone_numbers | from_trunk_id, to_trunk_id
     assign_agent: agent (id or name), phone_numbers, direction?
     unassign_agent: phone_numbers, direction?
     set_shareable: phone_numbers, outbound_shareable
+    undo: undo_id
     """
     from mcp_anyreach.changes.engine import plan_document, plan_operations
 
@@ -77,7 +79,9 @@ async def plan_changes(
     save, owner = cannot_apply is None, caller()
     with plans_reachable(), api_errors(retry_safe=True):
         if operations is not None:
-            plan = await plan_operations(services.client, services.plans, operations, save=save, owner=owner)
+            plan = await plan_operations(
+                services.client, services.plans, operations, save=save, owner=owner, undos=services.undo
+            )
         else:
             assert desired_state is not None
             plan = await plan_document(
@@ -133,7 +137,9 @@ async def apply_changes(
 
     async def apply(run_step: RunStep, watch: Watch) -> ApplyReport:
         with plans_reachable(), api_errors(retry_safe=True):
-            return await apply_plan(services.client, services.plans, plan_id, run_step, env=os.environ, watch=watch)
+            return await apply_plan(
+                services.client, services.plans, plan_id, run_step, env=os.environ, watch=watch, undos=services.undo
+            )
 
     return await run_change_set(services, ctx, verdict, apply)
 
@@ -156,7 +162,7 @@ async def run_change_set(
         await ctx.report_progress(done, total, f"Step {step.n} of {total} done: {step.detail}")
 
     async def cancelled(ran: ApplyReport) -> None:
-        await services.gatekeeper.cancelled(verdict, ran.next, ran)
+        await services.gatekeeper.cancelled(verdict, " ".join(filter(None, [ran.next, ran.undo])), ran)
         if ran.done:
             with anyio.move_on_after(NOTIFY_AFTER_CANCEL_SECONDS):
                 try:
@@ -173,12 +179,18 @@ async def run_change_set(
     async def action() -> ApplyReport:
         nonlocal report
         report = ran = await apply(run_step, watch)
+        if ran.undo_id is not None:
+            note_undo(ran.undo_id)
         if (failure := ran.failure) is not None:
             raise Refusal(f"stopped at step {failure.n} ({failure.action} {failure.subject}): {failure.cause}")
         return ran
 
     try:
-        return await services.gatekeeper.run(ctx, verdict, action, changed=changed, read_back=True)
+
+        def finish(gated: Gated[ApplyReport]) -> Gated[ApplyReport]:
+            return _with_undo(gated, report)  # `report` is set by then
+
+        return await services.gatekeeper.run(ctx, verdict, action, changed=changed, read_back=True, finish=finish)
     except ToolError:
         if report is None or (report.done == 0 and report.failure is None):
             raise
@@ -190,14 +202,24 @@ async def run_change_set(
             f"Stopped at step {failure.n} of {report.done + 1 + report.not_started}: {failure.cause} "
             f"So far {done}; {report.not_started} steps were not started. {report.next}"
         )
-        return Gated[ApplyReport](status="partial", message=message, result=report)
+        return _with_undo(Gated[ApplyReport](status="partial", message=message, result=report), report)
 
 
-async def run_planned(services: Services, plan: Plan, run_step: RunStep, watch: Watch) -> ApplyReport:
+def _with_undo(gated: Gated[ApplyReport], report: ApplyReport | None) -> Gated[ApplyReport]:
+    """The outcome with the undo id of what ran, and the line that says how to undo it."""
+    if report is None or report.undo is None or gated.status not in ("done", "partial"):
+        return gated
+    return gated.model_copy(update={"undo_id": report.undo_id, "message": f"{gated.message}\n{report.undo}"})
+
+
+async def run_planned(services: Services, plan: Plan, run_step: RunStep, watch: Watch, *, tool: str) -> ApplyReport:
+    from mcp_anyreach.changes.engine import recording_watch, remember_undo
     from mcp_anyreach.changes.executor import run_plan
 
+    recording = recording_watch(services.client, services.undo, plan, watch, made_by=tool)
     with plans_reachable(SAME_TOOL_AGAIN), api_errors(retry_safe=True):
-        return await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans, watch=watch)
+        report = await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans, watch=recording)
+    return await remember_undo(services.client, services.undo, plan, report, made_by=tool)
 
 
 PLAN_AGAIN = "Try again in a minute; if the plan is then gone, call plan_changes again."

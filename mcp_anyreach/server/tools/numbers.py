@@ -22,6 +22,7 @@ from mcp_anyreach.server.gate.gatekeeper import Verdict, Write
 from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
 from mcp_anyreach.server.tools.changes import SAME_TOOL_AGAIN, plans_reachable, run_change_set, run_planned
+from mcp_anyreach.server.tools.undoable import run_undoable
 
 if TYPE_CHECKING:
     from mcp_anyreach.changes.executor import RunStep, Watch
@@ -154,9 +155,11 @@ async def delete_phone_number(
             await services.client.phone_numbers.delete(phone_number)
         return phone_number
 
-    return await services.gatekeeper.run(
-        ctx, verdict, delete, changed=[NUMBERS_URI, number_uri(phone_number)], read_back=True
-    )
+    from mcp_anyreach.changes.undo import Touched
+
+    touched = Touched(phones=frozenset({phone_number}), deleted=frozenset({phone_number}))
+    changed = [NUMBERS_URI, number_uri(phone_number)]
+    return await run_undoable(services, ctx, verdict, delete, touched, changed=changed, read_back=True)
 
 
 async def _number_filter(
@@ -214,13 +217,14 @@ async def _bulk_preview(services: Services, operation: dict[str, Any]) -> Previe
 async def _bulk_run(
     services: Services, ctx: Context, verdict: Verdict, operation: dict[str, Any]
 ) -> Gated[ApplyReport]:
+    tool = "move_phone_numbers" if operation["op"] == "move_numbers" else "delete_phone_numbers"
     from mcp_anyreach.changes.engine import fingerprint
 
     async def apply(run_step: RunStep, watch: Watch) -> ApplyReport:
         plan = await _bulk_plan(services, operation)
         if fingerprint(plan) != verdict.preview.state:
             raise Refusal("What this change touches moved since the preview, so nothing was done; call again.")
-        return await run_planned(services, plan, run_step, watch)
+        return await run_planned(services, plan, run_step, watch, tool=tool)
 
     return await run_change_set(services, ctx, verdict, apply)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
@@ -22,6 +22,10 @@ from mcp_anyreach.reports.explain import explain_inbound_call as explain
 from mcp_anyreach.server.gate.gatekeeper import Verdict
 from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.tools.undoable import run_undoable
+
+if TYPE_CHECKING:
+    from mcp_anyreach.changes.undo import Touched
 
 FallbackAgentId = Annotated[
     AgentId | None, Field(description="Agent (list_agents) that answers when the workflow fails; none to clear")
@@ -103,7 +107,7 @@ async def create_inbound_routing_config(
         with api_errors(retry_safe=False, conflict=conflict):
             return _outcome(await services.client.inbound_routing.create(**_given(verdict.arguments)))
 
-    return await services.gatekeeper.run(ctx, verdict, create, changed=[ROUTING_URI])
+    return await run_undoable(services, ctx, verdict, create, _touches_routing(), changed=[ROUTING_URI])
 
 
 async def preview_update_inbound_routing_config(
@@ -151,7 +155,7 @@ async def update_inbound_routing_config(
         with api_errors(retry_safe=True, not_found=NO_CONFIG):
             return _outcome(await services.client.inbound_routing.update(**_given(verdict.arguments)))
 
-    return await services.gatekeeper.run(ctx, verdict, update, changed=[ROUTING_URI])
+    return await run_undoable(services, ctx, verdict, update, _touches_routing(), changed=[ROUTING_URI])
 
 
 async def preview_delete_inbound_routing_config(services: Services) -> Preview:
@@ -174,7 +178,13 @@ async def delete_inbound_routing_config(
             await services.client.inbound_routing.delete()
         return "deleted"
 
-    return await services.gatekeeper.run(ctx, verdict, delete, changed=[ROUTING_URI], read_back=True)
+    return await run_undoable(services, ctx, verdict, delete, _touches_routing(), changed=[ROUTING_URI], read_back=True)
+
+
+def _touches_routing() -> Touched:
+    from mcp_anyreach.changes.undo import Touched
+
+    return Touched(routing=True)
 
 
 async def _left_unanswered(services: Services) -> str:

@@ -31,6 +31,7 @@ from mcp_anyreach.domain.uris import TRUNKS_URI, trunk_uri
 from mcp_anyreach.server.gate.gatekeeper import Verdict
 from mcp_anyreach.server.gate.tokens import Preview
 from mcp_anyreach.server.services import Services
+from mcp_anyreach.server.tools.undoable import run_undoable
 
 TRUNK_NOT_FOUND = "Find trunk ids with list_trunks."
 MANAGED = "managed trunks belong to purchased numbers and cannot be changed through the API"
@@ -94,7 +95,9 @@ async def create_trunk(
             )
         return TrunkView.of(trunk)
 
-    return await services.gatekeeper.run(ctx, verdict, create, changed=[TRUNKS_URI])
+    from mcp_anyreach.changes.undo import Touched
+
+    return await run_undoable(services, ctx, verdict, create, Touched(created_trunks=(name,)), changed=[TRUNKS_URI])
 
 
 async def preview_update_trunk(
@@ -162,7 +165,10 @@ async def update_trunk(
             updated = await services.client.trunks.update(trunk_id, name=name, passwords=passwords, **changes)
         return TrunkView.of(updated)
 
-    return await services.gatekeeper.run(ctx, verdict, update, changed=[TRUNKS_URI, trunk_uri(trunk_id)])
+    from mcp_anyreach.changes.undo import Touched
+
+    touched = Touched(trunk_ids=frozenset({trunk_id}))
+    return await run_undoable(services, ctx, verdict, update, touched, changed=[TRUNKS_URI, trunk_uri(trunk_id)])
 
 
 async def preview_delete_trunk(services: Services, trunk_id: str) -> Preview:
@@ -198,9 +204,11 @@ async def delete_trunk(
             await services.client.trunks.delete(trunk_id)
         return trunk_id
 
-    return await services.gatekeeper.run(
-        ctx, verdict, delete, changed=[TRUNKS_URI, trunk_uri(trunk_id)], read_back=True
-    )
+    from mcp_anyreach.changes.undo import Touched
+
+    touched = Touched(trunk_ids=frozenset({trunk_id}))
+    changed = [TRUNKS_URI, trunk_uri(trunk_id)]
+    return await run_undoable(services, ctx, verdict, delete, touched, changed=changed, read_back=True)
 
 
 async def _editable_trunk(services: Services, trunk_id: str) -> tuple[Trunk, int]:
