@@ -195,3 +195,13 @@ async def test_with_one_organization_export_writes_no_organization_and_its_docum
 def test_the_published_document_schema_shows_organization_only_where_several_are_configured() -> None:
     assert list(desired_state_schema()["properties"]) == ["version", "trunks", "numbers", "routing"]
     assert "organization" in desired_state_schema(several_organizations=True)["properties"]
+
+
+async def test_one_organization_on_the_embedded_sandbox_says_its_id_is_ignored_and_acts_in_the_demo_one(
+    orgs: TwoOrganizations,
+) -> None:
+    run = await cli("export", "--db", orgs.db, ANYREACH_ORG_ID=orgs.other)
+
+    assert run.returncode == 0, run.stderr
+    assert f"ANYREACH_ORG_ID={orgs.other} is ignored on the embedded sandbox" in run.stderr
+    assert "+14155550101" in phones(run.stdout), "the demo organization's numbers"

@@ -26,7 +26,13 @@ def connect(settings: Settings) -> AnyreachClient:
     if len(settings.organizations) > 1:
         raise ValueError("ANYREACH_ORG_ID names several organizations here; connect_all gives one client for each")
     sandbox = EmbeddedSandbox.of(settings)
-    # One organization on the embedded sandbox is its demo organization, whatever ANYREACH_ORG_ID says.
+    if sandbox is not None and settings.organization_id:
+        # An id kept from a real set-up would otherwise be refused on every call: the sandbox has its own.
+        logger.warning(
+            "ANYREACH_ORG_ID=%s is ignored on the embedded sandbox: with one organization it acts in its demo "
+            "organization (name both demo organizations' ids to serve both)",
+            settings.organization_id,
+        )
     return _connect(settings, None if sandbox else settings.organization_id, sandbox)
 
 
