@@ -9,30 +9,23 @@ snapshot, so planning again after a partial apply plans only what is still missi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from mcp_anyreach.api import InboundConfig, InboundRoutingConfig, OutboundConfig, PhoneNumber, Trunk
+from mcp_anyreach.api import InboundRoutingConfig, PhoneNumber
 from mcp_anyreach.changes.actions import (
-    SECRET_PREFIX,
-    Change,
     CreateRouting,
-    CreateTrunk,
     DeleteNumber,
     DeleteRouting,
-    DeleteTrunk,
     Direction,
     Publish,
     RegisterNumber,
     SetShareable,
-    Side,
     Unassign,
     UpdateRouting,
-    UpdateTrunk,
-    password_variable,
 )
 from mcp_anyreach.changes.agents import current_slot
 from mcp_anyreach.changes.desired import RoutingTarget, TrunkTarget
+from mcp_anyreach.changes.draft import PHASES, Draft
 from mcp_anyreach.changes.model import (
     KEEP,
     SLOTS,
@@ -43,54 +36,19 @@ from mcp_anyreach.changes.model import (
     Plan,
     Slot,
     SlotTarget,
-    Step,
 )
 from mcp_anyreach.changes.snapshot import Snapshot
-from mcp_anyreach.domain.networks import too_wide
+from mcp_anyreach.changes.trunk_plan import check_pruned_trunks, plan_trunks
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.domain.summaries import switched_off
-from mcp_anyreach.domain.text import counted, listed, named, shown
+from mcp_anyreach.domain.text import counted, listed, named
 from mcp_anyreach.domain.uris import ROUTING_URI, number_uri, trunk_uri
 from mcp_anyreach.domain.workflows import no_fallback_warning
 from mcp_anyreach.reports.explain import nobody_answers
 
 PUBLISH_BATCH = 100
-CONFIG_FIELDS = {
-    "inbound": (
-        "allowed_addresses",
-        "allowed_numbers",
-        "auth_username",
-        "media_encryption",
-        "enable_noise_cancellation",
-    ),
-    "outbound": ("address", "auth_username", "transport", "media_encryption", "headers"),
-}
-# What the service assumes for a field a config leaves out: the API models' own defaults.
-CONFIG_DEFAULTS: dict[str, dict[str, Any]] = {
-    side: {
-        name: field.get_default(call_default_factory=True)
-        for name, field in model.model_fields.items()
-        if not field.is_required()
-    }
-    for side, model in (("inbound", InboundConfig), ("outbound", OutboundConfig))
-}
 # Numbers given or relieved of one agent version on one slot, gathered into as few steps as the API allows.
 _Batch = tuple[type[Publish] | type[Unassign], int, str, Direction]
-PHASES = ("trunks", "moves", "registers", "numbers", "agents", "routing", "deletes", "trunk_deletes")
-
-
-@dataclass
-class _Draft:
-    phases: dict[str, list[Step]] = field(default_factory=lambda: {phase: [] for phase in PHASES})
-    impact: list[str] = field(default_factory=list[str])
-    watched: set[str] = field(default_factory=set[str])
-    moves: dict[str, MoveIntent] = field(default_factory=dict[str, MoveIntent])
-    released: list[str] = field(default_factory=list[str])
-
-    def add(self, phase: str, change: Change, detail: str, *, subject: str | None = None) -> None:
-        step = Step.of(change, detail, subject=subject)
-        self.phases[phase].append(step)
-        self.watched.update(step.targets)
 
 
 def make_plan(
@@ -103,8 +61,8 @@ def make_plan(
     notes: Sequence[str] = (),
 ) -> Plan:
     """Every step that makes the snapshot match the targets, or a Refusal saying which target cannot be met."""
-    draft = _Draft()
-    _plan_trunks(trunks, snapshot, draft)
+    draft = Draft()
+    plan_trunks(trunks, snapshot, draft)
     for phone, target in numbers.items():
         _plan_number(phone, target, snapshot, draft)
     _plan_agents(numbers, snapshot, draft)
@@ -112,7 +70,7 @@ def make_plan(
     draft.impact += _switched_off_agents(draft, snapshot)
     if not isinstance(routing, Keep) and routing_after is not None:
         draft.impact += filter(None, [no_fallback_warning(routing_after)])
-    _check_pruned_trunks(trunks, numbers, snapshot)
+    check_pruned_trunks(trunks, numbers, snapshot)
     draft.impact += _answering_impact(numbers, snapshot, routing_after)
     steps = [step for phase in PHASES for step in draft.phases[phase]]
     numbered = [step.model_copy(update={"n": index}) for index, step in enumerate(steps, 1)]
@@ -128,137 +86,7 @@ def make_plan(
     )
 
 
-def _plan_trunks(trunks: Sequence[TrunkTarget], snapshot: Snapshot, draft: _Draft) -> None:
-    for target in trunks:
-        if target.trunk_id is None:
-            configs: dict[Side, dict[str, Any]] = {
-                side: config for side, config in target.configs.items() if config is not None
-            }
-            create = CreateTrunk(target.name, configs)
-            settings = [
-                f"{side}: {_config_diff(None, _comparable(side, config), password_variable(config))}"
-                for side, config in configs.items()
-            ]
-            draft.add("trunks", create, create.describe(settings))
-            # Created without an inbound config, a trunk has no authentication and no address list either.
-            _warn_wide(target.name, target.configs.get("inbound") or {}, draft)
-            continue
-        trunk = snapshot.trunks[target.trunk_id]
-        if not target.present:
-            delete = DeleteTrunk(trunk.id)
-            draft.add("trunk_deletes", delete, delete.describe(named(trunk.name)), subject=trunk.name)
-            continue
-        _plan_trunk_update(trunk, target.configs, snapshot, draft)
-
-
-def _plan_trunk_update(
-    trunk: Trunk, configs: Mapping[Side, dict[str, Any] | None], snapshot: Snapshot, draft: _Draft
-) -> None:
-    """The document's fields laid over each side (one left out keeps its value), sent whole with every password
-    the update needs: the API never returns one, and the update sends the whole trunk."""
-    changes: dict[Side, dict[str, Any] | None] = {}
-    sentences: list[str] = []
-    resent: dict[Side, dict[str, Any]] = {}
-    for side, given in configs.items():
-        current = trunk.inbound_config if side == "inbound" else trunk.outbound_config
-        now = _comparable(side, current.model_dump(mode="json") if current else None)
-        if given is None:
-            if current is not None:
-                changes[side] = None
-                sentences.append(f"REMOVE the {side} config")
-            continue
-        wanted = _merged(side, current, given)
-        differs = now != _comparable(side, wanted)
-        needs_password = "auth_password" in wanted and not (current is not None and current.password_set)
-        if not (differs or needs_password):
-            if "auth_password" in wanted:
-                resent[side] = wanted
-            continue
-        if (
-            "auth_password" not in wanted
-            and wanted.get("auth_username")
-            and (current is None or current.auth_username != wanted.get("auth_username"))
-        ):
-            raise Refusal(
-                f"Trunk {named(trunk.name)!r}: the {side} auth_username changes, so the API needs its password "
-                f"again; add auth_password: {{env: {SECRET_PREFIX}NAME}}."
-            )
-        changes[side] = wanted
-        sentences.append(f"{side}: " + _config_diff(now, _comparable(side, wanted), password_variable(wanted)))
-        if side == "inbound":
-            _warn_wide(named(trunk.name), wanted, draft)
-    if not changes:
-        return
-    for side, wanted in resent.items():
-        changes[side] = wanted
-        sentences.append(f"{side}: password sent again, from ${password_variable(wanted)}")
-    _check_kept_passwords(trunk, changes)
-    update = UpdateTrunk(trunk.id, changes)
-    draft.add("trunks", update, update.describe(named(trunk.name), sentences), subject=trunk.name)
-    count = len(snapshot.numbers_on(trunk.id))
-    draft.impact.append(f"Trunk {named(trunk.name)!r} changes; the calls of its {count} numbers follow at once.")
-
-
-def _merged(side: str, current: InboundConfig | OutboundConfig | None, given: Mapping[str, Any]) -> dict[str, Any]:
-    kept = current.model_dump(mode="json", include=set(CONFIG_FIELDS[side])) if current is not None else {}
-    return {name: value for name, value in {**kept, **given}.items() if value is not None}
-
-
-def _check_kept_passwords(trunk: Trunk, changes: Mapping[Side, Mapping[str, Any] | None]) -> None:
-    """Refuse at planning what the client would refuse at applying: a kept authentication without its password."""
-    missing: list[str] = []
-    for side in SLOTS:
-        current = trunk.inbound_config if side == "inbound" else trunk.outbound_config
-        sent = changes.get(side)
-        if side not in changes:
-            if current is not None and current.auth_username:
-                missing.append(side)
-        elif sent is not None and sent.get("auth_username") and "auth_password" not in sent:
-            missing.append(side)
-    if missing:
-        raise Refusal(
-            f"Trunk {named(trunk.name)!r} changes, and the update sends the whole trunk, which keeps SIP "
-            f"authentication on the {' and '.join(missing)} side, whose password the API never returns: add "
-            f"auth_password: {{env: {SECRET_PREFIX}NAME}} under {' and '.join(missing)}. Nothing was planned."
-        )
-
-
-def _comparable(side: str, config: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if config is None:
-        return None
-    defaults = CONFIG_DEFAULTS[side]
-    picked = {name: config.get(name, defaults.get(name)) for name in CONFIG_FIELDS[side]}
-    for name in ("allowed_addresses", "allowed_numbers"):
-        if name in picked:
-            picked[name] = sorted(picked[name] or [])
-    return picked
-
-
-def _config_diff(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, password: str | None) -> str:
-    if before is None:
-        given = [f"{name} {shown(value)}" for name, value in (after or {}).items() if value and value != "NONE"]
-        return ", ".join([*given, *([f"password from ${password}"] if password else [])])
-    changed = [
-        f"{name} {shown(before.get(name))} -> {shown(value)}"
-        for name, value in (after or {}).items()
-        if before.get(name) != value
-    ]
-    if password:
-        changed.append(f"password sent again, from ${password}")
-    return ", ".join(changed)
-
-
-def _warn_wide(name: str, inbound: Mapping[str, Any] | None, draft: _Draft) -> None:
-    if inbound is None:
-        return
-    wide = too_wide(inbound.get("allowed_addresses") or [])
-    if wide and not inbound.get("auth_username"):
-        draft.impact.append(f"WARNING: trunk {name!r} would accept calls without authentication from {wide}.")
-    elif wide:
-        draft.impact.append(f"Trunk {name!r} would accept calls from {wide}.")
-
-
-def _plan_number(phone: str, target: NumberTarget, snapshot: Snapshot, draft: _Draft) -> None:
+def _plan_number(phone: str, target: NumberTarget, snapshot: Snapshot, draft: Draft) -> None:
     current = snapshot.numbers.get(phone)
     uri = number_uri(phone)
     draft.watched.add(uri)
@@ -282,7 +110,7 @@ def _plan_number(phone: str, target: NumberTarget, snapshot: Snapshot, draft: _D
 
 
 def _place(
-    phone: str, trunk: str, target: NumberTarget, current: PhoneNumber | None, snapshot: Snapshot, draft: _Draft
+    phone: str, trunk: str, target: NumberTarget, current: PhoneNumber | None, snapshot: Snapshot, draft: Draft
 ) -> None:
     """Register a number on `trunk`, deleting it from its old trunk first (a move), and give it its agents."""
     if current is not None and _purchased(current, snapshot):
@@ -351,7 +179,7 @@ def _resolved(slot: SlotTarget, current: PhoneNumber | None, side: Slot, snapsho
     return current_slot(snapshot.directory, current.agent_version_id(side), f"{current.phone_number}'s {side} slot")
 
 
-def _publish_slots(phase: str, phone: str, slots: Mapping[str, AgentSlot | None], draft: _Draft) -> None:
+def _publish_slots(phase: str, phone: str, slots: Mapping[str, AgentSlot | None], draft: Draft) -> None:
     """A moved or new number's agents, given back slot by slot (one step for both slots of one agent)."""
     inbound, outbound = slots["inbound"], slots["outbound"]
     given: list[tuple[Direction, AgentSlot | None]] = [("inbound", inbound), ("outbound", outbound)]
@@ -363,7 +191,7 @@ def _publish_slots(phase: str, phone: str, slots: Mapping[str, AgentSlot | None]
             draft.add(phase, publish, publish.describe(slot.label))
 
 
-def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft: _Draft) -> None:
+def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft: Draft) -> None:
     """Slot changes of numbers that stay on their trunk, batched per agent version and direction."""
     batches: dict[_Batch, list[str]] = {}
     labels: dict[_Batch, str] = {}
@@ -401,7 +229,7 @@ def _plan_agents(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, draft:
             draft.add("agents", change, change.describe(labels[key]))
 
 
-def _switched_off_agents(draft: _Draft, snapshot: Snapshot) -> list[str]:
+def _switched_off_agents(draft: Draft, snapshot: Snapshot) -> list[str]:
     """A WARNING per inactive agent the plan puts on numbers (a move only puts back what a number had)."""
     phones: dict[str, list[str]] = {}
     for phase, steps in draft.phases.items():
@@ -416,7 +244,7 @@ def _switched_off_agents(draft: _Draft, snapshot: Snapshot) -> list[str]:
     return warnings
 
 
-def _plan_routing(routing: RoutingTarget, snapshot: Snapshot, draft: _Draft) -> Any:
+def _plan_routing(routing: RoutingTarget, snapshot: Snapshot, draft: Draft) -> Any:
     """Steps for the routing target; returns the config after the plan (a dict, or None)."""
     current = snapshot.routing
     before = current.model_dump(mode="json") if current else None
@@ -439,25 +267,6 @@ def _plan_routing(routing: RoutingTarget, snapshot: Snapshot, draft: _Draft) -> 
         draft.add("routing", update, update.describe(after))
         return after
     return before
-
-
-def _check_pruned_trunks(
-    trunks: Sequence[TrunkTarget], numbers: Mapping[str, NumberTarget], snapshot: Snapshot
-) -> None:
-    for target in trunks:
-        if target.present or target.trunk_id is None:
-            continue
-        staying = [
-            number.phone_number
-            for number in snapshot.numbers_on(target.trunk_id)
-            if (wanted := numbers.get(number.phone_number)) is None
-            or (wanted.present and (isinstance(wanted.trunk, Keep) or wanted.trunk == target.trunk_id))
-        ]
-        if staying:
-            raise Refusal(
-                f"Trunk {target.name!r} is pruned, yet {len(staying)} numbers stay on it ({listed(staying)}); "
-                "move or delete them in the document too."
-            )
 
 
 def _answering_impact(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, routing_after: Any) -> list[str]:
@@ -491,7 +300,7 @@ def _answering_impact(numbers: Mapping[str, NumberTarget], snapshot: Snapshot, r
     return lines
 
 
-def _outage(draft: _Draft) -> None:
+def _outage(draft: Draft) -> None:
     offset = len(draft.phases["trunks"])
     moving = draft.phases["moves"]
     moved = [step.subject for step in moving if isinstance(step.change, DeleteNumber)]

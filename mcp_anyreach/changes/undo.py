@@ -33,8 +33,8 @@ from mcp_anyreach.api import (
 from mcp_anyreach.api.agent_directory import AgentDirectory
 from mcp_anyreach.changes.actions import CreateTrunk, DeleteNumber
 from mcp_anyreach.changes.model import SLOTS, Step, UndoBasis
-from mcp_anyreach.changes.planner import CONFIG_FIELDS
 from mcp_anyreach.changes.snapshot import PAGE_SIZE, Snapshot, digest_of, read_records
+from mcp_anyreach.changes.trunk_plan import CONFIG_FIELDS
 from mcp_anyreach.changes.undo_store import UndoRecord, UndoStore, new_undo_id
 from mcp_anyreach.domain.uris import NUMBERS_URI, ROUTING_URI, TRUNKS_URI, number_uri, trunk_uri
 
