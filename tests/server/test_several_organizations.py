@@ -306,3 +306,30 @@ async def test_a_confirmed_write_repeated_with_its_token_is_answered_once_in_its
     assert again.structured_content is not None, text(again)
     assert again.structured_content["repeat"] is True
     assert again.structured_content["in_organization"].startswith("Other")
+
+
+@pytest.mark.parametrize("store", ["memory", "token store file"])
+async def test_a_write_in_one_organization_never_spoils_a_token_another_organization_previewed(
+    make_organizations_server: ServerFactory, tmp_path: Path, store: str
+) -> None:
+    shared = {"token_store": tmp_path / "state.db"} if store != "memory" else {}
+    routing = {"workflow_id": "wf_after_hours"}  # every organization's routing config has the same URI
+    async with connect(make_organizations_server(**shared), "legacy") as client:
+        offered = await call(client, "create_inbound_routing_config", {"organization": "Other", **routing})
+        assert offered.structured_content is not None, text(offered)
+        for_demo = await call(client, "create_inbound_routing_config", {"organization": "Demo", **routing})
+        assert for_demo.structured_content is not None, text(for_demo)
+        token = for_demo.structured_content["confirmation_token"]
+        demo = await call(
+            client, "create_inbound_routing_config", {"organization": "Demo", **routing, "confirmation_token": token}
+        )
+        token = offered.structured_content["confirmation_token"]
+        other = await call(
+            client, "create_inbound_routing_config", {"organization": "Other", **routing, "confirmation_token": token}
+        )
+
+    assert demo.structured_content is not None, text(demo)
+    assert demo.structured_content["status"] == "done"
+    assert not other.is_error, text(other)
+    assert other.structured_content is not None
+    assert other.structured_content["status"] == "done"
