@@ -7,12 +7,14 @@ personal access token, each request carrying its organization's X-Anyreach-Org.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, ResourceUpdatedNotification, TextResourceContents
 
 from mcp_anyreach.sandbox import Sandbox
@@ -333,3 +335,23 @@ async def test_a_write_in_one_organization_never_spoils_a_token_another_organiza
     assert not other.is_error, text(other)
     assert other.structured_content is not None
     assert other.structured_content["status"] == "done"
+
+
+async def test_a_prompt_refuses_an_organization_the_server_does_not_serve_and_every_uri_it_gives_can_be_read(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    names = f"{sandbox.seed.demo.org_id}=Acme Corp,{sandbox.seed.other.org_id}=EU / UK"
+    async with connect(make_organizations_server(org_id=names), era) as client:
+        with pytest.raises(MCPError) as unknown:
+            await client.get_prompt("audit_telephony", {"organization": "acme corp"})
+        audit = await client.get_prompt("audit_telephony", {"organization": "EU / UK"})
+        provision = await client.get_prompt("provision_number", {"organization": "EU / UK", "area_code": "415"})
+        steps = "\n".join(getattr(message.content, "text", "") for message in [*audit.messages, *provision.messages])
+        uris = {uri.rstrip(".,:;)") for uri in re.findall(r"anyreach://\S+", steps)}
+        read = [await client.read_resource(uri) for uri in sorted(uris)]
+
+    assert "'acme corp' is not an organization this server serves" in unknown.value.message
+    assert f"Acme Corp (id {sandbox.seed.demo.org_id})" in unknown.value.message
+    assert 'call every tool with organization "EU / UK"' in steps
+    assert len(uris) == 2, steps  # the inventory and the routing config
+    assert all(contents.contents for contents in read)
