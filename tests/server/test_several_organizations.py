@@ -12,14 +12,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult, ResourceUpdatedNotification, TextResourceContents
+from mcp_types import (
+    CallToolResult,
+    ElicitRequestParams,
+    ElicitResult,
+    ResourceUpdatedNotification,
+    TextResourceContents,
+)
 
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server.registry import SPECS
-from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect, questions
+from tests.server.conftest import ACCEPT, CALL_TIMEOUT, ServerFactory, answering, call, connect, questions
 
 ACTING = sorted(spec.name for spec in SPECS)
 
@@ -355,3 +362,89 @@ async def test_a_prompt_refuses_an_organization_the_server_does_not_serve_and_ev
     assert 'call every tool with organization "EU / UK"' in steps
     assert len(uris) == 2, steps  # the inventory and the routing config
     assert all(contents.contents for contents in read)
+
+
+@pytest.mark.parametrize("store", ["memory", "token store file"])
+async def test_an_undo_id_of_one_organization_plans_nothing_in_another(
+    make_organizations_server: ServerFactory, tmp_path: Path, store: str
+) -> None:
+    shared = {"token_store": tmp_path / "state.db"} if store != "memory" else {}
+    routing = {"workflow_id": "wf_after_hours"}
+    async with connect(make_organizations_server(no_confirm=True, **shared), "auto") as client:
+        made = await call(client, "create_inbound_routing_config", {"organization": "Demo", **routing})
+        await call(client, "create_inbound_routing_config", {"organization": "Other", **routing})
+        assert made.structured_content is not None, text(made)
+        undo = {"operations": [{"op": "undo", "undo_id": made.structured_content["undo_id"]}]}
+        elsewhere = await call(client, "plan_changes", {"organization": "Other", **undo})
+        other = await call(client, "get_inbound_routing_config", {"organization": "Other"})
+        here = await call(client, "plan_changes", {"organization": "Demo", **undo})
+
+    assert elsewhere.is_error
+    assert "There is no undo record" in text(elsewhere)
+    assert other.structured_content is not None
+    assert other.structured_content["config"]["workflow_id"] == "wf_after_hours", "Other's routing stays"
+    assert here.structured_content is not None, text(here)
+    assert [step["action"] for step in here.structured_content["steps"]] == ["delete_routing"]
+
+
+async def test_every_audit_line_of_a_change_set_names_the_organization_it_was_planned_in(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    operations = [{"op": "delete_numbers", "phone_numbers": ["+12065550122"]}]
+    async with connect(make_organizations_server(audit_log=log, no_confirm=True), "auto") as client:
+        planned = await call(client, "plan_changes", {"organization": "Other", "operations": operations})
+        assert planned.structured_content is not None, text(planned)
+        plan_id = planned.structured_content["plan_id"]
+        applied = await call(client, "apply_changes", {"organization": "Other", "plan_id": plan_id})
+
+    assert applied.structured_content is not None, text(applied)
+    assert applied.structured_content["status"] == "done"
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    of_plan = [line for line in lines if line["arguments"].get("plan_id") == plan_id]
+    assert {line["tool"] for line in of_plan} == {"apply_changes", "delete_phone_number"}
+    assert {line["organization"] for line in of_plan} == {sandbox.seed.other.org_id}
+
+
+async def test_a_question_waiting_in_one_organization_while_another_organization_writes_still_acts_where_it_asked(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    demo_asked, other_done = anyio.Event(), anyio.Event()
+    asked: list[str] = []
+
+    async def answer_after_other_wrote(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        demo_asked.set()
+        await other_done.wait()
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    server = make_organizations_server(audit_log=log)
+    async with connect(server, "legacy", elicitation_callback=answer_after_other_wrote) as client:
+        results: dict[str, CallToolResult] = {}
+
+        async def delete_in_demo() -> None:
+            arguments = {"organization": "Demo", "phone_number": "+12125550132"}
+            results["Demo"] = await call(client, "delete_phone_number", arguments)
+
+        async with anyio.create_task_group() as both:
+            both.start_soon(delete_in_demo)
+            with anyio.fail_after(CALL_TIMEOUT):
+                await demo_asked.wait()
+            arguments = {"organization": "Other", "phone_number": "+12065550122", "outbound_shareable": True}
+            results["Other"] = await call(client, "update_phone_number", arguments)
+            other_done.set()
+        demo_numbers = await numbers_of(client, "Demo")
+
+    done, other = results["Demo"], results["Other"]
+    assert not other.is_error, text(other)
+    assert [question.split(":")[0] for question in asked] == [f"In organization Demo ({sandbox.seed.demo.org_id})"]
+    assert done.structured_content is not None, text(done)
+    assert done.structured_content["in_organization"] == f"Demo ({sandbox.seed.demo.org_id})"
+    assert "+12125550132" not in demo_numbers
+    written = {
+        line["arguments"]["phone_number"]: line["organization"]
+        for line in map(json.loads, log.read_text().splitlines())
+        if line["outcome"] == "done"
+    }
+    assert written == {"+12125550132": sandbox.seed.demo.org_id, "+12065550122": sandbox.seed.other.org_id}
