@@ -18,8 +18,11 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     CallToolResult,
+    ElicitRequest,
     ElicitRequestParams,
     ElicitResult,
+    InputRequiredResult,
+    InputResponses,
     ResourceUpdatedNotification,
     TextResourceContents,
 )
@@ -448,3 +451,37 @@ async def test_a_question_waiting_in_one_organization_while_another_organization
         if line["outcome"] == "done"
     }
     assert written == {"+12125550132": sandbox.seed.demo.org_id, "+12065550122": sandbox.seed.other.org_id}
+
+
+async def test_a_yes_to_one_organizations_question_never_approves_the_same_call_in_another(
+    make_organizations_server: ServerFactory, sandbox: Sandbox
+) -> None:
+    routing = {"workflow_id": "wf_after_hours"}  # the same preview state in both: neither has routing yet
+    async with connect(make_organizations_server(), "auto", elicitation_callback=answering("accept", ACCEPT)) as client:
+        asked = await client.session.call_tool(
+            "create_inbound_routing_config", {"organization": "Demo", **routing}, allow_input_required=True
+        )
+        assert isinstance(asked, InputRequiredResult), asked
+        yes: InputResponses = {
+            key: ElicitResult(action="accept", content={"confirm": True}) for key in asked.input_requests or {}
+        }
+        moved = {"organization": "Other", **routing}
+        with pytest.raises(MCPError):  # the round's state is bound to the arguments it was asked with
+            await client.session.call_tool(
+                "create_inbound_routing_config",
+                moved,
+                input_responses=yes,
+                request_state=asked.request_state,
+                allow_input_required=True,
+            )
+        again = await client.session.call_tool(
+            "create_inbound_routing_config", moved, input_responses=yes, allow_input_required=True
+        )
+        other = await call(client, "get_inbound_routing_config", {"organization": "Other"})
+
+    assert isinstance(again, InputRequiredResult), "a yes without its round's state is asked again"
+    [request] = (again.input_requests or {}).values()
+    assert isinstance(request, ElicitRequest)
+    assert request.params.message.startswith(f"In organization Other ({sandbox.seed.other.org_id}): ")
+    assert other.structured_content is not None
+    assert other.structured_content.get("config") is None
