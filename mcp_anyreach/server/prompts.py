@@ -72,23 +72,26 @@ def register_prompts(server: MCPServer, *, read_only: bool = False, organization
 
 def _register_each(server: MCPServer, organizations: Organizations, *, read_only: bool) -> None:
     def served(organization: str) -> str:
-        # Steps naming an organization this server does not serve would fail at every call they make.
+        """The id of the organization named: steps naming one this server does not serve would fail at every call."""
         try:
-            organizations.pick(organization)
+            picked = organizations.pick(organization).organization
         except ToolError as exc:
             raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
-        return organization
+        assert picked is not None
+        return picked.id
 
     @server.prompt(title="Audit telephony", description=AUDIT_DESCRIPTION)
     def audit_telephony(organization: Organization) -> list[Message]:
-        return [_within(served(organization), message) for message in _audit()]
+        org_id = served(organization)
+        return [_within(organization, org_id, message) for message in _audit()]
 
     if read_only:
         return
 
     @server.prompt(title="Provision a number", description=PROVISION_DESCRIPTION)
     def provision_number(organization: Organization, area_code: AreaCode, agent_id: AgentId = None) -> list[Message]:
-        return [_within(served(organization), message) for message in _provision(area_code, agent_id)]
+        org_id = served(organization)
+        return [_within(organization, org_id, message) for message in _provision(area_code, agent_id)]
 
 
 AreaCode = Annotated[str, Field(description="Three-digit US/CA area code, like 415")]
@@ -114,12 +117,12 @@ def _provision(area_code: str, agent_id: str | None) -> list[Message]:
     return [UserMessage(_provision_steps(digits, agent_id or None))]
 
 
-def _within(organization: str, message: Message) -> Message:
+def _within(organization: str, org_id: str, message: Message) -> Message:
     """`message` for one of several organizations: its resources are read under that organization's URIs, and
-    every tool is called with it."""
+    every tool is called with it (as the person named it)."""
     assert isinstance(message.content, TextContent)
-    # A name may hold spaces or a slash: in a URI it is escaped, so that the URI stays one and reads back.
-    steps = message.content.text.replace("anyreach://", organization_uri(quote(organization, safe=""), "anyreach://"))
+    # By id, as the notifications of a write name them (a client keeps what it read by URI), and escaped.
+    steps = message.content.text.replace("anyreach://", organization_uri(quote(org_id, safe=""), "anyreach://"))
     if isinstance(message, UserMessage):
         steps = (
             f'Work only in organization {organization}: call every tool with organization "{organization}".\n\n{steps}'

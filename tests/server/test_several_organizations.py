@@ -288,7 +288,7 @@ async def test_a_write_tells_subscribers_the_uri_of_the_organization_it_changed(
 
 
 async def test_each_prompt_asks_which_organization_and_its_steps_stay_there(
-    make_organizations_server: ServerFactory, era: str
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
 ) -> None:
     async with connect(make_organizations_server(), era) as client:
         prompts = {prompt.name: prompt for prompt in (await client.list_prompts()).prompts}
@@ -298,7 +298,7 @@ async def test_each_prompt_asks_which_organization_and_its_steps_stay_there(
         assert next((a.name, a.required) for a in prompt.arguments or []) == ("organization", True)
     steps = "\n".join(getattr(message.content, "text", "") for message in audit.messages)
     assert 'call every tool with organization "Other"' in steps
-    assert "anyreach://organizations/Other/inventory" in steps
+    assert f"anyreach://organizations/{sandbox.seed.other.org_id}/inventory" in steps
     assert "anyreach://inventory" not in steps
 
 
@@ -485,3 +485,23 @@ async def test_a_yes_to_one_organizations_question_never_approves_the_same_call_
     assert request.params.message.startswith(f"In organization Other ({sandbox.seed.other.org_id}): ")
     assert other.structured_content is not None
     assert other.structured_content.get("config") is None
+
+
+async def test_the_inventory_a_prompt_reads_is_the_one_a_write_in_its_organization_says_changed(
+    make_organizations_server: ServerFactory,
+) -> None:
+    updated: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            updated.append(str(message.params.uri))
+
+    async with connect(make_organizations_server(), "legacy", message_handler=on_message) as client:
+        audit = await client.get_prompt("audit_telephony", {"organization": "Other"})
+        steps = "\n".join(getattr(message.content, "text", "") for message in audit.messages)
+        [inventory] = {uri.rstrip(".,:;)") for uri in re.findall(r"anyreach://\S+", steps)}
+        arguments = {"organization": "Other", "phone_number": "+12065550122", "outbound_shareable": True}
+        done = await call(client, "update_phone_number", arguments)
+
+    assert not done.is_error, text(done)
+    assert inventory in updated, (inventory, updated)
