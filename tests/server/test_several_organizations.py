@@ -23,13 +23,23 @@ from mcp_types import (
     ElicitResult,
     InputRequiredResult,
     InputResponses,
+    PromptReference,
     ResourceUpdatedNotification,
     TextResourceContents,
 )
 
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server.registry import SPECS
-from tests.server.conftest import ACCEPT, CALL_TIMEOUT, ServerFactory, answering, call, connect, questions
+from tests.server.conftest import (
+    ACCEPT,
+    CALL_TIMEOUT,
+    ServerFactory,
+    answering,
+    call,
+    connect,
+    questions,
+    sandbox_api,
+)
 
 ACTING = sorted(spec.name for spec in SPECS)
 
@@ -505,3 +515,22 @@ async def test_the_inventory_a_prompt_reads_is_the_one_a_write_in_its_organizati
 
     assert not done.is_error, text(done)
     assert inventory in updated, (inventory, updated)
+
+
+async def test_a_prompt_argument_completes_from_the_organization_already_chosen(
+    make_organizations_server: ServerFactory, sandbox: Sandbox
+) -> None:
+    async with (
+        sandbox_api(sandbox, sandbox.seed.user.pat, sandbox.seed.other.org_id) as other_api,
+        sandbox_api(sandbox, sandbox.seed.user.pat, sandbox.seed.demo.org_id) as demo_api,
+    ):
+        other_agents = {agent.id async for agent in other_api.agents.iter()}
+        demo_agents = {agent.id async for agent in demo_api.agents.iter()}
+    provision, agent = PromptReference(name="provision_number"), {"name": "agent_id", "value": ""}
+    async with connect(make_organizations_server(), "auto") as client:
+        chosen = await client.complete(provision, agent, {"organization": "Other"})
+        unchosen = await client.complete(provision, agent)
+
+    assert set(chosen.completion.values) == other_agents
+    assert not other_agents & demo_agents
+    assert unchosen.completion.values == [], "nothing to suggest before an organization is chosen"
