@@ -369,12 +369,14 @@ async def test_a_prompt_refuses_an_organization_the_server_does_not_serve_and_ev
         steps = "\n".join(getattr(message.content, "text", "") for message in [*audit.messages, *provision.messages])
         uris = {uri.rstrip(".,:;)") for uri in re.findall(r"anyreach://\S+", steps)}
         read = [await client.read_resource(uri) for uri in sorted(uris)]
+        by_name = await client.read_resource("anyreach://organizations/EU%20%2F%20UK/inventory")
 
     assert "'acme corp' is not an organization this server serves" in unknown.value.message
     assert f"Acme Corp (id {sandbox.seed.demo.org_id})" in unknown.value.message
     assert 'call every tool with organization "EU / UK"' in steps
     assert len(uris) == 2, steps  # the inventory and the routing config
     assert all(contents.contents for contents in read)
+    assert by_name.contents, "a name with a space and a slash reads back, escaped"
 
 
 @pytest.mark.parametrize("store", ["memory", "token store file"])
