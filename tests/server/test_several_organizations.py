@@ -536,3 +536,19 @@ async def test_a_prompt_argument_completes_from_the_organization_already_chosen(
     assert set(chosen.completion.values) == other_agents
     assert not other_agents & demo_agents
     assert unchosen.completion.values == [], "nothing to suggest before an organization is chosen"
+
+
+async def test_an_audit_of_all_says_which_organization_could_not_be_read_and_still_answers_for_the_others(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    names = f"{sandbox.seed.demo.org_id}=Demo,org_not_a_member=Elsewhere"  # the token's user is not in the second
+    async with connect(make_organizations_server(org_id=names), era) as client:
+        audit = await call(client, "audit_inventory", {"organization": "all"})
+
+    assert not audit.is_error, text(audit)
+    assert audit.structured_content is not None
+    demo, elsewhere = audit.structured_content["organizations"]
+    assert demo["in_organization"] == f"Demo ({sandbox.seed.demo.org_id})"
+    assert demo["findings"]
+    assert elsewhere["in_organization"] == "Elsewhere (org_not_a_member)"
+    assert "not a member of organization org_not_a_member" in elsewhere["error"]
