@@ -60,6 +60,10 @@ class Organization(NamedTuple):
         return self.id if self.name == self.id else f"{self.name} ({self.id})"
 
 
+ALL_ORGANIZATIONS = "all"
+"""The `organization` of a read that answers for every organization at once (audit_inventory)."""
+
+
 def parse_organizations(value: str | None) -> tuple[Organization, ...]:
     """`org_a=Acme, org_b` as organizations (no name given: the id is the name). Raises ValueError saying what
     to fix for an empty entry, or an id or name given twice (a name must pick exactly one organization)."""
@@ -74,13 +78,20 @@ def parse_organizations(value: str | None) -> tuple[Organization, ...]:
                 "org_id or org_id=Display name, separated by commas"
             )
         organizations.append(Organization(org_id, name or org_id))
+    # A call names its organization exactly, so two names apart only in case would let a slip of the shift key act
+    # in the other one; and "all" is what audit_inventory takes for every organization.
     named: dict[str, int] = {}
     for position, organization in enumerate(organizations):
         for key in {organization.id, organization.name}:
-            if named.setdefault(key, position) != position:
+            if named.setdefault(key.casefold(), position) != position:
                 raise ValueError(
-                    f"ANYREACH_ORG_ID names {key} twice (as an id or a name): give each organization its own id "
-                    "and name, so that either picks exactly one"
+                    f"ANYREACH_ORG_ID names {key} twice (as an id or a name, in any case): give each organization "
+                    "its own id and name, so that either picks exactly one"
+                )
+            if len(organizations) > 1 and key.casefold() == ALL_ORGANIZATIONS:
+                raise ValueError(
+                    f"ANYREACH_ORG_ID: {key!r} names every organization to audit_inventory, so it cannot be one "
+                    "organization's id or name: name that organization otherwise (org_id=Display name)"
                 )
     return tuple(organizations)
 

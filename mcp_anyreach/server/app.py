@@ -87,7 +87,7 @@ def build_server(
         **options,
     )
     register_resources(server, services, views=views)
-    register_prompts(server, read_only=settings.read_only, several_organizations=services.several)
+    register_prompts(server, read_only=settings.read_only, organizations=services)
     register_completions(server, services)
     return server
 

@@ -56,14 +56,17 @@ def _source(
         return _one_source(organizations.first, ref, name, typed)
     if name == ORGANIZATION:
         return _organizations(organizations)
-    if isinstance(ref, ResourceTemplateReference) and ref.uri.startswith(organization_uri("{organization}", "")):
-        try:
-            services = organizations.pick(given.get(ORGANIZATION))
-        except ToolError:
-            return None  # no organization chosen yet: nothing to suggest from
+    within_one = isinstance(ref, PromptReference) or ref.uri.startswith(organization_uri("{organization}", ""))
+    if not within_one:
+        return None
+    try:
+        services = organizations.pick(given.get(ORGANIZATION))
+    except ToolError:
+        return None  # no organization chosen yet: nothing to suggest from
+    if isinstance(ref, ResourceTemplateReference):
         within = ref.uri.replace(organization_uri("{organization}", ""), "anyreach://")
-        return _one_source(services, ResourceTemplateReference(type="ref/resource", uri=within), name, typed)
-    return None
+        ref = ResourceTemplateReference(type="ref/resource", uri=within)
+    return _one_source(services, ref, name, typed)
 
 
 async def _organizations(organizations: Organizations) -> AsyncIterator[str]:

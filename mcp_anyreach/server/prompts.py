@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts.base import AssistantMessage, Message, UserMessage
-from mcp_types import TextContent
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, TextContent
 from pydantic import Field
 
 from mcp_anyreach.domain.uris import INVENTORY_URI, ROUTING_URI, organization_uri
+from mcp_anyreach.server.services import Organizations
 
 AUDIT_STEPS = f"""Audit this organization's Anyreach telephony. Change nothing: use only reads.
 
@@ -42,14 +46,14 @@ direction inbound unless I say otherwise), again confirming with me.
 number: an enabled routing workflow decides before the number's own agent does."""
 
 
-def register_prompts(server: MCPServer, *, read_only: bool = False, several_organizations: bool = False) -> None:
+def register_prompts(server: MCPServer, *, read_only: bool = False, organizations: Organizations | None = None) -> None:
     """Register the audit_telephony prompt, and provision_number unless the server is read-only.
 
     A read-only server cannot buy or assign anything, so a prompt telling a model to would only fail. On a server
     of several organizations each prompt asks which one, and its steps act only there.
     """
-    if several_organizations:
-        _register_each(server, read_only=read_only)
+    if organizations is not None and organizations.several:
+        _register_each(server, organizations, read_only=read_only)
         return
 
     @server.prompt(title="Audit telephony")
@@ -66,17 +70,28 @@ def register_prompts(server: MCPServer, *, read_only: bool = False, several_orga
         return _provision(area_code, agent_id)
 
 
-def _register_each(server: MCPServer, *, read_only: bool) -> None:
+def _register_each(server: MCPServer, organizations: Organizations, *, read_only: bool) -> None:
+    def served(organization: str) -> str:
+        """The id of the organization named: steps naming one this server does not serve would fail at every call."""
+        try:
+            picked = organizations.pick(organization).organization
+        except ToolError as exc:
+            raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
+        assert picked is not None
+        return picked.id
+
     @server.prompt(title="Audit telephony", description=AUDIT_DESCRIPTION)
     def audit_telephony(organization: Organization) -> list[Message]:
-        return [_within(organization, message) for message in _audit()]
+        org_id = served(organization)
+        return [_within(organization, org_id, message) for message in _audit()]
 
     if read_only:
         return
 
     @server.prompt(title="Provision a number", description=PROVISION_DESCRIPTION)
     def provision_number(organization: Organization, area_code: AreaCode, agent_id: AgentId = None) -> list[Message]:
-        return [_within(organization, message) for message in _provision(area_code, agent_id)]
+        org_id = served(organization)
+        return [_within(organization, org_id, message) for message in _provision(area_code, agent_id)]
 
 
 AreaCode = Annotated[str, Field(description="Three-digit US/CA area code, like 415")]
@@ -102,11 +117,12 @@ def _provision(area_code: str, agent_id: str | None) -> list[Message]:
     return [UserMessage(_provision_steps(digits, agent_id or None))]
 
 
-def _within(organization: str, message: Message) -> Message:
+def _within(organization: str, org_id: str, message: Message) -> Message:
     """`message` for one of several organizations: its resources are read under that organization's URIs, and
-    every tool is called with it."""
+    every tool is called with it (as the person named it)."""
     assert isinstance(message.content, TextContent)
-    steps = message.content.text.replace("anyreach://", organization_uri(organization, "anyreach://"))
+    # By id, as the notifications of a write name them (a client keeps what it read by URI), and escaped.
+    steps = message.content.text.replace("anyreach://", organization_uri(quote(org_id, safe=""), "anyreach://"))
     if isinstance(message, UserMessage):
         steps = (
             f'Work only in organization {organization}: call every tool with organization "{organization}".\n\n{steps}'

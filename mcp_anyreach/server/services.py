@@ -16,13 +16,12 @@ from mcp_anyreach.domain.agent_names import AgentNames
 from mcp_anyreach.domain.managed_account import ManagedAccount
 from mcp_anyreach.server.gate.gatekeeper import Gatekeeper
 from mcp_anyreach.server.notify import SERVED_UNDER
-from mcp_anyreach.settings import Organization, Settings
+from mcp_anyreach.settings import ALL_ORGANIZATIONS, Organization, Settings
 from mcp_anyreach.shared_state.purchases import Purchases
 
 ORGANIZATION = "organization"
 """The argument every tool that acts in an organization takes when the server serves several."""
-ALL = "all"
-"""The `organization` of a read that answers for every organization at once (audit_inventory)."""
+ALL = ALL_ORGANIZATIONS
 
 
 @dataclass(frozen=True)

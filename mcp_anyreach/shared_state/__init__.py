@@ -99,7 +99,7 @@ def shared_states(
         return _closed_by_first(
             namespaces,
             lambda namespace: SharedState(
-                used_tokens=SqliteUsedTokens(file),
+                used_tokens=SqliteUsedTokens(file, namespace=namespace),
                 purchases=Purchases(
                     SqlitePurchaseBudget(file, settings.max_purchases, window, namespace=namespace),
                     MemoryOffers(),

@@ -124,8 +124,11 @@ class MemoryUsedTokens:
 class SqliteUsedTokens:
     """The record in one SQLite file that the replicas of one host share (see sqlite_file.py)."""
 
-    def __init__(self, path: Path | SqliteFile, *, timeout: float = 10.0) -> None:
+    def __init__(self, path: Path | SqliteFile, *, timeout: float = 10.0, namespace: str = "") -> None:
         self._file = SqliteFile.of(path, unavailable=UsedTokensBusy, timeout=timeout)
+        # Organizations sharing the file have the same URIs (the routing config's above all): a write in one must
+        # not refuse another's token as stale. A row without a namespace was written before there were any.
+        self._namespace = namespace
         with self._file.transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS used_tokens (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL)")
             db.execute(
@@ -179,19 +182,22 @@ class SqliteUsedTokens:
                 return "used"
             for target in targets:
                 written = db.execute(
-                    "SELECT 1 FROM writes WHERE target = ? AND written_at >= ? AND writer != ?",
-                    (target, minted_at, nonce),
+                    "SELECT 1 FROM writes WHERE target IN (?, ?) AND written_at >= ? AND writer != ?",
+                    (self._key(target), target, minted_at, nonce),
                 )
                 if written.fetchone():
                     return "stale"
             db.execute("INSERT INTO used_tokens (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at))
-            self._write(db, targets, now, nonce, expires_at)
+            self._write(db, [self._key(target) for target in targets], now, nonce, expires_at)
             return "fresh"
 
     def _touch(self, targets: Sequence[str], now: float, keep_until: float) -> None:
         with self._file.transaction() as db:
             self._forget(db, now)
-            self._write(db, targets, now, "", keep_until)
+            self._write(db, [self._key(target) for target in targets], now, "", keep_until)
+
+    def _key(self, target: str) -> str:
+        return f"{self._namespace} {target}" if self._namespace else target
 
     @staticmethod
     def _write(db: sqlite3.Connection, targets: Sequence[str], now: float, writer: str, keep_until: float) -> None:

@@ -7,17 +7,39 @@ personal access token, each request carrying its organization's X-Anyreach-Org.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
-from mcp_types import CallToolResult, ResourceUpdatedNotification, TextResourceContents
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    CallToolResult,
+    ElicitRequest,
+    ElicitRequestParams,
+    ElicitResult,
+    InputRequiredResult,
+    InputResponses,
+    PromptReference,
+    ResourceUpdatedNotification,
+    TextResourceContents,
+)
 
 from mcp_anyreach.sandbox import Sandbox
 from mcp_anyreach.server.registry import SPECS
-from tests.server.conftest import ACCEPT, ServerFactory, answering, call, connect, questions
+from tests.server.conftest import (
+    ACCEPT,
+    CALL_TIMEOUT,
+    ServerFactory,
+    answering,
+    call,
+    connect,
+    questions,
+    sandbox_api,
+)
 
 ACTING = sorted(spec.name for spec in SPECS)
 
@@ -276,7 +298,7 @@ async def test_a_write_tells_subscribers_the_uri_of_the_organization_it_changed(
 
 
 async def test_each_prompt_asks_which_organization_and_its_steps_stay_there(
-    make_organizations_server: ServerFactory, era: str
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
 ) -> None:
     async with connect(make_organizations_server(), era) as client:
         prompts = {prompt.name: prompt for prompt in (await client.list_prompts()).prompts}
@@ -286,7 +308,7 @@ async def test_each_prompt_asks_which_organization_and_its_steps_stay_there(
         assert next((a.name, a.required) for a in prompt.arguments or []) == ("organization", True)
     steps = "\n".join(getattr(message.content, "text", "") for message in audit.messages)
     assert 'call every tool with organization "Other"' in steps
-    assert "anyreach://organizations/Other/inventory" in steps
+    assert f"anyreach://organizations/{sandbox.seed.other.org_id}/inventory" in steps
     assert "anyreach://inventory" not in steps
 
 
@@ -306,3 +328,227 @@ async def test_a_confirmed_write_repeated_with_its_token_is_answered_once_in_its
     assert again.structured_content is not None, text(again)
     assert again.structured_content["repeat"] is True
     assert again.structured_content["in_organization"].startswith("Other")
+
+
+@pytest.mark.parametrize("store", ["memory", "token store file"])
+async def test_a_write_in_one_organization_never_spoils_a_token_another_organization_previewed(
+    make_organizations_server: ServerFactory, tmp_path: Path, store: str
+) -> None:
+    shared = {"token_store": tmp_path / "state.db"} if store != "memory" else {}
+    routing = {"workflow_id": "wf_after_hours"}  # every organization's routing config has the same URI
+    async with connect(make_organizations_server(**shared), "legacy") as client:
+        offered = await call(client, "create_inbound_routing_config", {"organization": "Other", **routing})
+        assert offered.structured_content is not None, text(offered)
+        for_demo = await call(client, "create_inbound_routing_config", {"organization": "Demo", **routing})
+        assert for_demo.structured_content is not None, text(for_demo)
+        token = for_demo.structured_content["confirmation_token"]
+        demo = await call(
+            client, "create_inbound_routing_config", {"organization": "Demo", **routing, "confirmation_token": token}
+        )
+        token = offered.structured_content["confirmation_token"]
+        other = await call(
+            client, "create_inbound_routing_config", {"organization": "Other", **routing, "confirmation_token": token}
+        )
+
+    assert demo.structured_content is not None, text(demo)
+    assert demo.structured_content["status"] == "done"
+    assert not other.is_error, text(other)
+    assert other.structured_content is not None
+    assert other.structured_content["status"] == "done"
+
+
+async def test_a_prompt_refuses_an_organization_the_server_does_not_serve_and_every_uri_it_gives_can_be_read(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    names = f"{sandbox.seed.demo.org_id}=Acme Corp,{sandbox.seed.other.org_id}=EU / UK"
+    async with connect(make_organizations_server(org_id=names), era) as client:
+        with pytest.raises(MCPError) as unknown:
+            await client.get_prompt("audit_telephony", {"organization": "acme corp"})
+        audit = await client.get_prompt("audit_telephony", {"organization": "EU / UK"})
+        provision = await client.get_prompt("provision_number", {"organization": "EU / UK", "area_code": "415"})
+        steps = "\n".join(getattr(message.content, "text", "") for message in [*audit.messages, *provision.messages])
+        uris = {uri.rstrip(".,:;)") for uri in re.findall(r"anyreach://\S+", steps)}
+        read = [await client.read_resource(uri) for uri in sorted(uris)]
+        by_name = await client.read_resource("anyreach://organizations/EU%20%2F%20UK/inventory")
+
+    assert "'acme corp' is not an organization this server serves" in unknown.value.message
+    assert f"Acme Corp (id {sandbox.seed.demo.org_id})" in unknown.value.message
+    assert 'call every tool with organization "EU / UK"' in steps
+    assert len(uris) == 2, steps  # the inventory and the routing config
+    assert all(contents.contents for contents in read)
+    assert by_name.contents, "a name with a space and a slash reads back, escaped"
+
+
+@pytest.mark.parametrize("store", ["memory", "token store file"])
+async def test_an_undo_id_of_one_organization_plans_nothing_in_another(
+    make_organizations_server: ServerFactory, tmp_path: Path, store: str
+) -> None:
+    shared = {"token_store": tmp_path / "state.db"} if store != "memory" else {}
+    routing = {"workflow_id": "wf_after_hours"}
+    async with connect(make_organizations_server(no_confirm=True, **shared), "auto") as client:
+        made = await call(client, "create_inbound_routing_config", {"organization": "Demo", **routing})
+        await call(client, "create_inbound_routing_config", {"organization": "Other", **routing})
+        assert made.structured_content is not None, text(made)
+        undo = {"operations": [{"op": "undo", "undo_id": made.structured_content["undo_id"]}]}
+        elsewhere = await call(client, "plan_changes", {"organization": "Other", **undo})
+        other = await call(client, "get_inbound_routing_config", {"organization": "Other"})
+        here = await call(client, "plan_changes", {"organization": "Demo", **undo})
+
+    assert elsewhere.is_error
+    assert "There is no undo record" in text(elsewhere)
+    assert other.structured_content is not None
+    assert other.structured_content["config"]["workflow_id"] == "wf_after_hours", "Other's routing stays"
+    assert here.structured_content is not None, text(here)
+    assert [step["action"] for step in here.structured_content["steps"]] == ["delete_routing"]
+
+
+async def test_every_audit_line_of_a_change_set_names_the_organization_it_was_planned_in(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    operations = [{"op": "delete_numbers", "phone_numbers": ["+12065550122"]}]
+    async with connect(make_organizations_server(audit_log=log, no_confirm=True), "auto") as client:
+        planned = await call(client, "plan_changes", {"organization": "Other", "operations": operations})
+        assert planned.structured_content is not None, text(planned)
+        plan_id = planned.structured_content["plan_id"]
+        applied = await call(client, "apply_changes", {"organization": "Other", "plan_id": plan_id})
+
+    assert applied.structured_content is not None, text(applied)
+    assert applied.structured_content["status"] == "done"
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    of_plan = [line for line in lines if line["arguments"].get("plan_id") == plan_id]
+    assert {line["tool"] for line in of_plan} == {"apply_changes", "delete_phone_number"}
+    assert {line["organization"] for line in of_plan} == {sandbox.seed.other.org_id}
+
+
+async def test_a_question_waiting_in_one_organization_while_another_organization_writes_still_acts_where_it_asked(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    demo_asked, other_done = anyio.Event(), anyio.Event()
+    asked: list[str] = []
+
+    async def answer_after_other_wrote(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        asked.append(params.message)
+        demo_asked.set()
+        await other_done.wait()
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    server = make_organizations_server(audit_log=log)
+    async with connect(server, "legacy", elicitation_callback=answer_after_other_wrote) as client:
+        results: dict[str, CallToolResult] = {}
+
+        async def delete_in_demo() -> None:
+            arguments = {"organization": "Demo", "phone_number": "+12125550132"}
+            results["Demo"] = await call(client, "delete_phone_number", arguments)
+
+        async with anyio.create_task_group() as both:
+            both.start_soon(delete_in_demo)
+            with anyio.fail_after(CALL_TIMEOUT):
+                await demo_asked.wait()
+            arguments = {"organization": "Other", "phone_number": "+12065550122", "outbound_shareable": True}
+            results["Other"] = await call(client, "update_phone_number", arguments)
+            other_done.set()
+        demo_numbers = await numbers_of(client, "Demo")
+
+    done, other = results["Demo"], results["Other"]
+    assert not other.is_error, text(other)
+    assert [question.split(":")[0] for question in asked] == [f"In organization Demo ({sandbox.seed.demo.org_id})"]
+    assert done.structured_content is not None, text(done)
+    assert done.structured_content["in_organization"] == f"Demo ({sandbox.seed.demo.org_id})"
+    assert "+12125550132" not in demo_numbers
+    written = {
+        line["arguments"]["phone_number"]: line["organization"]
+        for line in map(json.loads, log.read_text().splitlines())
+        if line["outcome"] == "done"
+    }
+    assert written == {"+12125550132": sandbox.seed.demo.org_id, "+12065550122": sandbox.seed.other.org_id}
+
+
+async def test_a_yes_to_one_organizations_question_never_approves_the_same_call_in_another(
+    make_organizations_server: ServerFactory, sandbox: Sandbox
+) -> None:
+    routing = {"workflow_id": "wf_after_hours"}  # the same preview state in both: neither has routing yet
+    async with connect(make_organizations_server(), "auto", elicitation_callback=answering("accept", ACCEPT)) as client:
+        asked = await client.session.call_tool(
+            "create_inbound_routing_config", {"organization": "Demo", **routing}, allow_input_required=True
+        )
+        assert isinstance(asked, InputRequiredResult), asked
+        yes: InputResponses = {
+            key: ElicitResult(action="accept", content={"confirm": True}) for key in asked.input_requests or {}
+        }
+        moved = {"organization": "Other", **routing}
+        with pytest.raises(MCPError):  # the round's state is bound to the arguments it was asked with
+            await client.session.call_tool(
+                "create_inbound_routing_config",
+                moved,
+                input_responses=yes,
+                request_state=asked.request_state,
+                allow_input_required=True,
+            )
+        again = await client.session.call_tool(
+            "create_inbound_routing_config", moved, input_responses=yes, allow_input_required=True
+        )
+        other = await call(client, "get_inbound_routing_config", {"organization": "Other"})
+
+    assert isinstance(again, InputRequiredResult), "a yes without its round's state is asked again"
+    [request] = (again.input_requests or {}).values()
+    assert isinstance(request, ElicitRequest)
+    assert request.params.message.startswith(f"In organization Other ({sandbox.seed.other.org_id}): ")
+    assert other.structured_content is not None
+    assert other.structured_content.get("config") is None
+
+
+async def test_the_inventory_a_prompt_reads_is_the_one_a_write_in_its_organization_says_changed(
+    make_organizations_server: ServerFactory,
+) -> None:
+    updated: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, ResourceUpdatedNotification):
+            updated.append(str(message.params.uri))
+
+    async with connect(make_organizations_server(), "legacy", message_handler=on_message) as client:
+        audit = await client.get_prompt("audit_telephony", {"organization": "Other"})
+        steps = "\n".join(getattr(message.content, "text", "") for message in audit.messages)
+        [inventory] = {uri.rstrip(".,:;)") for uri in re.findall(r"anyreach://\S+", steps)}
+        arguments = {"organization": "Other", "phone_number": "+12065550122", "outbound_shareable": True}
+        done = await call(client, "update_phone_number", arguments)
+
+    assert not done.is_error, text(done)
+    assert inventory in updated, (inventory, updated)
+
+
+async def test_a_prompt_argument_completes_from_the_organization_already_chosen(
+    make_organizations_server: ServerFactory, sandbox: Sandbox
+) -> None:
+    async with (
+        sandbox_api(sandbox, sandbox.seed.user.pat, sandbox.seed.other.org_id) as other_api,
+        sandbox_api(sandbox, sandbox.seed.user.pat, sandbox.seed.demo.org_id) as demo_api,
+    ):
+        other_agents = {agent.id async for agent in other_api.agents.iter()}
+        demo_agents = {agent.id async for agent in demo_api.agents.iter()}
+    provision, agent = PromptReference(name="provision_number"), {"name": "agent_id", "value": ""}
+    async with connect(make_organizations_server(), "auto") as client:
+        chosen = await client.complete(provision, agent, {"organization": "Other"})
+        unchosen = await client.complete(provision, agent)
+
+    assert set(chosen.completion.values) == other_agents
+    assert not other_agents & demo_agents
+    assert unchosen.completion.values == [], "nothing to suggest before an organization is chosen"
+
+
+async def test_an_audit_of_all_says_which_organization_could_not_be_read_and_still_answers_for_the_others(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, era: str
+) -> None:
+    names = f"{sandbox.seed.demo.org_id}=Demo,org_not_a_member=Elsewhere"  # the token's user is not in the second
+    async with connect(make_organizations_server(org_id=names), era) as client:
+        audit = await call(client, "audit_inventory", {"organization": "all"})
+
+    assert not audit.is_error, text(audit)
+    assert audit.structured_content is not None
+    demo, elsewhere = audit.structured_content["organizations"]
+    assert demo["in_organization"] == f"Demo ({sandbox.seed.demo.org_id})"
+    assert demo["findings"]
+    assert elsewhere["in_organization"] == "Elsewhere (org_not_a_member)"
+    assert "not a member of organization org_not_a_member" in elsewhere["error"]

@@ -21,7 +21,15 @@ from mcp_types import CallToolResult
 from mcp_anyreach.sandbox import open_sandbox
 from mcp_anyreach.server.registry import SPECS
 from tests.server.conftest import READ_TOOLS
-from tests.server.procs import SERVER_COMMAND, RunningServer, announced_url, server_env, spawn, spawn_listening
+from tests.server.procs import (
+    SERVER_COMMAND,
+    RunningServer,
+    announced_url,
+    server_env,
+    spawn,
+    spawn_listening,
+    wait_until_listening,
+)
 
 ALL_TOOLS = {spec.name for spec in SPECS}
 WRITE_PREFIXES = ("purchase_", "delete_", "create_", "update_", "assign_", "register_")
@@ -265,3 +273,38 @@ async def test_the_stdio_server_of_both_sandbox_organizations_acts_in_the_one_ea
     assert {item["phone_number"] for item in other.structured_content["items"]} >= {"+16175550111"}
     assert "+14155550101" not in str(other.structured_content)
     assert unnamed.is_error
+
+
+async def test_the_streamable_http_server_of_both_sandbox_organizations_confirms_a_write_only_where_it_was_previewed(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "sandbox.db"
+    seed = open_sandbox(str(db)).seed
+    env = server_env(ANYREACH_ORG_ID=f"{seed.demo.org_id}=Demo,{seed.other.org_id}=Other")
+    delete = {"organization": "Other", "phone_number": "+12065550122"}
+    async with spawn(tmp_path / "server.log", "--transport", "streamable-http", "--db", str(db), env=env) as server:
+        await wait_until_listening(server)
+        with anyio.fail_after(SESSION_TIMEOUT):
+            async with Client(server.url(), mode="legacy") as client:
+                tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+                offered = await client.call_tool("delete_phone_number", delete)
+                assert offered.structured_content is not None, offered.content
+                token = offered.structured_content["confirmation_token"]
+                in_demo = await client.call_tool(
+                    "delete_phone_number", {**delete, "organization": "Demo", "confirmation_token": token}
+                )
+                done = await client.call_tool("delete_phone_number", {**delete, "confirmation_token": token})
+                other = await client.call_tool("list_phone_numbers", {"organization": "Other", "limit": 100})
+                demo = await client.call_tool("list_phone_numbers", {"organization": "Demo", "limit": 100})
+
+    assert set(tools) == ALL_TOOLS | {"list_organizations"}
+    assert all(tools[name].input_schema["required"][0] == "organization" for name in ALL_TOOLS)
+    assert offered.structured_content["message"].startswith(f"In organization Other ({seed.other.org_id}): ")
+    assert in_demo.is_error, "a token previewed in Other is refused in Demo"
+    assert done.structured_content is not None, done.content
+    assert done.structured_content["status"] == "done"
+    assert done.structured_content["in_organization"] == f"Other ({seed.other.org_id})"
+    assert other.structured_content is not None
+    assert demo.structured_content is not None
+    assert "+12065550122" not in str(other.structured_content)
+    assert {item["phone_number"] for item in demo.structured_content["items"]} >= {"+14155550101"}
