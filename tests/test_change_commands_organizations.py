@@ -205,3 +205,21 @@ async def test_one_organization_on_the_embedded_sandbox_says_its_id_is_ignored_a
     assert run.returncode == 0, run.stderr
     assert f"ANYREACH_ORG_ID={orgs.other} is ignored on the embedded sandbox" in run.stderr
     assert "+14155550101" in phones(run.stdout), "the demo organization's numbers"
+
+
+async def test_a_run_reads_only_the_chosen_organizations_sip_password_variables(
+    orgs: TwoOrganizations, tmp_path: Path
+) -> None:
+    demo_secret = f"ANYREACH_SIP_{orgs.demo.upper()}_CARRIER"
+    document = tmp_path / "carrier.yaml"
+    document.write_text(
+        "trunks:\n  items:\n    - name: Carrier\n      outbound:\n        address: sip.carrier.example:5061\n"
+        f"        auth_username: carrier-out\n        auth_password: {{env: {demo_secret}}}\n"
+    )
+    env = {**orgs.env, demo_secret: "demo-only-password"}
+
+    run = await cli("apply", str(document), "--db", orgs.db, "--organization", orgs.other, "--auto-approve", **env)
+
+    assert run.returncode == 1
+    assert f"only ANYREACH_SIP_{orgs.other.upper()}_... variables are read" in run.stderr
+    assert "demo-only-password" not in run.stdout + run.stderr

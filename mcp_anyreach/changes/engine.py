@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 
 from mcp_anyreach.api import AnyreachClient
+from mcp_anyreach.changes.actions import SECRET_PREFIX
 from mcp_anyreach.changes.desired import DesiredState, compile_document, load_document
 from mcp_anyreach.changes.executor import RunStep, Watch, run_plan
 from mcp_anyreach.changes.model import Plan
@@ -151,6 +152,7 @@ async def apply_plan(
     env: Mapping[str, str],
     watch: Watch | None = None,
     undos: UndoStore | None = None,
+    secrets: str = SECRET_PREFIX,
 ) -> ApplyReport:
     """Take the plan (it runs once) and run it; the caller has checked that it is fresh. A cancelled run stops
     between steps and tells `watch` what ran: the rest is planned again, and previewed and confirmed again. What
@@ -160,7 +162,7 @@ async def apply_plan(
         raise Refusal(f"The plan {plan_id} was applied or expired meanwhile; call plan_changes again.")
     made_by = f"apply_changes {plan.id}"
     watch = recording_watch(client, undos, plan, watch, made_by=made_by)
-    report = await run_plan(client, plan, run_step, env=env, store=store, watch=watch)
+    report = await run_plan(client, plan, run_step, env=env, store=store, watch=watch, secrets=secrets)
     return await remember_undo(client, undos, plan, report, made_by=made_by)
 
 

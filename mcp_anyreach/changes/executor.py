@@ -55,14 +55,16 @@ async def run_plan(
     env: Mapping[str, str],
     store: PlanStore | None = None,
     watch: Watch | None = None,
+    secrets: str = SECRET_PREFIX,
 ) -> ApplyReport:
     """Run every step until one fails or the run is cancelled. A move is recorded as unfinished just before its
     first step, so that planning again can finish it; a number this plan deletes on purpose forgets any earlier
-    unfinished move."""
-    if missing := missing_secrets(plan, env):
+    unfinished move. Only variables named `secrets`... are read (organization_secrets: one of several's)."""
+    if missing := missing_secrets(plan, env, secrets):
         raise Refusal(
             f"The environment variables {', '.join(missing)}, which the plan reads trunk passwords from, are not "
-            f"set where it is applied (only {SECRET_PREFIX}... variables are read); nothing was changed. Set them "
+            f"set where it is applied (only {secrets}... variables are read"
+            f"{'' if secrets == SECRET_PREFIX else ' in this organization'}); nothing was changed. Set them "
             "there and plan again."
         )
     running = Running(env)
@@ -214,7 +216,7 @@ def _call(client: AnyreachClient, step: Step, running: Running) -> Callable[[], 
     return call
 
 
-def missing_secrets(plan: Plan, env: Mapping[str, str]) -> list[str]:
-    """The password variables the plan reads that `env` lacks (or that a document may not name at all)."""
+def missing_secrets(plan: Plan, env: Mapping[str, str], secrets: str = SECRET_PREFIX) -> list[str]:
+    """The password variables the plan reads that `env` lacks (or that it may not read: not named `secrets`...)."""
     names = {name for step in plan.steps for name in step.change.password_variables()}
-    return sorted(name for name in names if not name.startswith(SECRET_PREFIX) or name not in env)
+    return sorted(name for name in names if not name.startswith(secrets) or name not in env)

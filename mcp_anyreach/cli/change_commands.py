@@ -20,6 +20,7 @@ import anyio
 import yaml
 
 from mcp_anyreach.api import AnyreachClient, AnyreachError
+from mcp_anyreach.changes.actions import SECRET_PREFIX, organization_secrets
 from mcp_anyreach.changes.desired import DesiredState, export_document, load_document
 from mcp_anyreach.changes.document_text import FILE_MAX_BYTES, check_size
 from mcp_anyreach.changes.engine import plan_document, remember_undo, stale_resources
@@ -63,7 +64,7 @@ async def plan(
     chosen = choose_organization(settings, option=organization, document=doc.organization)
     async with connect_to(settings.model_copy(update={"read_only": True}), chosen) as client:
         planned = await plan_document(client, MemoryPlans(), doc, save=False, organization=_called(settings, chosen))
-    _need_secrets(planned)
+    _need_secrets(planned, chosen)
     _show(planned, as_json=as_json, out=out, hint="run `mcp-anyreach apply` with the same file", organization=chosen)
     return ExitCode.CHANGES_PENDING if planned.steps else ExitCode.SUCCESS
 
@@ -94,7 +95,7 @@ async def apply(
     async with connect_to(settings.model_copy(update={"read_only": False}), chosen) as client:
         audit = AuditLog(settings.audit_log, unnamed="cli", organization=audit_organization(client))
         planned = await plan_document(client, store, doc, save=False, organization=_called(settings, chosen))
-        _need_secrets(planned)
+        _need_secrets(planned, chosen)
         _show(planned, as_json=as_json, out=out, hint="confirm to apply", organization=chosen)
         if not planned.steps:
             return ExitCode.SUCCESS
@@ -117,7 +118,9 @@ async def apply(
                 file=sys.stderr,
             )
             return ExitCode.FAILURE
-        report = await run_plan(client, planned, _audited(audit, via), env=os.environ, store=store)
+        report = await run_plan(
+            client, planned, _audited(audit, via), env=os.environ, store=store, secrets=_secrets(chosen)
+        )
         async with _undo_records(settings, client.organization) as undos:
             report = await remember_undo(client, undos, planned, report, made_by=f"mcp-anyreach apply {document.name}")
             record = await undos.load(report.undo_id) if report.undo_id else None
@@ -190,13 +193,20 @@ def _cause(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _need_secrets(planned: Plan) -> None:
+def _need_secrets(planned: Plan, chosen: Organization | None) -> None:
     """Here the environment is the user's own, so a missing password is said before anything is asked."""
-    if missing := missing_secrets(planned, os.environ):
+    secrets = _secrets(chosen)
+    if missing := missing_secrets(planned, os.environ, secrets):
+        only = "" if chosen is None else f" (in organization {shown(chosen)} only {secrets}... variables are read)"
         raise Refusal(
-            f"The environment variables {', '.join(missing)} are not set; the document references them for trunk "
-            "passwords. Set them where the plan is made and applied."
+            f"The environment variables {', '.join(missing)} are not set{only}; the document references them for "
+            "trunk passwords. Set them where the plan is made and applied."
         )
+
+
+def _secrets(chosen: Organization | None) -> str:
+    """The password variables a run may read: with several organizations configured, the chosen one's own."""
+    return SECRET_PREFIX if chosen is None else organization_secrets(chosen.id)
 
 
 def _called(settings: Settings, chosen: Organization | None) -> tuple[str, ...]:

@@ -552,3 +552,41 @@ async def test_an_audit_of_all_says_which_organization_could_not_be_read_and_sti
     assert demo["findings"]
     assert elsewhere["in_organization"] == "Elsewhere (org_not_a_member)"
     assert "not a member of organization org_not_a_member" in elsewhere["error"]
+
+
+def trunk_document(variable: str) -> dict[str, Any]:
+    side = {"address": "sip.carrier.example:5061", "auth_username": "carrier-out", "auth_password": {"env": variable}}
+    return {"trunks": {"items": [{"name": "Carrier", "outbound": side}]}}
+
+
+async def test_a_plan_reads_only_its_own_organizations_sip_password_variables(
+    make_organizations_server: ServerFactory, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, era: str
+) -> None:
+    demo_secret = f"ANYREACH_SIP_{sandbox.seed.demo.org_id.upper()}_CARRIER"
+    other_secret = f"ANYREACH_SIP_{sandbox.seed.other.org_id.upper()}_CARRIER"
+    monkeypatch.setenv(demo_secret, "demo-only-password")
+    monkeypatch.setenv(other_secret, "other-password")
+    async with connect(make_organizations_server(no_confirm=True), era) as client:
+        taken = await call(
+            client, "plan_changes", {"organization": "Other", "desired_state": trunk_document(demo_secret)}
+        )
+        assert taken.structured_content is not None, text(taken)
+        refused = await call(
+            client, "apply_changes", {"organization": "Other", "plan_id": taken.structured_content["plan_id"]}
+        )
+        own = await call(
+            client, "plan_changes", {"organization": "Other", "desired_state": trunk_document(other_secret)}
+        )
+        assert own.structured_content is not None, text(own)
+        done = await call(
+            client, "apply_changes", {"organization": "Other", "plan_id": own.structured_content["plan_id"]}
+        )
+        trunks = await call(client, "list_trunks", {"organization": "Other"})
+
+    assert refused.is_error
+    assert f"only ANYREACH_SIP_{sandbox.seed.other.org_id.upper()}_... variables are read in this organization" in text(
+        refused
+    )
+    assert not done.is_error, text(done)
+    assert "demo-only-password" not in text(refused) + text(done)
+    assert text(trunks).count('"Carrier"') == 1, "created once, by the plan that read Other's own variable"

@@ -21,6 +21,7 @@ from mcp_anyreach.changes.actions.base import (
     Direction,
     Running,
     Side,
+    organization_secrets,
     password_variable,
 )
 from mcp_anyreach.changes.actions.numbers import DeleteNumber, RegisterNumber, SetShareable
@@ -48,6 +49,7 @@ __all__ = [
     "Unassign",
     "UpdateRouting",
     "UpdateTrunk",
+    "organization_secrets",
     "password_variable",
 ]
 

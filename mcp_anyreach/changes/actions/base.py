@@ -3,6 +3,7 @@ action names a plan stores, and the trunk password references the changes and th
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, Self, cast
@@ -28,6 +29,12 @@ Direction = Literal["inbound", "outbound", "both"]
 Config = dict[str, Any]
 # Only variables made for documents can be read by one: never the server's token, secrets or cloud keys.
 SECRET_PREFIX = "ANYREACH_SIP_"  # noqa: S105  # a variable name's prefix, not a secret
+
+
+def organization_secrets(org_id: str) -> str:
+    """The prefix of the variables a plan of `org_id` may read on a server of several organizations
+    (`ANYREACH_SIP_ORG_4F1C_` for org_4f1c): one organization's plan never sends another's SIP password."""
+    return f"{SECRET_PREFIX}{re.sub(r'[^A-Z0-9]', '_', org_id.upper())}_"
 
 
 def password_variable(config: object) -> str | None:

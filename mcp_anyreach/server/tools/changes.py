@@ -138,7 +138,14 @@ async def apply_changes(
     async def apply(run_step: RunStep, watch: Watch) -> ApplyReport:
         with plans_reachable(), api_errors(retry_safe=True):
             return await apply_plan(
-                services.client, services.plans, plan_id, run_step, env=os.environ, watch=watch, undos=services.undo
+                services.client,
+                services.plans,
+                plan_id,
+                run_step,
+                env=os.environ,
+                watch=watch,
+                undos=services.undo,
+                secrets=secrets_of(services),
             )
 
     return await run_change_set(services, ctx, verdict, apply)
@@ -218,7 +225,15 @@ async def run_planned(services: Services, plan: Plan, run_step: RunStep, watch: 
 
     recording = recording_watch(services.client, services.undo, plan, watch, made_by=tool)
     with plans_reachable(SAME_TOOL_AGAIN), api_errors(retry_safe=True):
-        report = await run_plan(services.client, plan, run_step, env=os.environ, store=services.plans, watch=recording)
+        report = await run_plan(
+            services.client,
+            plan,
+            run_step,
+            env=os.environ,
+            store=services.plans,
+            watch=recording,
+            secrets=secrets_of(services),
+        )
     return await remember_undo(services.client, services.undo, plan, report, made_by=tool)
 
 
@@ -240,6 +255,13 @@ def plans_reachable(retry: str = PLAN_AGAIN) -> Generator[None]:
             f"The plans this server's replicas share could not be reached ({exc}), so nothing was changed. "
             f"{retry} If it keeps failing, the server's operator should check its Redis or token store."
         ) from exc
+
+
+def secrets_of(services: Services) -> str:
+    """The prefix of the password variables this organization's plans may read: on a server of several, its own."""
+    from mcp_anyreach.changes.actions import SECRET_PREFIX, organization_secrets
+
+    return SECRET_PREFIX if services.organization is None else organization_secrets(services.organization.id)
 
 
 def _called(services: Services) -> tuple[str, ...]:
