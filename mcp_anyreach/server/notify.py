@@ -11,16 +11,18 @@ from mcp.shared.exceptions import MCPError
 
 from mcp_anyreach.domain.uris import INVENTORY_URI, organization_uri
 
-SERVED_UNDER: ContextVar[str | None] = ContextVar("mcp_anyreach_served_under", default=None)
-"""The organization id whose resources live under anyreach://organizations/<id>/ (a server of several)."""
+SERVED_UNDER: ContextVar[tuple[str, ...]] = ContextVar("mcp_anyreach_served_under", default=())
+"""On a server of several organizations, the forms its resources are read under: anyreach://organizations/<id>/
+and, when it has one, .../<name>/ (URL-encoded), so that a subscriber of either hears of a change."""
 
 
 async def notify_changed(ctx: Context, uris: Sequence[str]) -> None:
     """Resource notifications in both protocol eras: the subscription bus (modern) and the session (legacy)."""
     if not uris:
         return
-    org_id = SERVED_UNDER.get()
-    everything = [uri if org_id is None else organization_uri(org_id, uri) for uri in (INVENTORY_URI, *uris)]
+    forms = SERVED_UNDER.get()
+    changed = (INVENTORY_URI, *uris)
+    everything = [organization_uri(form, uri) for form in forms for uri in changed] if forms else list(changed)
     await ctx.notify_resources_changed()
     for uri in everything:
         await ctx.notify_resource_updated(uri)

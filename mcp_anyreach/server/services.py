@@ -6,6 +6,7 @@ from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -88,7 +89,8 @@ def acting_in(services: Services) -> Generator[None]:
     """Everything the call does from here on (its gate's preview, question and token, its audit line and the
     tool itself) acts in `services`' organization."""
     token = _current.set(services)
-    served = SERVED_UNDER.set(services.organization.id if services.organization else None)
+    named = services.organization
+    served = SERVED_UNDER.set(() if named is None else tuple(dict.fromkeys((named.id, quote(named.name, safe="")))))
     try:
         yield
     finally:

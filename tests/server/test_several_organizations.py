@@ -291,10 +291,11 @@ async def test_a_write_tells_subscribers_the_uri_of_the_organization_it_changed(
         done = await call(client, "update_phone_number", arguments)
 
     assert not done.is_error, text(done)
-    within = f"anyreach://organizations/{sandbox.seed.other.org_id}"
-    assert f"{within}/phone-numbers/+12065550122" in updated
-    assert f"{within}/inventory" in updated
-    assert all(uri.startswith(within) for uri in updated), updated
+    by_id, by_name = f"anyreach://organizations/{sandbox.seed.other.org_id}", "anyreach://organizations/Other"
+    for within in (by_id, by_name):
+        assert f"{within}/phone-numbers/+12065550122" in updated
+        assert f"{within}/inventory" in updated
+    assert all(uri.startswith((by_id + "/", by_name + "/")) for uri in updated), updated
 
 
 async def test_each_prompt_asks_which_organization_and_its_steps_stay_there(
