@@ -35,7 +35,9 @@ from tests.server.conftest import (
     ServerFactory,
     api,
     connect,
+    in_directory,
     make_server,
+    refusing_deletes_of,
     sandbox,
     sandbox_api,
     write_arguments,
@@ -45,6 +47,7 @@ from tests.shared_state.redis_server import RedisServer
 __all__ = ["api", "make_server", "sandbox"]  # fixtures shared with tests/server
 
 REPEATED = "Already done (this confirmation token was used once): "
+REPEATED_PART = "Already run part-way (this confirmation token was used once): "
 SECRET = "replicas-share-this-secret-0123456789abcdef"
 SIP_PASSWORD = "never-stored-S1P-pa55"
 TIMEOUT = 30.0
@@ -138,6 +141,55 @@ async def test_a_token_whose_first_use_failed_stays_spent(
     assert "already used" in texts(repeat)
     assert _writes(sandbox) == writes
     assert "Failing PBX" not in {trunk.name async for trunk in api.trunks.iter()}
+
+
+STOPPED_AT = ["+12125550131", "+12125550132", "+13125550143"]  # the second delete is refused
+
+
+async def _stopped_part_way(client: Client, tool: str) -> tuple[dict[str, Any], str]:
+    """The confirmed arguments of `tool` deleting STOPPED_AT, and its confirmation token: `apply_changes` through a
+    plan, or the bulk tool itself."""
+    if tool == "apply_changes":
+        plan = data(
+            await client.call_tool(
+                "plan_changes", {"operations": [{"op": "delete_numbers", "phone_numbers": STOPPED_AT}]}
+            )
+        )
+        return {"plan_id": plan["plan_id"]}, str(plan["confirmation_token"])
+    arguments = {"phone_numbers": STOPPED_AT}
+    return arguments, await _token(client, tool, arguments)
+
+
+@pytest.mark.parametrize("era", ERAS)
+@pytest.mark.parametrize("tool", ["apply_changes", "delete_phone_numbers"])
+async def test_a_change_set_stopped_by_a_failed_step_repeated_with_its_token_answers_what_ran_and_changes_nothing(
+    make_server: ServerFactory, api: AnyreachClient, sandbox: Sandbox, era: str, tool: str
+) -> None:
+    """The step that failed ended the run, not the token's first use: a client that lost its connection hears the
+    same partial report (what ran, what failed, how to undo it), never "already used" nor a second attempt."""
+    async with (
+        refusing_deletes_of(sandbox, STOPPED_AT[1]) as refusing,
+        connect(make_server(client=refusing), era) as client,
+    ):
+        arguments, token = await _stopped_part_way(client, tool)
+        confirmed = {**arguments, "confirmation_token": token}
+        first = await client.call_tool(tool, confirmed)
+        writes = _writes(sandbox)
+        repeats = [await client.call_tool(tool, confirmed) for _ in range(2)]
+    once = data(first)
+    assert once["status"] == "partial"
+    assert (once["result"]["done"], once["result"]["failed"], once["result"]["not_started"]) == (1, 1, 1)
+    for repeat in repeats:
+        assert not repeat.is_error, texts(repeat)
+        again = data(repeat)
+        assert (again["status"], again["repeat"]) == ("partial", True)
+        assert again["message"].startswith(REPEATED_PART + "Stopped at step 2 of 3")
+        assert again["result"] == once["result"]
+        assert again["undo_id"] == once["undo_id"] is not None
+        assert once["undo_id"] in again["message"], "the repeat says how to undo what ran"
+    assert _writes(sandbox) == writes, "nothing reached the API again"
+    assert not await in_directory(api, STOPPED_AT[0])
+    assert [await in_directory(api, number) for number in STOPPED_AT[1:]] == [True, True]
 
 
 class HeldWrites:

@@ -13,7 +13,8 @@ no table of pending questions that two sessions could overwrite.
 - a `confirmation_token` from any other client: cleared when `TokenSigner.redeem` accepts it; the same call
   repeated with a token already used for it (a client that lost its connection retries) is answered, without a
   preview and without writing, from the first use's outcome, stored with the used token (or told that the first
-  use has not finished); a token whose first use failed stays spent;
+  use has not finished); a token whose first use failed stays spent, but one whose change set stopped part-way
+  (cancelled, or at a failed step) is answered with what ran;
 - otherwise nothing happens yet; the tool answers `confirmation_required` with a fresh token;
 - except on HTTP for a caller with neither a session (`--stateless`, the 2026-07-28 protocol) nor a sign-in:
   a token could not be bound to it, so any client of the server (or of its replicas) could redeem it. Such a
@@ -219,6 +220,7 @@ class Gatekeeper:
         changed: Sequence[str] = (),
         read_back: bool = False,
         finish: Callable[[Gated[T]], Gated[T]] | None = None,
+        stopped: Callable[[], Awaitable[Gated[T] | None]] | None = None,
     ) -> Gated[T]:
         """Run a gated write only if it was approved; otherwise say why nothing changed.
 
@@ -226,8 +228,11 @@ class Gatekeeper:
         (a result that is not the API's new state: a delete, a change set) also what the API now holds for
         each target. A token's outcome stays compact: its caller already showed the preview. `finish` completes a
         done outcome (its undo id) before a token's first use is settled with it, so a repeat answers the same.
+        `stopped`, when the write failed, gives what it did before (a change set's "partial" report, or None when
+        it did nothing): the call is answered with it, and a token's first use is settled with it, not as failed.
         """
         finish = finish or (lambda gated: gated)
+        stopped = stopped or _nothing_done
         tool, arguments, preview = verdict.tool, verdict.arguments, verdict.preview
         match verdict.outcome:
             case AcceptedElicitation(data=TokenRequired() as required):
@@ -254,6 +259,10 @@ class Gatekeeper:
                         shown=preview if via == "token" else None,
                     )
                 except ToolError as exc:
+                    if (partial := await stopped()) is not None:
+                        if redeemed is not None:
+                            await self._settle(tool, redeemed, _partial_outcome(partial))
+                        return partial
                     if redeemed is None:
                         raise
                     await self._settle(tool, redeemed, None)
@@ -281,16 +290,21 @@ class Gatekeeper:
                         f"What {tool} touches changed while the user was deciding, so nothing was done. "
                         "Call it again to show the user the current state."
                     )
-                result = await self.act(
-                    ctx,
-                    tool,
-                    arguments,
-                    action,
-                    changed=changed,
-                    via="elicitation",
-                    targets=preview.targets,
-                    shown=preview,
-                )
+                try:
+                    result = await self.act(
+                        ctx,
+                        tool,
+                        arguments,
+                        action,
+                        changed=changed,
+                        via="elicitation",
+                        targets=preview.targets,
+                        shown=preview,
+                    )
+                except ToolError:
+                    if (partial := await stopped()) is None:
+                        raise
+                    return partial
                 now = await self._read_back(tool, preview.targets) if read_back else None
                 message = f"Done, as the user confirmed. They were shown:\n{preview.summary}"
                 return finish(Gated[T](status="done", message=message, result=result, now=now))
@@ -412,7 +426,7 @@ class Gatekeeper:
             )
         stored = json.loads(first.outcome)
         self._audit.record(tool, arguments, outcome="repeat: answered with the first outcome", via="token")
-        status = stored.get("status", "done")  # "partial": a change set cancelled between two steps
+        status = stored.get("status", "done")  # "partial": a change set cancelled, or stopped by a failed step
         message = (REPEATED if status == "done" else REPEATED_PART) + stored["done"]
         answer = {"status": status, "message": message, "result": stored["result"], "repeat": True}
         if stored.get("undo_id"):
@@ -519,6 +533,15 @@ class Gatekeeper:
 class _Shown(TypedDict):
     preview: str | None
     session: str | None
+
+
+async def _nothing_done() -> None:
+    return None
+
+
+def _partial_outcome(partial: Gated[Any]) -> dict[str, Any]:
+    """What a token's first use that stopped part-way is settled with: a repeat answers it (`Gatekeeper.repeat`)."""
+    return {"status": "partial", "done": partial.message, "result": partial.result, "undo_id": partial.undo_id}
 
 
 def _modern(ctx: Context) -> bool:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_anyreach.changes.results import ApplyReport, PlanView
@@ -192,15 +191,13 @@ async def run_change_set(
             raise Refusal(f"stopped at step {failure.n} ({failure.action} {failure.subject}): {failure.cause}")
         return ran
 
-    try:
+    def finish(gated: Gated[ApplyReport]) -> Gated[ApplyReport]:
+        return _with_undo(gated, report)  # `report` is set by then
 
-        def finish(gated: Gated[ApplyReport]) -> Gated[ApplyReport]:
-            return _with_undo(gated, report)  # `report` is set by then
-
-        return await services.gatekeeper.run(ctx, verdict, action, changed=changed, read_back=True, finish=finish)
-    except ToolError:
+    async def stopped() -> Gated[ApplyReport] | None:
+        """A run that a failed step stopped, reported step by step (what ran, what failed, how to undo it)."""
         if report is None or (report.done == 0 and report.failure is None):
-            raise
+            return None
         await notify_changed(ctx, changed)
         failure = report.failure
         assert failure is not None
@@ -210,6 +207,9 @@ async def run_change_set(
             f"So far {done}; {report.not_started} steps were not started. {report.next}"
         )
         return _with_undo(Gated[ApplyReport](status="partial", message=message, result=report), report)
+
+    gatekeeper = services.gatekeeper
+    return await gatekeeper.run(ctx, verdict, action, changed=changed, read_back=True, finish=finish, stopped=stopped)
 
 
 def _with_undo(gated: Gated[ApplyReport], report: ApplyReport | None) -> Gated[ApplyReport]:
