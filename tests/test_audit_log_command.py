@@ -12,10 +12,25 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from mcp_anyreach.sandbox import open_sandbox
-from tests.server.conftest import ACCEPT, answering, questions
+from mcp_anyreach.sandbox import Sandbox, open_sandbox
+from tests.reliability.live import data
+from tests.reliability.test_cancelled_apply import NUMBERS, Door, audit_lines, cancel_at_the_door
+from tests.server.conftest import (
+    ACCEPT,
+    ERAS,
+    ServerFactory,
+    answering,
+    api,
+    call,
+    connect,
+    make_server,
+    questions,
+    sandbox,
+)
 from tests.server.procs import SERVER_COMMAND, server_env
 from tests.test_change_commands import cli as env_cli
+
+__all__ = ["api", "make_server", "sandbox"]  # fixtures shared with tests/server
 
 RUN_TIMEOUT = 60.0
 DELETED, SHARED = "+12125550132", "+12125550131"
@@ -165,3 +180,40 @@ async def test_writes_of_one_of_several_organizations_are_found_by_its_name_or_i
     assert {write["arguments"]["phone_number"] for write in demo_writes} & {"+14155550101"}
     assert {write["arguments"]["phone_number"] for write in other_writes} & {"+16175550111"}
     assert (nobody.returncode, nobody.stdout) == (0, f"No write in organization org_nobody in {log}.\n")
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_a_cancelled_apply_is_shown_with_what_ran_as_its_outcome(
+    make_server: ServerFactory, sandbox: Sandbox, tmp_path: Path, era: str
+) -> None:
+    """Its steps that ran are writes of their own; the apply itself ends with the cancellation, not "unknown"."""
+    log, door = tmp_path / "audit.jsonl", Door(sandbox, hold_at=4)
+    register = {
+        "operations": [
+            {"op": "register_numbers", "phone_numbers": NUMBERS, "trunk_id": sandbox.seed.demo.byoc_trunk_id}
+        ]
+    }
+    async with door.client(sandbox) as api:
+        with anyio.fail_after(RUN_TIMEOUT), audit_lines() as audit:
+            async with connect(make_server(client=api, audit_log=log), era) as client:
+                plan = data(await call(client, "plan_changes", register))
+                confirmed = {"plan_id": plan["plan_id"], "confirmation_token": plan["confirmation_token"]}
+                await cancel_at_the_door(client, door, confirmed, era, [])
+                await audit.cancelled.wait()
+
+    listed = await cli("audit-log", "--file", str(log), "--json")
+    shown = await cli("audit-log", "--file", str(log))
+
+    writes = json.loads(listed.stdout)["writes"]
+    [applied] = [write for write in writes if write["tool"] == "apply_changes"]
+    assert applied["outcome"].startswith("cancelled: Cancelled after step 4 of 10")
+    assert "Steps 5-10 were not started" in applied["outcome"]
+    assert (applied["approval"], applied["plan_id"]) == ("token", plan["plan_id"])
+    assert applied["preview"]
+    assert [write["outcome"] for write in writes if write["tool"] == "register_phone_number"] == ["done"] * 4
+    assert "unknown" not in shown.stdout
+    [line] = [line for line in shown.stdout.splitlines() if "apply_changes" in line]
+    assert "  cancelled: Cancelled after step 4 of 10" in line
+    assert line.endswith(
+        f"approved by a confirmation token to preview {applied['preview'][:8]} (plan {plan['plan_id']})"
+    )

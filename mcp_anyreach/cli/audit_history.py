@@ -1,6 +1,7 @@
 """`mcp-anyreach audit-log`: who changed this number (or trunk), when, with whose approval, from the JSON-lines file.
 
-A write is its "attempted" line joined to its "done" or "failed" line by the call id; the lines about gates
+A write is its "attempted" line joined to its "done", "failed" or "cancelled: <what ran>" line by the call id
+(a change set cancelled between steps); the lines about gates
 (a token offered, a yes declined) are not writes and are left out. Writes are shown oldest first, newest last,
 across every file given (replicas each write their own). A line that is not an audit line is reported with its
 number and skipped. `--organization` keeps the writes of one organization: its id as the lines name it, or a name
@@ -21,7 +22,7 @@ from typing import IO, Any, cast
 
 from mcp_anyreach.cli.exit_codes import ExitCode
 from mcp_anyreach.cli.organizations import find_organization
-from mcp_anyreach.server.gate.audit_log import WRITE_OUTCOMES
+from mcp_anyreach.server.gate.audit_log import CANCELLED, WRITE_OUTCOMES
 from mcp_anyreach.settings import parse_organizations
 
 APPROVALS = {
@@ -72,10 +73,11 @@ def read_history(paths: Sequence[Path]) -> History:
     for path in paths:
         for entry in _entries(path, skipped):
             outcome = entry["outcome"]
-            if outcome.partition(":")[0] not in WRITE_OUTCOMES:
-                continue
             call = _text(entry.get("call"))
             key = (str(path), call) if call else None
+            kind = outcome.partition(":")[0]
+            if kind not in WRITE_OUTCOMES and not (kind == CANCELLED and key in writes):
+                continue
             if outcome != "attempted" and key is not None and key in writes:
                 writes.pop(key).outcome = outcome
                 continue

@@ -84,7 +84,7 @@ def audit_lines() -> Generator[AuditLines]:
         logger.setLevel(level)
 
 
-async def _cancel_at_the_door(client: Client, door: Door, applied: dict[str, Any], era: str, heard: Heard) -> None:
+async def cancel_at_the_door(client: Client, door: Door, applied: dict[str, Any], era: str, heard: Heard) -> None:
     """Call apply_changes with `applied`, cancel the call while the door holds a write, and open the door once the
     server has heard of it."""
     scope, ended = anyio.CancelScope(), anyio.Event()
@@ -132,7 +132,7 @@ async def test_a_cancelled_apply_stops_after_the_step_in_flight_and_planning_aga
         with anyio.fail_after(TIMEOUT), audit_lines() as audit:
             async with connect(server, era) as client:
                 plan = data(await call(client, "plan_changes", register))
-                await _cancel_at_the_door(client, door, {"plan_id": plan["plan_id"]}, era, heard)
+                await cancel_at_the_door(client, door, {"plan_id": plan["plan_id"]}, era, heard)
                 await audit.cancelled.wait()
                 writes_when_cancelled = sandbox.app.state.request_counts["POST"]
                 present = [number for number in NUMBERS if await in_directory(api, number)]
@@ -177,7 +177,7 @@ async def test_a_cancelled_apply_repeated_with_its_token_answers_what_ran_and_ch
             async with connect(make_server(client=api), era) as client:
                 plan = data(await call(client, "plan_changes", register))
                 confirmed = {"plan_id": plan["plan_id"], "confirmation_token": plan["confirmation_token"]}
-                await _cancel_at_the_door(client, door, confirmed, era, [])
+                await cancel_at_the_door(client, door, confirmed, era, [])
                 await audit.cancelled.wait()
                 repeat = data(await call(client, "apply_changes", confirmed))
 
@@ -207,7 +207,7 @@ async def test_a_move_cancelled_at_its_delete_is_registered_again_with_its_agent
         with anyio.fail_after(TIMEOUT), audit_lines() as audit:
             async with connect(make_server(client=api, no_confirm=True), era) as client:
                 plan = data(await call(client, "plan_changes", move))
-                await _cancel_at_the_door(client, door, {"plan_id": plan["plan_id"]}, era, [])
+                await cancel_at_the_door(client, door, {"plan_id": plan["plan_id"]}, era, [])
                 await audit.cancelled.wait()
                 writes_when_cancelled = door.writes
                 moved = await api.phone_numbers.get("+12125550132")
@@ -244,7 +244,7 @@ async def test_the_undo_of_a_cancelled_apply_takes_back_exactly_the_steps_that_r
             async with connect(make_server(client=api), era) as client:
                 plan = data(await call(client, "plan_changes", register))
                 confirmed = {"plan_id": plan["plan_id"], "confirmation_token": plan["confirmation_token"]}
-                await _cancel_at_the_door(client, door, confirmed, era, [])
+                await cancel_at_the_door(client, door, confirmed, era, [])
                 await audit.cancelled.wait()
                 repeat = data(await call(client, "apply_changes", confirmed))
                 undo = [{"op": "undo", "undo_id": repeat["result"]["undo_id"]}]

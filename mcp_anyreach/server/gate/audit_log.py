@@ -11,7 +11,8 @@ Each line names the organization, the caller, and (for a write) how it was appro
 characters their question ended with), "token" (with `preview`: the preview the token was minted for),
 "no_confirm", "auto_approve" or "terminal" (the command line's `apply`), or "ungated". A change set's lines carry
 its `plan_id`. `confirmation` is the channel a gated call used (None: no gate), kept as it was. The "done" line of
-a write that can be undone carries the `undo_id` its outcome returned (`note_undo`).
+a write that can be undone carries the `undo_id` its outcome returned (`note_undo`). A write cancelled part-way (a
+change set stops between steps) ends with a "cancelled: <what ran>" line (`cancelled`) under its call id.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ logger = logging.getLogger("mcp_anyreach.audit")
 REDACTED = "[redacted]"
 Opener = Callable[[Path], IO[str]]
 WRITE_OUTCOMES = ("attempted", "done", "failed")
+"""What a write's own lines say (the last with ": <cause>"); every other line is about its gate."""
+CANCELLED = "cancelled"
+"""How a line about a gate's question dismissed begins, and the outcome line of a write cancelled part-way, which
+carries the write's call id."""
+_running: ContextVar[Provenance | None] = ContextVar("mcp_anyreach_running_write", default=None)
+"""The write running now (its Attempt's lines), for the line that says it was cancelled."""
 _undo_id: ContextVar[str | None] = ContextVar("mcp_anyreach_undo_id", default=None)
 """The undo id of the write running now, for its "done" line."""
 
@@ -44,9 +51,6 @@ _undo_id: ContextVar[str | None] = ContextVar("mcp_anyreach_undo_id", default=No
 def note_undo(undo_id: str) -> None:
     """Name the undo record of the write running now in its "done" line."""
     _undo_id.set(undo_id)
-
-
-"""What a write's own lines say (the last with ": <cause>"); every other line is about its gate."""
 
 
 class AuditUnavailable(Exception):
@@ -108,6 +112,12 @@ class AuditLog:
         self.record(tool, arguments, outcome="attempted", via=via, required=True, provenance=line)
         return Attempt(self, tool, arguments, via=via, provenance=line, cause=cause)
 
+    def cancelled(self, tool: str, arguments: Mapping[str, Any], what_ran: str, *, via: str | None) -> None:
+        """Record that the write running now was cancelled after `what_ran`: its Attempt cannot, as a cancellation
+        is no failure. Called inside that Attempt, the line carries its call id, approval and preview."""
+        outcome = f"{CANCELLED}: {what_ran}"
+        self.record(tool, arguments, outcome=outcome, via=via, provenance=_running.get())
+
     def record(
         self,
         tool: str,
@@ -138,7 +148,7 @@ class AuditLog:
             "caller": self._caller() or (f"session {seen.session}" if seen.session else self._unnamed),
             "organization": self._organization(),
         }
-        if outcome.partition(":")[0] in WRITE_OUTCOMES:
+        if outcome.partition(":")[0] in WRITE_OUTCOMES or provenance is not None:
             entry["approval"] = seen.approval
         if seen.preview is not None:
             entry["preview"] = seen.preview
@@ -192,9 +202,11 @@ class Attempt:
         self._provenance = provenance
         self._cause = cause
         self._undo: Token[str | None] | None = None
+        self._within: Token[Provenance | None] | None = None
 
     def __enter__(self) -> None:
         self._undo = _undo_id.set(None)
+        self._within = _running.set(self._provenance)
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
@@ -202,6 +214,8 @@ class Attempt:
         undo_id = _undo_id.get()
         if self._undo is not None:
             _undo_id.reset(self._undo)
+        if self._within is not None:
+            _running.reset(self._within)
         if exc is None:
             outcome = "done"
         elif isinstance(exc, Exception):

@@ -322,14 +322,15 @@ class Gatekeeper:
 
     async def cancelled(self, verdict: Verdict, what_ran: str, result: BaseModel) -> None:
         """Record what a cleared call ran before it was cancelled (its client cancelled it, or the connection
-        closed), which `act` cannot: a cancellation is no failure, so its "attempted" line gets no outcome. A
-        token's first use is settled with it, so that the call repeated with that token is answered with it."""
+        closed), which `act` cannot: a cancellation is no failure. Called within `act`, the line carries the call
+        id of its "attempted" line. A token's first use is settled with it, so that the call repeated with that token
+        is answered with it."""
         answer = verdict.outcome.data if isinstance(verdict.outcome, AcceptedElicitation) else None
         via = answer.via if isinstance(answer, Cleared) else "elicitation"
         if isinstance(answer, Cleared) and answer.redeemed is not None:
             outcome = {"status": "partial", "done": what_ran, "result": result}
             await self._settle(verdict.tool, answer.redeemed, outcome)
-        self._audit.record(verdict.tool, verdict.arguments, outcome=f"cancelled: {what_ran}", via=via)
+        self._audit.cancelled(verdict.tool, verdict.arguments, what_ran, via=via)
 
     async def write(
         self, ctx: Context, write: Write, action: Callable[[], Awaitable[T]], *, changed: Sequence[str] = ()
