@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from mcp_anyreach.server.gate.tokens import ConfirmationError, Preview, TokenSigner
-from mcp_anyreach.shared_state.used_tokens import SqliteUsedTokens
+from mcp_anyreach.shared_state.used_tokens import FirstUse, MemoryUsedTokens, SqliteUsedTokens
 
 REPLICAS = 8
 
@@ -70,3 +70,32 @@ async def test_a_token_refused_while_the_store_is_locked_is_still_good_once_the_
     await signer.redeem(token, "delete_trunk", args, preview, "session:1")
     with pytest.raises(ConfirmationError, match="already used"):
         await signer.redeem(token, "delete_trunk", args, preview, "session:1")
+
+
+class CountedReads(MemoryUsedTokens):
+    """The in-memory record, counting how often a token's use is read (each read of a shared store is a round trip)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def first_use(self, nonce: str, now: float) -> FirstUse | None:
+        self.reads += 1
+        return await super().first_use(nonce, now)
+
+
+async def test_a_token_whose_use_was_read_when_its_call_was_seen_is_redeemed_without_reading_it_again() -> None:
+    """The gate reads a token's use once (is this call a repeat?) and redeems with what it read; a use that came in
+    between is still refused, by the claim."""
+    store = CountedReads()
+    signer = TokenSigner(b"k" * 32, used=store, clock=lambda: 100.0)
+    args = {"trunk_id": "trk_1"}
+    preview = Preview("delete it", "state", ("anyreach://trunks/trk_1",))
+    token = signer.mint("delete_trunk", args, preview, "session:1")
+
+    unused = await signer.first_use(token, "delete_trunk", args, "session:1")
+    await signer.redeem(token, "delete_trunk", args, preview, "session:1", spent=unused is not None)
+
+    assert (unused, store.reads) == (None, 1)
+    with pytest.raises(ConfirmationError, match="already used"):
+        await signer.redeem(token, "delete_trunk", args, preview, "session:1", spent=False)

@@ -25,7 +25,7 @@ import inspect
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from mcp.server.mcpserver import Context, Elicit, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
@@ -100,9 +100,11 @@ class Asking:
             # A repeat is answered before any preview: what the first call changed (a number bought) may no
             # longer preview at all.
             gatekeeper = current()
-            if first := await gatekeeper._first_use(ctx, tool, arguments, confirmation_token):
+            first = await gatekeeper._first_use(ctx, tool, arguments, confirmation_token)
+            if isinstance(first, FirstUse) and first.state != "failed":
                 return Seen(arguments, Preview("", None), first)
-            return Seen(arguments, await gatekeeper._preview(tool, arguments))
+            spent = None if first == "unread" else first is not None  # one read serves `redeem` too
+            return Seen(arguments, await gatekeeper._preview(tool, arguments), spent=spent)
 
         async def answer(ctx: Context, seen: Seen, confirmation_token: str | None) -> Approval | Elicit[Approval]:
             return await current()._answer(ctx, tool, seen, confirmation_token)
@@ -149,15 +151,15 @@ class Asking:
 
     async def _first_use(
         self, ctx: Context, tool: str, arguments: Mapping[str, Any], token: str | None
-    ) -> FirstUse | None:
-        """How this same call's first use of `token` went, when it is a repeat; otherwise None, and `_answer`
-        redeems or refuses the token."""
+    ) -> FirstUse | Literal["unread"] | None:
+        """How this same call's first use of `token` went (None: the token is unused), for a repeat or for `_answer`
+        to redeem the token with; "unread" where `_answer` will refuse the token or must read its use itself."""
         if not token or self._no_confirm or self._can_ask(ctx) or self._unbindable(ctx):
-            return None
+            return "unread"
         try:
             return await self._signer.first_use(token, tool, arguments, self._binding(ctx))
-        except ConfirmationError:  # the store is unreachable: redeeming the token will say so, changing nothing
-            return None
+        except ConfirmationError:  # not this call's token, or the store is unreachable: redeeming it will say so
+            return "unread"
 
     def repeat(self, verdict: Verdict) -> BaseModel:
         """The answer to a call that repeats its token's first use (`verdict.repeat`), given instead of running the
@@ -224,7 +226,10 @@ class Asking:
             if seen.first is not None:
                 return Repeated(confirm=True, first=seen.first)
             try:
-                redeemed = await self._signer.redeem(token, tool, seen.arguments, seen.preview, self._binding(ctx))
+                binding = self._binding(ctx)
+                redeemed = await self._signer.redeem(
+                    token, tool, seen.arguments, seen.preview, binding, spent=seen.spent
+                )
             except ConfirmationError as exc:
                 verdict = "failed" if isinstance(exc, StoreUnavailable) else "refused"
                 self._audit.record(

@@ -42,6 +42,7 @@ class Seen:
     arguments: dict[str, Any]
     preview: Preview
     first: FirstUse | None = None  # a repeat: how this call's first use with its token went; nothing was previewed
+    spent: bool | None = None  # whether its token's first use failed, as read when the call was seen (None: not read)
 
 
 @dataclass(frozen=True, slots=True)

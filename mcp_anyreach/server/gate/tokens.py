@@ -135,14 +135,27 @@ class TokenSigner:
         payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
         return f"{TOKEN_PREFIX}.{payload}.{self._sign(payload)}"
 
-    async def redeem(self, token: str, tool: str, args: Mapping[str, Any], preview: Preview, binding: str) -> Redeemed:
-        """Accept the token once, or raise ConfirmationError saying why and what to do."""
+    async def redeem(
+        self,
+        token: str,
+        tool: str,
+        args: Mapping[str, Any],
+        preview: Preview,
+        binding: str,
+        *,
+        spent: bool | None = None,
+    ) -> Redeemed:
+        """Accept the token once, or raise ConfirmationError saying why and what to do. `spent`: whether `first_use`
+        found it used, when the caller read it (the record is then not read again: `claim` still refuses a use
+        that came in between); None to read it here."""
         claims = self._checked_claims(token, tool, args, binding)
         again = f"Call {tool} again without confirmation_token to get a fresh preview and token."
         expires, minted, nonce = claims["e"], claims["m"], str(claims.get("n"))
         now = self._clock()
         used = f"This confirmation token was already used. {again}"
-        if await self._store(self._used.first_use(nonce, now)) is not None:
+        if spent is None:
+            spent = await self._store(self._used.first_use(nonce, now)) is not None
+        if spent:
             raise ConfirmationError(used)
         if claims.get("s") != self._digest(preview.state):
             raise ConfirmationError(f"What this call touches has changed since the preview. {again}")
@@ -156,15 +169,11 @@ class TokenSigner:
         return Redeemed(nonce, float(expires))
 
     async def first_use(self, token: str, tool: str, args: Mapping[str, Any], binding: str) -> FirstUse | None:
-        """How this token's first use went, when this same call (tool, arguments, caller) already came with it and
-        it has not expired; None otherwise, for `redeem` to accept or refuse it. Its first use `done` or `running`
-        means this call is a repeat."""
-        try:
-            claims = self._checked_claims(token, tool, args, binding)
-        except ConfirmationError:
-            return None
-        first = await self._store(self._used.first_use(str(claims.get("n")), self._clock()))
-        return first if first is not None and first.state != "failed" else None
+        """How this token's first use went, when this same call (tool, arguments, caller) may use it (unexpired); None
+        when it is unused. Its first use `done` or `running` means this call is a repeat; `failed`, that the token is
+        spent. Raises ConfirmationError when the token is not this call's, or the record cannot be read."""
+        claims = self._checked_claims(token, tool, args, binding)
+        return await self._store(self._used.first_use(str(claims.get("n")), self._clock()))
 
     async def settle(self, redeemed: Redeemed, outcome: str | None) -> None:
         """Record how a redeemed token's use ended: `outcome` to answer a repeat with, or None when it failed."""
