@@ -21,7 +21,9 @@ from starlette.types import Receive, Scope, Send
 
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.cli.credentials import credential_problem
-from mcp_anyreach.cli.doctor import Report, diagnose, render, run_doctor
+from mcp_anyreach.cli.doctor.diagnosis import diagnose, run_doctor
+from mcp_anyreach.cli.doctor.output import render
+from mcp_anyreach.cli.doctor.report import Report
 from mcp_anyreach.domain.managed_account import ManagedAccount
 from mcp_anyreach.domain.refusal import Refusal
 from mcp_anyreach.sandbox import open_sandbox

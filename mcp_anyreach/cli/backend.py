@@ -99,7 +99,7 @@ async def unreachable_api_logged(settings: Settings) -> AsyncGenerator[None]:
 
 
 async def _log_if_unreachable(base_url: str) -> None:
-    from mcp_anyreach.cli.doctor import reachability_problem
+    from mcp_anyreach.cli.doctor.network import reachability_problem
 
     problem = await reachability_problem(base_url)
     if problem is not None:

@@ -50,7 +50,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from mcp_anyreach.cli.doctor import run_doctor
+    from mcp_anyreach.cli.doctor.diagnosis import run_doctor
 
     # The doctor looks at the set-up as it is; serve is what refuses to start on unknown variables.
     settings = settings_from(args, check_unknown=False)

@@ -18,13 +18,7 @@ Where each check lives, by the name the report gives it:
   "scope managed_accounts:read");
 - around them: `diagnosis` (the order, "write scopes" skipped with --read-only, and the command's printing
   and exit code), `report` (the checks and sections a report holds), `output` (the table and --json).
+
+Nothing is imported here: the server's start-up check of the network (`network.reachability_problem`) loads only
+what it needs, not the whole of doctor, while a host waits for the server.
 """
-
-from __future__ import annotations
-
-from mcp_anyreach.cli.doctor.diagnosis import diagnose, run_doctor
-from mcp_anyreach.cli.doctor.network import reachability_problem
-from mcp_anyreach.cli.doctor.output import as_json, render
-from mcp_anyreach.cli.doctor.report import Check, Report, Section
-
-__all__ = ["Check", "Report", "Section", "as_json", "diagnose", "reachability_problem", "render", "run_doctor"]
