@@ -18,6 +18,7 @@ from mcp_anyreach.settings import Organization, Settings, default_sandbox_db
 
 logger = logging.getLogger("mcp_anyreach.server")
 SANDBOX_BASE_URL = "http://sandbox.invalid"
+START_UP_SECONDS = 2.0
 _embedded: weakref.WeakKeyDictionary[AnyreachClient, EmbeddedSandbox] = weakref.WeakKeyDictionary()
 
 
@@ -85,8 +86,9 @@ def audit_organization(client: AnyreachClient) -> Callable[[], str]:
 
 @asynccontextmanager
 async def unreachable_api_logged(settings: Settings) -> AsyncGenerator[None]:
-    """While the server runs, check once in the background whether the real API can be reached, and log the
-    base URL and the cause when it cannot. Nothing waits for it: the tools work as soon as the API answers."""
+    """While the server runs, check once in the background, two seconds after start, whether the real API can be
+    reached, and log the base URL and the cause when it cannot. Nothing waits for it: the tools work as soon as
+    the API answers."""
     if settings.uses_sandbox:
         yield
         return
@@ -99,6 +101,9 @@ async def unreachable_api_logged(settings: Settings) -> AsyncGenerator[None]:
 
 
 async def _log_if_unreachable(base_url: str) -> None:
+    # After the host's first requests, not among them: a host waits for start-up on every launch, and this
+    # check (its import, a DNS lookup, a connection) only ever adds a warning to the log.
+    await anyio.sleep(START_UP_SECONDS)
     from mcp_anyreach.cli.doctor.network import reachability_problem
 
     problem = await reachability_problem(base_url)
