@@ -64,6 +64,10 @@ ALL_ORGANIZATIONS = "all"
 """The `organization` of a read that answers for every organization at once (audit_inventory)."""
 
 
+UNNAMED = Organization("", "default")
+"""The one organization of a server whose ANYREACH_ORG_ID names none (an ak_ key's own): it names nothing."""
+
+
 def parse_organizations(value: str | None) -> tuple[Organization, ...]:
     """`org_a=Acme, org_b` as organizations (no name given: the id is the name). Raises ValueError saying what
     to fix for an empty entry, or an id or name given twice (a name must pick exactly one organization)."""

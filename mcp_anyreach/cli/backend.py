@@ -14,7 +14,7 @@ import httpx2
 from mcp_anyreach.api import AnyreachClient
 from mcp_anyreach.api.errors import display_url
 from mcp_anyreach.server.gate.audit_log import organization_of
-from mcp_anyreach.settings import Organization, Settings, default_sandbox_db
+from mcp_anyreach.settings import UNNAMED, Organization, Settings, default_sandbox_db
 
 logger = logging.getLogger("mcp_anyreach.server")
 SANDBOX_BASE_URL = "http://sandbox.invalid"
@@ -44,7 +44,7 @@ async def connect_all(settings: Settings) -> AsyncGenerator[dict[Organization, A
     organizations = settings.organizations
     if len(organizations) <= 1:
         async with connect(settings) as client:
-            only = organizations[0] if organizations else Organization("", "default")
+            only = organizations[0] if organizations else UNNAMED
             yield {only: client}
         return
     sandbox = EmbeddedSandbox.of(settings)

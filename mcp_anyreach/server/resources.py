@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import json
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -107,25 +107,43 @@ def register_resources(server: MCPServer, services: Services | Organizations, *,
         return json.dumps({"$id": OPERATIONS_URI, **schema()})
 
 
+Reader = Callable[[Services], Awaitable[str]]
+
+
+def _whole_lists() -> tuple[tuple[str, str, str, Reader], ...]:
+    """The resources without a parameter: URI, name, title, and what reads them (its docstring describes them)."""
+    return (
+        (INVENTORY_URI, "inventory", "Telephony inventory", _inventory),
+        (NUMBERS_URI, "phone_numbers", "Phone numbers", _phone_numbers),
+        (TRUNKS_URI, "trunks", "SIP trunks", _trunks),
+        (AGENTS_URI, "agents", "Agents", _agents),
+        (ROUTING_URI, "inbound_routing_config", "Inbound routing", _inbound_routing_config),
+    )
+
+
+def _read_in_one(reader: Reader, services: Services) -> Callable[[], Awaitable[str]]:
+    async def read() -> str:
+        return await reader(services)
+
+    return read
+
+
+def _read_in_named(reader: Reader, pick: Callable[[str], Services]) -> Callable[[str], Awaitable[str]]:
+    """A resource template's function: the SDK reads its parameter, the organization, from the URI."""
+
+    async def read(organization: str) -> str:
+        return await reader(pick(organization))
+
+    return read
+
+
 def _register_one(server: MCPServer, services: Services, views: Sequence[AppView]) -> None:
-    inventory_view = view_of_resource(INVENTORY_URI, views)
-
-    @server.resource(
-        INVENTORY_URI,
-        name="inventory",
-        title="Telephony inventory",
-        description=_inventory.__doc__,
-        mime_type=JSON,
-        meta=inventory_view.meta if inventory_view else None,
-    )
-    async def inventory() -> str:
-        return await _inventory(services)
-
-    @server.resource(
-        NUMBERS_URI, name="phone_numbers", title="Phone numbers", description=_phone_numbers.__doc__, mime_type=JSON
-    )
-    async def phone_numbers() -> str:
-        return await _phone_numbers(services)
+    for uri, name, title, reader in _whole_lists():
+        view = view_of_resource(uri, views)
+        meta = view.meta if view else None
+        server.resource(uri, name=name, title=title, description=reader.__doc__, mime_type=JSON, meta=meta)(
+            _read_in_one(reader, services)
+        )
 
     @server.resource(
         f"{NUMBERS_URI}/{{phone_number}}",
@@ -137,29 +155,11 @@ def _register_one(server: MCPServer, services: Services, views: Sequence[AppView
     async def phone_number(phone_number: str) -> str:
         return await _phone_number(services, phone_number)
 
-    @server.resource(TRUNKS_URI, name="trunks", title="SIP trunks", description=_trunks.__doc__, mime_type=JSON)
-    async def trunks() -> str:
-        return await _trunks(services)
-
     @server.resource(
         f"{TRUNKS_URI}/{{trunk_id}}", name="trunk", title="SIP trunk", description=_trunk.__doc__, mime_type=JSON
     )
     async def trunk(trunk_id: str) -> str:
         return await _trunk(services, trunk_id)
-
-    @server.resource(AGENTS_URI, name="agents", title="Agents", description=_agents.__doc__, mime_type=JSON)
-    async def agents() -> str:
-        return await _agents(services)
-
-    @server.resource(
-        ROUTING_URI,
-        name="inbound_routing_config",
-        title="Inbound routing",
-        description=_inbound_routing_config.__doc__,
-        mime_type=JSON,
-    )
-    async def inbound_routing_config() -> str:
-        return await _inbound_routing_config(services)
 
 
 def _register_each(server: MCPServer, organizations: Organizations) -> None:
@@ -184,25 +184,10 @@ def _register_each(server: MCPServer, organizations: Organizations) -> None:
     def uri(of: str) -> str:
         return organization_uri("{organization}", of)
 
-    @server.resource(
-        uri(INVENTORY_URI),
-        name="inventory",
-        title="Telephony inventory",
-        description=_inventory.__doc__,
-        mime_type=JSON,
-    )
-    async def inventory(organization: str) -> str:
-        return await _inventory(pick(organization))
-
-    @server.resource(
-        uri(NUMBERS_URI),
-        name="phone_numbers",
-        title="Phone numbers",
-        description=_phone_numbers.__doc__,
-        mime_type=JSON,
-    )
-    async def phone_numbers(organization: str) -> str:
-        return await _phone_numbers(pick(organization))
+    for of, name, title, reader in _whole_lists():
+        server.resource(uri(of), name=name, title=title, description=reader.__doc__, mime_type=JSON)(
+            _read_in_named(reader, pick)
+        )
 
     @server.resource(
         uri(f"{NUMBERS_URI}/{{phone_number}}"),
@@ -214,29 +199,11 @@ def _register_each(server: MCPServer, organizations: Organizations) -> None:
     async def phone_number(organization: str, phone_number: str) -> str:
         return await _phone_number(pick(organization), phone_number)
 
-    @server.resource(uri(TRUNKS_URI), name="trunks", title="SIP trunks", description=_trunks.__doc__, mime_type=JSON)
-    async def trunks(organization: str) -> str:
-        return await _trunks(pick(organization))
-
     @server.resource(
         uri(f"{TRUNKS_URI}/{{trunk_id}}"), name="trunk", title="SIP trunk", description=_trunk.__doc__, mime_type=JSON
     )
     async def trunk(organization: str, trunk_id: str) -> str:
         return await _trunk(pick(organization), trunk_id)
-
-    @server.resource(uri(AGENTS_URI), name="agents", title="Agents", description=_agents.__doc__, mime_type=JSON)
-    async def agents(organization: str) -> str:
-        return await _agents(pick(organization))
-
-    @server.resource(
-        uri(ROUTING_URI),
-        name="inbound_routing_config",
-        title="Inbound routing",
-        description=_inbound_routing_config.__doc__,
-        mime_type=JSON,
-    )
-    async def inbound_routing_config(organization: str) -> str:
-        return await _inbound_routing_config(pick(organization))
 
 
 async def _inventory(services: Services) -> str:

@@ -17,7 +17,7 @@ from mcp_anyreach.domain.agent_names import AgentNames
 from mcp_anyreach.domain.managed_account import ManagedAccount
 from mcp_anyreach.server.gate.gatekeeper import Gatekeeper
 from mcp_anyreach.server.notify import SERVED_UNDER
-from mcp_anyreach.settings import ALL_ORGANIZATIONS, Organization, Settings
+from mcp_anyreach.settings import ALL_ORGANIZATIONS, UNNAMED, Organization, Settings
 from mcp_anyreach.shared_state.purchases import Purchases
 
 ORGANIZATION = "organization"
@@ -48,7 +48,7 @@ class Organizations:
 
     @classmethod
     def of(cls, services: Services | Organizations) -> Organizations:
-        return services if isinstance(services, Organizations) else cls({Organization("", "default"): services})
+        return services if isinstance(services, Organizations) else cls({UNNAMED: services})
 
     @property
     def several(self) -> bool:

@@ -261,17 +261,11 @@ def _gates(
     first = organizations.first
     if not organizations.several:
         return {verdicts[0]: (first.gatekeeper.gate(name, functools.partial(preview, first), shown, returns), False)}
-    for services in organizations:
-        services.gatekeeper.register(
-            name, _naming_organization(functools.partial(preview, services), services), returns
-        )
-    resolver = first.gatekeeper.gate(
-        name,
-        _naming_organization(functools.partial(preview, first), first),
-        shown,
-        returns,
-        keeper=lambda: current(first).gatekeeper,
-    )
+    # Each organization's gate holds its own organization's preview; the call picks the gate (`keeper`).
+    named = [_naming_organization(functools.partial(preview, services), services) for services in organizations]
+    for services, previewing in list(zip(organizations, named, strict=True))[1:]:
+        services.gatekeeper.register(name, previewing, returns)
+    resolver = first.gatekeeper.gate(name, named[0], shown, returns, keeper=lambda: current(first).gatekeeper)
     return {verdicts[0]: (resolver, False)}
 
 
